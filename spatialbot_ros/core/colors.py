@@ -1,0 +1,48 @@
+"""Named object colours: the palette the simulator paints with and the namer perception uses."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+# Linear-ish sRGB in 0..1. Hues are far apart so naming survives shading.
+PALETTE: dict[str, tuple[float, float, float]] = {
+    "red": (0.85, 0.10, 0.10),
+    "orange": (0.95, 0.50, 0.05),
+    "yellow": (0.95, 0.85, 0.10),
+    "green": (0.10, 0.70, 0.15),
+    "blue": (0.10, 0.25, 0.90),
+    "purple": (0.55, 0.15, 0.75),
+    "white": (0.92, 0.92, 0.92),
+    "black": (0.06, 0.06, 0.06),
+}
+COLOR_NAMES: tuple[str, ...] = tuple(PALETTE)
+
+# OpenCV hue (0..179) centres of the chromatic names.
+_HUE_CENTRES = {"red": 0, "orange": 14, "yellow": 28, "green": 62, "blue": 115, "purple": 140}
+
+
+def name_color(pixels_rgb: np.ndarray) -> str:
+    """Name the dominant colour of (N,3) uint8 RGB pixels from the palette.
+
+    Uses median HSV: low saturation -> white/black by value, otherwise nearest hue centre.
+    """
+    px = np.asarray(pixels_rgb, dtype=np.uint8).reshape(-1, 1, 3)
+    if px.shape[0] == 0:
+        return "unknown"
+    hsv = cv2.cvtColor(px, cv2.COLOR_RGB2HSV).reshape(-1, 3).astype(float)
+    sat, val = np.median(hsv[:, 1]), np.median(hsv[:, 2])
+    if sat < 60:
+        return "white" if val > 110 else "black"
+    if val < 40:
+        return "black"
+    chromatic = hsv[hsv[:, 1] >= 60]
+    # circular median-ish: mean of unit vectors on the hue circle
+    ang = chromatic[:, 0] / 180.0 * 2 * np.pi
+    hue = (np.degrees(np.arctan2(np.sin(ang).mean(), np.cos(ang).mean())) % 360) / 2.0
+
+    def dist(c: float) -> float:
+        d = abs(hue - c) % 180
+        return min(d, 180 - d)
+
+    return min(_HUE_CENTRES, key=lambda n: dist(_HUE_CENTRES[n]))
