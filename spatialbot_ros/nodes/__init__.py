@@ -1,0 +1,1 @@
+"""Thin rclpy nodes: convert messages, call core/policy/motion, publish. No algorithms here."""

@@ -1,0 +1,24 @@
+"""Policy registry: one line per backend; heavy backends are imported only when chosen."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from spatialbot_ros.policy.base import Policy
+
+# name -> "module:Class"
+POLICY_BACKENDS: dict[str, str] = {
+    "geometric": "spatialbot_ros.policy.geometric:GeometricPolicy",
+}
+
+
+def make_policy(name: str, **kwargs: Any) -> Policy:
+    """Instantiate a policy backend by name (see POLICY_BACKENDS)."""
+    try:
+        target = POLICY_BACKENDS[name]
+    except KeyError:
+        raise ValueError(f"unknown policy '{name}'; available: {', '.join(sorted(POLICY_BACKENDS))}") from None
+    module_name, cls_name = target.split(":")
+    cls = getattr(importlib.import_module(module_name), cls_name)
+    return cls(**kwargs)
