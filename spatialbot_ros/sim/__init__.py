@@ -1,0 +1,1 @@
+"""MuJoCo simulation of the UR5 cell: model, scenes, episodes, evaluation."""
