@@ -12,7 +12,8 @@ from pathlib import Path
 import mujoco
 import numpy as np
 
-from spatialbot_ros.core.frame import RGBDFrame, CameraIntrinsics
+from spatialbot_ros.core.frame import CameraIntrinsics, RGBDFrame
+from spatialbot_ros.core.grasp import top_down_rotation
 from spatialbot_ros.core.transforms import look_at, make_pose
 from spatialbot_ros.core.ur_kinematics import UR5_JOINT_LIMITS, dh_for, fk, ik
 from spatialbot_ros.sim.ur5_mjcf import (
@@ -31,9 +32,7 @@ HOME_TCP_POSITION = (0.42, 0.0, 0.35)
 
 def top_down_tcp_pose(position: np.ndarray | tuple[float, float, float], yaw: float = 0.0) -> np.ndarray:
     """TCP pointing down (z = -z base); fingers close along (sin yaw, -cos yaw, 0)."""
-    c, s = math.cos(yaw), math.sin(yaw)
-    R = np.array([[c, s, 0.0], [s, -c, 0.0], [0.0, 0.0, -1.0]])
-    return make_pose(position, R)
+    return make_pose(position, top_down_rotation(yaw))
 
 
 @dataclass

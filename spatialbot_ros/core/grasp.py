@@ -1,0 +1,129 @@
+"""Top-down grasps from an object's points, and the poses around a pick and a place.
+
+TCP convention: z is the approach direction (down for top-down), y the finger closing direction,
+x = y cross z. A top-down TCP with yaw psi has x = (cos psi, sin psi, 0), y = (sin psi, -cos psi, 0).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from spatialbot_ros.core.errors import GraspError
+from spatialbot_ros.core.transforms import make_pose
+
+
+@dataclass(frozen=True)
+class GraspConfig:
+    max_opening_m: float = 0.085       # Robotiq 2F-85 stroke
+    width_margin_m: float = 0.008      # free space needed beside the object when open
+    grasp_depth_m: float = 0.035       # how far below the top the fingertips' centre goes
+    min_tcp_height_m: float = 0.027    # fingertip pads must clear the table
+    approach_height_m: float = 0.12
+    lift_height_m: float = 0.15
+    place_clearance_m: float = 0.006
+    retreat_height_m: float = 0.12
+    top_band_m: float = 0.012          # points this close to the top form the top face
+    round_ratio: float = 1.3           # principal extents closer than this: round footprint
+    preferred_yaw_rad: float = 0.0
+    min_points: int = 20
+
+
+@dataclass(frozen=True)
+class GraspPlan:
+    grasp_pose: np.ndarray
+    pregrasp_pose: np.ndarray
+    lift_pose: np.ndarray
+    width_m: float
+    yaw_rad: float
+    center_base: np.ndarray
+    object_top_z: float
+    object_height_m: float
+
+
+@dataclass(frozen=True)
+class PlacePlan:
+    preplace_pose: np.ndarray
+    place_pose: np.ndarray
+    retreat_pose: np.ndarray
+
+
+def top_down_rotation(yaw: float) -> np.ndarray:
+    c, s = math.cos(yaw), math.sin(yaw)
+    return np.array([[c, s, 0.0], [s, -c, 0.0], [0.0, 0.0, -1.0]])
+
+
+def _wrap_half_pi(yaw: float) -> float:
+    """Parallel jaws are symmetric: yaw and yaw + pi are the same grasp; keep it in (-pi/2, pi/2]."""
+    y = (yaw + math.pi / 2) % math.pi - math.pi / 2
+    return math.pi / 2 if math.isclose(y, -math.pi / 2) else y
+
+
+def raised(pose: np.ndarray, dz: float) -> np.ndarray:
+    out = pose.copy()
+    out[2, 3] += dz
+    return out
+
+
+def plan_top_down_grasp(points_base: np.ndarray, config: GraspConfig | None = None, table_z: float = 0.0) -> GraspPlan:
+    """Grasp across the short side of the top face, at grasp_depth below the top."""
+    cfg = config or GraspConfig()
+    pts = np.asarray(points_base, dtype=float).reshape(-1, 3)
+    pts = pts[np.all(np.isfinite(pts), axis=1)]
+    if len(pts) < cfg.min_points:
+        raise GraspError(f"grasp: only {len(pts)} object points (need {cfg.min_points})")
+    top_z = float(np.percentile(pts[:, 2], 98))
+    height = top_z - table_z
+    if height <= 0.005:
+        raise GraspError(f"grasp: object is {height * 1000:.0f} mm tall; nothing to grasp")
+    top = pts[pts[:, 2] >= top_z - cfg.top_band_m][:, :2]
+    if len(top) < 5:
+        top = pts[:, :2]
+    centre_guess = top.mean(axis=0)
+    cov = np.cov((top - centre_guess).T) if len(top) > 2 else np.eye(2)
+    evals, evecs = np.linalg.eigh(cov)
+    major = evecs[:, 1]
+    extents = []
+    for axis in (evecs[:, 1], evecs[:, 0]):
+        proj = (top - centre_guess) @ axis
+        extents.append((float(proj.min()), float(proj.max())))
+    (a0, a1), (b0, b1) = extents
+    centre_xy = centre_guess + evecs[:, 1] * (a0 + a1) / 2 + evecs[:, 0] * (b0 + b1) / 2
+    long_side, short_side = a1 - a0, b1 - b0
+    if long_side <= cfg.round_ratio * short_side:
+        yaw = _wrap_half_pi(cfg.preferred_yaw_rad)
+        close_dir = np.array([math.sin(yaw), -math.cos(yaw)])
+        proj = (top - centre_xy) @ close_dir
+        width = float(max(long_side, proj.max() - proj.min()))
+    else:
+        yaw = _wrap_half_pi(math.atan2(major[1], major[0]))
+        width = short_side
+    if width + cfg.width_margin_m > cfg.max_opening_m:
+        raise GraspError(f"grasp: object is {width * 1000:.0f} mm wide across the grasp; the gripper opens "
+                         f"{cfg.max_opening_m * 1000:.0f} mm (margin {cfg.width_margin_m * 1000:.0f} mm)")
+    grasp_z = max(table_z + cfg.min_tcp_height_m, top_z - min(cfg.grasp_depth_m, 0.5 * height))
+    grasp = make_pose([centre_xy[0], centre_xy[1], grasp_z], top_down_rotation(yaw))
+    return GraspPlan(grasp_pose=grasp, pregrasp_pose=raised(grasp, cfg.approach_height_m),
+                     lift_pose=raised(grasp, cfg.lift_height_m), width_m=width, yaw_rad=yaw,
+                     center_base=np.array([centre_xy[0], centre_xy[1], table_z + height / 2]),
+                     object_top_z=top_z, object_height_m=height)
+
+
+def plan_place(place_point_base: np.ndarray, object_height_m: float, held_grasp_offset_z: float,
+               config: GraspConfig | None = None, table_z: float = 0.0, support_top_z: float | None = None,
+               yaw: float = 0.0) -> PlacePlan:
+    """Poses to set the held object down with its bottom just above the support surface.
+
+    held_grasp_offset_z: TCP height above the object's bottom while it is held.
+    """
+    cfg = config or GraspConfig()
+    p = np.asarray(place_point_base, dtype=float)
+    if p.shape[0] < 2 or not np.all(np.isfinite(p)):
+        raise GraspError(f"place: bad place point {p}")
+    support = table_z if support_top_z is None else float(support_top_z)
+    z = support + cfg.place_clearance_m + held_grasp_offset_z
+    place = make_pose([p[0], p[1], z], top_down_rotation(yaw))
+    pre = raised(place, cfg.approach_height_m)
+    return PlacePlan(preplace_pose=pre, place_pose=place, retreat_pose=raised(place, cfg.retreat_height_m))

@@ -1,0 +1,305 @@
+"""Set-of-Mark proposals without a learned model: RANSAC support plane, objects as connected
+regions above it (split at depth discontinuities), each described in 2-D and 3-D and numbered
+left to right so the same scene always gets the same marks."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from spatialbot_ros.core.colors import name_color
+from spatialbot_ros.core.errors import FrameError
+from spatialbot_ros.core.frame import RGBDFrame
+from spatialbot_ros.core.geometry import deproject, depth_image_to_points
+from spatialbot_ros.core.marks import DepthStats, Mark, Proposals, SupportPlane
+from spatialbot_ros.core.transforms import transform_points
+
+
+@dataclass(frozen=True)
+class ProposerConfig:
+    plane_stride: int = 4              # RANSAC on every n-th pixel
+    plane_iterations: int = 96
+    plane_threshold_m: float = 0.006
+    plane_min_inlier_fraction: float = 0.2
+    min_height_m: float = 0.006        # above the plane = object
+    max_height_m: float = 0.28         # higher is the robot, not an object on the table
+    edge_jump_mm: float = 12.0         # depth step that separates touching regions in the image
+    min_area_px: int = 120
+    max_footprint_m: float = 0.3
+    # region of interest in the robot base frame (used when the camera extrinsic is known)
+    roi_min_base: tuple[float, float] = (0.18, -0.65)
+    roi_max_base: tuple[float, float] = (1.0, 0.65)
+    max_points_per_mark: int = 3000
+    merge_gap_m: float = 0.008         # regions closer than this on the table are one object
+    seed: int = 0
+
+
+def _plane_basis(normal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    helper = np.array([1.0, 0.0, 0.0]) if abs(normal[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
+    e1 = np.cross(normal, helper)
+    e1 /= np.linalg.norm(e1)
+    return e1, np.cross(normal, e1)
+
+
+def _fit_circle(xy: np.ndarray) -> tuple[np.ndarray, float, float] | None:
+    """Least-squares circle (centre, radius, rms residual) through footprint points of a round
+    object's outline; None when the points do not lie on a plausible circle."""
+    if len(xy) < 10:
+        return None
+    A = np.column_stack([2 * xy, np.ones(len(xy))])
+    b = (xy ** 2).sum(axis=1)
+    sol, *_ = np.linalg.lstsq(A, b, rcond=None)
+    centre = sol[:2]
+    radius = float(np.sqrt(max(sol[2] + centre @ centre, 0.0)))
+    rms = float(np.sqrt(np.mean((np.linalg.norm(xy - centre, axis=1) - radius) ** 2)))
+    if not (0.02 <= radius <= 0.15) or rms > 0.006:
+        return None
+    return centre, radius, rms
+
+
+class GeometricProposer:
+    """The default MarkProposer: geometry only, deterministic for a given frame."""
+
+    def __init__(self, config: ProposerConfig | None = None) -> None:
+        self.config = config or ProposerConfig()
+
+    # -- support plane ----------------------------------------------------------------------
+    def fit_plane(self, frame: RGBDFrame) -> SupportPlane:
+        cfg = self.config
+        pts, valid = depth_image_to_points(frame.depth_mm, frame.intrinsics, stride=cfg.plane_stride)
+        p = pts[valid].astype(np.float64)
+        if len(p) < 100:
+            raise FrameError(f"proposals: only {len(p)} valid depth points; no support plane can be fitted "
+                             "(is the depth stream empty or misaligned?)")
+        rng = np.random.default_rng(cfg.seed)
+        sample = p if len(p) <= 4000 else p[rng.choice(len(p), 4000, replace=False)]
+        idx = rng.integers(0, len(sample), size=(cfg.plane_iterations, 3))
+        a, b, c = sample[idx[:, 0]], sample[idx[:, 1]], sample[idx[:, 2]]
+        normals = np.cross(b - a, c - a)
+        norms = np.linalg.norm(normals, axis=1)
+        ok = norms > 1e-9
+        normals[ok] /= norms[ok, None]
+        offsets = -np.einsum("ij,ij->i", normals, a)
+        dist = np.abs(sample @ normals.T + offsets)  # (N, iterations)
+        counts = np.where(ok, (dist < cfg.plane_threshold_m).sum(axis=0), -1)
+        best = int(np.argmax(counts))
+        n, d = normals[best], offsets[best]
+        inliers = p[np.abs(p @ n + d) < cfg.plane_threshold_m]
+        if len(inliers) < cfg.plane_min_inlier_fraction * len(p):
+            raise FrameError(f"proposals: no dominant support plane ({len(inliers)}/{len(p)} inliers)")
+        centre = inliers.mean(axis=0)
+        _, _, vt = np.linalg.svd(inliers - centre, full_matrices=False)
+        n = vt[2]
+        d = -float(n @ centre)
+        if d < 0:  # orient the normal toward the camera (camera origin above the table)
+            n, d = -n, -d
+        inl = np.abs(p @ n + d) < cfg.plane_threshold_m
+        return SupportPlane(n, d, float(inl.mean()))
+
+    # -- regions ----------------------------------------------------------------------------
+    def height_map(self, frame: RGBDFrame, plane: SupportPlane) -> np.ndarray:
+        """Height above the plane for every pixel (NaN where no depth), separably computed."""
+        k = frame.intrinsics
+        n = plane.normal.astype(np.float32)
+        a = n[0] * (np.arange(k.width, dtype=np.float32) - np.float32(k.cx)) / np.float32(k.fx)
+        b = n[1] * (np.arange(k.height, dtype=np.float32) - np.float32(k.cy)) / np.float32(k.fy) + n[2]
+        z = frame.depth_mm.astype(np.float32) * np.float32(1e-3)
+        h = z * (a[None, :] + b[:, None]) + np.float32(plane.offset)
+        h[frame.depth_mm == 0] = np.nan
+        return h
+
+    def segment(self, frame: RGBDFrame, heights: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+        cfg = self.config
+        with np.errstate(invalid="ignore"):
+            above = (heights > cfg.min_height_m) & (heights < cfg.max_height_m)
+        d = frame.depth_mm.astype(np.int32)
+        jump = np.zeros_like(above)
+        dx = np.abs(np.diff(d, axis=1)) > cfg.edge_jump_mm
+        dy = np.abs(np.diff(d, axis=0)) > cfg.edge_jump_mm
+        jump[:, 1:] |= dx
+        jump[:, :-1] |= dx
+        jump[1:, :] |= dy
+        jump[:-1, :] |= dy
+        mask = (above & ~jump).astype(np.uint8)
+        mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=4)
+        return count, labels, stats
+
+    # -- description ------------------------------------------------------------------------
+    def _describe(self, frame: RGBDFrame, plane: SupportPlane, heights: np.ndarray, region: np.ndarray,
+                  box: tuple[int, int, int, int], base_from_camera: np.ndarray | None) -> Mark | None:
+        cfg = self.config
+        k = frame.intrinsics
+        x0, y0, x1, y1 = box
+        crop = region[y0:y1, x0:x1]
+        vv, uu = np.nonzero(crop)
+        vv, uu = vv + y0, uu + x0
+        if len(uu) > cfg.max_points_per_mark:
+            sel = np.linspace(0, len(uu) - 1, cfg.max_points_per_mark).astype(int)
+            su, sv = uu[sel], vv[sel]
+        else:
+            su, sv = uu, vv
+        z = frame.depth_mm[sv, su].astype(np.float64) * 1e-3
+        pts = deproject(su, sv, z, k)
+        h = heights[sv, su].astype(np.float64)
+        height = float(np.percentile(h, 98))
+        e1, e2 = _plane_basis(plane.normal)
+        on_plane = pts - np.outer(h, plane.normal)
+        xy = np.stack([on_plane @ e1, on_plane @ e2], axis=1).astype(np.float32)
+        (cx, cy), (w, l), angle = cv2.minAreaRect(xy)
+        long_side, short_side = max(w, l), min(w, l)
+        if long_side > cfg.max_footprint_m or long_side < 0.01:
+            return None
+        centre_plane = cx * e1 + cy * e2 - plane.offset * plane.normal
+        centroid_cam = centre_plane + plane.normal * (height / 2)
+        if base_from_camera is not None:
+            c_base = transform_points(base_from_camera, centroid_cam)
+            lo, hi = cfg.roi_min_base, cfg.roi_max_base
+            if not (lo[0] <= c_base[0] <= hi[0] and lo[1] <= c_base[1] <= hi[1]):
+                return None
+        # top face: points near the top; its fill of the min-area rectangle tells round from square
+        top = h >= height - 0.008
+        top_xy = xy[top]
+        fill = 0.0
+        if len(top_xy) >= 6:
+            hull = cv2.convexHull(top_xy)
+            (_, _), (tw, tl), _ = cv2.minAreaRect(top_xy)
+            fill = float(cv2.contourArea(hull) / max(tw * tl, 1e-9))
+        view = np.array([0.0, 0.0, 1.0]) - plane.normal * plane.normal[2]
+        side = np.cross(plane.normal, view / max(np.linalg.norm(view), 1e-9))
+        shape = self._shape(h, xy, pts @ side, (cx, cy), long_side, short_side, height, fill)
+        region_mask = region
+        eroded = cv2.erode(crop.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        crop_rgb = frame.color_rgb[y0:y1, x0:x1]
+        colour_px = crop_rgb[eroded] if np.count_nonzero(eroded) >= 20 else crop_rgb[crop]
+        depths = frame.depth_mm[vv, uu].astype(np.float64)
+        cu, cv_ = float(uu.mean()), float(vv.mean())
+        win = frame.depth_mm[max(0, int(cv_) - 2): int(cv_) + 3, max(0, int(cu) - 2): int(cu) + 3]
+        win_mask = region_mask[max(0, int(cv_) - 2): int(cv_) + 3, max(0, int(cu) - 2): int(cu) + 3]
+        centre_vals = win[(win > 0) & win_mask]
+        centre_mm = float(np.median(centre_vals)) if centre_vals.size else float(np.median(depths))
+        stats = DepthStats(centre_mm, float(depths.mean()), float(depths.max()), float(depths.min()), 1.0)
+        mark = Mark(id=0, mask=region_mask, box_xyxy=(int(x0), int(y0), int(x1), int(y1)), centroid_px=(cu, cv_),
+                    centroid_cam=centroid_cam, footprint_m=(float(long_side), float(short_side)), height_m=height,
+                    color_name=name_color(colour_px), depth=stats, shape=shape, yaw_cam_rad=math.radians(angle),
+                    points_cam=pts)
+        if base_from_camera is not None:
+            mark.centroid_base = transform_points(base_from_camera, centroid_cam)
+            top_cam = centre_plane + plane.normal * height
+            mark.top_center_base = transform_points(base_from_camera, top_cam)
+        return mark
+
+    @staticmethod
+    def _shape(h: np.ndarray, xy: np.ndarray, across: np.ndarray, centre: tuple[float, float], long_side: float,
+               short_side: float, height: float, fill: float) -> str:
+        """Shape from geometry: plate (flat, wide), bowl (floor below the rim), sphere (narrower near
+        the table than at mid-height), box (square top face), else cylinder."""
+        if height < 0.03 and long_side > 0.07:
+            return "plate"
+        if long_side > 0.1 and height < 0.09 and long_side <= 1.25 * short_side:
+            # a bowl shows its floor: points near the middle sit well below the rim
+            r = np.linalg.norm(xy - np.asarray(centre, np.float32), axis=1)
+            inner = h[r < 0.45 * long_side / 2]
+            if inner.size >= 10 and float(np.median(inner)) < 0.5 * height:
+                return "bowl"
+        if fill >= 0.88:
+            return "box"
+        if 0.7 <= height / max(long_side, 1e-6) <= 1.3:
+            low = across[(h > 0.1 * height) & (h < 0.25 * height)]
+            mid = across[(h > 0.4 * height) & (h < 0.6 * height)]
+            if low.size >= 5 and mid.size >= 5 and np.ptp(low) < 0.85 * np.ptp(mid):
+                return "sphere"
+        return "cylinder"
+
+    def _merge_groups(self, frame: RGBDFrame, plane: SupportPlane, labels: np.ndarray, stats: np.ndarray,
+                      count: int, base_from_camera: np.ndarray | None) -> list[list[int]]:
+        """Regions of one object split by a depth step (a bowl's rim and floor) belong together;
+        separate objects stand apart. Regions outside the region of interest are dropped first."""
+        cfg = self.config
+        e1, e2 = _plane_basis(plane.normal)
+        k = frame.intrinsics
+        parts: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        for i in range(1, count):
+            x, y, w, h, area = stats[i]
+            if area < cfg.min_area_px:
+                continue
+            vv, uu = np.nonzero(labels[y:y + h, x:x + w] == i)
+            step = max(1, len(uu) // 120)
+            uu, vv = uu[::step] + x, vv[::step] + y
+            pts = deproject(uu, vv, frame.depth_mm[vv, uu].astype(np.float64) * 1e-3, k)
+            hgt = pts @ plane.normal + plane.offset
+            on = pts - np.outer(hgt, plane.normal)
+            if base_from_camera is not None:
+                c_base = transform_points(base_from_camera, on.mean(axis=0))
+                lo, hi = cfg.roi_min_base, cfg.roi_max_base
+                if not (lo[0] <= c_base[0] <= hi[0] and lo[1] <= c_base[1] <= hi[1]):
+                    continue
+            parts[i] = (np.stack([on @ e1, on @ e2], axis=1), hgt, pts)
+        keep = list(parts)
+        parent = {i: i for i in keep}
+
+        def root(i: int) -> int:
+            while parent[i] != i:
+                i = parent[i]
+            return i
+
+        circles = {i: _fit_circle(parts[i][0]) for i in keep}
+        for a_i, a in enumerate(keep):
+            for b in keep[a_i + 1:]:
+                if self._same_object(parts[a], parts[b], circles[a], circles[b]):
+                    parent[root(b)] = root(a)
+        groups: dict[int, list[int]] = {}
+        for i in keep:
+            groups.setdefault(root(i), []).append(i)
+        return list(groups.values())
+
+    def _same_object(self, a: tuple[np.ndarray, np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray, np.ndarray],
+                     circ_a: tuple[np.ndarray, float, float] | None,
+                     circ_b: tuple[np.ndarray, float, float] | None) -> bool:
+        gap = self.config.merge_gap_m
+        pa, pb = a[2], b[2]
+        ca, cb = pa.mean(axis=0), pb.mean(axis=0)
+        ra = np.max(np.linalg.norm(pa - ca, axis=1))
+        rb = np.max(np.linalg.norm(pb - cb, axis=1))
+        if np.linalg.norm(ca - cb) <= ra + rb + gap:
+            if np.min(np.linalg.norm(pa[:, None, :] - pb[None, :, :], axis=2)) < gap:
+                return True  # touching in 3-D: one surface cut by a depth step
+        # a round object split by its own rim (bowl): one part lies inside the other's circle, below its top
+        for (f_in, h_in), (circ, h_out) in (((b[0], b[1]), (circ_a, a[1])), ((a[0], a[1]), (circ_b, b[1]))):
+            if circ is None:
+                continue
+            centre, radius, _ = circ
+            inside = np.linalg.norm(f_in - centre, axis=1) <= radius + gap
+            if np.mean(inside) > 0.8 and np.percentile(h_in, 95) <= np.max(h_out) + gap:
+                return True
+        return False
+
+    # -- entry point ------------------------------------------------------------------------
+    def propose(self, frame: RGBDFrame, base_from_camera: np.ndarray | None = None) -> Proposals:
+        t0 = time.perf_counter()
+        plane = self.fit_plane(frame)
+        t1 = time.perf_counter()
+        heights = self.height_map(frame, plane)
+        count, labels, stats = self.segment(frame, heights)
+        t2 = time.perf_counter()
+        marks: list[Mark] = []
+        for group in self._merge_groups(frame, plane, labels, stats, count, base_from_camera):
+            region = np.isin(labels, group) if len(group) > 1 else labels == group[0]
+            x0 = min(stats[i][0] for i in group)
+            y0 = min(stats[i][1] for i in group)
+            x1 = max(stats[i][0] + stats[i][2] for i in group)
+            y1 = max(stats[i][1] + stats[i][3] for i in group)
+            mark = self._describe(frame, plane, heights, region, (x0, y0, x1, y1), base_from_camera)
+            if mark is not None:
+                marks.append(mark)
+        marks.sort(key=lambda m: (round(m.centroid_px[0]), m.centroid_px[1]))
+        for n, m in enumerate(marks, start=1):
+            m.id = n
+            m.label = f"{m.color_name} {m.shape}"
+        t3 = time.perf_counter()
+        return Proposals(marks, plane, {"plane_ms": (t1 - t0) * 1e3, "segment_ms": (t2 - t1) * 1e3,
+                                        "describe_ms": (t3 - t2) * 1e3})

@@ -1,0 +1,306 @@
+"""Scene files (YAML or JSON): objects, camera, robot, instruction and the expected outcome.
+Validation errors name the file and the field path. Schema: docs/scene_schema.md."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from spatialbot_ros.core.colors import COLOR_NAMES
+from spatialbot_ros.core.errors import SpatialBotError
+from spatialbot_ros.core.transforms import look_at
+
+KINDS = ("cup", "box", "sphere", "plate", "bowl")
+PICKABLE = ("cup", "box", "sphere")
+DEFAULT_SIZES: dict[str, dict[str, Any]] = {
+    "cup": {"radius": 0.032, "height": 0.10},
+    "box": {"half_extents": [0.025, 0.02], "height": 0.06},
+    "sphere": {"radius": 0.03},
+    "plate": {"radius": 0.09, "height": 0.015},
+    "bowl": {"radius": 0.08, "height": 0.05},
+}
+# plausible (min, max) per size key; pickable widths must fit the 85 mm gripper with margin
+SIZE_RANGES: dict[str, dict[str, tuple[float, float]]] = {
+    "cup": {"radius": (0.02, 0.037), "height": (0.04, 0.16)},
+    "box": {"half_extents": (0.015, 0.037), "height": (0.03, 0.12)},
+    "sphere": {"radius": (0.02, 0.037)},
+    "plate": {"radius": (0.05, 0.12), "height": (0.008, 0.03)},
+    "bowl": {"radius": (0.05, 0.11), "height": (0.03, 0.08)},
+}
+DEFAULT_MASS = {"cup": 0.12, "box": 0.15, "sphere": 0.08, "plate": 0.4, "bowl": 0.5}
+# reachable table area for object centres (base frame, metres)
+TABLE_AREA = {"x": (0.28, 0.78), "y": (-0.4, 0.4), "min_radius": 0.28, "max_radius": 0.8}
+MIN_CLEARANCE_M = 0.01
+
+
+class SceneError(SpatialBotError):
+    """A scene file is malformed; the message names the file and the field."""
+
+
+@dataclass(frozen=True)
+class ObjectSpec:
+    name: str
+    kind: str
+    color: str
+    size: dict
+    position: tuple[float, float]
+    yaw: float = 0.0
+    mass: float | None = None
+
+    @property
+    def footprint_radius_m(self) -> float:
+        if self.kind == "box":
+            hx, hy = self.size["half_extents"]
+            return float(math.hypot(hx, hy))
+        return float(self.size["radius"])
+
+    @property
+    def height_m(self) -> float:
+        return float(2 * self.size["radius"]) if self.kind == "sphere" else float(self.size["height"])
+
+    @property
+    def footprint_m(self) -> tuple[float, float]:
+        if self.kind == "box":
+            a, b = (2 * float(v) for v in self.size["half_extents"])
+            return (max(a, b), min(a, b))
+        d = 2 * float(self.size["radius"])
+        return (d, d)
+
+
+@dataclass(frozen=True)
+class CameraSpec:
+    position: tuple[float, float, float] = (1.15, 0.0, 0.62)
+    look_at: tuple[float, float, float] = (0.5, 0.0, 0.0)
+    width: int = 640
+    height: int = 480
+    hfov_deg: float = 69.0
+
+    def base_from_camera(self) -> np.ndarray:
+        return look_at(self.position, self.look_at)
+
+
+@dataclass(frozen=True)
+class RobotSpec:
+    type: str = "ur5"
+    base_pose: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+
+
+@dataclass(frozen=True)
+class Expected:
+    pick: str
+    place: str | None = None
+    place_point: tuple[float, float] | None = None
+    relation: str | None = None
+
+
+@dataclass(frozen=True)
+class Scene:
+    name: str
+    objects: list[ObjectSpec]
+    instruction: str
+    expected: Expected
+    camera: CameraSpec = field(default_factory=CameraSpec)
+    robot: RobotSpec = field(default_factory=RobotSpec)
+    seed: int | None = None
+    viewpoint: str = "camera"
+    category: str = ""
+
+    def object(self, name: str) -> ObjectSpec:
+        for o in self.objects:
+            if o.name == name:
+                return o
+        raise KeyError(name)
+
+
+class _Ctx:
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, path: str, msg: str) -> SceneError:
+        return SceneError(f"{self.source}: {path}: {msg}")
+
+    def mapping(self, value: Any, path: str, allowed: set[str], required: set[str] = frozenset()) -> dict:
+        if not isinstance(value, dict):
+            raise self.fail(path, f"expected a mapping, got {type(value).__name__}")
+        unknown = set(value) - allowed
+        if unknown:
+            raise self.fail(path, f"unknown key(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+        missing = required - set(value)
+        if missing:
+            raise self.fail(path, f"missing required key(s) {sorted(missing)}")
+        return value
+
+    def number(self, value: Any, path: str, lo: float | None = None, hi: float | None = None) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise self.fail(path, f"expected a finite number, got {value!r}")
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise self.fail(path, f"{value} is outside the plausible range [{lo}, {hi}]")
+        return float(value)
+
+    def vector(self, value: Any, path: str, n: int) -> tuple[float, ...]:
+        if not isinstance(value, (list, tuple)) or len(value) != n:
+            raise self.fail(path, f"expected a list of {n} numbers, got {value!r}")
+        return tuple(self.number(v, f"{path}[{i}]") for i, v in enumerate(value))
+
+    def string(self, value: Any, path: str, choices: tuple[str, ...] | None = None) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(path, f"expected a non-empty string, got {value!r}")
+        if choices is not None and value not in choices:
+            raise self.fail(path, f"{value!r} is not one of {', '.join(choices)}")
+        return value
+
+
+def _object_from_dict(d: Any, path: str, ctx: _Ctx) -> ObjectSpec:
+    d = ctx.mapping(d, path, {"name", "kind", "color", "size", "position", "yaw", "mass"},
+                    {"name", "kind", "color", "position"})
+    kind = ctx.string(d["kind"], f"{path}.kind", KINDS)
+    size = dict(DEFAULT_SIZES[kind])
+    if "size" in d:
+        given = ctx.mapping(d["size"], f"{path}.size", set(SIZE_RANGES[kind]))
+        size.update(given)
+    for key, (lo, hi) in SIZE_RANGES[kind].items():
+        if key == "half_extents":
+            vals = ctx.vector(size[key], f"{path}.size.half_extents", 2)
+            for i, v in enumerate(vals):
+                ctx.number(v, f"{path}.size.half_extents[{i}]", lo, hi)
+            size[key] = list(vals)
+        else:
+            size[key] = ctx.number(size[key], f"{path}.size.{key}", lo, hi)
+    mass = d.get("mass")
+    if mass is not None:
+        mass = ctx.number(mass, f"{path}.mass", 0.01, 3.0)
+    x, y = ctx.vector(d["position"], f"{path}.position", 2)
+    return ObjectSpec(name=ctx.string(d["name"], f"{path}.name"), kind=kind,
+                      color=ctx.string(d["color"], f"{path}.color", COLOR_NAMES), size=size, position=(x, y),
+                      yaw=ctx.number(d.get("yaw", 0.0), f"{path}.yaw", -2 * math.pi, 2 * math.pi), mass=mass)
+
+
+def _check_layout(objects: list[ObjectSpec], ctx: _Ctx) -> None:
+    names = [o.name for o in objects]
+    for i, o in enumerate(objects):
+        if names.count(o.name) > 1:
+            raise ctx.fail(f"objects[{i}].name", f"duplicate object name {o.name!r}")
+        x, y = o.position
+        r = math.hypot(x, y)
+        a = TABLE_AREA
+        if not (a["x"][0] <= x <= a["x"][1] and a["y"][0] <= y <= a["y"][1] and a["min_radius"] <= r <= a["max_radius"]):
+            raise ctx.fail(f"objects[{i}].position", f"({x:.3f}, {y:.3f}) is outside the reachable table area "
+                           f"x {a['x']}, y {a['y']}, {a['min_radius']}-{a['max_radius']} m from the robot base")
+    for i, a_obj in enumerate(objects):
+        for j in range(i + 1, len(objects)):
+            b_obj = objects[j]
+            gap = math.dist(a_obj.position, b_obj.position) - a_obj.footprint_radius_m - b_obj.footprint_radius_m
+            if gap < MIN_CLEARANCE_M:
+                raise ctx.fail(f"objects[{j}].position", f"{b_obj.name!r} overlaps {a_obj.name!r} "
+                               f"(clearance {gap * 100:.1f} cm < {MIN_CLEARANCE_M * 100:.0f} cm)")
+
+
+def scene_from_dict(d: Any, source: str = "<scene>") -> Scene:
+    ctx = _Ctx(source)
+    d = ctx.mapping(d, "scene", {"name", "objects", "camera", "robot", "instruction", "expected", "seed", "viewpoint",
+                                 "category"}, {"name", "objects", "instruction", "expected"})
+    if not isinstance(d["objects"], list) or not d["objects"]:
+        raise ctx.fail("objects", "expected a non-empty list of objects")
+    objects = [_object_from_dict(o, f"objects[{i}]", ctx) for i, o in enumerate(d["objects"])]
+    _check_layout(objects, ctx)
+    cam_d = ctx.mapping(d.get("camera", {}), "camera", {"position", "look_at", "width", "height", "hfov_deg"})
+    cam = CameraSpec(
+        position=ctx.vector(cam_d.get("position", CameraSpec.position), "camera.position", 3),
+        look_at=ctx.vector(cam_d.get("look_at", CameraSpec.look_at), "camera.look_at", 3),
+        width=int(ctx.number(cam_d.get("width", 640), "camera.width", 64, 4096)),
+        height=int(ctx.number(cam_d.get("height", 480), "camera.height", 48, 4096)),
+        hfov_deg=ctx.number(cam_d.get("hfov_deg", 69.0), "camera.hfov_deg", 20.0, 120.0))
+    if math.dist(cam.position, cam.look_at) < 0.1:
+        raise ctx.fail("camera.look_at", "must be at least 0.1 m from camera.position")
+    rob_d = ctx.mapping(d.get("robot", {}), "robot", {"type", "base_pose"})
+    robot = RobotSpec(type=ctx.string(rob_d.get("type", "ur5"), "robot.type", ("ur5", "ur5e")),
+                      base_pose=ctx.vector(rob_d.get("base_pose", [0, 0, 0, 0]), "robot.base_pose", 4))
+    exp_d = ctx.mapping(d["expected"], "expected", {"pick", "place", "place_point", "relation"}, {"pick"})
+    names = {o.name: o for o in objects}
+    pick = ctx.string(exp_d["pick"], "expected.pick")
+    if pick not in names:
+        raise ctx.fail("expected.pick", f"{pick!r} is not an object in the scene ({', '.join(names)})")
+    if names[pick].kind not in PICKABLE:
+        raise ctx.fail("expected.pick", f"{pick!r} is a {names[pick].kind}; pickable kinds are {', '.join(PICKABLE)}")
+    place = exp_d.get("place")
+    if place is not None:
+        place = ctx.string(place, "expected.place")
+        if place not in names or place == pick:
+            raise ctx.fail("expected.place", f"{place!r} must be another object of the scene")
+    point = exp_d.get("place_point")
+    if point is not None:
+        point = ctx.vector(point, "expected.place_point", 2)
+    if place is not None and point is not None:
+        raise ctx.fail("expected", "give either place (an object) or place_point, not both")
+    return Scene(
+        name=ctx.string(d["name"], "name"), objects=objects, instruction=ctx.string(d["instruction"], "instruction"),
+        expected=Expected(pick, place, point, exp_d.get("relation")), camera=cam, robot=robot,
+        seed=int(ctx.number(d["seed"], "seed")) if d.get("seed") is not None else None,
+        viewpoint=ctx.string(d.get("viewpoint", "camera"), "viewpoint", ("camera", "robot")),
+        category=str(d.get("category", "")))
+
+
+def scene_to_dict(scene: Scene) -> dict:
+    exp = {"pick": scene.expected.pick}
+    if scene.expected.place is not None:
+        exp["place"] = scene.expected.place
+    if scene.expected.place_point is not None:
+        exp["place_point"] = [round(float(v), 4) for v in scene.expected.place_point]
+    if scene.expected.relation is not None:
+        exp["relation"] = scene.expected.relation
+    out: dict[str, Any] = {
+        "name": scene.name, "instruction": scene.instruction, "expected": exp, "viewpoint": scene.viewpoint,
+        "objects": [{"name": o.name, "kind": o.kind, "color": o.color,
+                     "size": {k: ([round(float(x), 4) for x in v] if isinstance(v, list) else round(float(v), 4))
+                              for k, v in o.size.items()},
+                     "position": [round(float(o.position[0]), 4), round(float(o.position[1]), 4)],
+                     "yaw": round(float(o.yaw), 4), **({"mass": o.mass} if o.mass is not None else {})}
+                    for o in scene.objects],
+        "camera": {"position": [round(float(v), 4) for v in scene.camera.position],
+                   "look_at": [round(float(v), 4) for v in scene.camera.look_at], "width": scene.camera.width,
+                   "height": scene.camera.height, "hfov_deg": scene.camera.hfov_deg},
+        "robot": {"type": scene.robot.type, "base_pose": list(scene.robot.base_pose)},
+    }
+    if scene.seed is not None:
+        out["seed"] = scene.seed
+    if scene.category:
+        out["category"] = scene.category
+    return out
+
+
+def _read(path: Path) -> Any:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise SceneError(f"{path}: cannot read: {exc.strerror}") from exc
+    try:
+        return json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise SceneError(f"{path}: not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: {exc}") from exc
+
+
+def load_scene(path: Path | str) -> Scene:
+    return scene_from_dict(_read(Path(path)), str(path))
+
+
+def load_scenes(path: Path | str) -> list[Scene]:
+    """A file with a top-level `scenes:` list, or a single scene."""
+    data = _read(Path(path))
+    if isinstance(data, dict) and "scenes" in data:
+        if not isinstance(data["scenes"], list) or not data["scenes"]:
+            raise SceneError(f"{path}: scenes: expected a non-empty list")
+        return [scene_from_dict(s, f"{path}: scenes[{i}]") for i, s in enumerate(data["scenes"])]
+    return [scene_from_dict(data, str(path))]
+
+
+def save_scene(scene: Scene, path: Path | str) -> None:
+    path = Path(path)
+    d = scene_to_dict(scene)
+    path.write_text(json.dumps(d, indent=2) if path.suffix.lower() == ".json" else yaml.safe_dump(d, sort_keys=False))
