@@ -69,6 +69,8 @@ class GroundingConfig:
     place_offset_m: float = 0.12        # relative places: this far from the reference object's centre
     size_margin: float = 0.1            # superlatives need this relative difference to be unambiguous
     depth_margin_m: float = 0.02
+    lr_margin: float = 0.0              # left/right orderings need this gap (normalised image x)
+    nearest_margin_m: float = 0.02      # "the cup next to / left of X": the nearest must win by this
 
     def __post_init__(self) -> None:
         if self.default_viewpoint not in ("camera", "robot"):
@@ -165,13 +167,21 @@ def _parse_np(text: str) -> _NounPhrase:
                 np_.reference = _parse_np(text[rm.end():])
                 text = text[: rm.start()]
                 break
+    # "second cup from the left" -> "second@left cup"
+    text = re.sub(rf"\b({'|'.join(ORDINALS)}|last)\s+((?:[a-z]+\s+){{0,2}}?)from\s+(?:the\s+)?(left|right)\b",
+                  lambda m: f"{m.group(1)}@{m.group(3)} {m.group(2)}", text)
     words = text.split()
     i = 0
     while i < len(words):
         w = words[i]
         nxt = words[i + 1] if i + 1 < len(words) else ""
         nxt2 = words[i + 2] if i + 2 < len(words) else ""
-        if w in COLOR_NAMES:
+        if "@" in w:
+            word, side = w.split("@")
+            np_.selectors.append((f"ordinal_{side}", 1 if word == "last" and side == "left" else ORDINALS.get(word, 1)))
+            if word == "last":
+                np_.selectors[-1] = (f"ordinal_{'right' if side == 'left' else 'left'}", 1)
+        elif w in COLOR_NAMES:
             np_.color = np_.color or w
         elif w in NOUNS:
             if np_.noun is None:
@@ -258,6 +268,8 @@ class _Resolver:
         if np_.relation is not None:
             cands, why = self._apply_relation(np_, cands, exclude)
             reasons.append(why)
+            if not cands:
+                raise GroundingError(f"no {what} is {why}", self.describe(self.candidates(np_, exclude, graspable_only)))
         for kind, arg in np_.selectors:
             cands, why = self._apply_selector(kind, arg, cands, np_, role)
             reasons.append(why)
@@ -297,13 +309,18 @@ class _Resolver:
         if len(cands) <= 1:
             return cands
         d = sorted((float(np.linalg.norm(self.pos(m)[:2] - self.pos(ref)[:2])), m.id) for m in cands)
-        if d[1][0] - d[0][0] < 0.02:
+        if d[1][0] - d[0][0] < self.config.nearest_margin_m:
             return [m for m in cands if m.id in (d[0][1], d[1][1])] if strict else cands
         return [m for m in cands if m.id == d[0][1]]
 
     def _apply_selector(self, kind: str, arg: str | int, cands: list[Mark], np_: _NounPhrase,
                         role: str) -> tuple[list[Mark], str]:
         n = len(cands)
+        if kind in ("ordinal_left", "ordinal_right", "extreme", "middle"):
+            lrs = sorted(self.lr(m) for m in cands)
+            if n > 1 and min(np.diff(lrs)) < self.config.lr_margin:
+                raise GroundingError(f"'{np_.text}': two candidates are side by side in depth, not left/right",
+                                     self.describe(cands))
         if kind in ("ordinal_left", "ordinal_right"):
             order = sorted(cands, key=self.lr, reverse=kind == "ordinal_right")
             k = int(arg)

@@ -194,7 +194,7 @@ class GeometricProposer:
         return mark
 
     @staticmethod
-    def _shape(h: np.ndarray, xy: np.ndarray, across: np.ndarray, centre: tuple[float, float], long_side: float,
+    def _shape(h: np.ndarray, xy: np.ndarray, across: np.ndarray | None, centre: tuple[float, float], long_side: float,
                short_side: float, height: float, fill: float) -> str:
         """Shape from geometry: plate (flat, wide), bowl (floor below the rim), sphere (narrower near
         the table than at mid-height), box (square top face), else cylinder."""
@@ -208,10 +208,12 @@ class GeometricProposer:
                 return "bowl"
         if fill >= 0.88:
             return "box"
-        if 0.7 <= height / max(long_side, 1e-6) <= 1.3:
-            low = across[(h > 0.1 * height) & (h < 0.25 * height)]
-            mid = across[(h > 0.4 * height) & (h < 0.6 * height)]
-            if low.size >= 5 and mid.size >= 5 and np.ptp(low) < 0.85 * np.ptp(mid):
+        if 0.7 <= height / max(long_side, 1e-6) <= 1.4:
+            # a sphere curves away under its equator: almost no surface is seen near the table,
+            # where cylinders and boxes show their walls
+            low = np.count_nonzero(h < 0.25 * height)
+            mid = np.count_nonzero((h > 0.4 * height) & (h < 0.6 * height))
+            if mid >= 10 and low < 0.15 * mid:
                 return "sphere"
         return "cylinder"
 

@@ -27,6 +27,7 @@ class FailureReason(enum.Enum):
     NO_GRASP = "no_grasp"                    # object too wide / too few points
     UNREACHABLE = "unreachable"              # IK / planning failed
     SAFETY_REFUSED = "safety_refused"        # a safety limit refused the motion
+    MOTION_FAILED = "motion_failed"          # the arm did not track the commanded motion (collision, load)
     CONTACT_CHECK_FAILED = "contact_check_failed"  # object not between the fingers before closing
     GRASP_MISSED = "grasp_missed"            # fingers closed on nothing
     LIFT_FAILED = "lift_failed"              # object did not leave the table / slipped

@@ -95,6 +95,7 @@ class PickPlaceExecutive:
         self.estop = estop or EStop()
         self.on_step = on_step
         self._cancel = False
+        self._pick_only = self.config.pick_only
         self.phase = TaskPhase.APPROACH
 
     def cancel(self) -> None:
@@ -136,6 +137,8 @@ class PickPlaceExecutive:
         if step.target is not None:
             result.target_mark_id = step.target.mark_id
             result.explanation = step.explanation
+            if step.ok and step.place is None:
+                self._pick_only = True  # "pick up the red cup": no place phrase, end holding it
         if self.on_step is not None:
             self.on_step(StepRecord(obs.phase, index, step, obs.tcp_pose_base, obs.frame, wall_s=wall))
         if not step.ok:
@@ -155,7 +158,7 @@ class PickPlaceExecutive:
         outcome = self.motion.move_linear(target, self.config.speed_scale)
         if not outcome.ok:
             reason = {MotionStatus.REFUSED: FailureReason.SAFETY_REFUSED,
-                      MotionStatus.UNREACHABLE: FailureReason.UNREACHABLE}.get(outcome.status, FailureReason.ESTOP)
+                      MotionStatus.UNREACHABLE: FailureReason.UNREACHABLE}.get(outcome.status, FailureReason.MOTION_FAILED)
             raise _Abort(reason, outcome.message or outcome.status.value)
 
     def _gripper(self, command: GripperCommand) -> None:
@@ -163,7 +166,7 @@ class PickPlaceExecutive:
         outcome = self.motion.gripper(command)
         if not outcome.ok:
             raise _Abort(FailureReason.SAFETY_REFUSED if outcome.status == MotionStatus.REFUSED
-                         else FailureReason.ESTOP, outcome.message)
+                         else FailureReason.MOTION_FAILED, outcome.message)
 
     # -- phases -----------------------------------------------------------------------------
     def _run_move_phase(self, instruction: str, phase: TaskPhase, result: PickPlaceResult,
@@ -221,8 +224,11 @@ class PickPlaceExecutive:
             return result
         self.policy.reset(instruction)
         sequence = PICK_ONLY_SEQUENCE if self.config.pick_only else PHASE_SEQUENCE
+        self._pick_only = self.config.pick_only
         try:
             for phase in sequence:
+                if self._pick_only and phase not in PICK_ONLY_SEQUENCE:
+                    break
                 self.phase = result.phase_reached = phase
                 log.info("phase %s", phase.value)
                 self._run_phase(instruction, phase, result)

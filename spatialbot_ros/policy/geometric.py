@@ -50,8 +50,6 @@ class GeometricPolicyConfig:
     converge_tol_m: float = 0.004
     converge_tol_rad: float = 0.03
     bowl_floor_m: float = 0.012
-    # pixels whose depth moved by more than this since the pre-grasp look are occluded or gone
-    occlusion_tol_mm: float = 12.0
     # VERIFY: fraction of the object's original pixels that must now show the table
     lifted_table_fraction: float = 0.5
 
@@ -94,7 +92,7 @@ class GeometricPolicy:
         t0 = time.perf_counter()
         proposals = self.perceive(obs.frame, obs.base_from_camera)
         t1 = time.perf_counter()
-        grounding = ground_instruction(obs.instruction, proposals.marks, self.config.grounding)
+        grounding = ground_instruction(obs.instruction, proposals.marks, self.config.grounding, obs.base_from_camera)
         t2 = time.perf_counter()
         mark = proposals.by_id(grounding.pick_mark_id)
         points_base = to_base(mark.points_cam, obs.base_from_camera)
@@ -141,19 +139,11 @@ class GeometricPolicy:
         z[(denom == 0) | (z <= 0)] = 0
         return (z * 1000.0).astype(np.float32)
 
-    def _visible_object_mask(self, frame: RGBDFrame) -> np.ndarray:
-        """Object pixels whose depth still matches the pre-grasp look (not hidden by the gripper)."""
-        assert self._plan is not None
-        ref = self._plan.reference_depth_mm.astype(np.float32)
-        now = frame.depth_mm.astype(np.float32)
-        same = np.abs(now - ref) <= self.config.occlusion_tol_mm
-        return self._plan.object_mask & same & (frame.depth_mm > 0)
-
     def judge_contact(self, obs: Observation) -> ContactEstimate:
         assert obs.frame is not None and self._plan is not None
-        mask = self._visible_object_mask(obs.frame)
-        j = judge_contact(obs.frame, obs.fingertips_base, mask, self.config.contact,
-                          base_from_camera=obs.base_from_camera, points_frame="base")
+        j = judge_contact(obs.frame, obs.fingertips_base, self._plan.object_mask, self.config.contact,
+                          base_from_camera=obs.base_from_camera, points_frame="base",
+                          reference_depth_mm=self._plan.reference_depth_mm)
         return ContactEstimate(bool(j.touching), float(j.gap_mm), j.evidence, bool(j.valid))
 
     def object_left_table(self, frame: RGBDFrame) -> tuple[bool, float]:

@@ -217,8 +217,8 @@ class Ur5Cell:
                              else self.model.geom_size[g][0] for g in np.nonzero(self.model.geom_bodyid == b)[0]]))
 
     # -- motion primitives ------------------------------------------------------------------
-    def move_joints(self, q_target: np.ndarray, speed_scale: float = 1.0, settle_s: float = 0.08,
-                    tol_rad: float = 0.01) -> bool:
+    def move_joints(self, q_target: np.ndarray, speed_scale: float = 1.0, settle_s: float = 0.1,
+                    tol_rad: float = 0.03) -> bool:
         """Smooth (quintic) joint-space motion at the joint speed limit; True if it tracked."""
         q0 = self.data.ctrl[self._arm_act].copy()
         q1 = np.asarray(q_target, dtype=float)

@@ -177,7 +177,7 @@ def _camera_xml(base_from_camera: np.ndarray, k: CameraIntrinsics) -> str:
 def build_cell_mjcf(objects: list[ObjectSpecLike], dh: DHParams, base_from_camera: np.ndarray,
                     intrinsics: CameraIntrinsics, timestep: float = 0.002) -> str:
     objs = "".join(_object_xml(o) for o in objects)
-    arm_kp = (3000, 3000, 2500, 800, 800, 500)
+    arm_kp = (3000, 3000, 2500, 1000, 1000, 800)
     actuators = "".join(
         f'<position name="{j}_act" joint="{j}" kp="{kp}" kv="{kp / 20:.6g}" ctrlrange="{lo:.6g} {hi:.6g}"/>'
         for j, kp, (lo, hi) in zip(_JOINTS, arm_kp, UR5_JOINT_LIMITS, strict=True))
