@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from spatialbot_ros.core.frame import RGBDFrame
@@ -28,6 +29,7 @@ class ContactConfig:
     slab_radius_m: float = 0.018       # contact region: distance from the closing axis
     occlusion_tol_mm: float = 10.0     # depth change that marks a pixel as hidden by the gripper
     min_points: int = 8
+    mask_grow_px: int = 4
 
 
 @dataclass(frozen=True)
@@ -86,34 +88,44 @@ def judge_contact(frame: RGBDFrame, fingertips: np.ndarray, object_mask: np.ndar
     u1, v1 = np.ceil(uv.max(axis=0)).astype(int) + pad
     u0, v0, u1, v1 = max(u0, 0), max(v0, 0), min(u1, k.width), min(v1, k.height)
     hidden = 0
-    sub_mask = object_mask[v0:v1, u0:u1].astype(bool) & (frame.depth_mm[v0:v1, u0:u1] > 0)
+    obj = object_mask[v0:v1, u0:u1].astype(np.uint8)
+    if cfg.mask_grow_px > 0:  # segmentation drops the silhouette pixels, where side contacts happen
+        size = 2 * cfg.mask_grow_px + 1
+        obj = cv2.dilate(obj, np.ones((size, size), np.uint8))
+    obj = obj.astype(bool)
+    now = frame.depth_mm[v0:v1, u0:u1]
+    sources = [("current", obj & (now > 0), now)]
     if reference_depth_mm is not None:
-        ref = reference_depth_mm[v0:v1, u0:u1].astype(np.float32)
-        now = frame.depth_mm[v0:v1, u0:u1].astype(np.float32)
-        hidden_px = sub_mask & (ref > 0) & (now < ref - cfg.occlusion_tol_mm)
+        ref = reference_depth_mm[v0:v1, u0:u1]
+        hidden_px = obj & (now > 0) & (ref > 0) & (now.astype(np.float32) < ref.astype(np.float32) - cfg.occlusion_tol_mm)
         hidden = int(np.count_nonzero(hidden_px))
-        sub_mask &= ~hidden_px
-    vv, uu = np.nonzero(sub_mask)
-    if len(uu) == 0:
-        return _invalid("no visible object surface near the fingertips", n)
-    z = frame.depth_mm[v0:v1, u0:u1][vv, uu].astype(float) * 1e-3
-    pts = deproject(uu + u0, vv + v0, z, k)
+        sources = [("current", obj & (now > 0) & ~hidden_px, now), ("pre-grasp", obj & (ref > 0), ref)]
     mid = tips.mean(axis=0)
-    rel = pts - mid
-    along = rel @ axis
-    radial = np.linalg.norm(rel - np.outer(along, axis), axis=1)
-    slab = (radial <= cfg.slab_radius_m) & (np.abs(along) <= span / 2 + 0.03)
-    if np.count_nonzero(slab) < cfg.min_points:
-        return _invalid(f"only {int(np.count_nonzero(slab))} object surface points in the contact region", n)
-    a = along[slab]
     half = span / 2
-    gaps_m = np.array([half - a.max(), a.min() + half])  # left pad faces -axis side of its tip
-    gaps_mm = tuple(float(g * 1000.0) for g in gaps_m)
+    best_gaps = np.array([np.inf, np.inf])
+    used = 0
+    for _, sel, depth in sources:
+        vv, uu = np.nonzero(sel)
+        if len(uu) == 0:
+            continue
+        pts = deproject(uu + u0, vv + v0, depth[vv, uu].astype(float) * 1e-3, k)
+        rel = pts - mid
+        along = rel @ axis
+        radial = np.linalg.norm(rel - np.outer(along, axis), axis=1)
+        slab = (radial <= cfg.slab_radius_m) & (np.abs(along) <= half + 0.03)
+        if np.count_nonzero(slab) < cfg.min_points:
+            continue
+        a = along[slab]
+        used += int(np.count_nonzero(slab))
+        best_gaps = np.minimum(best_gaps, [half - a.max(), a.min() + half])  # left tip is at +axis
+    if used == 0:
+        return _invalid("too few object surface points in the contact region", n)
+    gaps_mm = tuple(float(g * 1000.0) for g in best_gaps)
     best = float(min(gaps_mm))
     touching = best <= cfg.tolerance_mm
     detail = ", ".join(f"{name} pad {max(g, 0.0):.1f} mm" + (" (pressing)" if g < 0 else "")
                        for name, g in zip(_FINGER_NAMES, gaps_mm, strict=True))
     evidence = (f"{'touching' if touching else 'not touching'}: {detail} from the object's surface "
-                f"(tolerance {cfg.tolerance_mm:.0f} mm; {int(np.count_nonzero(slab))} depth points"
-                + (f", {hidden} hidden by the gripper ignored" if hidden else "") + ")")
-    return ContactJudgment(touching, max(best, 0.0), gaps_mm, evidence, True, int(np.count_nonzero(slab)))
+                f"(tolerance {cfg.tolerance_mm:.0f} mm; {used} depth points"
+                + (f"; {hidden} pixels hidden by the gripper read from the pre-grasp view" if hidden else "") + ")")
+    return ContactJudgment(touching, max(best, 0.0), gaps_mm, evidence, True, used)

@@ -67,8 +67,13 @@ def raised(pose: np.ndarray, dz: float) -> np.ndarray:
     return out
 
 
-def plan_top_down_grasp(points_base: np.ndarray, config: GraspConfig | None = None, table_z: float = 0.0) -> GraspPlan:
-    """Grasp across the short side of the top face, at grasp_depth below the top."""
+def plan_top_down_grasp(points_base: np.ndarray, config: GraspConfig | None = None, table_z: float = 0.0,
+                        round_object: bool | None = None) -> GraspPlan:
+    """Grasp across the short side of the top face, at grasp_depth below the top.
+
+    round_object: the perception's shape call (cylinder, sphere) when known; a partly visible top
+    face can look elongated, so the caller's knowledge wins over the footprint ratio.
+    """
     cfg = config or GraspConfig()
     pts = np.asarray(points_base, dtype=float).reshape(-1, 3)
     pts = pts[np.all(np.isfinite(pts), axis=1)]
@@ -92,7 +97,8 @@ def plan_top_down_grasp(points_base: np.ndarray, config: GraspConfig | None = No
     (a0, a1), (b0, b1) = extents
     centre_xy = centre_guess + evecs[:, 1] * (a0 + a1) / 2 + evecs[:, 0] * (b0 + b1) / 2
     long_side, short_side = a1 - a0, b1 - b0
-    if long_side <= cfg.round_ratio * short_side:
+    is_round = long_side <= cfg.round_ratio * short_side if round_object is None else round_object
+    if is_round:
         yaw = _wrap_half_pi(cfg.preferred_yaw_rad)
         close_dir = np.array([math.sin(yaw), -math.cos(yaw)])
         proj = (top - centre_xy) @ close_dir

@@ -25,6 +25,8 @@ from spatialbot_ros.policy.base import ContactEstimate, GroundedTarget, Observat
 
 log = logging.getLogger(__name__)
 
+ROUND_SHAPES = ("cylinder", "sphere", "bowl", "plate")
+
 _GRIPPER_BY_PHASE = {
     TaskPhase.APPROACH: GripperCommand.OPEN,
     TaskPhase.DESCEND: GripperCommand.OPEN,
@@ -96,7 +98,8 @@ class GeometricPolicy:
         t2 = time.perf_counter()
         mark = proposals.by_id(grounding.pick_mark_id)
         points_base = to_base(mark.points_cam, obs.base_from_camera)
-        grasp = plan_top_down_grasp(points_base, self.config.grasp)
+        grasp = plan_top_down_grasp(points_base, self.config.grasp,
+                                    round_object=mark.shape in ROUND_SHAPES if mark.shape != "unknown" else None)
         place_goal, place_plan = self._place(grounding, proposals, grasp, obs.base_from_camera)
         t3 = time.perf_counter()
         timings.update(propose_ms=(t1 - t0) * 1e3, ground_ms=(t2 - t1) * 1e3, grasp_ms=(t3 - t2) * 1e3)

@@ -133,6 +133,8 @@ def run_episode(scene: Scene, policy: Policy, *, cell_config: CellConfig | None 
                        and not cell.object_in_gripper(pick_name))
         else:  # pick-only: the object must be held above the table
             success = result.succeeded and cell.object_in_gripper(pick_name)
+    if grounding["pick"] is None and result.reason == FailureReason.GROUNDING_FAILED:
+        grounding["pick"] = False  # refusing a groundable instruction counts against grounding accuracy
     latency = {k: float(np.median(v)) for k, v in result.timings_ms.items() if v}
     if camera.render_ms:
         latency["render_ms"] = float(np.median(camera.render_ms))
