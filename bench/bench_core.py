@@ -12,6 +12,7 @@ import statistics
 import time
 
 import numpy as np
+from spatialbot_ros.core.synthetic_scene import SyntheticObject, default_camera_pose, render_synthetic_scene
 
 from spatialbot_ros.core.contact import ContactConfig, judge_contact
 from spatialbot_ros.core.ee_delta import StepLimits, compute_ee_delta
@@ -20,7 +21,6 @@ from spatialbot_ros.core.geometry import to_base
 from spatialbot_ros.core.grasp import GraspConfig, plan_top_down_grasp
 from spatialbot_ros.core.grounding import ground_instruction
 from spatialbot_ros.core.som_proposer import GeometricProposer, ProposerConfig
-from spatialbot_ros.core.synthetic_scene import SyntheticObject, default_camera_pose, render_synthetic_scene
 from spatialbot_ros.core.transforms import make_pose
 
 KINDS = [("cup", {"radius": 0.035, "height": 0.10}), ("box", {"half_extents": [0.025, 0.02], "height": 0.06}),

@@ -38,9 +38,6 @@ SIZE_WORDS = {
     "shortest": ("height", "min"), "shorter": ("height", "min"), "short": ("height", "min"), "flattest": ("height", "min"),
     "lowest": ("height", "min"),
 }
-FILLER = {"the", "a", "an", "please", "can", "you", "could", "would", "robot", "then", "now", "that", "which", "is",
-          "it", "its", "up", "me", "for", "kindly", "just", "go", "and", "carefully", "gently", "of", "whole", "sits",
-          "sitting", "lies", "lying", "placed", "located", "standing", "stands"}
 
 _PICK_VERBS = r"(?:pick\s+up|pick|grab|grasp|take|lift|get|fetch|seize|hold|collect)"
 _PLACE_VERBS = r"(?:put|place|move|drop|set|bring|transfer|stack|carry|lay|position|deposit|leave|relocate|shift)"
@@ -134,8 +131,9 @@ def _split_pick_place(text: str) -> tuple[str, str]:
         # "put the X <place phrase>": split at the last preposition with an object on both sides,
         # so relations inside the pick phrase ("the cup left of the box on the plate") stay there
         rest = place_m.group(1)
-        starts = sorted({m.start() for rx, _ in _PLACE_PREPS + _RELATIONS for m in re.finditer(rf"\b{rx}\b", rest)
-                         if m.start() > 0})
+        spans = [m.span() for rx, _ in _PLACE_PREPS + _RELATIONS for m in re.finditer(rf"\b{rx}\b", rest)
+                 if m.start() > 0]
+        starts = sorted({a for a, b in spans if not any(a2 < a < b2 for a2, b2 in spans)})
         for pos in reversed(starts):
             head, tail = rest[:pos].strip(), rest[pos:].strip()
             if _names_object(head) and _names_object(tail):
@@ -154,14 +152,19 @@ def _parse_np(text: str) -> _NounPhrase:
     np_ = _NounPhrase(text)
     # between X and Y
     bm = re.search(r"\bbetween\s+(.+?)\s+and\s+(.+)$", text)
-    if bm:
+    two = re.search(r"\bbetween\s+(?:the\s+)?(?:two|both)\s+(.+)$", text)
+    if two:
+        np_.relation = "between_two"
+        np_.reference = _parse_np(two.group(1))
+        text = text[: two.start()]
+    elif bm:
         np_.relation = "between"
         np_.reference = _parse_np(bm.group(1))
         np_.reference2 = _parse_np(bm.group(2))
         text = text[: bm.start()]
     else:
         for rx, rel in _RELATIONS:
-            rm = re.search(rf"\b{rx}\s+(?=\S)", text)
+            rm = re.search(rf"\b{rx}\s+(?=(?:the|a|an|this|that|those|these)\b)", text)
             if rm and _names_object(text[rm.end():]) and rm.start() > 0:
                 np_.relation = rel
                 np_.reference = _parse_np(text[rm.end():])
@@ -281,6 +284,8 @@ class _Resolver:
 
     def _apply_relation(self, np_: _NounPhrase, cands: list[Mark], exclude: set[int]) -> tuple[list[Mark], str]:
         assert np_.reference is not None
+        if np_.relation == "between_two":
+            return self._relation_between_two(np_, cands, exclude)
         ref, _ = self.resolve(np_.reference, exclude, graspable_only=False, role="reference")
         cands = [m for m in cands if m.id != ref.id]
         rel = np_.relation
@@ -303,6 +308,17 @@ class _Resolver:
             cands = [m for m in cands if self.depth(m) > self.depth(ref) + self.config.depth_margin_m]
             return self._nearest_to(cands, ref), f"behind {ref.describe()}"
         return self._nearest_to(cands, ref, strict=True), f"next to {ref.describe()}"
+
+    def _relation_between_two(self, np_: _NounPhrase, cands: list[Mark], exclude: set[int]) -> tuple[list[Mark], str]:
+        assert np_.reference is not None
+        pair = self.candidates(np_.reference, exclude, graspable_only=False)
+        if len(pair) != 2:
+            raise GroundingError(f"'between the two ...' needs exactly two such objects, found {len(pair)}",
+                                 self.describe(pair))
+        lo, hi = sorted((self.lr(pair[0]), self.lr(pair[1])))
+        ids = {m.id for m in pair}
+        return ([m for m in cands if m.id not in ids and lo < self.lr(m) < hi],
+                f"between {pair[0].describe()} and {pair[1].describe()}")
 
     def _nearest_to(self, cands: list[Mark], ref: Mark, strict: bool = False) -> list[Mark]:
         """Among candidates satisfying a relation, the one nearest the reference (if clearly nearest)."""
@@ -414,15 +430,13 @@ def ground_instruction(instruction: str, marks: list[Mark], config: GroundingCon
     text = _normalise(instruction)
     text, viewpoint = _strip_viewpoint(text, cfg.default_viewpoint)
     pick_text, place_text = _split_pick_place(text)
-    pick_np = _parse_np(" ".join(w for w in pick_text.split() if w not in FILLER))
+    pick_np = _parse_np(pick_text)
     resolver = _Resolver(marks, viewpoint, cfg, base_from_camera)
     pick, pick_why = resolver.resolve(pick_np, set(), graspable_only=True, role="pick")
     place: PlaceTarget | None = None
     place_why = ""
     if place_text:
         kind, ref_np = _parse_place(place_text)
-        ref_np.text = " ".join(w for w in ref_np.text.split() if w not in FILLER)
-        ref_np = _parse_np(ref_np.text) if ref_np.relation is None else ref_np
         ref, _ = resolver.resolve(ref_np, {pick.id}, graspable_only=False, role="place")
         if kind in ("on", "into", "to"):
             pkind = "into" if ref.shape == "bowl" else "on"

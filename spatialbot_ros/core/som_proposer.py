@@ -150,8 +150,8 @@ class GeometricProposer:
         e1, e2 = _plane_basis(plane.normal)
         on_plane = pts - np.outer(h, plane.normal)
         xy = np.stack([on_plane @ e1, on_plane @ e2], axis=1).astype(np.float32)
-        (cx, cy), (w, l), angle = cv2.minAreaRect(xy)
-        long_side, short_side = max(w, l), min(w, l)
+        (cx, cy), (rw, rh), angle = cv2.minAreaRect(xy)
+        long_side, short_side = max(rw, rh), min(rw, rh)
         if long_side > cfg.max_footprint_m or long_side < 0.01:
             return None
         centre_plane = cx * e1 + cy * e2 - plane.offset * plane.normal

@@ -1,0 +1,28 @@
+"""Shared fixtures: one rendered MuJoCo scene per session (rendering costs ~50 ms, EGL start ~1 s)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("MUJOCO_GL", "egl")
+
+
+@pytest.fixture(scope="session")
+def six_object_cell():
+    from spatialbot_ros.sim.cell import Ur5Cell
+    from spatialbot_ros.sim.ur5_mjcf import ObjectSpec
+
+    objects = [
+        ObjectSpec("red_cup", "cup", "red", {"radius": 0.033, "height": 0.10}, (0.50, 0.10)),
+        ObjectSpec("green_cup", "cup", "green", {"radius": 0.030, "height": 0.09}, (0.50, 0.0)),
+        ObjectSpec("yellow_box", "box", "yellow", {"half_extents": [0.03, 0.02], "height": 0.05}, (0.45, -0.25), 0.5),
+        ObjectSpec("purple_ball", "sphere", "purple", {"radius": 0.03}, (0.62, 0.30)),
+        ObjectSpec("white_plate", "plate", "white", {"radius": 0.09, "height": 0.015}, (0.62, -0.12)),
+        ObjectSpec("blue_bowl", "bowl", "blue", {"radius": 0.08, "height": 0.05}, (0.68, 0.14)),
+    ]
+    cell = Ur5Cell(objects)
+    cell.reset()
+    frame = cell.render_rgbd()
+    return cell, objects, frame
