@@ -182,10 +182,11 @@ def _object_from_dict(d: Any, path: str, ctx: _Ctx) -> ObjectSpec:
 
 
 def _check_layout(objects: list[ObjectSpec], ctx: _Ctx) -> None:
-    names = [o.name for o in objects]
+    seen: set[str] = set()
     for i, o in enumerate(objects):
-        if names.count(o.name) > 1:
+        if o.name in seen:
             raise ctx.fail(f"objects[{i}].name", f"duplicate object name {o.name!r}")
+        seen.add(o.name)
         x, y = o.position
         r = math.hypot(x, y)
         a = TABLE_AREA
