@@ -4,7 +4,14 @@ import pytest
 from spatialbot_ros.core.actions import EEAction, GripperCommand
 from spatialbot_ros.core.ee_delta import StepLimits, apply_ee_action, compute_ee_delta, converged, pose_error
 from spatialbot_ros.core.grasp import top_down_rotation
-from spatialbot_ros.core.safety import EStop, SafetyChecker, SafetyLimits, SafetyReason, SafetyViolation, Watchdog
+from spatialbot_ros.core.safety import (
+    EStop,
+    SafetyChecker,
+    SafetyLimits,
+    SafetyReason,
+    SafetyViolation,
+    Watchdog,
+)
 from spatialbot_ros.core.transforms import make_pose
 
 pytestmark = pytest.mark.core

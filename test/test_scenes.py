@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 import yaml
 
-from spatialbot_ros.sim.scene import PICKABLE, SceneError, load_scene, load_scenes, save_scene, scene_from_dict
+from spatialbot_ros.sim.scene import (
+    PICKABLE,
+    SceneError,
+    load_scene,
+    load_scenes,
+    save_scene,
+    scene_from_dict,
+)
 from spatialbot_ros.sim.scene_generator import generate_scene, generate_scenes
 
 pytestmark = pytest.mark.core

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from spatialbot_ros.core.ur_kinematics import UR5_DH, UR5E_DH, UR5_JOINT_LIMITS, dh_for, fk, ik, ik_nearest
+from spatialbot_ros.core.ur_kinematics import UR5_DH, UR5_JOINT_LIMITS, UR5E_DH, dh_for, fk, ik, ik_nearest
 
 pytestmark = pytest.mark.core
 

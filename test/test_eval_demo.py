@@ -1,0 +1,56 @@
+import json
+
+import pytest
+
+from spatialbot_ros.cli import main
+from spatialbot_ros.sim.evaluate import evaluate, scenes_for_eval, wilson_ci95
+
+pytestmark = pytest.mark.sim
+
+
+def test_wilson_interval_is_honest_at_the_edges():
+    lo, hi = wilson_ci95(100, 100)
+    assert hi == 1.0 and 0.95 < lo < 0.97
+    lo, hi = wilson_ci95(0, 10)
+    assert lo == 0.0 and hi > 0.25
+
+
+def test_eval_writes_json_table_and_plot_and_is_deterministic(tmp_path):
+    scenes = scenes_for_eval(3, seed=11)
+    summary, results = evaluate("geometric", scenes, seed=11, out_dir=tmp_path, progress=False)
+    data = json.loads((tmp_path / "eval.json").read_text())
+    for key in ("success_rate", "success_ci95", "grounding_accuracy", "contact_accuracy", "episodes", "failures",
+                "latency_ms_median"):
+        assert key in data
+    assert data["episodes"] == 3 and len(data["results"]) == 3
+    assert "propose_ms" in data["latency_ms_median"] and "render_ms" in data["latency_ms_median"]
+    assert (tmp_path / "eval.md").read_text().startswith("# Evaluation")
+    assert (tmp_path / "eval.png").stat().st_size > 10_000
+    again, results2 = evaluate("geometric", scenes_for_eval(3, seed=11), seed=11, progress=False)
+    assert [(r.success, r.reason, r.place_error_m) for r in results] == \
+           [(r.success, r.reason, r.place_error_m) for r in results2]
+
+
+def test_demo_command_writes_annotated_frames_animation_and_final(tmp_path):
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    frames = sorted(p.name for p in (tmp_path / "frames").glob("*.png"))
+    assert frames[0].endswith("_approach.png") and any("close" in f for f in frames)
+    assert (tmp_path / "demo.gif").stat().st_size > 50_000
+    assert (tmp_path / "final.png").exists()
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["success"] and summary["grounding_correct"] and summary["place_error_m"] < 0.03
+
+
+def test_eval_command_runs_given_scene_files(tmp_path):
+    scenes = tmp_path / "s.yaml"
+    scenes.write_text((__import__("pathlib").Path(__file__).resolve().parents[1] / "scenes" / "default.yaml").read_text())
+    assert main(["eval", "--scenes", str(scenes), "--out", str(tmp_path / "o")]) == 0
+    data = json.loads((tmp_path / "o" / "eval.json").read_text())
+    assert data["episodes"] == 1 and data["results"][0]["scene"] == "middle_cup_to_plate"
+
+
+def test_unknown_policy_is_a_clear_error():
+    from spatialbot_ros.policy.registry import make_policy
+
+    with pytest.raises(ValueError, match="available: geometric"):
+        make_policy("gpt9")
