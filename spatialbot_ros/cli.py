@@ -30,6 +30,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_eval(args: argparse.Namespace) -> int:
     from spatialbot_ros.sim.evaluate import evaluate, scenes_for_eval
 
+    if not args.verbose:  # per-phase logs would drown the progress bar
+        for name in ("spatialbot_ros.executive", "spatialbot_ros.policy"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     scenes = scenes_for_eval(args.episodes, args.seed, args.scenes, phrasing_set=args.phrasing)
     summary, _ = evaluate(args.policy, scenes, seed=None if args.scenes else args.seed, out_dir=args.out)
     lo, hi = summary.success_ci95

@@ -296,10 +296,10 @@ class _Resolver:
             cands = [m for m in cands if m.id != ref2.id and lo < self.lr(m) < hi]
             return cands, f"between {ref.describe()} and {ref2.describe()}"
         if rel == "left_of":
-            cands = [m for m in cands if self.lr(m) < self.lr(ref)]
+            cands = [m for m in cands if self.lr(m) < self.lr(ref) - self.config.lr_margin]
             return self._nearest_to(cands, ref), f"left of {ref.describe()}"
         if rel == "right_of":
-            cands = [m for m in cands if self.lr(m) > self.lr(ref)]
+            cands = [m for m in cands if self.lr(m) > self.lr(ref) + self.config.lr_margin]
             return self._nearest_to(cands, ref), f"right of {ref.describe()}"
         if rel == "in_front_of":
             cands = [m for m in cands if self.depth(m) < self.depth(ref) - self.config.depth_margin_m]

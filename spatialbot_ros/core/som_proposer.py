@@ -22,7 +22,8 @@ from spatialbot_ros.core.transforms import transform_points
 @dataclass(frozen=True)
 class ProposerConfig:
     plane_stride: int = 4              # RANSAC on every n-th pixel
-    plane_iterations: int = 96
+    plane_iterations: int = 64
+    plane_samples: int = 2000
     plane_threshold_m: float = 0.006
     plane_min_inlier_fraction: float = 0.2
     min_height_m: float = 0.006        # above the plane = object
@@ -76,7 +77,7 @@ class GeometricProposer:
             raise FrameError(f"proposals: only {len(p)} valid depth points; no support plane can be fitted "
                              "(is the depth stream empty or misaligned?)")
         rng = np.random.default_rng(cfg.seed)
-        sample = p if len(p) <= 4000 else p[rng.choice(len(p), 4000, replace=False)]
+        sample = p if len(p) <= cfg.plane_samples else p[rng.choice(len(p), cfg.plane_samples, replace=False)]
         idx = rng.integers(0, len(sample), size=(cfg.plane_iterations, 3))
         a, b, c = sample[idx[:, 0]], sample[idx[:, 1]], sample[idx[:, 2]]
         normals = np.cross(b - a, c - a)
@@ -116,7 +117,8 @@ class GeometricProposer:
         cfg = self.config
         with np.errstate(invalid="ignore"):
             above = (heights > cfg.min_height_m) & (heights < cfg.max_height_m)
-        d = frame.depth_mm.astype(np.int32)
+        # a depth step between neighbours separates regions (one object in front of another)
+        d = frame.depth_mm.astype(np.int16 if int(frame.depth_mm.max()) < 32768 else np.int32)
         jump = np.zeros_like(above)
         dx = np.abs(np.diff(d, axis=1)) > cfg.edge_jump_mm
         dy = np.abs(np.diff(d, axis=0)) > cfg.edge_jump_mm
@@ -126,7 +128,7 @@ class GeometricProposer:
         jump[:-1, :] |= dy
         mask = (above & ~jump).astype(np.uint8)
         mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-        count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=4)
+        count, labels, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(mask, 8, cv2.CV_32S, cv2.CCL_SPAGHETTI)
         return count, labels, stats
 
     # -- description ------------------------------------------------------------------------
@@ -206,7 +208,7 @@ class GeometricProposer:
             inner = h[r < 0.45 * long_side / 2]
             if inner.size >= 10 and float(np.median(inner)) < 0.5 * height:
                 return "bowl"
-        if fill >= 0.88:
+        if fill >= 0.93:
             return "box"
         if 0.7 <= height / max(long_side, 1e-6) <= 1.4:
             # a sphere curves away under its equator: almost no surface is seen near the table,
@@ -215,7 +217,12 @@ class GeometricProposer:
             mid = np.count_nonzero((h > 0.4 * height) & (h < 0.6 * height))
             if mid >= 10 and low < 0.15 * mid:
                 return "sphere"
-        return "cylinder"
+        # a cylinder's visible side projects onto an arc of its circle, a box's onto straight faces
+        side = xy[h < 0.8 * height]
+        circle = _fit_circle(side) if len(side) >= 20 else None
+        if circle is not None and 0.6 <= circle[1] / max(long_side / 2, 1e-6) <= 1.4 and circle[2] < 0.002:
+            return "cylinder"
+        return "box" if fill >= 0.84 else "cylinder"
 
     def _merge_groups(self, frame: RGBDFrame, plane: SupportPlane, labels: np.ndarray, stats: np.ndarray,
                       count: int, base_from_camera: np.ndarray | None) -> list[list[int]]:
@@ -230,7 +237,7 @@ class GeometricProposer:
             if area < cfg.min_area_px:
                 continue
             vv, uu = np.nonzero(labels[y:y + h, x:x + w] == i)
-            step = max(1, len(uu) // 120)
+            step = max(1, len(uu) // 80)
             uu, vv = uu[::step] + x, vv[::step] + y
             pts = deproject(uu, vv, frame.depth_mm[vv, uu].astype(np.float64) * 1e-3, k)
             hgt = pts @ plane.normal + plane.offset
