@@ -58,3 +58,7 @@ class MotionBackend(Protocol):
     def gripper_state(self) -> GripperState: ...
 
     def stop(self) -> None: ...
+
+
+class MotionBackendUnavailable(RuntimeError):
+    """A backend's optional packages are missing; the message names what to install."""

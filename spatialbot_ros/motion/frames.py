@@ -1,0 +1,49 @@
+"""Frame conventions shared by the real-robot backends.
+
+Our poses are base_from_tcp in the UR DH `base` frame (what the UR controller and ur_rtde call
+base). ur_description's `base_link` is that frame rotated by pi about z; MoveIt plans in base_link
+and moves tool0, so goals are converted here, in one place.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from spatialbot_ros.core.transforms import make_pose, pose_to_xyz_quat
+
+BASE_LINK_FROM_BASE = make_pose([0.0, 0.0, 0.0], np.array([[math.cos(math.pi), -math.sin(math.pi), 0.0],
+                                                           [math.sin(math.pi), math.cos(math.pi), 0.0],
+                                                           [0.0, 0.0, 1.0]]))
+
+
+def tool0_goal(base_from_tcp: np.ndarray, tcp_offset_m: float, planning_frame: str = "base_link") -> np.ndarray:
+    """The tool0 pose, in the planning frame, that puts the TCP at base_from_tcp."""
+    tool0 = np.asarray(base_from_tcp, float) @ np.linalg.inv(make_pose([0.0, 0.0, tcp_offset_m]))
+    if planning_frame == "base_link":
+        return BASE_LINK_FROM_BASE @ tool0
+    if planning_frame == "base":
+        return tool0
+    raise ValueError(f"planning_frame must be 'base_link' or 'base', not {planning_frame!r}")
+
+
+def pose_stamped(T: np.ndarray, frame_id: str, stamp: object | None = None) -> object:
+    """geometry_msgs/PoseStamped from a 4x4 (quaternion x, y, z, w as ROS orders it)."""
+    from geometry_msgs.msg import PoseStamped  # lazy: ROS message wheels
+
+    xyz, q = pose_to_xyz_quat(T)
+    msg = PoseStamped()
+    msg.header.frame_id = frame_id
+    if stamp is not None:
+        msg.header.stamp = stamp
+    msg.pose.position.x, msg.pose.position.y, msg.pose.position.z = (float(v) for v in xyz)
+    msg.pose.orientation.x, msg.pose.orientation.y, msg.pose.orientation.z, msg.pose.orientation.w = (float(v) for v in q)
+    return msg
+
+
+def ur_pose_vector(T: np.ndarray) -> list[float]:
+    """[x, y, z, rx, ry, rz] (rotation vector) as URScript and ur_rtde take it."""
+    from scipy.spatial.transform import Rotation
+
+    return [float(v) for v in T[:3, 3]] + [float(v) for v in Rotation.from_matrix(T[:3, :3]).as_rotvec()]
