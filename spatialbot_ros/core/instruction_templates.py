@@ -139,6 +139,7 @@ def generate_instruction(objects: list[SceneObjectFacts], rng: np.random.Generat
     marks = marks_from_facts(objects, base_from_camera)
     by_name = {m.label: m for m in marks}
     cfg = GroundingConfig(default_viewpoint=viewpoint, **VERIFY_CONFIG)
+    runtime_cfg = GroundingConfig(default_viewpoint=viewpoint)
     pickables = [o for o in objects if o.kind in PICKABLE]
     if not pickables:
         raise ValueError("scene has no pickable object (cup, box or sphere)")
@@ -155,9 +156,13 @@ def generate_instruction(objects: list[SceneObjectFacts], rng: np.random.Generat
                     tmpl_set = PICK_ONLY[phrasing_set] if not place_phrase else TEMPLATES[phrasing_set]
                     tmpl = tmpl_set[int(rng.integers(len(tmpl_set)))]
                     text = tmpl.format(P=pick_phrase, L=place_phrase)
-                    try:
+                    try:  # unambiguous with margins, and the runtime defaults agree
                         g = ground_instruction(text, marks, cfg, base_from_camera)
+                        g_rt = ground_instruction(text, marks, runtime_cfg, base_from_camera)
                     except GroundingError:
+                        continue
+                    if (g_rt.pick_mark_id, getattr(g_rt.place, "mark_id", None)) != \
+                            (g.pick_mark_id, getattr(g.place, "mark_id", None)):
                         continue
                     if g.pick_mark_id != by_name[t.name].id:
                         continue

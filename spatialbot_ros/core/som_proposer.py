@@ -222,7 +222,7 @@ class GeometricProposer:
         circle = _fit_circle(side) if len(side) >= 20 else None
         if circle is not None and 0.6 <= circle[1] / max(long_side / 2, 1e-6) <= 1.4 and circle[2] < 0.002:
             return "cylinder"
-        return "box" if fill >= 0.84 else "cylinder"
+        return "box" if fill >= 0.7 else "cylinder"
 
     def _merge_groups(self, frame: RGBDFrame, plane: SupportPlane, labels: np.ndarray, stats: np.ndarray,
                       count: int, base_from_camera: np.ndarray | None) -> list[list[int]]:
@@ -297,11 +297,13 @@ class GeometricProposer:
         t2 = time.perf_counter()
         marks: list[Mark] = []
         for group in self._merge_groups(frame, plane, labels, stats, count, base_from_camera):
-            region = np.isin(labels, group) if len(group) > 1 else labels == group[0]
             x0 = min(stats[i][0] for i in group)
             y0 = min(stats[i][1] for i in group)
             x1 = max(stats[i][0] + stats[i][2] for i in group)
             y1 = max(stats[i][1] + stats[i][3] for i in group)
+            crop = labels[y0:y1, x0:x1]  # compare inside the box only: full-frame masks cost ms
+            region = np.zeros(labels.shape, dtype=bool)
+            region[y0:y1, x0:x1] = np.isin(crop, group) if len(group) > 1 else crop == group[0]
             mark = self._describe(frame, plane, heights, region, (x0, y0, x1, y1), base_from_camera)
             if mark is not None:
                 marks.append(mark)
