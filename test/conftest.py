@@ -12,7 +12,7 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 @pytest.fixture(scope="session")
 def six_object_cell():
     from spatialbot_ros.sim.cell import Ur5Cell
-    from spatialbot_ros.sim.ur5_mjcf import ObjectSpec
+    from spatialbot_ros.sim.scene import ObjectSpec
 
     objects = [
         ObjectSpec("red_cup", "cup", "red", {"radius": 0.033, "height": 0.10}, (0.50, 0.10)),

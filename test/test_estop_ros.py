@@ -36,12 +36,12 @@ def spin_until(rclpy, nodes, cond, timeout=5.0):
 def test_estop_topic_latches_and_blocks_motion_until_reset(ros):
     from std_msgs.msg import Bool
     from std_srvs.srv import Trigger
+    from test_motion_bridges import GOOD, RecordingBackend
 
     from spatialbot_ros.core.safety import EStop, SafetyChecker
     from spatialbot_ros.motion.base import MotionStatus
     from spatialbot_ros.motion.safety_gate import SafeMotion
     from spatialbot_ros.nodes.estop_bridge import LATCHED_QOS, EStopBridge
-    from test_motion_bridges import GOOD, RecordingBackend
 
     robot_node, operator = ros.create_node("robot_side"), ros.create_node("operator")
     estop = EStop()

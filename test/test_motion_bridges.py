@@ -227,3 +227,13 @@ def test_robotiq_socket_protocol():
     assert g.state().width_m == pytest.approx(0.085)
     assert RobotiqSocketGripper.position_for_width(0.0425) == 128
     g.close()
+
+
+def test_joint_states_are_reordered_to_the_ur_joint_order():
+    from sensor_msgs.msg import JointState
+
+    from spatialbot_ros.motion.frames import joints_from_state
+
+    msg = JointState(name=list(reversed(UR_JOINT_NAMES)) + ["finger_joint"], position=[6.0, 5, 4, 3, 2, 1, 0.7])
+    assert joints_from_state(msg, UR_JOINT_NAMES).tolist() == [1, 2, 3, 4, 5, 6]
+    assert joints_from_state(JointState(name=["elbow_joint"], position=[0.1]), UR_JOINT_NAMES) is None

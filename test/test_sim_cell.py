@@ -9,7 +9,7 @@ from spatialbot_ros.core.ur_kinematics import fk
 from spatialbot_ros.motion.base import MotionStatus
 from spatialbot_ros.motion.mujoco_backend import MujocoMotionBackend
 from spatialbot_ros.sim.cell import CellConfig, Ur5Cell, top_down_tcp_pose
-from spatialbot_ros.sim.ur5_mjcf import ObjectSpec
+from spatialbot_ros.sim.scene import ObjectSpec
 
 pytestmark = pytest.mark.sim
 

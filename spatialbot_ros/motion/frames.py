@@ -47,3 +47,11 @@ def ur_pose_vector(T: np.ndarray) -> list[float]:
     from scipy.spatial.transform import Rotation
 
     return [float(v) for v in T[:3, 3]] + [float(v) for v in Rotation.from_matrix(T[:3, :3]).as_rotvec()]
+
+
+def joints_from_state(msg: object, joint_names: tuple[str, ...]) -> np.ndarray | None:
+    """Positions of joint_names (in that order) from a sensor_msgs/JointState; None if any is missing."""
+    names = list(msg.name)  # type: ignore[attr-defined]
+    if not all(j in names for j in joint_names):
+        return None
+    return np.array([msg.position[names.index(j)] for j in joint_names])  # type: ignore[attr-defined]

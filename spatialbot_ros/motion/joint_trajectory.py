@@ -25,6 +25,7 @@ from spatialbot_ros.core.ur_kinematics import (
     ik_nearest,
 )
 from spatialbot_ros.motion.base import GripperState, MotionBackendUnavailable, MotionResult, MotionStatus
+from spatialbot_ros.motion.frames import joints_from_state
 
 
 @dataclass(frozen=True)
@@ -122,9 +123,9 @@ class JointTrajectoryBackend:
         node.create_subscription(JointState, joint_state_topic, self._on_joints, 10)
 
     def _on_joints(self, msg: object) -> None:
-        names = list(msg.name)  # type: ignore[attr-defined]
-        if all(j in names for j in self.config.joint_names):
-            self._q = np.array([msg.position[names.index(j)] for j in self.config.joint_names])  # type: ignore[attr-defined]
+        q = joints_from_state(msg, self.config.joint_names)
+        if q is not None:
+            self._q = q
 
     def current_joints(self) -> np.ndarray:
         if self._q is None:

@@ -8,7 +8,7 @@ import numpy as np
 
 from spatialbot_ros.core.actions import GripperCommand
 from spatialbot_ros.motion.base import GripperState, MotionBackendUnavailable, MotionResult, MotionStatus
-from spatialbot_ros.motion.frames import pose_stamped, tool0_goal
+from spatialbot_ros.motion.frames import joints_from_state, pose_stamped, tool0_goal
 
 
 class MoveGroupBackend:
@@ -40,9 +40,9 @@ class MoveGroupBackend:
     def _on_joints(self, msg: object) -> None:
         from spatialbot_ros.core.ur_kinematics import UR_JOINT_NAMES
 
-        names = list(msg.name)  # type: ignore[attr-defined]
-        if all(j in names for j in UR_JOINT_NAMES):
-            self._q = np.array([msg.position[names.index(j)] for j in UR_JOINT_NAMES])  # type: ignore[attr-defined]
+        q = joints_from_state(msg, UR_JOINT_NAMES)
+        if q is not None:
+            self._q = q
 
     def _spin(self, future: object) -> object:
         import rclpy

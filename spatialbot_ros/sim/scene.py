@@ -33,7 +33,6 @@ SIZE_RANGES: dict[str, dict[str, tuple[float, float]]] = {
     "plate": {"radius": (0.05, 0.12), "height": (0.008, 0.03)},
     "bowl": {"radius": (0.05, 0.11), "height": (0.03, 0.08)},
 }
-DEFAULT_MASS = {"cup": 0.12, "box": 0.15, "sphere": 0.08, "plate": 0.4, "bowl": 0.5}
 # reachable table area for object centres (base frame, metres)
 TABLE_AREA = {"x": (0.28, 0.78), "y": (-0.4, 0.4), "min_radius": 0.28, "max_radius": 0.8}
 MIN_CLEARANCE_M = 0.01

@@ -8,7 +8,6 @@ gripper palm and finger pads collide with objects and the table; objects collide
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Protocol
 from xml.sax.saxutils import quoteattr
 
@@ -34,6 +33,8 @@ DEFAULT_MASS_KG = {"cup": 0.12, "box": 0.15, "sphere": 0.08, "plate": 0.4, "bowl
 
 
 class ObjectSpecLike(Protocol):
+    """What the model builder needs of an object (sim.scene.ObjectSpec is the concrete type)."""
+
     name: str
     kind: str
     color: str
@@ -41,19 +42,6 @@ class ObjectSpecLike(Protocol):
     position: tuple[float, float]
     yaw: float
     mass: float | None
-
-
-@dataclass(frozen=True)
-class ObjectSpec:
-    """Minimal object description (the scene module's ObjectSpec satisfies the same protocol)."""
-
-    name: str
-    kind: str
-    color: str
-    size: dict
-    position: tuple[float, float]
-    yaw: float = 0.0
-    mass: float | None = None
 
 
 def _fmt(v: np.ndarray | list[float] | tuple[float, ...]) -> str:
