@@ -29,6 +29,7 @@ setup(
     entry_points={
         "console_scripts": [
             "spatialbot-ros = spatialbot_ros.cli:main",
+            "realsense_camera = spatialbot_ros.nodes.realsense_camera:main",
         ],
     },
 )
