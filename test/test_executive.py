@@ -89,3 +89,39 @@ def test_full_pick_and_place_through_the_executive():
     assert np.linalg.norm(cup[:2, 3] - plate[:2, 3]) < 0.03 and cell.object_upright("green_cup")
     assert [p for p, *_ in result.contact_judgments] == [TaskPhase.CHECK_CONTACT, TaskPhase.CLOSE]
     assert [t for _, t, _ in result.contact_judgments] == [False, True]
+
+
+def test_a_custom_proposer_replaces_the_geometric_one():
+    """MarkProposer is the seam for a learned segmenter: the policy perceives only through it."""
+    from spatialbot_ros.core.som_proposer import GeometricProposer
+
+    class DropGreen:
+        def __init__(self):
+            self.calls = 0
+            self.inner = GeometricProposer()
+
+        def propose(self, frame, base_from_camera=None):
+            self.calls += 1
+            props = self.inner.propose(frame, base_from_camera)
+            props.marks = [m for m in props.marks if m.color_name != "green"]
+            return props
+
+    proposer = DropGreen()
+    ex, cell, motion, _ = make()
+    ex.policy = GeometricPolicy(proposer=proposer)
+    result = ex.run("pick the green cup and put it on the plate")
+    assert proposer.calls == 1 and result.reason == FailureReason.GROUNDING_FAILED and motion.moves == 0
+
+
+def test_cell_loads_a_model_from_a_local_path(tmp_path):
+    from spatialbot_ros.sim.ur5_mjcf import build_cell_mjcf
+
+    scene = load_scene(default_scene_path())
+    cfg = CellConfig.from_scene(scene)
+    path = tmp_path / "cell.xml"
+    path.write_text(build_cell_mjcf(scene.objects, Ur5Cell([], cfg).dh, cfg.base_from_camera, cfg.intrinsics))
+    cfg.model_path = path
+    cell = Ur5Cell(scene.objects, cfg)
+    cell.reset()
+    assert cell.object_names == [o.name for o in scene.objects]
+    assert np.allclose(cell.object_pose("plate")[:2, 3], [0.66, 0.1], atol=1e-3)

@@ -18,7 +18,7 @@ from spatialbot_ros.core.frame import RGBDFrame
 from spatialbot_ros.core.geometry import to_base
 from spatialbot_ros.core.grasp import GraspConfig, GraspPlan, PlacePlan, plan_place, plan_top_down_grasp
 from spatialbot_ros.core.grounding import Grounding, GroundingConfig, ground_instruction
-from spatialbot_ros.core.marks import Mark, Proposals
+from spatialbot_ros.core.marks import Mark, MarkProposer, Proposals
 from spatialbot_ros.core.som_proposer import GeometricProposer, ProposerConfig
 from spatialbot_ros.core.task import FailureReason, TaskPhase
 from spatialbot_ros.policy.base import ContactEstimate, GroundedTarget, Observation, PlaceGoal, PolicyStep
@@ -75,9 +75,10 @@ class GeometricPolicy:
     name = "geometric"
     frame_every_step = False
 
-    def __init__(self, config: GeometricPolicyConfig | None = None) -> None:
+    def __init__(self, config: GeometricPolicyConfig | None = None, proposer: MarkProposer | None = None) -> None:
+        """proposer: any MarkProposer (e.g. a learned segmenter); the geometric one by default."""
         self.config = config or GeometricPolicyConfig()
-        self._proposer = GeometricProposer(self.config.proposer)
+        self._proposer: MarkProposer = proposer or GeometricProposer(self.config.proposer)
         self._instruction = ""
         self._plan: _Plan | None = None
 
