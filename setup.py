@@ -30,6 +30,8 @@ setup(
         "console_scripts": [
             "spatialbot-ros = spatialbot_ros.cli:main",
             "realsense_camera = spatialbot_ros.nodes.realsense_camera:main",
+            "spatial_policy = spatialbot_ros.nodes.spatial_policy:main",
+            "mujoco_sim = spatialbot_ros.nodes.mujoco_sim:main",
         ],
     },
 )

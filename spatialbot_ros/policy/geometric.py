@@ -90,6 +90,11 @@ class GeometricPolicy:
     def perceive(self, frame: RGBDFrame, base_from_camera: np.ndarray) -> Proposals:
         return self._proposer.propose(frame, base_from_camera)
 
+    def ground(self, frame: RGBDFrame, instruction: str, base_from_camera: np.ndarray) -> tuple[Proposals, Grounding]:
+        """One-shot perception + grounding for a frame (what the spatial_policy node publishes)."""
+        proposals = self.perceive(frame, base_from_camera)
+        return proposals, ground_instruction(instruction, proposals.marks, self.config.grounding, base_from_camera)
+
     def _make_plan(self, obs: Observation, timings: dict[str, float]) -> _Plan:
         assert obs.frame is not None
         t0 = time.perf_counter()

@@ -1,0 +1,106 @@
+"""spatial_policy: RGB-D from the camera topics + the current instruction -> Set-of-Mark overlay,
+RViz marks, the grounded target pose and a JSON result, per frame. Conversion and publishing only;
+perception and grounding live in the policy/core."""
+
+from __future__ import annotations
+
+import rclpy
+from geometry_msgs.msg import PoseStamped
+from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from sensor_msgs.msg import CameraInfo, Image
+from std_msgs.msg import String
+from visualization_msgs.msg import MarkerArray
+
+from spatialbot_ros.core.errors import SpatialBotError
+from spatialbot_ros.core.frame_sync import ApproximateTimeSync
+from spatialbot_ros.core.som_overlay import draw_marks
+from spatialbot_ros.core.transforms import pose_from_xyz_quat
+from spatialbot_ros.nodes.conversions import array_to_image, msgs_to_rgbd, stamp_to_s
+from spatialbot_ros.nodes.markers import grounding_json, marks_to_marker_array, target_pose
+from spatialbot_ros.policy.geometric import GeometricPolicy
+
+PARAMS = {
+    "color_topic": ("/camera/camera/color/image_raw", "colour image (rgb8/bgr8)"),
+    "depth_topic": ("/camera/camera/aligned_depth_to_color/image_raw", "depth aligned to colour (16UC1 mm)"),
+    "info_topic": ("/camera/camera/color/camera_info", "colour camera info"),
+    "instruction_topic": ("/spatialbot/instruction", "std_msgs/String instruction (latched)"),
+    "overlay_topic": ("/spatialbot/som_overlay", "SoM-annotated colour image"),
+    "marks_topic": ("/spatialbot/marks", "visualization_msgs/MarkerArray of the marks"),
+    "target_topic": ("/spatialbot/target_pose", "grounded pick target (base frame)"),
+    "result_topic": ("/spatialbot/policy_result", "JSON: marks, pick/place, explanation, error"),
+    "base_frame": ("base", "robot base frame the extrinsics are given in"),
+    "sync_slop_s": (0.01, "max stamp difference between colour, depth and info"),
+    "camera_extrinsics.xyz": ([1.15, 0.0, 0.62], "camera position in the base frame (m)"),
+    "camera_extrinsics.quat_xyzw": ([0.0, 0.0, 0.0, 1.0], "camera optical frame orientation in the base frame"),
+}
+LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+
+
+class SpatialPolicyNode(Node):
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__("spatial_policy", **kwargs)
+        for name, (default, text) in PARAMS.items():
+            self.declare_parameter(name, default, ParameterDescriptor(description=text))
+        p = {name: self.get_parameter(name).value for name in PARAMS}
+        if float(p["sync_slop_s"]) < 0:
+            raise ValueError("parameter sync_slop_s must be >= 0")
+        q = list(p["camera_extrinsics.quat_xyzw"])
+        if len(q) != 4 or abs(sum(v * v for v in q) - 1.0) > 1e-3:
+            raise ValueError(f"parameter camera_extrinsics.quat_xyzw must be a unit quaternion, got {q}")
+        self.base_from_camera = pose_from_xyz_quat(list(p["camera_extrinsics.xyz"]), q)
+        self.base_frame = str(p["base_frame"])
+        self.policy = GeometricPolicy()
+        self.instruction = ""
+        self._sync = ApproximateTimeSync(slop_s=float(p["sync_slop_s"]))
+        self.create_subscription(Image, p["color_topic"], lambda m: self._on("color", m), qos_profile_sensor_data)
+        self.create_subscription(Image, p["depth_topic"], lambda m: self._on("depth", m), qos_profile_sensor_data)
+        self.create_subscription(CameraInfo, p["info_topic"], lambda m: self._on("info", m), qos_profile_sensor_data)
+        self.create_subscription(String, p["instruction_topic"], self._on_instruction, LATCHED)
+        self._pub_overlay = self.create_publisher(Image, p["overlay_topic"], qos_profile_sensor_data)
+        self._pub_marks = self.create_publisher(MarkerArray, p["marks_topic"], 10)
+        self._pub_target = self.create_publisher(PoseStamped, p["target_topic"], 10)
+        self._pub_result = self.create_publisher(String, p["result_topic"], 10)
+
+    def _on_instruction(self, msg: String) -> None:
+        self.instruction = msg.data
+
+    def _on(self, stream: str, msg: object) -> None:
+        triple = self._sync.add(stream, stamp_to_s(msg.header.stamp), msg)  # type: ignore[attr-defined]
+        if triple is not None and self.instruction:
+            self._process(triple)
+
+    def _process(self, triple: dict) -> None:
+        stamp = triple["color"].header.stamp
+        try:
+            frame = msgs_to_rgbd(triple["color"], triple["depth"], triple["info"])
+            proposals, grounding = self.policy.ground(frame, self.instruction, self.base_from_camera)
+        except SpatialBotError as exc:  # bad frame or instruction: report, never guess
+            self._pub_result.publish(grounding_json(self.instruction, [], None, str(exc)))
+            self.get_logger().warning(str(exc), throttle_duration_sec=2.0)
+            return
+        chosen = proposals.by_id(grounding.pick_mark_id)
+        overlay = draw_marks(frame.color_rgb, proposals.marks, chosen_id=chosen.id)
+        self._pub_overlay.publish(array_to_image(overlay, "rgb8", stamp, frame.frame_id))
+        self._pub_marks.publish(marks_to_marker_array(proposals.marks, self.base_frame, stamp, chosen.id))
+        self._pub_target.publish(target_pose(chosen, self.base_frame, stamp))
+        self._pub_result.publish(grounding_json(self.instruction, proposals.marks, grounding))
+
+
+def main(args: list[str] | None = None) -> None:
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = SpatialPolicyNode()
+        rclpy.spin(node)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main()
