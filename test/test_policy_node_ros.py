@@ -63,7 +63,7 @@ def test_sim_camera_to_spatial_policy_grounds_the_instruction(ros):
     say.publish(String(data="pick the middle cup and put it on the plate"))
     assert run_until(ros, [sim, policy, op], lambda: results and targets and marks)
     r = results[-1]
-    assert r["error"] == "" and len(r["marks"]) == 4 and "middle of 3" in r["explanation"]
+    assert r["error"] == "" and r["stamp_s"] > 0 and len(r["marks"]) == 4 and "middle of 3" in r["explanation"]
     green = sim.cell.object_pose("green_cup")[:3, 3]
     t = targets[-1].pose.position
     assert np.linalg.norm([t.x - green[0], t.y - green[1]]) < 0.015 and targets[-1].header.frame_id == "base"

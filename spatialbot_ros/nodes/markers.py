@@ -47,7 +47,8 @@ def target_pose(mark: Mark, frame_id: str, stamp: object) -> PoseStamped:
     return msg
 
 
-def grounding_json(instruction: str, marks: list[Mark], grounding: Grounding | None, error: str = "") -> String:
+def grounding_json(instruction: str, marks: list[Mark], grounding: Grounding | None, error: str = "",
+                   stamp_s: float = 0.0) -> String:
     """Structured result for tools and logs (no custom interface package: see README)."""
     def mark_dict(m: Mark) -> dict:
         return {"id": m.id, "label": m.label, "color": m.color_name, "shape": m.shape, "box_xyxy": list(m.box_xyxy),
@@ -55,7 +56,7 @@ def grounding_json(instruction: str, marks: list[Mark], grounding: Grounding | N
                 "centroid_base": None if m.centroid_base is None else [round(float(v), 4) for v in m.centroid_base],
                 "depth_mm": {"center": m.depth.center_mm, "mean": round(m.depth.mean_mm, 1), "min": m.depth.min_mm,
                              "max": m.depth.max_mm}}
-    data: dict = {"instruction": instruction, "marks": [mark_dict(m) for m in marks], "error": error}
+    data: dict = {"instruction": instruction, "stamp_s": stamp_s, "marks": [mark_dict(m) for m in marks], "error": error}
     if grounding is not None:
         place = grounding.place
         data.update(pick_mark_id=grounding.pick_mark_id, explanation=grounding.explanation,

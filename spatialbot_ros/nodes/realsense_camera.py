@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import rclpy
 from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image
@@ -65,7 +66,7 @@ def main(args: list[str] | None = None) -> None:
         while rclpy.ok():
             node.publish_next()
             rclpy.spin_once(node, timeout_sec=0.0)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
         if node is not None:

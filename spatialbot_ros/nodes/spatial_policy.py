@@ -7,6 +7,7 @@ from __future__ import annotations
 import rclpy
 from geometry_msgs.msg import PoseStamped
 from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image
@@ -77,7 +78,7 @@ class SpatialPolicyNode(Node):
             frame = msgs_to_rgbd(triple["color"], triple["depth"], triple["info"])
             proposals, grounding = self.policy.ground(frame, self.instruction, self.base_from_camera)
         except SpatialBotError as exc:  # bad frame or instruction: report, never guess
-            self._pub_result.publish(grounding_json(self.instruction, [], None, str(exc)))
+            self._pub_result.publish(grounding_json(self.instruction, [], None, str(exc), stamp_s=stamp_to_s(stamp)))
             self.get_logger().warning(str(exc), throttle_duration_sec=2.0)
             return
         chosen = proposals.by_id(grounding.pick_mark_id)
@@ -85,7 +86,7 @@ class SpatialPolicyNode(Node):
         self._pub_overlay.publish(array_to_image(overlay, "rgb8", stamp, frame.frame_id))
         self._pub_marks.publish(marks_to_marker_array(proposals.marks, self.base_frame, stamp, chosen.id))
         self._pub_target.publish(target_pose(chosen, self.base_frame, stamp))
-        self._pub_result.publish(grounding_json(self.instruction, proposals.marks, grounding))
+        self._pub_result.publish(grounding_json(self.instruction, proposals.marks, grounding, stamp_s=stamp_to_s(stamp)))
 
 
 def main(args: list[str] | None = None) -> None:
@@ -94,7 +95,7 @@ def main(args: list[str] | None = None) -> None:
     try:
         node = SpatialPolicyNode()
         rclpy.spin(node)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
         if node is not None:
