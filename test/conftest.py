@@ -26,3 +26,31 @@ def six_object_cell():
     cell.reset()
     frame = cell.render_rgbd()
     return cell, objects, frame
+
+
+@pytest.fixture()
+def ros():
+    """rclpy on a domain of its own (per process), shut down after the test."""
+    os.environ["ROS_DOMAIN_ID"] = str(40 + os.getpid() % 150)
+    import rclpy
+
+    rclpy.init()
+    yield rclpy
+    rclpy.shutdown()
+
+
+def spin_until(nodes, cond, timeout=10.0):
+    """Spin the nodes until cond() holds or the timeout passes; returns cond()."""
+    import time
+
+    from rclpy.executors import SingleThreadedExecutor
+
+    ex = SingleThreadedExecutor()
+    for n in nodes:
+        ex.add_node(n)
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and not cond():
+        ex.spin_once(timeout_sec=0.05)
+    for n in nodes:
+        ex.remove_node(n)
+    return cond()

@@ -1,36 +1,10 @@
 """The latched e-stop over real rclpy / Fast DDS between two nodes."""
 
-import os
-import time
-
 import numpy as np
 import pytest
+from conftest import spin_until
 
 pytestmark = pytest.mark.ros
-
-
-@pytest.fixture()
-def ros():
-    os.environ["ROS_DOMAIN_ID"] = str(40 + os.getpid() % 100)
-    import rclpy
-
-    rclpy.init()
-    yield rclpy
-    rclpy.shutdown()
-
-
-def spin_until(rclpy, nodes, cond, timeout=5.0):
-    from rclpy.executors import SingleThreadedExecutor
-
-    ex = SingleThreadedExecutor()
-    for n in nodes:
-        ex.add_node(n)
-    end = time.monotonic() + timeout
-    while time.monotonic() < end and not cond():
-        ex.spin_once(timeout_sec=0.05)
-    for n in nodes:
-        ex.remove_node(n)
-    return cond()
 
 
 def test_estop_topic_latches_and_blocks_motion_until_reset(ros):
@@ -52,14 +26,14 @@ def test_estop_topic_latches_and_blocks_motion_until_reset(ros):
     states = []
     operator.create_subscription(Bool, "/spatialbot/estop_state", lambda m: states.append(m.data), LATCHED_QOS)
     pub.publish(Bool(data=True))
-    assert spin_until(ros, [robot_node, operator], lambda: estop.engaged and states and states[-1])
+    assert spin_until([robot_node, operator], lambda: estop.engaged and states and states[-1])
     assert motion.move_linear(GOOD).status == MotionStatus.REFUSED and backend.calls == []
     pub.publish(Bool(data=False))  # releasing the button does not clear a latched stop
-    spin_until(ros, [robot_node, operator], lambda: False, timeout=0.3)
+    spin_until([robot_node, operator], lambda: False, timeout=0.3)
     assert estop.engaged
     client = operator.create_client(Trigger, "/spatialbot/reset_estop")
     assert client.wait_for_service(timeout_sec=5.0)
     fut = client.call_async(Trigger.Request())
-    assert spin_until(ros, [robot_node, operator], fut.done)
+    assert spin_until([robot_node, operator], fut.done)
     assert fut.result().success and not estop.engaged
     assert motion.move_linear(GOOD).ok and np.allclose(backend.calls[0][1], GOOD)

@@ -2,23 +2,12 @@
 marks, target and JSON result come back; bad input is reported, never guessed."""
 
 import json
-import os
-import time
 
 import numpy as np
 import pytest
+from conftest import spin_until
 
 pytestmark = pytest.mark.ros
-
-
-@pytest.fixture()
-def ros():
-    os.environ["ROS_DOMAIN_ID"] = str(80 + os.getpid() % 100)
-    import rclpy
-
-    rclpy.init()
-    yield rclpy
-    rclpy.shutdown()
 
 
 def extrinsic_params(base_from_camera):
@@ -29,18 +18,6 @@ def extrinsic_params(base_from_camera):
     xyz, q = pose_to_xyz_quat(base_from_camera)
     return [Parameter("camera_extrinsics.xyz", value=[float(v) for v in xyz]),
             Parameter("camera_extrinsics.quat_xyzw", value=[float(v) for v in q])]
-
-
-def run_until(rclpy, nodes, cond, timeout=15.0):
-    from rclpy.executors import SingleThreadedExecutor
-
-    ex = SingleThreadedExecutor()
-    for n in nodes:
-        ex.add_node(n)
-    end = time.monotonic() + timeout
-    while time.monotonic() < end and not cond():
-        ex.spin_once(timeout_sec=0.05)
-    return cond()
 
 
 def test_sim_camera_to_spatial_policy_grounds_the_instruction(ros):
@@ -61,7 +38,7 @@ def test_sim_camera_to_spatial_policy_grounds_the_instruction(ros):
     op.create_subscription(MarkerArray, "/spatialbot/marks", marks.append, 10)
     say = op.create_publisher(String, "/spatialbot/instruction", LATCHED)
     say.publish(String(data="pick the middle cup and put it on the plate"))
-    assert run_until(ros, [sim, policy, op], lambda: results and targets and marks)
+    assert spin_until([sim, policy, op], lambda: bool(results and targets and marks), timeout=15.0)
     r = results[-1]
     assert r["error"] == "" and r["stamp_s"] > 0 and len(r["marks"]) == 4 and "middle of 3" in r["explanation"]
     green = sim.cell.object_pose("green_cup")[:3, 3]
@@ -72,11 +49,11 @@ def test_sim_camera_to_spatial_policy_grounds_the_instruction(ros):
     results.clear()
     targets.clear()
     say.publish(String(data="pick the purple cup"))
-    assert run_until(ros, [sim, policy, op], lambda: any(x["error"] for x in results))
+    assert spin_until([sim, policy, op], lambda: any(x["error"] for x in results))
     err = next(x for x in results if x["error"])
     assert "no purple cup" in err["error"] and "pick_mark_id" not in err
     targets.clear()  # a frame already in flight may still carry the old target; after that, none
-    run_until(ros, [sim, policy, op], lambda: False, timeout=1.0)
+    spin_until([sim, policy, op], lambda: False, timeout=1.0)
     assert not targets
 
 

@@ -53,6 +53,15 @@ class MoveGroupBackend:
             self._handle = result
         return result
 
+    def _run_goal(self, client: object, goal: object, what: str, fail: MotionStatus) -> MotionResult:
+        """Send an action goal and wait; MoveIt's error code 1 is SUCCESS."""
+        handle = self._spin(client.send_goal_async(goal))  # type: ignore[attr-defined]
+        if handle is None or not handle.accepted:  # type: ignore[attr-defined]
+            return MotionResult(MotionStatus.ABORTED, f"{what} rejected the goal")
+        res = self._spin(handle.get_result_async())  # type: ignore[attr-defined]
+        code = res.result.error_code.val if res is not None else -1  # type: ignore[attr-defined]
+        return MotionResult(MotionStatus.SUCCEEDED if code == 1 else fail, f"MoveItErrorCode {code}")
+
     def _pose_constraints(self, goal: object) -> object:
         from moveit_msgs.msg import Constraints, OrientationConstraint, PositionConstraint
         from shape_msgs.msg import SolidPrimitive
@@ -78,12 +87,7 @@ class MoveGroupBackend:
         goal.request.max_velocity_scaling_factor = float(speed_scale)
         goal.request.max_acceleration_scaling_factor = float(speed_scale)
         goal.request.goal_constraints.append(self._pose_constraints(goal_pose))
-        handle = self._spin(self._move.send_goal_async(goal))
-        if handle is None or not handle.accepted:  # type: ignore[attr-defined]
-            return MotionResult(MotionStatus.ABORTED, "move_group rejected the goal")
-        res = self._spin(handle.get_result_async())  # type: ignore[attr-defined]
-        code = res.result.error_code.val if res is not None else -1  # type: ignore[attr-defined]
-        return MotionResult(MotionStatus.SUCCEEDED if code == 1 else MotionStatus.UNREACHABLE, f"MoveItErrorCode {code}")
+        return self._run_goal(self._move, goal, "move_group", MotionStatus.UNREACHABLE)
 
     def move_linear(self, base_from_tcp: np.ndarray, speed_scale: float = 1.0) -> MotionResult:
         from moveit_msgs.action import ExecuteTrajectory
@@ -98,12 +102,7 @@ class MoveGroupBackend:
             frac = getattr(res, "fraction", 0.0)
             return MotionResult(MotionStatus.UNREACHABLE, f"Cartesian path covers {frac:.0%} of the line")
         goal = ExecuteTrajectory.Goal(trajectory=res.solution)  # type: ignore[attr-defined]
-        handle = self._spin(self._exec.send_goal_async(goal))
-        if handle is None or not handle.accepted:  # type: ignore[attr-defined]
-            return MotionResult(MotionStatus.ABORTED, "execute_trajectory rejected the goal")
-        out = self._spin(handle.get_result_async())  # type: ignore[attr-defined]
-        code = out.result.error_code.val if out is not None else -1  # type: ignore[attr-defined]
-        return MotionResult(MotionStatus.SUCCEEDED if code == 1 else MotionStatus.ABORTED, f"MoveItErrorCode {code}")
+        return self._run_goal(self._exec, goal, "execute_trajectory", MotionStatus.ABORTED)
 
     def move_joints(self, q: np.ndarray, speed_scale: float = 1.0) -> MotionResult:
         from moveit_msgs.action import MoveGroup
@@ -119,12 +118,7 @@ class MoveGroupBackend:
             c.joint_constraints.append(JointConstraint(joint_name=name, position=float(value), tolerance_above=1e-3,
                                                        tolerance_below=1e-3, weight=1.0))
         goal.request.goal_constraints.append(c)
-        handle = self._spin(self._move.send_goal_async(goal))
-        if handle is None or not handle.accepted:  # type: ignore[attr-defined]
-            return MotionResult(MotionStatus.ABORTED, "move_group rejected the goal")
-        res = self._spin(handle.get_result_async())  # type: ignore[attr-defined]
-        code = res.result.error_code.val if res is not None else -1  # type: ignore[attr-defined]
-        return MotionResult(MotionStatus.SUCCEEDED if code == 1 else MotionStatus.UNREACHABLE, f"MoveItErrorCode {code}")
+        return self._run_goal(self._move, goal, "move_group", MotionStatus.UNREACHABLE)
 
     def current_joints(self) -> np.ndarray:
         if self._q is None:

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import rclpy
 from rcl_interfaces.msg import ParameterDescriptor
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image, JointState
 
 from spatialbot_ros.core.ur_kinematics import UR_JOINT_NAMES
 from spatialbot_ros.nodes.conversions import rgbd_to_msgs
+from spatialbot_ros.nodes.runner import run_node
 from spatialbot_ros.sim.cell import CellConfig, Ur5Cell
 from spatialbot_ros.sim.demo import default_scene_path
 from spatialbot_ros.sim.scene import load_scene
@@ -60,17 +59,7 @@ class MujocoSimNode(Node):
 
 
 def main(args: list[str] | None = None) -> None:
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = MujocoSimNode()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
+    run_node(MujocoSimNode, args)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import rclpy
 from rcl_interfaces.msg import ParameterDescriptor
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image
@@ -14,6 +13,7 @@ from sensor_msgs.msg import CameraInfo, Image
 from spatialbot_ros.camera.realsense import RealSenseCamera, StreamConfig
 from spatialbot_ros.core.errors import FrameError
 from spatialbot_ros.nodes.conversions import rgbd_to_msgs
+from spatialbot_ros.nodes.runner import run_node
 
 PARAMS = {
     "serial_no": ("", "device serial number; empty = first device"),
@@ -58,20 +58,14 @@ class RealSenseCameraNode(Node):
         return True
 
 
+def _poll(node: RealSenseCameraNode) -> None:
+    while rclpy.ok():
+        node.publish_next()
+        rclpy.spin_once(node, timeout_sec=0.0)
+
+
 def main(args: list[str] | None = None) -> None:
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = RealSenseCameraNode()
-        while rclpy.ok():
-            node.publish_next()
-            rclpy.spin_once(node, timeout_sec=0.0)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
+    run_node(RealSenseCameraNode, args, spin=_poll)
 
 
 if __name__ == "__main__":

@@ -4,10 +4,8 @@ perception and grounding live in the policy/core."""
 
 from __future__ import annotations
 
-import rclpy
 from geometry_msgs.msg import PoseStamped
 from rcl_interfaces.msg import ParameterDescriptor
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image
@@ -20,6 +18,7 @@ from spatialbot_ros.core.som_overlay import draw_marks
 from spatialbot_ros.core.transforms import pose_from_xyz_quat
 from spatialbot_ros.nodes.conversions import array_to_image, msgs_to_rgbd, stamp_to_s
 from spatialbot_ros.nodes.markers import grounding_json, marks_to_marker_array, target_pose
+from spatialbot_ros.nodes.runner import run_node
 from spatialbot_ros.policy.geometric import GeometricPolicy
 
 PARAMS = {
@@ -90,17 +89,7 @@ class SpatialPolicyNode(Node):
 
 
 def main(args: list[str] | None = None) -> None:
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = SpatialPolicyNode()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
+    run_node(SpatialPolicyNode, args)
 
 
 if __name__ == "__main__":
