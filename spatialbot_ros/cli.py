@@ -83,6 +83,12 @@ def _cmd_ground(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_up(args: argparse.Namespace) -> int:
+    from spatialbot_ros.graph_up import up
+
+    return up(args.profile, args.duration)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="spatialbot-ros", description=__doc__)
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -115,6 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--scene", type=Path, default=None)
     g.add_argument("--instruction", default=None)
     g.set_defaults(func=_cmd_ground)
+    u = sub.add_parser("up", help="start a node graph as separate processes from config/*.yaml (no ros2 launch needed)")
+    u.add_argument("profile", help="sim or camera")
+    u.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    u.set_defaults(func=_cmd_up)
     return p
 
 

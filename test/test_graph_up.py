@@ -1,0 +1,59 @@
+"""`spatialbot-ros up sim`: mujoco_sim and spatial_policy as separate processes over Fast DDS."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import spin_until
+
+pytestmark = pytest.mark.ros
+
+
+def test_up_profiles_use_the_yaml_files_and_unknown_profiles_fail():
+    from spatialbot_ros.graph_up import commands, graph_env
+
+    cmds = commands("sim")
+    assert [c[2] for c in cmds] == ["spatialbot_ros.nodes.mujoco_sim", "spatialbot_ros.nodes.spatial_policy"]
+    assert all(c[-2] == "--params-file" and c[-1].endswith(".yaml") for c in cmds)
+    assert graph_env()["FASTDDS_BUILTIN_TRANSPORTS"] == "LARGE_DATA"
+    with pytest.raises(ValueError, match="sim, camera"):
+        commands("moon")
+
+
+def test_up_sim_grounds_an_instruction_across_processes(ros):
+    from std_msgs.msg import String
+
+    from spatialbot_ros.nodes.spatial_policy import LATCHED
+
+    env = dict(os.environ)
+    graph = subprocess.Popen([sys.executable, "-m", "spatialbot_ros.cli", "up", "sim", "--duration", "40"], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        op = ros.create_node("operator")
+        results = []
+        op.create_subscription(String, "/spatialbot/policy_result", lambda m: results.append(json.loads(m.data)), 10)
+        op.create_publisher(String, "/spatialbot/instruction", LATCHED).publish(
+            String(data="pick the leftmost cup and put it on the plate"))
+        assert spin_until([op], lambda: any(r.get("pick_mark_id") for r in results), timeout=35.0)
+        r = next(r for r in results if r.get("pick_mark_id"))
+        assert r["pick_mark_id"] == 1 and "leftmost" in r["explanation"] and r["place"]["kind"] == "on"
+    finally:
+        graph.terminate()
+        graph.wait(timeout=15)
+    assert not running_nodes(), "stopping `up` must stop every node it started"
+
+
+def running_nodes():
+    from pathlib import Path
+
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "spatialbot_ros.nodes.mujoco_sim" in text or "spatialbot_ros.nodes.spatial_policy" in text:
+            found.append(text)
+    return found
