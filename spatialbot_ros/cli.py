@@ -122,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--instruction", default=None)
     g.set_defaults(func=_cmd_ground)
     u = sub.add_parser("up", help="start a node graph as separate processes from config/*.yaml (no ros2 launch needed)")
-    u.add_argument("profile", help="sim or camera")
+    u.add_argument("profile", help="sim, sim_pick_place or camera")
     u.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     u.set_defaults(func=_cmd_up)
     return p

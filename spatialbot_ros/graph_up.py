@@ -25,6 +25,8 @@ class Proc:
 PROFILES: dict[str, list[Proc]] = {
     "sim": [Proc("spatialbot_ros.nodes.mujoco_sim", "mujoco_sim.yaml"),
             Proc("spatialbot_ros.nodes.spatial_policy", "spatial_policy.yaml")],
+    "sim_pick_place": [Proc("spatialbot_ros.nodes.mujoco_sim", "mujoco_sim.yaml"),
+                       Proc("spatialbot_ros.nodes.pick_place", "pick_place.yaml")],
     "camera": [Proc("spatialbot_ros.nodes.realsense_camera", "realsense_camera.yaml"),
                Proc("spatialbot_ros.nodes.spatial_policy", "spatial_policy.yaml")],
 }

@@ -18,7 +18,7 @@ def test_up_profiles_use_the_yaml_files_and_unknown_profiles_fail():
     assert [c[2] for c in cmds] == ["spatialbot_ros.nodes.mujoco_sim", "spatialbot_ros.nodes.spatial_policy"]
     assert all(c[-2] == "--params-file" and c[-1].endswith(".yaml") for c in cmds)
     assert graph_env()["FASTDDS_BUILTIN_TRANSPORTS"] == "LARGE_DATA"
-    with pytest.raises(ValueError, match="sim, camera"):
+    with pytest.raises(ValueError, match="sim, sim_pick_place, camera"):
         commands("moon")
 
 

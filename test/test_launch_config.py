@@ -33,6 +33,7 @@ def test_launch_files_compile_and_name_real_executables_and_configs():
     ("spatialbot_ros.nodes.spatial_policy", "spatial_policy.yaml", "spatial_policy"),
     ("spatialbot_ros.nodes.mujoco_sim", "mujoco_sim.yaml", "mujoco_sim"),
     ("spatialbot_ros.nodes.realsense_camera", "realsense_camera.yaml", "realsense_camera"),
+    ("spatialbot_ros.nodes.pick_place", "pick_place.yaml", "pick_place"),
 ])
 def test_every_yaml_parameter_is_declared_by_its_node(node_module, yaml_name, node_name):
     import importlib

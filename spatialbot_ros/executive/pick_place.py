@@ -17,10 +17,12 @@ import numpy as np
 
 from spatialbot_ros.core.actions import GripperCommand
 from spatialbot_ros.core.ee_delta import apply_ee_action
-from spatialbot_ros.core.errors import SpatialBotError
+from spatialbot_ros.core.errors import FrameError, SpatialBotError
 from spatialbot_ros.core.frame import RGBDFrame
+from spatialbot_ros.core.grasp import top_down_rotation
 from spatialbot_ros.core.safety import EStop, SafetyChecker, SafetyViolation
 from spatialbot_ros.core.task import FailureReason, TaskPhase
+from spatialbot_ros.core.transforms import make_pose
 from spatialbot_ros.motion.base import MotionBackend, MotionResult, MotionStatus
 from spatialbot_ros.policy.base import Observation, Policy, PolicyStep
 
@@ -54,6 +56,9 @@ class ExecutiveConfig:
     max_precheck_gap_mm: float = 45.0     # CHECK_CONTACT: object surface this close to the fingertips
     require_lift_evidence: bool = True    # VERIFY needs the depth view to show the table where it stood
     pick_only: bool = False
+    # perceive from a pose where the arm is out of the camera's way (None: perceive from anywhere)
+    observe_tcp_xyz: tuple[float, float, float] | None = (0.42, 0.0, 0.35)
+    observe_tolerance_m: float = 0.02
 
 
 @dataclass
@@ -107,7 +112,10 @@ class PickPlaceExecutive:
         return np.stack([tcp[:3, 3] + y * width_m / 2.0, tcp[:3, 3] - y * width_m / 2.0])
 
     def _frame(self) -> RGBDFrame:
-        frame = self.camera.latest_frame()
+        try:
+            frame = self.camera.latest_frame()
+        except FrameError as exc:  # no frame at all is the stalest frame
+            raise _Abort(FailureReason.STALE_FRAME, str(exc)) from exc
         age = self.camera.now_s() - frame.stamp_s
         if age > self.config.frame_max_age_s:
             raise _Abort(FailureReason.STALE_FRAME,
@@ -168,6 +176,24 @@ class PickPlaceExecutive:
             raise _Abort(FailureReason.SAFETY_REFUSED if outcome.status == MotionStatus.REFUSED
                          else FailureReason.MOTION_FAILED, outcome.message)
 
+    def _go_to_observe_pose(self) -> None:
+        xyz = self.config.observe_tcp_xyz
+        if xyz is None:
+            return
+        current = self.motion.current_pose()
+        if np.linalg.norm(current[:3, 3] - np.asarray(xyz)) <= self.config.observe_tolerance_m:
+            return
+        target = make_pose(xyz, top_down_rotation(0.0))
+        try:
+            self.safety.check_pose(target)
+        except SafetyViolation as exc:
+            raise _Abort(FailureReason.SAFETY_REFUSED, f"observe pose: {exc}") from exc
+        self._check_interrupts()
+        outcome = self.motion.move_to_pose(target, self.config.speed_scale)
+        if not outcome.ok:
+            raise _Abort(FailureReason.UNREACHABLE if outcome.status == MotionStatus.UNREACHABLE
+                         else FailureReason.MOTION_FAILED, f"observe pose: {outcome.message}")
+
     # -- phases -----------------------------------------------------------------------------
     def _run_move_phase(self, instruction: str, phase: TaskPhase, result: PickPlaceResult,
                         first_needs_frame: bool) -> None:
@@ -185,6 +211,7 @@ class PickPlaceExecutive:
         cfg = self.config
         if phase in _MOVE_PHASES:
             if phase == TaskPhase.APPROACH:
+                self._go_to_observe_pose()
                 self._gripper(GripperCommand.OPEN)
             self._run_move_phase(instruction, phase, result, first_needs_frame=phase == TaskPhase.APPROACH)
             return

@@ -3,12 +3,17 @@ camera info exactly as realsense2_camera does, and the joint states, at a fixed 
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image, JointState
+from std_msgs.msg import Float64, String
+from std_srvs.srv import SetBool
+from trajectory_msgs.msg import JointTrajectory
 
 from spatialbot_ros.core.ur_kinematics import UR_JOINT_NAMES
 from spatialbot_ros.nodes.conversions import rgbd_to_msgs
@@ -16,6 +21,7 @@ from spatialbot_ros.nodes.runner import run_node
 from spatialbot_ros.sim.cell import CellConfig, Ur5Cell
 from spatialbot_ros.sim.demo import default_scene_path
 from spatialbot_ros.sim.scene import load_scene
+from spatialbot_ros.sim.trajectory_follower import TrajectoryFollower
 
 PARAMS = {
     "scene_file": ("", "scene YAML/JSON; empty = the package's scenes/default.yaml"),
@@ -24,6 +30,11 @@ PARAMS = {
     "depth_topic": ("/camera/camera/aligned_depth_to_color/image_raw", "depth aligned to colour (16UC1, mm)"),
     "info_topic": ("/camera/camera/color/camera_info", "colour camera info"),
     "joint_states_topic": ("/joint_states", "arm and finger joint states"),
+    "trajectory_topic": ("/joint_trajectory_controller/joint_trajectory", "JointTrajectory commands (JTC topic interface)"),
+    "gripper_topic": ("/gripper/opening_command", "std_msgs/Float64 gripper opening, m"),
+    "physics_rate_hz": (100.0, "physics and joint state rate; physics follows wall time"),
+    "ground_truth_topic": ("/sim/ground_truth", "JSON object poses for scoring (never used for acting)"),
+    "camera_enabled_service": ("/sim/set_camera_enabled", "std_srvs/SetBool: stop/start the camera (fault injection)"),
 }
 
 
@@ -44,18 +55,53 @@ class MujocoSimNode(Node):
         self._pub_depth = self.create_publisher(Image, p["depth_topic"], qos_profile_sensor_data)
         self._pub_info = self.create_publisher(CameraInfo, p["info_topic"], qos_profile_sensor_data)
         self._pub_joints = self.create_publisher(JointState, p["joint_states_topic"], 10)
+        self._pub_truth = self.create_publisher(String, p["ground_truth_topic"], 10)
+        self.create_subscription(JointTrajectory, p["trajectory_topic"], self._on_trajectory, 10)
+        self.create_subscription(Float64, p["gripper_topic"], lambda m: self.cell.command_gripper(m.data), 10)
+        self.create_service(SetBool, p["camera_enabled_service"], self._on_camera_enabled)
+        self.camera_enabled = True
+        self._follower = TrajectoryFollower()
+        self._last_tick = time.monotonic()
         self.create_timer(1.0 / rate, self.publish_frame)
+        self.create_timer(1.0 / float(p["physics_rate_hz"]), self._physics_tick)
+
+    def _on_trajectory(self, msg: JointTrajectory) -> None:
+        try:
+            order = [list(msg.joint_names).index(j) for j in UR_JOINT_NAMES]
+            positions = [[pt.positions[i] for i in order] for pt in msg.points]
+            times = [pt.time_from_start.sec + pt.time_from_start.nanosec * 1e-9 for pt in msg.points]
+            self._follower.start(self.cell.joint_positions(), positions, times, time.monotonic())
+        except (ValueError, IndexError) as exc:
+            self.get_logger().error(f"trajectory refused: {exc}")
+
+    def _on_camera_enabled(self, request: SetBool.Request, response: SetBool.Response) -> SetBool.Response:
+        self.camera_enabled = bool(request.data)
+        response.success, response.message = True, f"camera {'on' if self.camera_enabled else 'off'}"
+        return response
+
+    def _physics_tick(self) -> None:
+        now = time.monotonic()
+        dt = min(now - self._last_tick, 0.05)
+        self._last_tick = now
+        target = self._follower.target(now)
+        if target is not None:
+            self.cell.command_joints(target)
+        self.cell.step_seconds(dt)
+        js = JointState(name=list(UR_JOINT_NAMES) + ["left_finger_joint", "right_finger_joint"])
+        js.header.stamp = self.get_clock().now().to_msg()
+        js.position = [float(v) for v in self.cell.joint_positions()] + [self.cell.gripper_opening() / 2] * 2
+        self._pub_joints.publish(js)
 
     def publish_frame(self) -> None:
+        truth = {n: self.cell.object_pose(n)[:3, 3].round(4).tolist() for n in self.cell.object_names}
+        self._pub_truth.publish(String(data=json.dumps(truth)))
+        if not self.camera_enabled:
+            return
         stamp = self.get_clock().now().to_msg()
         color, depth, info = rgbd_to_msgs(self.cell.render_rgbd(), stamp)
         self._pub_color.publish(color)
         self._pub_depth.publish(depth)
         self._pub_info.publish(info)
-        js = JointState(name=list(UR_JOINT_NAMES) + ["left_finger_joint", "right_finger_joint"])
-        js.header.stamp = stamp
-        js.position = [float(v) for v in self.cell.joint_positions()] + [self.cell.gripper_opening() / 2] * 2
-        self._pub_joints.publish(js)
 
 
 def main(args: list[str] | None = None) -> None:

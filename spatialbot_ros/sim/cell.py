@@ -234,10 +234,16 @@ class Ur5Cell:
         self.step_seconds(settle_s)
         return bool(np.max(np.abs(self.joint_positions() - q1)) <= tol_rad)
 
+    def command_joints(self, q: np.ndarray) -> None:
+        """Position targets for the arm actuators (physics advances elsewhere)."""
+        self.data.ctrl[self._arm_act] = np.asarray(q, dtype=float)
+
+    def command_gripper(self, opening_m: float) -> None:
+        self.data.ctrl[self._finger_act] = float(np.clip(opening_m, 0.0, MAX_OPENING_M)) / 2
+
     def set_gripper(self, opening_m: float, settle_s: float = 0.4) -> float:
         """Command an opening (0 = closed on whatever is between); returns the measured opening."""
-        target = float(np.clip(opening_m, 0.0, MAX_OPENING_M)) / 2
-        self.data.ctrl[self._finger_act] = target
+        self.command_gripper(opening_m)
         self.step_seconds(settle_s)
         return self.gripper_opening()
 

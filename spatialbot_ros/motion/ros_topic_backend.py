@@ -1,0 +1,148 @@
+"""MotionBackend over plain ROS topics: trajectories to a joint trajectory controller's topic
+interface (`/<controller>/joint_trajectory`, trajectory_msgs/JointTrajectory), completion read from
+/joint_states, gripper opening on a std_msgs/Float64 topic. Works with ros2_control's JTC (whose
+topic interface needs no control_msgs) and with the mujoco_sim node.
+
+The owning node must be spun by another thread (a MultiThreadedExecutor): the blocking calls wait
+for joint states that arrive through its callbacks.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from sensor_msgs.msg import JointState
+from std_msgs.msg import Float64
+from trajectory_msgs.msg import JointTrajectory
+
+from spatialbot_ros.core.actions import GripperCommand
+from spatialbot_ros.core.transforms import make_pose
+from spatialbot_ros.core.ur_kinematics import UR5_JOINT_LIMITS, UR_JOINT_NAMES, dh_for, fk, ik_nearest
+from spatialbot_ros.motion.base import GripperState, MotionResult, MotionStatus
+from spatialbot_ros.motion.frames import joints_from_state
+from spatialbot_ros.motion.joint_trajectory import (
+    TrajectoryConfig,
+    build_joint_trajectory,
+    plan_linear,
+    time_parameterize,
+)
+
+FINGER_JOINTS = ("left_finger_joint", "right_finger_joint")
+
+
+@dataclass(frozen=True)
+class TopicMotionConfig:
+    trajectory_topic: str = "/joint_trajectory_controller/joint_trajectory"
+    joint_states_topic: str = "/joint_states"
+    gripper_topic: str = "/gripper/opening_command"
+    ur_type: str = "ur5"
+    tcp_offset_m: float = 0.128
+    max_opening_m: float = 0.085
+    tolerance_rad: float = 0.03        # tracking error accepted at the timeout
+    settled_rad: float = 0.003         # error at which a motion counts as finished
+    settle_timeout_s: float = 1.0
+    gripper_settle_s: float = 0.8
+
+
+class RosTopicMotionBackend:
+    name = "ros_topics"
+
+    def __init__(self, node: object, config: TopicMotionConfig | None = None) -> None:
+        self.node = node
+        self.cfg = config or TopicMotionConfig()
+        self.dh = dh_for(self.cfg.ur_type)
+        self.traj_cfg = TrajectoryConfig(tcp_offset_m=self.cfg.tcp_offset_m)
+        self._lock = threading.Lock()
+        self._q: np.ndarray | None = None
+        self._fingers = np.full(2, self.cfg.max_opening_m / 2)
+        self._stop = threading.Event()
+        self._traj_pub = node.create_publisher(JointTrajectory, self.cfg.trajectory_topic, 10)  # type: ignore[attr-defined]
+        self._grip_pub = node.create_publisher(Float64, self.cfg.gripper_topic, 10)  # type: ignore[attr-defined]
+        node.create_subscription(JointState, self.cfg.joint_states_topic, self._on_joints, 10)  # type: ignore[attr-defined]
+
+    def _on_joints(self, msg: JointState) -> None:
+        q = joints_from_state(msg, UR_JOINT_NAMES)
+        f = joints_from_state(msg, FINGER_JOINTS)
+        with self._lock:
+            if q is not None:
+                self._q = q
+            if f is not None:
+                self._fingers = f
+
+    def wait_for_joint_states(self, timeout_s: float = 10.0) -> bool:
+        end = time.monotonic() + timeout_s
+        while time.monotonic() < end:
+            with self._lock:
+                if self._q is not None:
+                    return True
+            time.sleep(0.02)
+        return False
+
+    def current_joints(self) -> np.ndarray:
+        with self._lock:
+            if self._q is None:
+                raise RuntimeError(f"no joint states on {self.cfg.joint_states_topic} yet")
+            return self._q.copy()
+
+    def current_pose(self) -> np.ndarray:
+        return fk(self.current_joints(), self.dh) @ make_pose([0.0, 0.0, self.cfg.tcp_offset_m])
+
+    def _execute(self, waypoints: np.ndarray, speed_scale: float) -> MotionResult:
+        self._stop.clear()
+        q0 = self.current_joints()
+        times, vel = time_parameterize(q0, waypoints, self.traj_cfg, speed_scale)
+        self._traj_pub.publish(build_joint_trajectory(waypoints, times, vel))
+        start = time.monotonic()
+        done_at = start + float(times[-1])  # the controller needs the whole duration
+        end = done_at + self.cfg.settle_timeout_s
+        while time.monotonic() < end:
+            if self._stop.is_set():
+                return MotionResult(MotionStatus.ABORTED, "stopped")
+            err = float(np.max(np.abs(self.current_joints() - waypoints[-1])))
+            if time.monotonic() >= done_at and err <= self.cfg.settled_rad:
+                return MotionResult(MotionStatus.SUCCEEDED)
+            time.sleep(0.01)
+        err = float(np.max(np.abs(self.current_joints() - waypoints[-1])))
+        if err <= self.cfg.tolerance_rad:
+            return MotionResult(MotionStatus.SUCCEEDED, f"settled within {err:.3f} rad")
+        return MotionResult(MotionStatus.ABORTED, f"joints {err:.3f} rad from the trajectory's end")
+
+    def move_joints(self, q: np.ndarray, speed_scale: float = 1.0) -> MotionResult:
+        return self._execute(np.asarray(q, float)[None], speed_scale)
+
+    def move_to_pose(self, base_from_tcp: np.ndarray, speed_scale: float = 1.0) -> MotionResult:
+        tool0 = base_from_tcp @ np.linalg.inv(make_pose([0.0, 0.0, self.cfg.tcp_offset_m]))
+        q = ik_nearest(tool0, self.current_joints(), self.dh, UR5_JOINT_LIMITS)
+        if q is None:
+            return MotionResult(MotionStatus.UNREACHABLE, "no IK solution within joint limits")
+        return self.move_joints(q, speed_scale)
+
+    def move_linear(self, base_from_tcp: np.ndarray, speed_scale: float = 1.0) -> MotionResult:
+        wp = plan_linear(self.current_joints(), self.current_pose(), base_from_tcp, self.traj_cfg, self.dh)
+        if wp is None:
+            return MotionResult(MotionStatus.UNREACHABLE, "straight line leaves the reachable space")
+        return self._execute(wp, speed_scale)
+
+    def gripper(self, command: GripperCommand, force_n: float | None = None) -> MotionResult:
+        if command == GripperCommand.HOLD:
+            return MotionResult(MotionStatus.SUCCEEDED)
+        self._grip_pub.publish(Float64(data=0.0 if command == GripperCommand.CLOSE else self.cfg.max_opening_m))
+        time.sleep(self.cfg.gripper_settle_s)
+        return MotionResult(MotionStatus.SUCCEEDED)
+
+    def gripper_state(self) -> GripperState:
+        with self._lock:
+            width = float(np.sum(self._fingers))
+        return GripperState(width, width < self.cfg.max_opening_m / 2)
+
+    def stop(self) -> None:
+        """Hold where the arm is: a one-point trajectory at the current joints."""
+        self._stop.set()
+        try:
+            q = self.current_joints()
+        except RuntimeError:
+            return
+        self._traj_pub.publish(build_joint_trajectory(q[None], np.array([0.05]), np.zeros((1, 6))))

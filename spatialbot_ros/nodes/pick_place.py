@@ -1,0 +1,151 @@
+"""pick_place: the executive as a node. Goals arrive on a topic (JSON {"id", "instruction"} or
+plain text), feedback and the result (with the failure reason) go out as JSON; cancel by topic.
+Motion goes to a joint trajectory controller's topic interface, frames come from the camera topics.
+Only conversion and wiring here: the state machine is spatialbot_ros.executive.pick_place."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+
+from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.node import Node
+from rclpy.qos import qos_profile_sensor_data
+from sensor_msgs.msg import CameraInfo, Image
+from std_msgs.msg import String
+
+from spatialbot_ros.core.errors import FrameError
+from spatialbot_ros.core.frame import RGBDFrame
+from spatialbot_ros.core.frame_sync import ApproximateTimeSync
+from spatialbot_ros.core.safety import EStop, SafetyChecker
+from spatialbot_ros.core.transforms import pose_from_xyz_quat
+from spatialbot_ros.executive.pick_place import ExecutiveConfig, PickPlaceExecutive, StepRecord
+from spatialbot_ros.motion.ros_topic_backend import RosTopicMotionBackend, TopicMotionConfig
+from spatialbot_ros.nodes.conversions import msgs_to_rgbd, stamp_to_s
+from spatialbot_ros.nodes.estop_bridge import EStopBridge
+from spatialbot_ros.nodes.runner import run_node
+from spatialbot_ros.policy.geometric import GeometricPolicy
+
+PARAMS = {
+    "color_topic": ("/camera/camera/color/image_raw", "colour image (rgb8/bgr8)"),
+    "depth_topic": ("/camera/camera/aligned_depth_to_color/image_raw", "depth aligned to colour (16UC1 mm)"),
+    "info_topic": ("/camera/camera/color/camera_info", "colour camera info"),
+    "goal_topic": ("/pick_place/goal", "goals: JSON {id, instruction} or plain text"),
+    "cancel_topic": ("/pick_place/cancel", "goal id to cancel (empty: the running goal)"),
+    "feedback_topic": ("/pick_place/feedback", "JSON per step: id, phase, step, detail"),
+    "result_topic": ("/pick_place/result", "JSON: id, succeeded, failure_reason, message, explanation"),
+    "trajectory_topic": ("/joint_trajectory_controller/joint_trajectory", "JTC topic interface"),
+    "joint_states_topic": ("/joint_states", "joint states of arm and fingers"),
+    "gripper_topic": ("/gripper/opening_command", "std_msgs/Float64 gripper opening, m"),
+    "ur_type": ("ur5", "ur5 or ur5e (DH table for IK)"),
+    "tcp_offset_m": (0.128, "fingertip centre along tool0 z, m"),
+    "frame_timeout_s": (1.0, "abort with stale_frame when the newest camera frame is older"),
+    "sync_slop_s": (0.01, "max stamp difference between colour, depth and info"),
+    "camera_extrinsics.xyz": ([1.15, 0.0, 0.62], "camera position in the base frame (m)"),
+    "camera_extrinsics.quat_xyzw": ([0.650041, 0.650041, -0.278293, -0.278293], "camera orientation in the base frame"),
+}
+
+
+class PickPlaceNode(Node):
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__("pick_place", **kwargs)
+        for name, (default, text) in PARAMS.items():
+            self.declare_parameter(name, default, ParameterDescriptor(description=text))
+        p = {name: self.get_parameter(name).value for name in PARAMS}
+        if float(p["frame_timeout_s"]) <= 0:
+            raise ValueError("parameter frame_timeout_s must be positive")
+        q = list(p["camera_extrinsics.quat_xyzw"])
+        if len(q) != 4 or abs(sum(v * v for v in q) - 1.0) > 1e-3:
+            raise ValueError(f"parameter camera_extrinsics.quat_xyzw must be a unit quaternion, got {q}")
+        self.base_from_camera = pose_from_xyz_quat(list(p["camera_extrinsics.xyz"]), q)
+        self.frame_timeout_s = float(p["frame_timeout_s"])
+        self.estop = EStop()
+        EStopBridge(self, self.estop)
+        self.motion = RosTopicMotionBackend(self, TopicMotionConfig(
+            trajectory_topic=p["trajectory_topic"], joint_states_topic=p["joint_states_topic"],
+            gripper_topic=p["gripper_topic"], ur_type=p["ur_type"], tcp_offset_m=float(p["tcp_offset_m"])))
+        self._sync = ApproximateTimeSync(slop_s=float(p["sync_slop_s"]))
+        self._latest: tuple | None = None
+        self._lock = threading.Lock()
+        for stream, topic, kind in (("color", "color_topic", Image), ("depth", "depth_topic", Image),
+                                    ("info", "info_topic", CameraInfo)):
+            self.create_subscription(kind, p[topic], lambda m, s=stream: self._on_camera(s, m), qos_profile_sensor_data)
+        self.create_subscription(String, p["goal_topic"], self._on_goal, 10)
+        self.create_subscription(String, p["cancel_topic"], self._on_cancel, 10)
+        self._pub_feedback = self.create_publisher(String, p["feedback_topic"], 10)
+        self._pub_result = self.create_publisher(String, p["result_topic"], 10)
+        self._executive: PickPlaceExecutive | None = None
+        self._goal_id = ""
+
+    # -- FrameSource for the executive ------------------------------------------------------
+    def _on_camera(self, stream: str, msg: object) -> None:
+        triple = self._sync.add(stream, stamp_to_s(msg.header.stamp), msg)  # type: ignore[attr-defined]
+        if triple is not None:
+            with self._lock:
+                self._latest = (triple["color"], triple["depth"], triple["info"])
+
+    def latest_frame(self) -> RGBDFrame:
+        with self._lock:
+            latest = self._latest
+        if latest is None:
+            raise FrameError("no camera frame received yet")
+        return msgs_to_rgbd(*latest)
+
+    def now_s(self) -> float:
+        return self.get_clock().now().nanoseconds * 1e-9
+
+    # -- goals --------------------------------------------------------------------------------
+    def _on_goal(self, msg: String) -> None:
+        try:
+            data = json.loads(msg.data)
+            goal_id, instruction = str(data.get("id") or uuid.uuid4().hex[:8]), data.get("instruction", "")
+        except (json.JSONDecodeError, AttributeError):
+            goal_id, instruction = uuid.uuid4().hex[:8], msg.data
+        if self._executive is not None:
+            self._publish_result({"id": goal_id, "succeeded": False, "failure_reason": "rejected",
+                                  "message": f"busy with goal {self._goal_id}"})
+            return
+        self._goal_id = goal_id
+        self._executive = PickPlaceExecutive(
+            GeometricPolicy(), self.motion, self, SafetyChecker(), ExecutiveConfig(frame_max_age_s=self.frame_timeout_s),
+            estop=self.estop, on_step=lambda rec: self._feedback(goal_id, rec))
+        threading.Thread(target=self._run, args=(goal_id, instruction), daemon=True).start()
+
+    def _on_cancel(self, msg: String) -> None:
+        if self._executive is not None and msg.data in ("", self._goal_id):
+            self._executive.cancel()
+
+    def _feedback(self, goal_id: str, rec: StepRecord) -> None:
+        detail = rec.step.explanation if rec.step.target is not None and rec.index == 0 else ""
+        if rec.step.contact is not None:
+            detail = rec.step.contact.evidence
+        self._pub_feedback.publish(String(data=json.dumps(
+            {"id": goal_id, "phase": rec.phase.value, "step": rec.index, "detail": detail})))
+
+    def _run(self, goal_id: str, instruction: str) -> None:
+        executive = self._executive
+        assert executive is not None
+        try:
+            if not self.motion.wait_for_joint_states(10.0):
+                self._publish_result({"id": goal_id, "succeeded": False, "failure_reason": "bad_input",
+                                      "message": "no joint states: is the robot driver running?"})
+                return
+            r = executive.run(instruction)
+            self._publish_result({"id": goal_id, "succeeded": r.succeeded, "failure_reason": r.reason.value,
+                                  "message": r.message, "explanation": r.explanation, "target_mark_id": r.target_mark_id,
+                                  "steps": r.steps})
+        finally:
+            self._executive = None
+
+    def _publish_result(self, data: dict) -> None:
+        self._pub_result.publish(String(data=json.dumps(data)))
+        self.get_logger().info(f"goal {data['id']}: {data['failure_reason'] if not data['succeeded'] else 'succeeded'}")
+
+
+def main(args: list[str] | None = None) -> None:
+    run_node(PickPlaceNode, args)
+
+
+if __name__ == "__main__":
+    main()
