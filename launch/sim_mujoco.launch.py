@@ -1,14 +1,13 @@
-"""Simulated cell: mujoco_sim publishes the camera and joints; spatial_policy grounds the
-instruction published on /spatialbot/instruction. Parameters come from config/*.yaml."""
+"""Simulated cell: mujoco_sim (camera, joints, trajectory execution), spatial_policy (per-frame
+grounding for RViz) and pick_place (goals on /pick_place/goal). Parameters from config/*.yaml."""
 
 import os
 
 from ament_index_python.packages import get_package_share_directory
+from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, SetEnvironmentVariable
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
-
-from launch import LaunchDescription
 
 
 def generate_launch_description() -> LaunchDescription:
@@ -20,4 +19,6 @@ def generate_launch_description() -> LaunchDescription:
              parameters=[os.path.join(config, "mujoco_sim.yaml"), {"scene_file": LaunchConfiguration("scene_file")}]),
         Node(package="spatialbot_ros", executable="spatial_policy", name="spatial_policy", output="screen",
              parameters=[os.path.join(config, "spatial_policy.yaml")]),
+        Node(package="spatialbot_ros", executable="pick_place", name="pick_place", output="screen",
+             parameters=[os.path.join(config, "pick_place.yaml")]),
     ])
