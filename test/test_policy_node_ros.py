@@ -67,3 +67,9 @@ def test_bad_parameters_are_refused_with_a_message(ros):
         SpatialPolicyNode(parameter_overrides=[Parameter("camera_extrinsics.quat_xyzw", value=[0.0, 0.0, 0.0, 2.0])])
     with pytest.raises(ValueError, match="camera_rate_hz"):
         MujocoSimNode(parameter_overrides=[Parameter("camera_rate_hz", value=500.0)])
+    from spatialbot_ros.nodes.pick_place import PickPlaceNode
+
+    with pytest.raises(ValueError, match="frame_timeout_s"):
+        PickPlaceNode(parameter_overrides=[Parameter("frame_timeout_s", value=0.0)])
+    with pytest.raises(ValueError, match="unit quaternion"):
+        PickPlaceNode(parameter_overrides=[Parameter("camera_extrinsics.quat_xyzw", value=[1.0, 1.0, 0.0, 0.0])])
