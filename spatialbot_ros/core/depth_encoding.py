@@ -13,7 +13,9 @@ import numpy as np
 from spatialbot_ros.core.errors import DepthEncodingError
 
 DEPTH_ENCODINGS: tuple[str, ...] = ("spatialbot16", "rgb24")
-MAX_MM = {"spatialbot16": 2**16 - 1, "rgb24": 2**24 - 1}
+MAX_MM: dict[str, int] = {"spatialbot16": 2**16 - 1, "rgb24": 2**24 - 1}
+_SB16_STEPS = (4, 8, 8)  # channel value = code * step
+_SB16_MAX_CODE = (63, 31, 31)  # 6, 5, 5 bits
 
 
 def _check_name(encoding: str) -> None:
@@ -57,7 +59,9 @@ def decode_depth(image: np.ndarray, encoding: str = "spatialbot16", strict: bool
     """HxWx3 uint8 -> millimetres (uint16 for spatialbot16, uint32 for rgb24).
 
     strict: spatialbot16 channel values must be multiples of their step (4, 8, 8), as the encoder
-    writes them; otherwise (e.g. after lossy resizing) they are rounded to the nearest step.
+    writes them, so a colour image passed by mistake is refused instead of decoded into nonsense.
+    strict=False rounds each channel to the nearest step (halves up), for images that went through
+    lossy resizing or compression. rgb24 accepts every uint8 triple, so strict has no effect on it.
     """
     _check_name(encoding)
     img = np.asarray(image)
@@ -66,12 +70,17 @@ def decode_depth(image: np.ndarray, encoding: str = "spatialbot16", strict: bool
     c = img.astype(np.uint32)
     if encoding == "rgb24":
         return (c[..., 0] << 16) | (c[..., 1] << 8) | c[..., 2]
-    steps = np.array([4, 8, 8], dtype=np.uint32)
+    steps = np.array(_SB16_STEPS, dtype=np.uint32)
     if strict:
-        if np.any(c % steps):
-            raise DepthEncodingError("image is not a spatialbot16 encoding (channel values not multiples of 4/8/8); "
-                                     "pass strict=False to round")
+        off = np.any(c % steps, axis=-1)
+        if np.any(off):
+            v, u = (int(i[0]) for i in np.nonzero(off))
+            raise DepthEncodingError(
+                f"image is not a spatialbot16 encoding: {int(off.sum())} pixel(s) have channel values that are "
+                f"not multiples of 4/8/8 (first at column {u}, row {v}: {img[v, u].tolist()}); "
+                "pass strict=False to round"
+            )
         q = c // steps
-    else:
-        q = np.minimum(np.round(c / steps), [63, 31, 31]).astype(np.uint32)
+    else:  # nearest step, halves up, integer arithmetic so the result does not depend on float rounding
+        q = np.minimum((c + steps // 2) // steps, np.array(_SB16_MAX_CODE, dtype=np.uint32))
     return ((q[..., 0] << 10) | (q[..., 1] << 5) | q[..., 2]).astype(np.uint16)

@@ -25,6 +25,10 @@ class CameraIntrinsics:
     cy: float
 
     def __post_init__(self) -> None:
+        for name in ("width", "height"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | np.integer):
+                raise FrameError(f"intrinsics: {name} must be a whole number of pixels, got {value!r}")
         if self.width <= 0 or self.height <= 0:
             raise FrameError(f"intrinsics: image size must be positive, got {self.width}x{self.height}")
         for name in ("fx", "fy", "cx", "cy"):
@@ -80,6 +84,8 @@ class RGBDFrame:
 
     def __post_init__(self) -> None:
         c, d, k = self.color_rgb, self.depth_mm, self.intrinsics
+        if not isinstance(k, CameraIntrinsics):
+            raise FrameError(f"frame: intrinsics must be CameraIntrinsics, got {type(k).__name__}")
         if not isinstance(c, np.ndarray) or not isinstance(d, np.ndarray):
             raise FrameError("frame: colour and depth must be numpy arrays")
         if c.size == 0 or d.size == 0:

@@ -8,6 +8,8 @@ from spatialbot_ros.core.errors import FrameError
 from spatialbot_ros.core.frame import CameraIntrinsics
 from spatialbot_ros.core.transforms import transform_points
 
+_RIGID_TOL = 1e-3  # calibration files round to ~6 decimals; scale/shear errors are far larger
+
 
 def deproject(u: np.ndarray | float, v: np.ndarray | float, depth_m: np.ndarray | float, k: CameraIntrinsics) -> np.ndarray:
     """Pixels (u right, v down) with depth along z -> points (..., 3) in the optical frame."""
@@ -20,6 +22,10 @@ def deproject(u: np.ndarray | float, v: np.ndarray | float, depth_m: np.ndarray 
 def project(points_cam: np.ndarray, k: CameraIntrinsics) -> np.ndarray:
     """Points (..., 3) in the optical frame -> pixels (..., 2); points behind the camera are an error."""
     p = np.asarray(points_cam, dtype=float)
+    if p.shape[-1:] != (3,):
+        raise FrameError(f"project: points must be (..., 3), got shape {p.shape}")
+    if not np.all(np.isfinite(p)):
+        raise FrameError("project: point(s) are NaN or infinite (a depth hole?)")
     z = p[..., 2]
     if np.any(z <= 0):
         raise FrameError("project: point(s) at or behind the camera plane (z <= 0)")
@@ -33,6 +39,8 @@ def depth_image_to_points(depth_mm: np.ndarray, k: CameraIntrinsics, stride: int
     """
     if depth_mm.shape != (k.height, k.width):
         raise FrameError(f"depth {depth_mm.shape} does not match intrinsics {k.width}x{k.height}")
+    if isinstance(stride, bool) or not isinstance(stride, int | np.integer) or stride < 1:
+        raise FrameError(f"stride must be a positive integer, got {stride!r}")
     d = depth_mm[::stride, ::stride]
     v, u = np.mgrid[0 : k.height : stride, 0 : k.width : stride]
     z = d.astype(np.float32) * np.float32(1e-3)
@@ -54,6 +62,8 @@ def roi_points(depth_mm: np.ndarray, k: CameraIntrinsics, mask: np.ndarray | Non
             raise FrameError(f"roi mask {mask.shape} does not match depth {depth_mm.shape}")
         sel = sel & mask.astype(bool)
     if box_xyxy is not None:
+        if len(box_xyxy) != 4 or not np.all(np.isfinite(np.asarray(box_xyxy, dtype=float))):
+            raise FrameError(f"roi box must be 4 finite numbers (x0, y0, x1, y1), got {box_xyxy}")
         x0, y0, x1, y1 = (int(b) for b in box_xyxy)
         h, w = depth_mm.shape
         x0, x1 = max(0, x0), min(w, x1)
@@ -66,8 +76,20 @@ def roi_points(depth_mm: np.ndarray, k: CameraIntrinsics, mask: np.ndarray | Non
 
 
 def to_base(points_cam: np.ndarray, base_from_camera: np.ndarray) -> np.ndarray:
-    """Points from the optical frame into the robot base frame with a 4x4 extrinsic."""
+    """Points (N,3) or (3,) from the optical frame into the robot base frame with a 4x4 extrinsic.
+
+    The extrinsic must be rigid (a rotation, not a scale, shear or mirror): a bad calibration
+    file is refused here instead of silently moving every grasp target.
+    """
     T = np.asarray(base_from_camera, dtype=float)
     if T.shape != (4, 4) or not np.allclose(T[3], [0, 0, 0, 1]):
-        raise FrameError(f"base_from_camera must be a 4x4 homogeneous transform, got {T.shape}")
-    return transform_points(T, points_cam)
+        raise FrameError(f"base_from_camera must be a 4x4 homogeneous transform, got shape {T.shape}")
+    if not np.all(np.isfinite(T)):
+        raise FrameError("base_from_camera has NaN or infinite entries")
+    R = T[:3, :3]
+    if not np.allclose(R.T @ R, np.eye(3), atol=_RIGID_TOL) or np.linalg.det(R) < 0:
+        raise FrameError("base_from_camera is not rigid: its rotation block is not orthonormal with det +1")
+    p = np.asarray(points_cam, dtype=float)
+    if p.shape[-1:] != (3,) or p.ndim > 2:
+        raise FrameError(f"points must be (N,3) or (3,), got shape {p.shape}")
+    return transform_points(T, p)

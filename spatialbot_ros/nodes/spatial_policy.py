@@ -81,9 +81,11 @@ class SpatialPolicyNode(Node):
             self.get_logger().warning(str(exc), throttle_duration_sec=2.0)
             return
         chosen = proposals.by_id(grounding.pick_mark_id)
-        overlay = draw_marks(frame.color_rgb, proposals.marks, chosen_id=chosen.id)
-        self._pub_overlay.publish(array_to_image(overlay, "rgb8", stamp, frame.frame_id))
-        self._pub_marks.publish(marks_to_marker_array(proposals.marks, self.base_frame, stamp, chosen.id))
+        if self._pub_overlay.get_subscription_count() > 0:  # drawing and sending 1 MB costs ms: only when watched
+            overlay = draw_marks(frame.color_rgb, proposals.marks, chosen_id=chosen.id)
+            self._pub_overlay.publish(array_to_image(overlay, "rgb8", stamp, frame.frame_id))
+        if self._pub_marks.get_subscription_count() > 0:
+            self._pub_marks.publish(marks_to_marker_array(proposals.marks, self.base_frame, stamp, chosen.id))
         self._pub_target.publish(target_pose(chosen, self.base_frame, stamp))
         self._pub_result.publish(grounding_json(self.instruction, proposals.marks, grounding, stamp_s=stamp_to_s(stamp)))
 
