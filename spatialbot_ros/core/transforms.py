@@ -58,3 +58,11 @@ def look_at(eye: np.ndarray | list[float], target: np.ndarray | list[float], up:
     x /= np.linalg.norm(x)
     y = np.cross(z, x)
     return make_pose(eye, np.column_stack([x, y, z]))
+
+
+def extrinsic_from_params(xyz: list[float], quat_xyzw: list[float]) -> np.ndarray:
+    """4x4 from parameter values; refuses anything but 3 numbers and a unit quaternion."""
+    q = [float(v) for v in quat_xyzw]
+    if len(xyz) != 3 or len(q) != 4 or abs(sum(v * v for v in q) - 1.0) > 1e-3:
+        raise ValueError(f"camera extrinsics need xyz (3 numbers) and a unit quaternion x,y,z,w; got {list(xyz)}, {q}")
+    return pose_from_xyz_quat([float(v) for v in xyz], q)

@@ -19,7 +19,7 @@ from spatialbot_ros.core.errors import FrameError
 from spatialbot_ros.core.frame import RGBDFrame
 from spatialbot_ros.core.frame_sync import ApproximateTimeSync
 from spatialbot_ros.core.safety import EStop, SafetyChecker
-from spatialbot_ros.core.transforms import pose_from_xyz_quat
+from spatialbot_ros.core.transforms import extrinsic_from_params
 from spatialbot_ros.executive.pick_place import ExecutiveConfig, PickPlaceExecutive, StepRecord
 from spatialbot_ros.motion.ros_topic_backend import RosTopicMotionBackend, TopicMotionConfig
 from spatialbot_ros.nodes.conversions import msgs_to_rgbd, stamp_to_s
@@ -55,10 +55,7 @@ class PickPlaceNode(Node):
         p = {name: self.get_parameter(name).value for name in PARAMS}
         if float(p["frame_timeout_s"]) <= 0:
             raise ValueError("parameter frame_timeout_s must be positive")
-        q = list(p["camera_extrinsics.quat_xyzw"])
-        if len(q) != 4 or abs(sum(v * v for v in q) - 1.0) > 1e-3:
-            raise ValueError(f"parameter camera_extrinsics.quat_xyzw must be a unit quaternion, got {q}")
-        self.base_from_camera = pose_from_xyz_quat(list(p["camera_extrinsics.xyz"]), q)
+        self.base_from_camera = extrinsic_from_params(p["camera_extrinsics.xyz"], p["camera_extrinsics.quat_xyzw"])
         self.frame_timeout_s = float(p["frame_timeout_s"])
         self.estop = EStop()
         EStopBridge(self, self.estop)

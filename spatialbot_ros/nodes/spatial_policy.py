@@ -15,7 +15,7 @@ from visualization_msgs.msg import MarkerArray
 from spatialbot_ros.core.errors import SpatialBotError
 from spatialbot_ros.core.frame_sync import ApproximateTimeSync
 from spatialbot_ros.core.som_overlay import draw_marks
-from spatialbot_ros.core.transforms import pose_from_xyz_quat
+from spatialbot_ros.core.transforms import extrinsic_from_params
 from spatialbot_ros.nodes.conversions import array_to_image, msgs_to_rgbd, stamp_to_s
 from spatialbot_ros.nodes.markers import grounding_json, marks_to_marker_array, target_pose
 from spatialbot_ros.nodes.runner import run_node
@@ -46,10 +46,7 @@ class SpatialPolicyNode(Node):
         p = {name: self.get_parameter(name).value for name in PARAMS}
         if float(p["sync_slop_s"]) < 0:
             raise ValueError("parameter sync_slop_s must be >= 0")
-        q = list(p["camera_extrinsics.quat_xyzw"])
-        if len(q) != 4 or abs(sum(v * v for v in q) - 1.0) > 1e-3:
-            raise ValueError(f"parameter camera_extrinsics.quat_xyzw must be a unit quaternion, got {q}")
-        self.base_from_camera = pose_from_xyz_quat(list(p["camera_extrinsics.xyz"]), q)
+        self.base_from_camera = extrinsic_from_params(p["camera_extrinsics.xyz"], p["camera_extrinsics.quat_xyzw"])
         self.base_frame = str(p["base_frame"])
         self.policy = GeometricPolicy()
         self.instruction = ""
