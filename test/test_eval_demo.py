@@ -54,3 +54,12 @@ def test_unknown_policy_is_a_clear_error():
 
     with pytest.raises(ValueError, match="available: geometric"):
         make_policy("gpt9")
+
+
+def test_plot_survives_an_interval_a_rounding_error_below_a_perfect_rate(tmp_path):
+    from spatialbot_ros.sim.evaluate import EvalSummary, _plot
+
+    summary = EvalSummary("geometric", 30, 1, 1.0, (0.886, 0.9999999999999999), 1.0, 1.0, 1.0, 60, {}, {"x_ms": 1.0},
+                          10.0, 0.3)
+    _plot(summary, tmp_path / "eval.png")
+    assert (tmp_path / "eval.png").stat().st_size > 10_000

@@ -131,7 +131,9 @@ def _plot(summary: EvalSummary, path: Path) -> None:
     values = [summary.success_rate, summary.grounding_accuracy, summary.contact_accuracy]
     lo, hi = summary.success_ci95
     axes[0].bar(names, values, color=["tab:green", "tab:blue", "tab:orange"])
-    axes[0].errorbar([0], [summary.success_rate], yerr=[[summary.success_rate - lo], [hi - summary.success_rate]],
+    # the interval can sit a rounding error inside the rate (e.g. 100% success): bar lengths never go negative
+    yerr = [[max(0.0, summary.success_rate - lo)], [max(0.0, hi - summary.success_rate)]]
+    axes[0].errorbar([0], [summary.success_rate], yerr=yerr,
                      color="k", capsize=6)
     axes[0].set_ylim(0, 1.05)
     axes[0].set_title(f"{summary.policy}: {summary.episodes} episodes")
