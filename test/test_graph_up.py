@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 from conftest import spin_until
@@ -28,6 +29,7 @@ def test_up_sim_grounds_an_instruction_across_processes(ros):
     from spatialbot_ros.nodes.spatial_policy import LATCHED
 
     env = dict(os.environ)
+    before = set(running_nodes())  # nodes of other runs on this machine are not ours to judge
     graph = subprocess.Popen([sys.executable, "-m", "spatialbot_ros.cli", "up", "sim", "--duration", "40"], env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -42,7 +44,8 @@ def test_up_sim_grounds_an_instruction_across_processes(ros):
     finally:
         graph.terminate()
         graph.wait(timeout=15)
-    assert not running_nodes(), "stopping `up` must stop every node it started"
+    time.sleep(0.5)
+    assert not set(running_nodes()) - before, "stopping `up` must stop every node it started"
 
 
 def running_nodes():
@@ -55,5 +58,5 @@ def running_nodes():
         except OSError:
             continue
         if "spatialbot_ros.nodes.mujoco_sim" in text or "spatialbot_ros.nodes.spatial_policy" in text:
-            found.append(text)
+            found.append(f"{cmdline.parent.name}: {text}")
     return found
