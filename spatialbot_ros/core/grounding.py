@@ -74,6 +74,9 @@ class GroundingConfig:
             raise ValueError(f"grounding: default_viewpoint must be 'camera' or 'robot', not {self.default_viewpoint!r}")
 
 
+RELATIONS = ("left_of", "right_of", "in_front_of", "behind", "next_to")
+
+
 @dataclass(frozen=True)
 class PlaceTarget:
     kind: str                            # "on", "into" or "relative"
@@ -417,6 +420,24 @@ def _parse_place(text: str) -> tuple[str, _NounPhrase]:
         if m:
             return kind, _parse_np(m.group(1))
     return "to", _parse_np(text)
+
+
+def place_target_for(ref: Mark, relation: str | None, marks: list[Mark], config: GroundingConfig | None = None,
+                     base_from_camera: np.ndarray | None = None, viewpoint: str | None = None) -> PlaceTarget:
+    """The PlaceTarget for a chosen reference mark and relation, with the same geometry the rule-based
+    grounding uses. For grounders (learned, VLM) that pick the marks themselves.
+
+    relation: None / "on" / "into" / "to" (onto or into the mark), or one of RELATIONS.
+    """
+    cfg = config or GroundingConfig()
+    if relation in (None, "on", "into", "to"):
+        kind = "into" if ref.shape == "bowl" else "on"
+        point = np.asarray(ref.centroid_base, float).copy() if ref.centroid_base is not None else None
+        return PlaceTarget(kind, ref.id, None, point)
+    if relation not in RELATIONS:
+        raise GroundingError(f"unknown place relation '{relation}'; expected one of {', '.join(RELATIONS)}")
+    resolver = _Resolver(marks, viewpoint or cfg.default_viewpoint, cfg, base_from_camera)
+    return PlaceTarget("relative", ref.id, relation, resolver.place_point(ref, relation))
 
 
 def ground_instruction(instruction: str, marks: list[Mark], config: GroundingConfig | None = None,

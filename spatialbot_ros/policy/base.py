@@ -15,6 +15,7 @@ import numpy as np
 
 from spatialbot_ros.core.actions import EEAction
 from spatialbot_ros.core.frame import RGBDFrame
+from spatialbot_ros.core.grounding import Grounding
 from spatialbot_ros.core.marks import Mark
 from spatialbot_ros.core.task import TaskPhase
 
@@ -90,3 +91,14 @@ class Policy(Protocol):
     def reset(self, instruction: str) -> None: ...
 
     def step(self, obs: Observation) -> PolicyStep: ...
+
+
+class Grounder(Protocol):
+    """Chooses the pick mark (and place target) among Set-of-Mark proposals: the rule-based
+    reasoner, a learned scorer or a VLM. Raises GroundingError (with the candidates) when it cannot
+    name exactly one object; an unparseable model answer is such a failure, never a guess."""
+
+    name: str
+
+    def ground(self, instruction: str, frame: RGBDFrame, marks: list[Mark],
+               base_from_camera: np.ndarray) -> Grounding: ...

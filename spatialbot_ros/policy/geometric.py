@@ -21,7 +21,14 @@ from spatialbot_ros.core.grounding import Grounding, GroundingConfig, ground_ins
 from spatialbot_ros.core.marks import Mark, MarkProposer, Proposals
 from spatialbot_ros.core.som_proposer import GeometricProposer, ProposerConfig
 from spatialbot_ros.core.task import FailureReason, TaskPhase
-from spatialbot_ros.policy.base import ContactEstimate, GroundedTarget, Observation, PlaceGoal, PolicyStep
+from spatialbot_ros.policy.base import (
+    ContactEstimate,
+    GroundedTarget,
+    Grounder,
+    Observation,
+    PlaceGoal,
+    PolicyStep,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +63,19 @@ class GeometricPolicyConfig:
     lifted_table_fraction: float = 0.5
 
 
+class RuleGrounder:
+    """The built-in spatial reasoner (core.grounding) behind the Grounder interface."""
+
+    name = "rules"
+
+    def __init__(self, config: GroundingConfig | None = None) -> None:
+        self.config = config or GroundingConfig()
+
+    def ground(self, instruction: str, frame: RGBDFrame, marks: list[Mark],
+               base_from_camera: np.ndarray) -> Grounding:
+        return ground_instruction(instruction, marks, self.config, base_from_camera)
+
+
 @dataclass
 class _Plan:
     grounding: Grounding
@@ -75,10 +95,13 @@ class GeometricPolicy:
     name = "geometric"
     frame_every_step = False
 
-    def __init__(self, config: GeometricPolicyConfig | None = None, proposer: MarkProposer | None = None) -> None:
-        """proposer: any MarkProposer (e.g. a learned segmenter); the geometric one by default."""
+    def __init__(self, config: GeometricPolicyConfig | None = None, proposer: MarkProposer | None = None,
+                 grounder: Grounder | None = None) -> None:
+        """proposer: any MarkProposer (e.g. a learned segmenter); the geometric one by default.
+        grounder: any Grounder (e.g. a VLM choosing among the marks); the rule-based one by default."""
         self.config = config or GeometricPolicyConfig()
         self._proposer: MarkProposer = proposer or GeometricProposer(self.config.proposer)
+        self._grounder: Grounder = grounder or RuleGrounder(self.config.grounding)
         self._instruction = ""
         self._plan: _Plan | None = None
 
@@ -93,14 +116,14 @@ class GeometricPolicy:
     def ground(self, frame: RGBDFrame, instruction: str, base_from_camera: np.ndarray) -> tuple[Proposals, Grounding]:
         """One-shot perception + grounding for a frame (what the spatial_policy node publishes)."""
         proposals = self.perceive(frame, base_from_camera)
-        return proposals, ground_instruction(instruction, proposals.marks, self.config.grounding, base_from_camera)
+        return proposals, self._grounder.ground(instruction, frame, proposals.marks, base_from_camera)
 
     def _make_plan(self, obs: Observation, timings: dict[str, float]) -> _Plan:
         assert obs.frame is not None
         t0 = time.perf_counter()
         proposals = self.perceive(obs.frame, obs.base_from_camera)
         t1 = time.perf_counter()
-        grounding = ground_instruction(obs.instruction, proposals.marks, self.config.grounding, obs.base_from_camera)
+        grounding = self._grounder.ground(obs.instruction, obs.frame, proposals.marks, obs.base_from_camera)
         t2 = time.perf_counter()
         mark = proposals.by_id(grounding.pick_mark_id)
         points_base = to_base(mark.points_cam, obs.base_from_camera)
