@@ -34,7 +34,16 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         for name in ("spatialbot_ros.executive", "spatialbot_ros.policy"):
             logging.getLogger(name).setLevel(logging.WARNING)
     scenes = scenes_for_eval(args.episodes, args.seed, args.scenes, phrasing_set=args.phrasing)
-    summary, _ = evaluate(args.policy, scenes, seed=None if args.scenes else args.seed, out_dir=args.out)
+    kwargs = {}
+    if args.model_dir is not None:
+        if args.policy != "onnx":
+            print("--model-dir applies to --policy onnx only", file=sys.stderr)
+            return 2
+        from spatialbot_ros.policy.onnx_policy import OnnxPolicyConfig
+
+        kwargs["config"] = OnnxPolicyConfig(model_dir=str(args.model_dir))
+    summary, _ = evaluate(args.policy, scenes, seed=None if args.scenes else args.seed, out_dir=args.out,
+                          policy_kwargs=kwargs)
     lo, hi = summary.success_ci95
     print(f"policy {summary.policy}: success {summary.success_rate:.1%} (95% CI {lo:.1%}-{hi:.1%}) over "
           f"{summary.episodes} episodes; grounding {summary.grounding_accuracy:.1%}; contact "
@@ -83,6 +92,28 @@ def _cmd_ground(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_demos(args: argparse.Namespace) -> int:
+    from spatialbot_ros.learn.demos import DemoConfig, collect_demos
+
+    for name in ("spatialbot_ros.executive", "spatialbot_ros.policy", "spatialbot_ros.sim"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    summary = collect_demos(args.out, DemoConfig(episodes=args.episodes, seed=args.seed, workers=args.workers,
+                                                 camera_jitter_m=args.camera_jitter,
+                                                 extra_instructions=args.extra_instructions,
+                                                 grounding_scenes=args.grounding_scenes))
+    print(f"kept {summary['episodes_kept']}/{summary['episodes_tried']} expert episodes, {summary['frames']} frames "
+          f"-> {args.out} (LeRobot v3)")
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from spatialbot_ros.learn.train import TrainConfig, train
+
+    report = train(args.data, args.out, TrainConfig(seed=args.seed, max_minutes=args.max_minutes, epochs=args.epochs))
+    print(json.dumps(report, indent=2))
+    return 0
+
+
 def _cmd_up(args: argparse.Namespace) -> int:
     from spatialbot_ros.graph_up import up
 
@@ -107,6 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--scenes", type=Path, default=None, help="run every scene in this file as given")
     e.add_argument("--phrasing", choices=["train", "heldout"], default="train")
+    e.add_argument("--model-dir", type=Path, default=None, help="for --policy onnx: a trained model directory "
+                   "(default: the shipped model)")
     e.add_argument("--out", type=Path, default=Path("out/eval"))
     e.set_defaults(func=_cmd_eval)
 
@@ -121,6 +154,26 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--scene", type=Path, default=None)
     g.add_argument("--instruction", default=None)
     g.set_defaults(func=_cmd_ground)
+    dm = sub.add_parser("demos", help="record expert demonstrations in the MuJoCo cell (LeRobot v3 dataset)")
+    dm.add_argument("--out", type=Path, required=True)
+    dm.add_argument("--episodes", type=int, default=300)
+    dm.add_argument("--seed", type=int, default=1000)
+    dm.add_argument("--workers", type=int, default=2)
+    dm.add_argument("--camera-jitter", type=float, default=0.02, help="std of camera position jitter (m)")
+    dm.add_argument("--extra-instructions", type=int, default=20,
+                    help="extra verified instructions per scene for the grounding heads")
+    dm.add_argument("--grounding-scenes", type=int, default=1500,
+                    help="extra perception-only scenes (one rendered frame each) for the grounding heads")
+    dm.set_defaults(func=_cmd_demos)
+
+    t = sub.add_parser("train", help="train the learned policy on demonstrations; writes checkpoint, ONNX, metadata")
+    t.add_argument("--data", type=Path, required=True, help="LeRobot v3 dataset from `demos`")
+    t.add_argument("--out", type=Path, required=True)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--epochs", type=int, default=60)
+    t.add_argument("--max-minutes", type=float, default=14.0, help="stop training after this long (wall clock)")
+    t.set_defaults(func=_cmd_train)
+
     u = sub.add_parser("up", help="start a node graph as separate processes from config/*.yaml (no ros2 launch needed)")
     u.add_argument("profile", help="sim, sim_pick_place or camera")
     u.add_argument("--duration", type=float, default=None, help="stop after this many seconds")

@@ -35,17 +35,26 @@ def converged(current: np.ndarray, target: np.ndarray, tol_m: float = 0.004, tol
     return dt <= tol_m and dr <= tol_rad
 
 
+def clip_delta(translation: np.ndarray, rotvec: np.ndarray, limits: StepLimits) -> tuple[np.ndarray, np.ndarray]:
+    """Scale each part down (direction kept) to the per-step limit, in float64 so a delta at the
+    limit never exceeds it by a rounding error."""
+    t = np.asarray(translation, dtype=np.float64)
+    r = np.asarray(rotvec, dtype=np.float64)
+    n = float(np.linalg.norm(t))
+    if n > limits.max_translation_m:
+        t = t * (limits.max_translation_m / n) * (1.0 - 1e-9)
+    a = float(np.linalg.norm(r))
+    if a > limits.max_rotation_rad:
+        r = r * (limits.max_rotation_rad / a) * (1.0 - 1e-9)
+    return t, r
+
+
 def compute_ee_delta(current: np.ndarray, target: np.ndarray, limits: StepLimits,
                      gripper: GripperCommand = GripperCommand.HOLD) -> EEAction:
     """Delta toward target, each part scaled down (direction kept) to the per-step limit."""
     t = target[:3, 3] - current[:3, 3]
-    n = float(np.linalg.norm(t))
-    if n > limits.max_translation_m:
-        t = t * (limits.max_translation_m / n)
     r = Rotation.from_matrix(target[:3, :3] @ current[:3, :3].T).as_rotvec()
-    a = float(np.linalg.norm(r))
-    if a > limits.max_rotation_rad:
-        r = r * (limits.max_rotation_rad / a)
+    t, r = clip_delta(t, r, limits)
     return EEAction(t, r, gripper)
 
 

@@ -145,6 +145,21 @@ def _split_pick_place(text: str) -> tuple[str, str]:
     return text.strip(), ""
 
 
+@dataclass(frozen=True)
+class InstructionParts:
+    pick_phrase: str
+    place_phrase: str
+    viewpoint: str
+
+
+def split_instruction(instruction: str, default_viewpoint: str = "camera") -> InstructionParts:
+    """The pick phrase, the place phrase and the viewpoint of an instruction (no marks needed):
+    what a learned or VLM grounder is asked about, one phrase at a time."""
+    text, viewpoint = _strip_viewpoint(_normalise(instruction), default_viewpoint)
+    pick, place = _split_pick_place(text)
+    return InstructionParts(pick, place, viewpoint)
+
+
 def _names_object(text: str) -> bool:
     words = text.split()
     return any(w in NOUNS or w in COLOR_NAMES for w in words)

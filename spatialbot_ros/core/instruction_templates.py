@@ -24,6 +24,10 @@ NOUN = {
     "train": {"cup": "cup", "box": "box", "sphere": "ball", "plate": "plate", "bowl": "bowl"},
     "heldout": {"cup": "mug", "box": "block", "sphere": "sphere", "plate": "dish", "bowl": "bowl"},
 }
+# extra training nouns (none of them held out): learned grounders see several words per kind, so
+# they learn to lean on the text encoder's semantics rather than on one memorised token
+TRAIN_SYNONYMS = {"cup": ("cup", "can", "glass"), "box": ("box", "cube", "brick"), "sphere": ("ball", "orb"),
+                  "plate": ("plate", "saucer", "tray"), "bowl": ("bowl", "basin")}
 TEMPLATES = {
     "train": ["pick the {P} and put it {L}", "pick up the {P} and place it {L}", "put the {P} {L}",
               "move the {P} {L}", "place the {P} {L}"],
@@ -53,6 +57,7 @@ class InstructionCase:
     place_name: str | None
     place_relation: str | None
     place_point_base: np.ndarray | None
+    reference_name: str | None = None  # the object a relative place is measured from
 
 
 def marks_from_facts(objects: list[SceneObjectFacts], base_from_camera: np.ndarray) -> list[Mark]:
@@ -130,12 +135,17 @@ def _free(point: np.ndarray, t: SceneObjectFacts, objects: list[SceneObjectFacts
 
 def generate_instruction(objects: list[SceneObjectFacts], rng: np.random.Generator, base_from_camera: np.ndarray,
                          viewpoint: str = "camera", phrasing_set: str = "train",
-                         categories: tuple[str, ...] | None = None, pick_only: bool = False) -> InstructionCase:
-    """A verified instruction for a random pickable object, worded by a random usable category."""
+                         categories: tuple[str, ...] | None = None, pick_only: bool = False,
+                         vary_nouns: bool = False) -> InstructionCase:
+    """A verified instruction for a random pickable object, worded by a random usable category.
+
+    vary_nouns: with the train set, draw each kind's noun from TRAIN_SYNONYMS (training data)."""
     if phrasing_set not in NOUN:
         raise ValueError(f"phrasing_set must be one of {list(NOUN)}")
     cats = list(categories or CATEGORIES)
     noun = NOUN[phrasing_set]
+    if vary_nouns and phrasing_set == "train":
+        noun = {k: str(v[int(rng.integers(len(v)))]) for k, v in TRAIN_SYNONYMS.items()}
     marks = marks_from_facts(objects, base_from_camera)
     by_name = {m.label: m for m in marks}
     cfg = GroundingConfig(default_viewpoint=viewpoint, **VERIFY_CONFIG)
@@ -174,5 +184,6 @@ def generate_instruction(objects: list[SceneObjectFacts], rng: np.random.Generat
                             if g.place.relation != relation or not _free(g.place.point_base, t, objects):
                                 continue
                             point = np.asarray(g.place.point_base, float)[:2]
-                    return InstructionCase(text, cat, t.name, None if relation else place_name, relation, point)
+                    return InstructionCase(text, cat, t.name, None if relation else place_name, relation, point,
+                                           place_name if relation else None)
     raise ValueError("no verifiable instruction for this scene")

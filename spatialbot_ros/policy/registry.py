@@ -10,6 +10,7 @@ from spatialbot_ros.policy.base import Policy
 # name -> "module:Class"
 POLICY_BACKENDS: dict[str, str] = {
     "geometric": "spatialbot_ros.policy.geometric:GeometricPolicy",
+    "onnx": "spatialbot_ros.policy.onnx_policy:OnnxPolicy",
 }
 
 

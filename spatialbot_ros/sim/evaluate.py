@@ -8,6 +8,7 @@ import math
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
@@ -71,14 +72,16 @@ def summarize(policy: str, results: list[EpisodeResult], seed: int | None, wall_
 
 
 def evaluate(policy_name: str, scenes: list[Scene], *, seed: int | None = None, out_dir: Path | None = None,
-             progress: bool = True) -> tuple[EvalSummary, list[EpisodeResult]]:
+             progress: bool = True, policy_kwargs: dict[str, Any] | None = None) -> tuple[EvalSummary, list[EpisodeResult]]:
+    """One policy instance for all episodes (the executive resets it per instruction), so model
+    loading is paid once."""
     import time
 
     t0 = time.perf_counter()
     results: list[EpisodeResult] = []
+    policy = make_policy(policy_name, **(policy_kwargs or {}))
     bar = tqdm(scenes, desc=f"eval {policy_name}", unit="ep", disable=not progress)
     for scene in bar:
-        policy = make_policy(policy_name)
         res = run_episode(scene, policy)
         results.append(res)
         bar.set_postfix(success=f"{sum(r.success for r in results)}/{len(results)}")

@@ -1,0 +1,296 @@
+"""Demonstrations from the MuJoCo cell for training the learned policy.
+
+The scripted expert is the built-in policy run by the real executive; ground truth is used only
+for the labels (which mark is the object to pick, where it goes, is the gripper touching it) and
+to keep only episodes the expert actually solved with the right objects. Scenes vary objects,
+colours, sizes, camera pose (jitter) and instruction phrasings; every episode also carries extra
+instructions about the same scene (train phrasings) for the grounding heads.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing as mp
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from spatialbot_ros.core.instruction_templates import generate_instruction
+from spatialbot_ros.core.marks import Mark
+from spatialbot_ros.learn.features import (
+    MAX_MARKS,
+    N_CAMERA,
+    N_MARK_FEATURES,
+    N_PROPRIO,
+    PLACE_RELATIONS,
+    camera_features,
+    mark_features,
+    proprio_features,
+    select_marks,
+)
+from spatialbot_ros.learn.lerobot_v3 import Feature, LeRobotV3Writer
+from spatialbot_ros.sim.scene import Scene, SceneError
+from spatialbot_ros.sim.scene_generator import generate_scene, to_facts
+
+log = logging.getLogger(__name__)
+
+STORE_HW = (120, 160)
+FPS = 10
+MATCH_RADIUS_M = 0.04
+
+DEMO_FEATURES: dict[str, Feature] = {
+    "observation.images.color": Feature("video", (*STORE_HW, 3)),
+    "observation.images.depth": Feature("depth_video", STORE_HW),
+    "observation.state": Feature("float32", (N_PROPRIO,)),
+    "observation.marks": Feature("float32", (MAX_MARKS, N_MARK_FEATURES)),
+    "observation.marks_valid": Feature("float32", (MAX_MARKS,)),
+    "observation.camera": Feature("float32", (N_CAMERA,)),
+    "action": Feature("float32", (7,), ["dx", "dy", "dz", "rx", "ry", "rz", "gripper"]),
+    "label.pick_mark": Feature("int64", (1,)),
+    "label.place_mark": Feature("int64", (1,)),
+    "label.place_relation": Feature("int64", (1,)),
+    "label.contact": Feature("float32", (1,)),
+}
+
+
+@dataclass
+class DemoConfig:
+    episodes: int = 300
+    seed: int = 1000
+    camera_jitter_m: float = 0.02
+    extra_instructions: int = 12
+    grounding_scenes: int = 0          # extra perception-only scenes for the grounding heads
+    workers: int = 2
+
+
+@dataclass
+class _Episode:
+    instruction: str
+    frames: dict[str, list[Any]] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def match_marks_to_objects(marks: list[Mark], object_xy: dict[str, np.ndarray]) -> list[str | None]:
+    """Ground truth for labels only: the object under each mark (nearest centre within 4 cm)."""
+    out: list[str | None] = []
+    for m in select_marks(marks):
+        c = np.asarray(m.centroid_base if m.centroid_base is not None else [np.inf] * 3)[:2]
+        best = min(object_xy, key=lambda n: float(np.linalg.norm(object_xy[n] - c)), default=None)
+        out.append(best if best is not None and np.linalg.norm(object_xy[best] - c) <= MATCH_RADIUS_M else None)
+    return out
+
+
+def _grounding_labels(objects: list[str | None], pick: str, place: str | None,
+                      relation: str | None, has_place: bool) -> tuple[int, int, int]:
+    pick_i = objects.index(pick) if pick in objects else -1
+    place_i = objects.index(place) if place is not None and place in objects else -1
+    rel = -1
+    if has_place:
+        rel = PLACE_RELATIONS.index(relation) if relation is not None else 0
+    return pick_i, place_i, rel
+
+
+def collect_episode(scene: Scene, extra_instructions: int = 12) -> _Episode | None:
+    """Run the expert on one scene; None when it failed or perceived the wrong objects."""
+    from spatialbot_ros.policy.geometric import GeometricPolicy
+    from spatialbot_ros.sim.episode import run_episode
+
+    ep = _Episode(scene.instruction)
+    state: dict[str, Any] = {}
+    exp = scene.expected
+
+    def on_step(rec: Any, cell: Any) -> None:
+        step = rec.step
+        if "marks" not in state:
+            if rec.frame is None or not step.marks:
+                return
+            obj_xy = {n: cell.object_pose(n)[:2, 3].copy() for n in cell.object_names}
+            state["objects"] = match_marks_to_objects(step.marks, obj_xy)
+            state["marks"], state["valid"] = mark_features(step.marks, rec.frame, cell.base_from_camera)
+            state["camera"] = camera_features(cell.base_from_camera, scene.viewpoint)
+            place_obj = exp.place
+            if exp.relation is not None and step.place is not None and step.place.support_mark_id is not None:
+                # relative places: the reference the expert measured from (the episode must still succeed)
+                ids = [m.id for m in select_marks(step.marks)]
+                ref = step.place.support_mark_id
+                place_obj = state["objects"][ids.index(ref)] if ref in ids else None
+            state["labels"] = _grounding_labels(state["objects"], exp.pick, place_obj, exp.relation,
+                                                exp.place is not None or exp.place_point is not None)
+            state["object_xy"] = obj_xy
+        frame = rec.frame if rec.frame is not None else cell.render_rgbd(stamp_s=cell.time_s)
+        width = cell.gripper_opening()
+        f = ep.frames
+        f.setdefault("observation.images.color", []).append(
+            cv2.resize(frame.color_rgb, STORE_HW[::-1], interpolation=cv2.INTER_AREA))
+        f.setdefault("observation.images.depth", []).append(
+            cv2.resize(frame.depth_mm, STORE_HW[::-1], interpolation=cv2.INTER_NEAREST))
+        f.setdefault("observation.state", []).append(proprio_features(rec.tcp_pose_base, width, rec.phase))
+        f.setdefault("observation.marks", []).append(state["marks"])
+        f.setdefault("observation.marks_valid", []).append(state["valid"].astype(np.float32))
+        f.setdefault("observation.camera", []).append(state["camera"])
+        f.setdefault("action", []).append(step.action.as_vector().astype(np.float32))
+        pick_i, place_i, rel = state["labels"]
+        f.setdefault("label.pick_mark", []).append([pick_i])
+        f.setdefault("label.place_mark", []).append([place_i])
+        f.setdefault("label.place_relation", []).append([rel])
+        f.setdefault("label.contact", []).append([float(any(cell.fingertip_contacts(exp.pick)))])
+
+    result = run_episode(scene, GeometricPolicy(), on_step=on_step)
+    if not result.success or not result.grounding_correct or "labels" not in state:
+        return None
+    if state["labels"][0] < 0 or (state["labels"][2] >= 0 and state["labels"][1] < 0):
+        return None
+    ep.meta = {"scene": scene.name, "seed": int(scene.seed or 0), "category": scene.category or "",
+               "viewpoint": scene.viewpoint, "mark_objects": json.dumps(state["objects"]),
+               "grounding_extra": json.dumps(_extra_instructions(scene, state, extra_instructions))}
+    return ep
+
+
+def _extra_instructions(scene: Scene, state: dict[str, Any], n: int) -> list[dict[str, Any]]:
+    """More verified instructions about the same scene and the same perceived marks."""
+    rng = np.random.default_rng((scene.seed or 0) + 7)
+    facts = to_facts(scene.objects)
+    base_from_camera = scene.camera.base_from_camera()
+    out: list[dict[str, Any]] = []
+    seen = {scene.instruction}
+    for _ in range(n * 2):
+        if len(out) >= n:
+            break
+        try:
+            case = generate_instruction(facts, rng, base_from_camera, viewpoint=scene.viewpoint,
+                                        pick_only=bool(rng.random() < 0.1), vary_nouns=True)
+        except ValueError:
+            continue
+        if case.instruction in seen:
+            continue
+        seen.add(case.instruction)
+        has_place = case.place_name is not None or case.place_point_base is not None
+        place_obj = case.place_name if case.place_relation is None else case.reference_name
+        labels = _grounding_labels(state["objects"], case.pick_name, place_obj, case.place_relation, has_place)
+        if labels[0] < 0 or (has_place and labels[1] < 0):
+            continue
+        out.append({"instruction": case.instruction, "pick": labels[0], "place": labels[1], "relation": labels[2],
+                    "category": case.category})
+    return out
+
+
+GROUNDING_FILE = "grounding/scenes.parquet"  # beside the LeRobot layout: perception-only samples
+
+
+def collect_grounding_scene(seed: int, camera_jitter_m: float, n_instructions: int) -> list[dict[str, Any]]:
+    """One rendered scene seen from the observe pose, its proposed marks, and verified instructions
+    with ground-truth labels: grounding examples without running a whole episode."""
+    from spatialbot_ros.core.grasp import top_down_rotation
+    from spatialbot_ros.core.som_proposer import GeometricProposer
+    from spatialbot_ros.core.transforms import make_pose
+    from spatialbot_ros.executive.pick_place import ExecutiveConfig
+    from spatialbot_ros.motion.mujoco_backend import MujocoMotionBackend
+    from spatialbot_ros.sim.cell import CellConfig, Ur5Cell
+
+    scene = generate_scene(seed, camera_jitter=camera_jitter_m)
+    cell = Ur5Cell(scene.objects, CellConfig.from_scene(scene))
+    try:
+        cell.reset()
+        observe = ExecutiveConfig().observe_tcp_xyz
+        assert observe is not None
+        MujocoMotionBackend(cell).move_to_pose(make_pose(observe, top_down_rotation(0.0)))
+        frame = cell.render_rgbd(stamp_s=cell.time_s)
+        marks = GeometricProposer().propose(frame, cell.base_from_camera).marks
+        if not marks:
+            return []
+        obj_xy = {n: cell.object_pose(n)[:2, 3].copy() for n in cell.object_names}
+        state = {"objects": match_marks_to_objects(marks, obj_xy)}
+        feats, valid = mark_features(marks, frame, cell.base_from_camera)
+        camera = camera_features(cell.base_from_camera, scene.viewpoint)
+    finally:
+        cell.close()
+    items = _extra_instructions(scene, state, n_instructions)
+    return [{**it, "marks": feats.ravel().tolist(), "valid": valid.astype(np.float32).tolist(),
+             "camera": camera.tolist(), "viewpoint": scene.viewpoint, "seed": seed} for it in items]
+
+
+def _grounding_seed(args: tuple[int, float, int]) -> list[dict[str, Any]]:
+    seed, jitter, n = args
+    try:
+        return collect_grounding_scene(seed, jitter, n)
+    except SceneError:
+        return []
+    except Exception:
+        log.exception("grounding scene for seed %d failed", seed)
+        return []
+
+
+def _collect_seed(args: tuple[int, float, int]) -> _Episode | None:
+    seed, jitter, extra = args
+    try:
+        scene = generate_scene(seed, camera_jitter=jitter)
+    except SceneError:
+        return None
+    try:
+        return collect_episode(scene, extra)
+    except Exception:  # one broken scene must not end a long collection run
+        log.exception("episode for seed %d failed", seed)
+        return None
+
+
+def collect_demos(out_dir: Path, config: DemoConfig, progress: bool = True) -> dict[str, Any]:
+    """Write a LeRobot v3 dataset of expert demonstrations; returns a summary."""
+    writer = LeRobotV3Writer(Path(out_dir), FPS, DEMO_FEATURES, robot_type="ur5")
+    seeds = np.random.default_rng(config.seed).integers(0, 2**31 - 1, size=config.episodes)
+    jobs = [(int(s), config.camera_jitter_m, config.extra_instructions) for s in seeds]
+    kept = 0
+    bar = tqdm(total=len(jobs), desc="demos", unit="ep", disable=not progress)
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(max(1, config.workers)) if config.workers > 1 else _Serial() as pool:
+        for ep in pool.imap(_collect_seed, jobs):
+            bar.update(1)
+            if ep is None:
+                continue
+            frames = {k: np.stack(v) for k, v in ep.frames.items()}
+            writer.add_episode(frames, ep.instruction, ep.meta)
+            kept += 1
+            bar.set_postfix(kept=kept)
+    bar.close()
+    if kept == 0:
+        raise RuntimeError("the expert solved none of the scenes; nothing to write")
+    writer.finalize()
+    n_grounding = _collect_grounding(Path(out_dir), config, progress) if config.grounding_scenes else 0
+    return {"episodes_tried": len(jobs), "episodes_kept": kept, "frames": writer._frames,
+            "grounding_samples": n_grounding, "out": str(out_dir)}
+
+
+def _collect_grounding(out_dir: Path, config: DemoConfig, progress: bool) -> int:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    seeds = np.random.default_rng(config.seed + 1).integers(0, 2**31 - 1, size=config.grounding_scenes)
+    jobs = [(int(s), config.camera_jitter_m, config.extra_instructions) for s in seeds]
+    rows: list[dict[str, Any]] = []
+    bar = tqdm(total=len(jobs), desc="grounding scenes", unit="scene", disable=not progress)
+    with mp.get_context("spawn").Pool(config.workers) if config.workers > 1 else _Serial() as pool:
+        for items in pool.imap(_grounding_seed, jobs, chunksize=4):
+            rows.extend(items)
+            bar.update(1)
+    bar.close()
+    path = out_dir / GROUNDING_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    return len(rows)
+
+
+class _Serial:
+    """Pool stand-in for workers=1 (tests, debugging): same imap interface, this process."""
+
+    def __enter__(self) -> _Serial:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def imap(self, fn: Any, jobs: list[Any], chunksize: int = 1) -> Any:
+        return map(fn, jobs)

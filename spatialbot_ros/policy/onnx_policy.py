@@ -1,0 +1,225 @@
+"""The learned policy backend: the trained network on ONNX Runtime (TensorRT -> CUDA -> CPU).
+
+Per episode: the instruction's pick and place phrases are embedded once (reset). On the first
+frame the Set-of-Mark proposer gives the candidate regions and the network chooses among them;
+every step the network emits the 6-DoF delta + gripper command, and on contact checks its
+contact judgment. A low-confidence choice is refused (the robot does not move), never guessed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from spatialbot_ros.core.actions import EEAction, GripperCommand
+from spatialbot_ros.core.ee_delta import StepLimits, clip_delta
+from spatialbot_ros.core.errors import GroundingError, SpatialBotError
+from spatialbot_ros.core.grounding import GroundingConfig, place_target_for
+from spatialbot_ros.core.marks import Mark, MarkProposer
+from spatialbot_ros.core.som_proposer import GeometricProposer, ProposerConfig
+from spatialbot_ros.core.task import FailureReason, TaskPhase
+from spatialbot_ros.learn.features import (
+    PLACE_RELATIONS,
+    InstructionText,
+    camera_features,
+    image_tensor,
+    mark_features,
+    proprio_features,
+    select_marks,
+)
+from spatialbot_ros.policy.base import ContactEstimate, GroundedTarget, Observation, PlaceGoal, PolicyStep
+from spatialbot_ros.policy.ort_providers import ProviderConfig, make_session
+
+log = logging.getLogger(__name__)
+
+MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "spatial_policy"
+_MOVE_PHASES = {TaskPhase.APPROACH, TaskPhase.DESCEND, TaskPhase.LIFT, TaskPhase.CARRY, TaskPhase.PLACE,
+                TaskPhase.RETREAT}
+_CONTACT_PHASES = {TaskPhase.CHECK_CONTACT, TaskPhase.CLOSE}
+
+
+class ModelFilesError(SpatialBotError):
+    pass
+
+
+@dataclass
+class OnnxPolicyConfig:
+    model_dir: str = ""                      # "" -> the model shipped with the package
+    providers: ProviderConfig = field(default_factory=ProviderConfig)
+    min_pick_confidence: float = 0.5         # below this the choice is refused as ambiguous
+    converge_tol_m: float = 0.004
+    converge_tol_rad: float = 0.03
+    contact_threshold: float = 0.5
+    step_limits: StepLimits = field(default_factory=StepLimits)
+    proposer: ProposerConfig = field(default_factory=ProposerConfig)
+    grounding: GroundingConfig = field(default_factory=GroundingConfig)
+
+
+def load_metadata(model_dir: Path) -> dict[str, Any]:
+    onnx_path, meta_path = model_dir / "policy.onnx", model_dir / "policy.json"
+    missing = [p.name for p in (onnx_path, meta_path) if not p.exists()]
+    if missing:
+        raise ModelFilesError(f"model directory {model_dir} lacks {missing}; train one with "
+                              "`spatialbot-ros train` or use the shipped model")
+    return json.loads(meta_path.read_text())
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max())
+    return e / e.sum()
+
+
+@dataclass
+class _Percept:
+    marks: list[Mark]
+    mark_feats: np.ndarray
+    valid: np.ndarray
+    camera: np.ndarray
+    image: np.ndarray
+    target: GroundedTarget | None = None
+    place: PlaceGoal | None = None
+    explanation: str = ""
+
+
+class OnnxPolicy:
+    """Learned backend; same Policy interface as the built-in one."""
+
+    name = "onnx"
+    frame_every_step = False
+
+    def __init__(self, config: OnnxPolicyConfig | None = None, proposer: MarkProposer | None = None,
+                 encoder: Any | None = None) -> None:
+        self.config = cfg = config or OnnxPolicyConfig()
+        self.model_dir = Path(cfg.model_dir) if cfg.model_dir else MODEL_DIR
+        self.metadata = load_metadata(self.model_dir)
+        self.session = make_session(self.model_dir / "policy.onnx", cfg.providers)
+        inputs = [i.name for i in self.session.get_inputs()]
+        if inputs != list(self.metadata["inputs"]):
+            raise ModelFilesError(f"policy.onnx inputs {inputs} do not match policy.json {list(self.metadata['inputs'])}")
+        self._outputs = [o.name for o in self.session.get_outputs()]
+        self._proposer = proposer or GeometricProposer(cfg.proposer)
+        if encoder is None:
+            from spatialbot_ros.learn.text_encoder import PhraseEncoder
+
+            encoder = PhraseEncoder()
+        self._encoder = encoder
+        self._text: InstructionText | None = None
+        self._pick_emb = self._place_emb = np.zeros((1, 384), np.float32)
+        self._percept: _Percept | None = None
+
+    @property
+    def providers(self) -> list[str]:
+        return list(self.session.get_providers())
+
+    def reset(self, instruction: str) -> None:
+        self._percept = None
+        self._text = None
+        if not isinstance(instruction, str) or not instruction.strip():
+            return
+        self._text = InstructionText.from_instruction(instruction, self.config.grounding.default_viewpoint)
+        emb = self._encoder.encode([self._text.pick, self._text.place])
+        self._pick_emb, self._place_emb = emb[0:1], emb[1:2]
+
+    def _error(self, message: str, reason: FailureReason, timings: dict[str, float]) -> PolicyStep:
+        return PolicyStep(EEAction(), error=message, timings_ms=timings, extras={"failure": reason.value})
+
+    def _perceive(self, obs: Observation, timings: dict[str, float]) -> _Percept:
+        assert obs.frame is not None and self._text is not None
+        t0 = time.perf_counter()
+        proposals = self._proposer.propose(obs.frame, obs.base_from_camera)
+        t1 = time.perf_counter()
+        if not proposals.marks:
+            raise GroundingError("no objects were found on the table to ground the instruction")
+        marks = select_marks(proposals.marks)
+        feats, valid = mark_features(marks, obs.frame, obs.base_from_camera)
+        percept = _Percept(marks, feats[None], valid.astype(np.float32)[None],
+                           camera_features(obs.base_from_camera, self._text.viewpoint)[None],
+                           image_tensor(obs.frame)[None])
+        timings.update(propose_ms=(t1 - t0) * 1e3, features_ms=(time.perf_counter() - t1) * 1e3)
+        return percept
+
+    def _choose(self, out: dict[str, np.ndarray], p: _Percept, obs: Observation) -> None:
+        """Read the grounding heads once, on the first frame: the marks the episode is about."""
+        assert self._text is not None
+        n = len(p.marks)
+        pick_p = _softmax(out["pick_logits"][0][:n])
+        i = int(np.argmax(pick_p))
+        if pick_p[i] < self.config.min_pick_confidence:
+            top = np.argsort(-pick_p)[:3]
+            cands = ", ".join(f"{p.marks[j].describe()} p={pick_p[j]:.2f}" for j in top)
+            raise GroundingError(f"'{self._text.pick}' is ambiguous to the learned policy: {cands}",
+                                 [m.describe() for m in p.marks])
+        mark = p.marks[i]
+        centroid_base = mark.centroid_base if mark.centroid_base is not None else np.zeros(3)
+        p.target = GroundedTarget(mark.id, mark.box_xyxy, mark.centroid_cam.copy(), np.asarray(centroid_base),
+                                  mark.describe())
+        why = f"picked {mark.describe()} (p={pick_p[i]:.2f}) for '{self._text.pick}'"
+        if self._text.place:
+            place_p = _softmax(np.where(np.arange(n) == i, -1e4, out["place_logits"][0][:n]))
+            j = int(np.argmax(place_p))
+            rel = PLACE_RELATIONS[int(np.argmax(out["relation_logits"][0]))]
+            target = place_target_for(p.marks[j], None if rel == "support" else rel, p.marks, self.config.grounding,
+                                      obs.base_from_camera, self._text.viewpoint)
+            point = np.asarray(target.point_base if target.point_base is not None else np.zeros(3), float)
+            p.place = PlaceGoal(target.kind, point, p.marks[j].id, float(p.marks[j].height_m), target.relation)
+            why += f"; place {rel.replace('_', ' ')} {p.marks[j].describe()} (p={place_p[j]:.2f})"
+        p.explanation = why
+
+    def step(self, obs: Observation) -> PolicyStep:
+        timings: dict[str, float] = {}
+        t_start = time.perf_counter()
+        if self._text is None:
+            return self._error("empty instruction", FailureReason.BAD_INPUT, timings)
+        try:
+            if self._percept is None:
+                if obs.frame is None:
+                    return self._error("no camera frame yet: the first step needs one", FailureReason.BAD_INPUT, timings)
+                self._percept = self._perceive(obs, timings)
+            elif obs.frame is not None:
+                self._percept.image = image_tensor(obs.frame)[None]
+            proprio = proprio_features(obs.tcp_pose_base, obs.gripper_width_m, obs.phase)[None]
+        except GroundingError as exc:
+            return self._error(str(exc), FailureReason.GROUNDING_FAILED, timings)
+        except (SpatialBotError, ValueError) as exc:
+            return self._error(str(exc), FailureReason.BAD_INPUT, timings)
+        p = self._percept
+        feeds = {"image": p.image, "marks": p.mark_feats, "marks_valid": p.valid, "pick_text": self._pick_emb,
+                 "place_text": self._place_emb, "camera": p.camera, "proprio": proprio}
+        t0 = time.perf_counter()
+        out = dict(zip(self._outputs, self.session.run(self._outputs, feeds), strict=True))
+        timings["onnx_ms"] = (time.perf_counter() - t0) * 1e3
+        if p.target is None:
+            try:
+                self._choose(out, p, obs)
+            except GroundingError as exc:
+                self._percept = None
+                return self._error(str(exc), FailureReason.GROUNDING_FAILED, timings)
+            log.info("learned grounding: %s", p.explanation)
+        a = out["action"][0].astype(float)
+        if not np.all(np.isfinite(a)):
+            return self._error("the network produced a non-finite action", FailureReason.POLICY_ERROR, timings)
+        gripper = GripperCommand.OPEN if a[6] < 1 / 3 else GripperCommand.CLOSE if a[6] > 2 / 3 else GripperCommand.HOLD
+        step = PolicyStep(EEAction(gripper=gripper), target=p.target, place=p.place, marks=p.marks,
+                          explanation=p.explanation, timings_ms=timings)
+        if obs.phase in _MOVE_PHASES:
+            if obs.phase in (TaskPhase.CARRY, TaskPhase.PLACE) and p.place is None:
+                step.error = "the instruction names no place target"
+                return step
+            t, r = clip_delta(a[0:3], a[3:6], self.config.step_limits)
+            step.phase_done = bool(np.linalg.norm(t) <= self.config.converge_tol_m
+                                   and np.linalg.norm(r) <= self.config.converge_tol_rad)
+            step.action = EEAction(t, r, gripper)
+        else:
+            step.phase_done = True
+        if obs.frame is not None and obs.phase in _CONTACT_PHASES:
+            prob = float(1.0 / (1.0 + np.exp(-float(out["contact_logit"][0, 0]))))
+            step.contact = ContactEstimate(prob >= self.config.contact_threshold, float("nan"),
+                                           f"learned contact p={prob:.2f}", True)
+        timings["step_ms"] = (time.perf_counter() - t_start) * 1e3
+        return step
