@@ -17,7 +17,7 @@ setup(
         (f"share/{PACKAGE}/urdf", glob("urdf/*")),
         (f"share/{PACKAGE}/scenes", glob("scenes/*.yaml")),
     ],
-    package_data={PACKAGE: ["data/*", "data/**/*"]},
+    package_data={PACKAGE: ["data/*", "data/**/*", "models/*/*"]},
     include_package_data=True,
     install_requires=["setuptools"],
     zip_safe=True,

@@ -162,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     dm.add_argument("--camera-jitter", type=float, default=0.02, help="std of camera position jitter (m)")
     dm.add_argument("--extra-instructions", type=int, default=20,
                     help="extra verified instructions per scene for the grounding heads")
-    dm.add_argument("--grounding-scenes", type=int, default=1500,
+    dm.add_argument("--grounding-scenes", type=int, default=2000,
                     help="extra perception-only scenes (one rendered frame each) for the grounding heads")
     dm.set_defaults(func=_cmd_demos)
 

@@ -196,3 +196,17 @@ def test_shipped_model_solves_a_sim_episode(shipped_policy):
     assert result.success, (result.reason, result.message)
     assert result.grounding_correct
     assert result.contact_total >= 2 and result.contact_agree == result.contact_total
+
+
+def test_word_anchor_features_carry_unseen_synonyms(encoder):
+    """'mug' never appears in training phrases; its closest anchor group must still be the cups."""
+    from spatialbot_ros.learn.text_encoder import ANCHOR_GROUPS, TEXT_DIM, TEXT_FEATURES
+
+    groups = list(ANCHOR_GROUPS)
+    f = encoder.phrase_features(["the leftmost mug", "the red object", ""])
+    assert f.shape == (3, TEXT_FEATURES)
+    nouns = [groups.index(g) for g in ("cylinder", "box", "sphere", "plate", "bowl")]
+    assert groups[nouns[int(np.argmax(f[0, TEXT_DIM:][nouns]))]] == "cylinder"
+    assert f[0, TEXT_DIM + groups.index("left")] > 0.9
+    assert f[1, TEXT_DIM + groups.index("red")] > 0.99
+    assert not f[2].any()  # no place phrase -> all zeros

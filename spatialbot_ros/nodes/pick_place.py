@@ -25,7 +25,7 @@ from spatialbot_ros.motion.ros_topic_backend import RosTopicMotionBackend, Topic
 from spatialbot_ros.nodes.conversions import msgs_to_rgbd, stamp_to_s
 from spatialbot_ros.nodes.estop_bridge import EStopBridge
 from spatialbot_ros.nodes.runner import run_node
-from spatialbot_ros.policy.geometric import GeometricPolicy
+from spatialbot_ros.policy.registry import POLICY_BACKENDS, make_policy_from_params
 
 PARAMS = {
     "color_topic": ("/camera/camera/color/image_raw", "colour image (rgb8/bgr8)"),
@@ -42,6 +42,8 @@ PARAMS = {
     "tcp_offset_m": (0.128, "fingertip centre along tool0 z, m"),
     "frame_timeout_s": (1.0, "abort with stale_frame when the newest camera frame is older"),
     "sync_slop_s": (0.01, "max stamp difference between colour, depth and info"),
+    "policy": ("geometric", "policy backend (see spatialbot_ros.policy.registry): geometric, onnx, ..."),
+    "model_dir": ("", "policy onnx: trained model directory; empty = the model shipped with the package"),
     "camera_extrinsics.xyz": ([1.15, 0.0, 0.62], "camera position in the base frame (m)"),
     "camera_extrinsics.quat_xyzw": ([0.650041, 0.650041, -0.278293, -0.278293], "camera orientation in the base frame"),
 }
@@ -57,6 +59,9 @@ class PickPlaceNode(Node):
             raise ValueError("parameter frame_timeout_s must be positive")
         self.base_from_camera = extrinsic_from_params(p["camera_extrinsics.xyz"], p["camera_extrinsics.quat_xyzw"])
         self.frame_timeout_s = float(p["frame_timeout_s"])
+        if p["policy"] not in POLICY_BACKENDS:
+            raise ValueError(f"parameter policy must be one of {sorted(POLICY_BACKENDS)}, got '{p['policy']}'")
+        self.policy = make_policy_from_params(str(p["policy"]), str(p["model_dir"]))
         self.estop = EStop()
         EStopBridge(self, self.estop)
         self.motion = RosTopicMotionBackend(self, TopicMotionConfig(
@@ -105,7 +110,7 @@ class PickPlaceNode(Node):
             return
         self._goal_id = goal_id
         self._executive = PickPlaceExecutive(
-            GeometricPolicy(), self.motion, self, SafetyChecker(), ExecutiveConfig(frame_max_age_s=self.frame_timeout_s),
+            self.policy, self.motion, self, SafetyChecker(), ExecutiveConfig(frame_max_age_s=self.frame_timeout_s),
             estop=self.estop, on_step=lambda rec: self._feedback(goal_id, rec))
         threading.Thread(target=self._run, args=(goal_id, instruction), daemon=True).start()
 

@@ -19,7 +19,7 @@ from spatialbot_ros.core.transforms import extrinsic_from_params
 from spatialbot_ros.nodes.conversions import array_to_image, msgs_to_rgbd, stamp_to_s
 from spatialbot_ros.nodes.markers import grounding_json, marks_to_marker_array, target_pose
 from spatialbot_ros.nodes.runner import run_node
-from spatialbot_ros.policy.geometric import GeometricPolicy
+from spatialbot_ros.policy.registry import POLICY_BACKENDS, make_policy_from_params
 
 PARAMS = {
     "color_topic": ("/camera/camera/color/image_raw", "colour image (rgb8/bgr8)"),
@@ -32,6 +32,8 @@ PARAMS = {
     "result_topic": ("/spatialbot/policy_result", "JSON: marks, pick/place, explanation, error"),
     "base_frame": ("base", "robot base frame the extrinsics are given in"),
     "sync_slop_s": (0.01, "max stamp difference between colour, depth and info"),
+    "policy": ("geometric", "policy backend (see spatialbot_ros.policy.registry): geometric, onnx, ..."),
+    "model_dir": ("", "policy onnx: trained model directory; empty = the model shipped with the package"),
     "camera_extrinsics.xyz": ([1.15, 0.0, 0.62], "camera position in the base frame (m)"),
     "camera_extrinsics.quat_xyzw": ([0.0, 0.0, 0.0, 1.0], "camera optical frame orientation in the base frame"),
 }
@@ -48,7 +50,9 @@ class SpatialPolicyNode(Node):
             raise ValueError("parameter sync_slop_s must be >= 0")
         self.base_from_camera = extrinsic_from_params(p["camera_extrinsics.xyz"], p["camera_extrinsics.quat_xyzw"])
         self.base_frame = str(p["base_frame"])
-        self.policy = GeometricPolicy()
+        if p["policy"] not in POLICY_BACKENDS:
+            raise ValueError(f"parameter policy must be one of {sorted(POLICY_BACKENDS)}, got '{p['policy']}'")
+        self.policy = make_policy_from_params(str(p["policy"]), str(p["model_dir"]))
         self.instruction = ""
         self._sync = ApproximateTimeSync(slop_s=float(p["sync_slop_s"]))
         self.create_subscription(Image, p["color_topic"], lambda m: self._on("color", m), qos_profile_sensor_data)

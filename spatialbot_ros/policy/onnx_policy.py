@@ -20,8 +20,9 @@ import numpy as np
 from spatialbot_ros.core.actions import EEAction, GripperCommand
 from spatialbot_ros.core.ee_delta import StepLimits, clip_delta
 from spatialbot_ros.core.errors import GroundingError, SpatialBotError
-from spatialbot_ros.core.grounding import GroundingConfig, place_target_for
-from spatialbot_ros.core.marks import Mark, MarkProposer
+from spatialbot_ros.core.frame import RGBDFrame
+from spatialbot_ros.core.grounding import Grounding, GroundingConfig, place_target_for
+from spatialbot_ros.core.marks import Mark, MarkProposer, Proposals
 from spatialbot_ros.core.som_proposer import GeometricProposer, ProposerConfig
 from spatialbot_ros.core.task import FailureReason, TaskPhase
 from spatialbot_ros.learn.features import (
@@ -33,6 +34,7 @@ from spatialbot_ros.learn.features import (
     proprio_features,
     select_marks,
 )
+from spatialbot_ros.learn.text_encoder import TEXT_FEATURES
 from spatialbot_ros.policy.base import ContactEstimate, GroundedTarget, Observation, PlaceGoal, PolicyStep
 from spatialbot_ros.policy.ort_providers import ProviderConfig, make_session
 
@@ -110,7 +112,7 @@ class OnnxPolicy:
             encoder = PhraseEncoder()
         self._encoder = encoder
         self._text: InstructionText | None = None
-        self._pick_emb = self._place_emb = np.zeros((1, 384), np.float32)
+        self._pick_emb = self._place_emb = np.zeros((1, TEXT_FEATURES), np.float32)
         self._percept: _Percept | None = None
 
     @property
@@ -123,7 +125,7 @@ class OnnxPolicy:
         if not isinstance(instruction, str) or not instruction.strip():
             return
         self._text = InstructionText.from_instruction(instruction, self.config.grounding.default_viewpoint)
-        emb = self._encoder.encode([self._text.pick, self._text.place])
+        emb = self._encoder.phrase_features([self._text.pick, self._text.place])
         self._pick_emb, self._place_emb = emb[0:1], emb[1:2]
 
     def _error(self, message: str, reason: FailureReason, timings: dict[str, float]) -> PolicyStep:
@@ -144,7 +146,23 @@ class OnnxPolicy:
         timings.update(propose_ms=(t1 - t0) * 1e3, features_ms=(time.perf_counter() - t1) * 1e3)
         return percept
 
-    def _choose(self, out: dict[str, np.ndarray], p: _Percept, obs: Observation) -> None:
+    def ground(self, frame: RGBDFrame, instruction: str, base_from_camera: np.ndarray) -> tuple[Proposals, Grounding]:
+        """One-shot perception + learned grounding of a frame (what the spatial_policy node publishes).
+        Raises GroundingError when the network's choice is not confident enough."""
+        self.reset(instruction)
+        if self._text is None:
+            raise GroundingError("empty instruction")
+        obs = Observation(instruction, TaskPhase.APPROACH, np.eye(4), 0.0, np.zeros((2, 3)), base_from_camera, frame)
+        p = self._perceive(obs, {})
+        feeds = {"image": p.image, "marks": p.mark_feats, "marks_valid": p.valid, "pick_text": self._pick_emb,
+                 "place_text": self._place_emb, "camera": p.camera,
+                 "proprio": proprio_features(obs.tcp_pose_base, 0.0, TaskPhase.APPROACH)[None]}
+        out = dict(zip(self._outputs, self.session.run(self._outputs, feeds), strict=True))
+        grounding = self._choose(out, p, obs)
+        self._percept = None
+        return Proposals(p.marks, None), grounding
+
+    def _choose(self, out: dict[str, np.ndarray], p: _Percept, obs: Observation) -> Grounding:
         """Read the grounding heads once, on the first frame: the marks the episode is about."""
         assert self._text is not None
         n = len(p.marks)
@@ -160,6 +178,7 @@ class OnnxPolicy:
         p.target = GroundedTarget(mark.id, mark.box_xyxy, mark.centroid_cam.copy(), np.asarray(centroid_base),
                                   mark.describe())
         why = f"picked {mark.describe()} (p={pick_p[i]:.2f}) for '{self._text.pick}'"
+        target = None
         if self._text.place:
             place_p = _softmax(np.where(np.arange(n) == i, -1e4, out["place_logits"][0][:n]))
             j = int(np.argmax(place_p))
@@ -170,6 +189,7 @@ class OnnxPolicy:
             p.place = PlaceGoal(target.kind, point, p.marks[j].id, float(p.marks[j].height_m), target.relation)
             why += f"; place {rel.replace('_', ' ')} {p.marks[j].describe()} (p={place_p[j]:.2f})"
         p.explanation = why
+        return Grounding(mark.id, target, why, self._text.pick, self._text.place, self._text.viewpoint)
 
     def step(self, obs: Observation) -> PolicyStep:
         timings: dict[str, float] = {}

@@ -23,3 +23,14 @@ def make_policy(name: str, **kwargs: Any) -> Policy:
     module_name, cls_name = target.split(":")
     cls = getattr(importlib.import_module(module_name), cls_name)
     return cls(**kwargs)
+
+
+def make_policy_from_params(name: str, model_dir: str = "") -> Policy:
+    """The nodes' `policy` / `model_dir` parameters -> a policy (model_dir applies to 'onnx')."""
+    if name == "onnx":
+        from spatialbot_ros.policy.onnx_policy import OnnxPolicyConfig
+
+        return make_policy(name, config=OnnxPolicyConfig(model_dir=model_dir))
+    if model_dir:
+        raise ValueError(f"parameter model_dir applies to policy 'onnx' only, not '{name}'")
+    return make_policy(name)
