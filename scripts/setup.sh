@@ -34,7 +34,10 @@ stamp_file=".venv/.spatialbot_${profile}.stamp"
 stamp=$(cat requirements/*.txt setup.py setup.cfg | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp_file" 2>/dev/null)" != "$stamp" ]; then
   echo "setup: installing pinned requirements ($req)"
-  .venv/bin/python -m pip install -q --disable-pip-version-check -r "$req"
+  # the package first, with the setuptools that accepts ament's setup.cfg [develop] options;
+  # the requirements then bring the newer setuptools torch needs
+  .venv/bin/python -m pip install -q --disable-pip-version-check setuptools==69.5.1 wheel==0.45.1
   .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+  .venv/bin/python -m pip install -q --disable-pip-version-check -r "$req"
   echo "$stamp" > "$stamp_file"
 fi
