@@ -10,6 +10,7 @@ Both runtimes use the same thread count (--threads).
 Run: `python bench/bench_policy.py [--model-dir DIR] [--scenes N] [--repeat N] [--threads N]`.
 """
 
+# ruff: noqa: B023  (the per-scene closures are called only inside their own loop iteration)
 from __future__ import annotations
 
 import argparse

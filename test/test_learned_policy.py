@@ -187,9 +187,9 @@ def test_image_tensor_has_depth_channel():
 
 def test_shipped_model_solves_a_sim_episode(shipped_policy):
     """The learned backend drives the real executive in the MuJoCo cell (physics decides success)."""
+    from spatialbot_ros.sim.demo import default_scene_path
     from spatialbot_ros.sim.episode import run_episode
     from spatialbot_ros.sim.scene import load_scene
-    from spatialbot_ros.sim.demo import default_scene_path
 
     scene = load_scene(default_scene_path())
     result = run_episode(scene, shipped_policy)
