@@ -67,6 +67,18 @@ def raised(pose: np.ndarray, dz: float) -> np.ndarray:
     return out
 
 
+def top_face(points: np.ndarray, top_z: float, band_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The top face's xy points (all points when the band holds fewer than 5), their mean, and their
+    principal axes as eigh columns (minor first, major last): what a top-down grasp lines up with."""
+    top = points[points[:, 2] >= top_z - band_m][:, :2]
+    if len(top) < 5:
+        top = points[:, :2]
+    centre = top.mean(axis=0)
+    cov = np.cov((top - centre).T) if len(top) > 2 else np.eye(2)
+    _, evecs = np.linalg.eigh(cov)
+    return top, centre, evecs
+
+
 def plan_top_down_grasp(points_base: np.ndarray, config: GraspConfig | None = None, table_z: float = 0.0,
                         round_object: bool | None = None) -> GraspPlan:
     """Grasp across the short side of the top face, at grasp_depth below the top.
@@ -83,12 +95,7 @@ def plan_top_down_grasp(points_base: np.ndarray, config: GraspConfig | None = No
     height = top_z - table_z
     if height <= 0.005:
         raise GraspError(f"grasp: object is {height * 1000:.0f} mm tall; nothing to grasp")
-    top = pts[pts[:, 2] >= top_z - cfg.top_band_m][:, :2]
-    if len(top) < 5:
-        top = pts[:, :2]
-    centre_guess = top.mean(axis=0)
-    cov = np.cov((top - centre_guess).T) if len(top) > 2 else np.eye(2)
-    evals, evecs = np.linalg.eigh(cov)
+    top, centre_guess, evecs = top_face(pts, top_z, cfg.top_band_m)
     major = evecs[:, 1]
     extents = []
     for axis in (evecs[:, 1], evecs[:, 0]):

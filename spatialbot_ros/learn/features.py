@@ -16,6 +16,7 @@ from spatialbot_ros.core.colors import COLOR_NAMES
 from spatialbot_ros.core.errors import FrameError
 from spatialbot_ros.core.frame import RGBDFrame
 from spatialbot_ros.core.geometry import to_base
+from spatialbot_ros.core.grasp import GraspConfig, top_face
 from spatialbot_ros.core.grounding import RELATIONS, split_instruction
 from spatialbot_ros.core.marks import Mark
 from spatialbot_ros.core.task import TaskPhase
@@ -41,7 +42,6 @@ PROPRIO_FEATURES = (["tcp_x", "tcp_y", "tcp_z", "r00", "r10", "r20", "r01", "r11
 N_PROPRIO = len(PROPRIO_FEATURES)
 CAMERA_FEATURES = ("right_x", "right_y", "toward_x", "toward_y", "robot_view")
 N_CAMERA = len(CAMERA_FEATURES)
-_TOP_BAND_M = 0.012
 
 
 @dataclass(frozen=True)
@@ -66,12 +66,7 @@ def _mark_axis(points_base: np.ndarray) -> tuple[float, float, np.ndarray, float
     if len(pts) < 3:
         return 1.0, 0.0, np.zeros(2), 0.0
     top_z = float(np.percentile(pts[:, 2], 98))
-    top = pts[pts[:, 2] >= top_z - _TOP_BAND_M][:, :2]
-    if len(top) < 5:
-        top = pts[:, :2]
-    centre = top.mean(axis=0)
-    cov = np.cov((top - centre).T) if len(top) > 2 else np.eye(2)
-    _, evecs = np.linalg.eigh(cov)
+    _, centre, evecs = top_face(pts, top_z, GraspConfig().top_band_m)
     major = evecs[:, 1]
     phi = float(np.arctan2(major[1], major[0]))
     return float(np.cos(2 * phi)), float(np.sin(2 * phi)), centre, top_z
