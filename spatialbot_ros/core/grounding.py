@@ -437,6 +437,13 @@ def _parse_place(text: str) -> tuple[str, _NounPhrase]:
     return "to", _parse_np(text)
 
 
+def parse_place_phrase(place_phrase: str) -> tuple[str, str]:
+    """(relation, reference phrase): 'to the left of the red cup' -> ('left_of', 'red cup'),
+    'into the bowl' -> ('into', 'bowl'). For grounders that name the reference mark themselves."""
+    kind, ref = _parse_place(_normalise(place_phrase))
+    return kind, ref.text
+
+
 def place_target_for(ref: Mark, relation: str | None, marks: list[Mark], config: GroundingConfig | None = None,
                      base_from_camera: np.ndarray | None = None, viewpoint: str | None = None) -> PlaceTarget:
     """The PlaceTarget for a chosen reference mark and relation, with the same geometry the rule-based
