@@ -84,8 +84,11 @@ def test_policy_backend_parameter(ros, tmp_path):
 
     with pytest.raises(ValueError, match="parameter policy must be one of"):
         SpatialPolicyNode(parameter_overrides=[Parameter("policy", value="gpt-9")])
-    with pytest.raises(ValueError, match="model_dir applies to policy 'onnx' only"):
+    with pytest.raises(ValueError, match="do not apply to policy 'geometric'"):
         PickPlaceNode(parameter_overrides=[Parameter("model_dir", value=str(tmp_path))])
+    with pytest.raises(ValueError, match="backend_config: no such file"):
+        SpatialPolicyNode(parameter_overrides=[Parameter("policy", value="openai"),
+                                               Parameter("backend_config", value=str(tmp_path / "none.yaml"))])
     with pytest.raises(ModelFilesError, match="lacks"):
         SpatialPolicyNode(parameter_overrides=[Parameter("policy", value="onnx"), Parameter("model_dir", value=str(tmp_path))])
     node = SpatialPolicyNode(parameter_overrides=[Parameter("policy", value="onnx")])

@@ -42,8 +42,9 @@ PARAMS = {
     "tcp_offset_m": (0.128, "fingertip centre along tool0 z, m"),
     "frame_timeout_s": (1.0, "abort with stale_frame when the newest camera frame is older"),
     "sync_slop_s": (0.01, "max stamp difference between colour, depth and info"),
-    "policy": ("geometric", "policy backend (see spatialbot_ros.policy.registry): geometric, onnx, ..."),
-    "model_dir": ("", "policy onnx: trained model directory; empty = the model shipped with the package"),
+    "policy": ("geometric", "policy backend: geometric, onnx, spatialbot, transformers, openai, magma"),
+    "model_dir": ("", "onnx: trained model directory (empty = shipped); VLM backends: model directory or hub id"),
+    "backend_config": ("", "VLM backends: YAML file with a section of options per backend (config/vlm_backends.yaml)"),
     "camera_extrinsics.xyz": ([1.15, 0.0, 0.62], "camera position in the base frame (m)"),
     "camera_extrinsics.quat_xyzw": ([0.650041, 0.650041, -0.278293, -0.278293], "camera orientation in the base frame"),
 }
@@ -61,7 +62,7 @@ class PickPlaceNode(Node):
         self.frame_timeout_s = float(p["frame_timeout_s"])
         if p["policy"] not in POLICY_BACKENDS:
             raise ValueError(f"parameter policy must be one of {sorted(POLICY_BACKENDS)}, got '{p['policy']}'")
-        self.policy = make_policy_from_params(str(p["policy"]), str(p["model_dir"]))
+        self.policy = make_policy_from_params(str(p["policy"]), str(p["model_dir"]), str(p["backend_config"]))
         self.estop = EStop()
         EStopBridge(self, self.estop)
         self.motion = RosTopicMotionBackend(self, TopicMotionConfig(

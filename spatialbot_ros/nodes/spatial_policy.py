@@ -32,8 +32,9 @@ PARAMS = {
     "result_topic": ("/spatialbot/policy_result", "JSON: marks, pick/place, explanation, error"),
     "base_frame": ("base", "robot base frame the extrinsics are given in"),
     "sync_slop_s": (0.01, "max stamp difference between colour, depth and info"),
-    "policy": ("geometric", "policy backend (see spatialbot_ros.policy.registry): geometric, onnx, ..."),
-    "model_dir": ("", "policy onnx: trained model directory; empty = the model shipped with the package"),
+    "policy": ("geometric", "policy backend: geometric, onnx, spatialbot, transformers, openai, magma"),
+    "model_dir": ("", "onnx: trained model directory (empty = shipped); VLM backends: model directory or hub id"),
+    "backend_config": ("", "VLM backends: YAML file with a section of options per backend (config/vlm_backends.yaml)"),
     "camera_extrinsics.xyz": ([1.15, 0.0, 0.62], "camera position in the base frame (m)"),
     "camera_extrinsics.quat_xyzw": ([0.0, 0.0, 0.0, 1.0], "camera optical frame orientation in the base frame"),
 }
@@ -52,7 +53,7 @@ class SpatialPolicyNode(Node):
         self.base_frame = str(p["base_frame"])
         if p["policy"] not in POLICY_BACKENDS:
             raise ValueError(f"parameter policy must be one of {sorted(POLICY_BACKENDS)}, got '{p['policy']}'")
-        self.policy = make_policy_from_params(str(p["policy"]), str(p["model_dir"]))
+        self.policy = make_policy_from_params(str(p["policy"]), str(p["model_dir"]), str(p["backend_config"]))
         self.instruction = ""
         self._sync = ApproximateTimeSync(slop_s=float(p["sync_slop_s"]))
         self.create_subscription(Image, p["color_topic"], lambda m: self._on("color", m), qos_profile_sensor_data)

@@ -101,7 +101,7 @@ class GeometricPolicy:
         grounder: any Grounder (e.g. a VLM choosing among the marks); the rule-based one by default."""
         self.config = config or GeometricPolicyConfig()
         self._proposer: MarkProposer = proposer or GeometricProposer(self.config.proposer)
-        self._grounder: Grounder = grounder or RuleGrounder(self.config.grounding)
+        self.grounder: Grounder = grounder or RuleGrounder(self.config.grounding)
         self._instruction = ""
         self._plan: _Plan | None = None
 
@@ -116,14 +116,14 @@ class GeometricPolicy:
     def ground(self, frame: RGBDFrame, instruction: str, base_from_camera: np.ndarray) -> tuple[Proposals, Grounding]:
         """One-shot perception + grounding for a frame (what the spatial_policy node publishes)."""
         proposals = self.perceive(frame, base_from_camera)
-        return proposals, self._grounder.ground(instruction, frame, proposals.marks, base_from_camera)
+        return proposals, self.grounder.ground(instruction, frame, proposals.marks, base_from_camera)
 
     def _make_plan(self, obs: Observation, timings: dict[str, float]) -> _Plan:
         assert obs.frame is not None
         t0 = time.perf_counter()
         proposals = self.perceive(obs.frame, obs.base_from_camera)
         t1 = time.perf_counter()
-        grounding = self._grounder.ground(obs.instruction, obs.frame, proposals.marks, obs.base_from_camera)
+        grounding = self.grounder.ground(obs.instruction, obs.frame, proposals.marks, obs.base_from_camera)
         t2 = time.perf_counter()
         mark = proposals.by_id(grounding.pick_mark_id)
         points_base = to_base(mark.points_cam, obs.base_from_camera)

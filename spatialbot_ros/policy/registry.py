@@ -11,6 +11,10 @@ from spatialbot_ros.policy.base import Policy
 POLICY_BACKENDS: dict[str, str] = {
     "geometric": "spatialbot_ros.policy.geometric:GeometricPolicy",
     "onnx": "spatialbot_ros.policy.onnx_policy:OnnxPolicy",
+    "spatialbot": "spatialbot_ros.policy.vlm_backends:make_spatialbot_policy",
+    "transformers": "spatialbot_ros.policy.vlm_backends:make_transformers_policy",
+    "openai": "spatialbot_ros.policy.vlm_backends:make_openai_policy",
+    "magma": "spatialbot_ros.policy.vlm_backends:make_magma_policy",
 }
 
 
@@ -25,12 +29,24 @@ def make_policy(name: str, **kwargs: Any) -> Policy:
     return cls(**kwargs)
 
 
-def make_policy_from_params(name: str, model_dir: str = "") -> Policy:
-    """The nodes' `policy` / `model_dir` parameters -> a policy (model_dir applies to 'onnx')."""
+def make_policy_from_params(name: str, model_dir: str = "", backend_config: str = "") -> Policy:
+    """The nodes' `policy` / `model_dir` / `backend_config` parameters -> a policy.
+
+    model_dir: the onnx model directory, or a VLM backend's model (directory or hub id).
+    backend_config: a YAML file whose section named like the backend holds its options."""
     if name == "onnx":
         from spatialbot_ros.policy.onnx_policy import OnnxPolicyConfig
 
+        if backend_config:
+            raise ValueError("parameter backend_config applies to the VLM backends, not 'onnx'")
         return make_policy(name, config=OnnxPolicyConfig(model_dir=model_dir))
-    if model_dir:
-        raise ValueError(f"parameter model_dir applies to policy 'onnx' only, not '{name}'")
+    from spatialbot_ros.policy.vlm_backends import VLM_BACKENDS, load_backend_options
+
+    if name in VLM_BACKENDS:
+        options = load_backend_options(backend_config, name) if backend_config else {}
+        if model_dir:
+            options["model"] = model_dir
+        return make_policy(name, **options)
+    if model_dir or backend_config:
+        raise ValueError(f"parameters model_dir / backend_config do not apply to policy '{name}'")
     return make_policy(name)

@@ -106,7 +106,8 @@ class _GridProcessor:
 
 class TransformersVlm:
     """VlmClient for a local transformers VLM. `logits_processors` are passed to every generate
-    call (tests use them to force token sequences through the real generation loop)."""
+    call, after their `reset()` if they have one (constrained decoding; tests force token sequences
+    through the real generation loop with them)."""
 
     def __init__(self, config: TransformersVlmConfig, logits_processors: Sequence[Any] = ()) -> None:
         self.config = config
@@ -139,8 +140,7 @@ class TransformersVlm:
                 self.processor = None
                 fmt = "bunny"
             else:
-                self.model = transformers.AutoModelForImageTextToText.from_pretrained(
-                    cfg.model, dtype=self._torch_dtype(), **common)
+                self.model = self._load_image_text_model(common)
                 self.processor = self._load_processor(common)
                 self.tokenizer = self.processor.tokenizer
         except (OSError, ValueError, KeyError) as e:
@@ -151,6 +151,19 @@ class TransformersVlm:
         self.model.to(cfg.device).eval()
         log.info("transformers VLM %s loaded (%s, prompt format %s, device %s)", cfg.model,
                  type(self.model).__name__, fmt, cfg.device)
+
+    def _load_image_text_model(self, common: dict[str, Any]) -> Any:
+        """AutoModelForImageTextToText; remote-code models registered only as causal LMs (Magma-8B)
+        load through AutoModelForCausalLM."""
+        import transformers
+
+        try:
+            return transformers.AutoModelForImageTextToText.from_pretrained(
+                self.config.model, dtype=self._torch_dtype(), **common)
+        except ValueError:
+            if not self.config.trust_remote_code:
+                raise
+            return transformers.AutoModelForCausalLM.from_pretrained(self.config.model, dtype=self._torch_dtype(), **common)
 
     def _is_bunny(self, common: dict[str, Any]) -> bool:
         import transformers
@@ -204,6 +217,9 @@ class TransformersVlm:
         import torch
         from transformers import LogitsProcessorList
 
+        for proc in self.logits_processors:  # stateful processors start each generation afresh
+            if hasattr(proc, "reset"):
+                proc.reset()
         inputs = self._inputs(request)
         n_in = int(inputs["input_ids"].shape[1])
         kwargs: dict[str, Any] = {"max_new_tokens": request.max_new_tokens, "do_sample": False,
