@@ -1,4 +1,4 @@
-"""`spatialbot-ros` command line: demo, eval, scenes and benchmarks."""
+"""`spatialbot-ros` command line: demo, eval, spatial-qa, scenes, demos, train, up."""
 
 from __future__ import annotations
 
@@ -34,14 +34,13 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         for name in ("spatialbot_ros.executive", "spatialbot_ros.policy"):
             logging.getLogger(name).setLevel(logging.WARNING)
     scenes = scenes_for_eval(args.episodes, args.seed, args.scenes, phrasing_set=args.phrasing)
-    kwargs = {}
-    if args.model_dir is not None:
-        if args.policy != "onnx":
-            print("--model-dir applies to --policy onnx only", file=sys.stderr)
-            return 2
-        from spatialbot_ros.policy.onnx_policy import OnnxPolicyConfig
+    from spatialbot_ros.policy.registry import policy_options
 
-        kwargs["config"] = OnnxPolicyConfig(model_dir=str(args.model_dir))
+    try:
+        kwargs = policy_options(args.policy, str(args.model_dir or ""), str(args.backend_config or ""))
+    except ValueError as e:
+        print(f"eval: {e}", file=sys.stderr)
+        return 2
     summary, _ = evaluate(args.policy, scenes, seed=None if args.scenes else args.seed, out_dir=args.out,
                           policy_kwargs=kwargs)
     lo, hi = summary.success_ci95
@@ -114,6 +113,25 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_spatial_qa(args: argparse.Namespace) -> int:
+    from spatialbot_ros.policy.spatial_answerers import BuiltinAnswerer, answerer_for
+    from spatialbot_ros.sim.spatial_qa import evaluate_qa, generate_qa, write_qa_report
+
+    try:
+        answerers = [BuiltinAnswerer()]
+        if args.policy not in ("builtin", "geometric"):
+            answerers.append(answerer_for(args.policy, str(args.model_dir or ""), str(args.backend_config or "")))
+    except ValueError as e:
+        print(f"spatial-qa: {e}", file=sys.stderr)
+        return 2
+    items = generate_qa(args.n, args.seed, progress=True)
+    report = evaluate_qa(answerers, items, args.n, args.seed, progress=True)
+    write_qa_report(report, args.out)
+    print(report.table())
+    print(f"  report: {args.out}/spatial_qa.json, spatial_qa.txt, spatial_qa.png, spatial_qa_answers.jsonl")
+    return 0
+
+
 def _cmd_up(args: argparse.Namespace) -> int:
     from spatialbot_ros.graph_up import up
 
@@ -138,8 +156,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--scenes", type=Path, default=None, help="run every scene in this file as given")
     e.add_argument("--phrasing", choices=["train", "heldout"], default="train")
-    e.add_argument("--model-dir", type=Path, default=None, help="for --policy onnx: a trained model directory "
-                   "(default: the shipped model)")
+    e.add_argument("--model-dir", default=None, help="onnx: a trained model directory (default: the shipped "
+                   "model); VLM backends: a model directory or hub id")
+    e.add_argument("--backend-config", type=Path, default=None, help="VLM backends: options YAML "
+                   "(config/vlm_backends.yaml)")
     e.add_argument("--out", type=Path, default=Path("out/eval"))
     e.set_defaults(func=_cmd_eval)
 
@@ -173,6 +193,16 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--epochs", type=int, default=60)
     t.add_argument("--max-minutes", type=float, default=14.0, help="stop training after this long (wall clock)")
     t.set_defaults(func=_cmd_train)
+
+    q = sub.add_parser("spatial-qa", help="SpatialBench-style questions on sim scenes: accuracy per category, "
+                       "the built-in perception as the baseline")
+    q.add_argument("--policy", default="builtin", help="builtin, or a VLM backend: spatialbot, transformers, openai, magma")
+    q.add_argument("--n", type=int, default=50, help="questions per category")
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--model-dir", default=None, help="VLM backends: a model directory or hub id")
+    q.add_argument("--backend-config", type=Path, default=None, help="VLM backends: options YAML")
+    q.add_argument("--out", type=Path, default=Path("out/spatial_qa"))
+    q.set_defaults(func=_cmd_spatial_qa)
 
     u = sub.add_parser("up", help="start a node graph as separate processes from config/*.yaml (no ros2 launch needed)")
     u.add_argument("profile", help="sim, sim_pick_place or camera")

@@ -444,6 +444,15 @@ def parse_place_phrase(place_phrase: str) -> tuple[str, str]:
     return kind, ref.text
 
 
+def resolve_phrase(phrase: str, marks: list[Mark], config: GroundingConfig | None = None,
+                   base_from_camera: np.ndarray | None = None) -> Mark:
+    """The one mark a noun phrase ('the red cup', 'the plate left of the bowl') names, any shape;
+    GroundingError when none or several fit. For spatial questions about objects."""
+    cfg = config or GroundingConfig()
+    text, viewpoint = _strip_viewpoint(_normalise(phrase), cfg.default_viewpoint)
+    return _Resolver(marks, viewpoint, cfg, base_from_camera).resolve(_parse_np(text), set(), False, "object")[0]
+
+
 def place_target_for(ref: Mark, relation: str | None, marks: list[Mark], config: GroundingConfig | None = None,
                      base_from_camera: np.ndarray | None = None, viewpoint: str | None = None) -> PlaceTarget:
     """The PlaceTarget for a chosen reference mark and relation, with the same geometry the rule-based

@@ -29,8 +29,8 @@ def make_policy(name: str, **kwargs: Any) -> Policy:
     return cls(**kwargs)
 
 
-def make_policy_from_params(name: str, model_dir: str = "", backend_config: str = "") -> Policy:
-    """The nodes' `policy` / `model_dir` / `backend_config` parameters -> a policy.
+def policy_options(name: str, model_dir: str = "", backend_config: str = "") -> dict[str, Any]:
+    """Keyword arguments for `make_policy(name, ...)` from the shared parameters (nodes and CLI).
 
     model_dir: the onnx model directory, or a VLM backend's model (directory or hub id).
     backend_config: a YAML file whose section named like the backend holds its options."""
@@ -39,14 +39,19 @@ def make_policy_from_params(name: str, model_dir: str = "", backend_config: str 
 
         if backend_config:
             raise ValueError("parameter backend_config applies to the VLM backends, not 'onnx'")
-        return make_policy(name, config=OnnxPolicyConfig(model_dir=model_dir))
+        return {"config": OnnxPolicyConfig(model_dir=model_dir)}
     from spatialbot_ros.policy.vlm_backends import VLM_BACKENDS, load_backend_options
 
     if name in VLM_BACKENDS:
         options = load_backend_options(backend_config, name) if backend_config else {}
         if model_dir:
             options["model"] = model_dir
-        return make_policy(name, **options)
+        return options
     if model_dir or backend_config:
         raise ValueError(f"parameters model_dir / backend_config do not apply to policy '{name}'")
-    return make_policy(name)
+    return {}
+
+
+def make_policy_from_params(name: str, model_dir: str = "", backend_config: str = "") -> Policy:
+    """The nodes' `policy` / `model_dir` / `backend_config` parameters -> a policy."""
+    return make_policy(name, **policy_options(name, model_dir, backend_config))

@@ -1,0 +1,94 @@
+"""Who answers spatial questions: the built-in perception (the baseline) or a VLM backend.
+
+The baseline answers from the Set-of-Mark proposals, the rule-based phrase resolver, the Depth API
+and the depth-based contact judgment: exactly what the built-in policy uses to act. A VLM gets the
+colour image (and the encoded depth for depth-aware models), the Depth API tool loop, and the
+question text.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from spatialbot_ros.core.contact import judge_contact
+from spatialbot_ros.core.depth_encoding import encode_depth
+from spatialbot_ros.core.errors import SpatialBotError
+from spatialbot_ros.core.grounding import NOUNS, resolve_phrase
+from spatialbot_ros.policy.depth_tool_loop import run_depth_loop
+from spatialbot_ros.policy.vlm_client import VlmClient, VlmRequest
+from spatialbot_ros.policy.vlm_grounder import VlmGrounderConfig
+from spatialbot_ros.sim.spatial_qa import QaScene, SpatialAnswerer, SpatialQuestion
+
+BUILTIN_NAMES = ("builtin", "geometric")
+
+
+class BuiltinAnswerer:
+    name = "builtin"
+
+    def answer(self, q: SpatialQuestion, scene: QaScene) -> str:
+        try:
+            return self._answer(q, scene)
+        except SpatialBotError as e:
+            return f"cannot tell: {e}"
+
+    def _mark(self, phrase: str, scene: QaScene):  # noqa: ANN202 (Mark)
+        return resolve_phrase(phrase, scene.marks, base_from_camera=scene.base_from_camera)
+
+    def _answer(self, q: SpatialQuestion, scene: QaScene) -> str:
+        if q.category == "depth":
+            return f"{self._mark(q.subjects[0], scene).depth.center_mm:.0f} mm"
+        if q.category == "counting":
+            shape = NOUNS.get(q.subjects[0])
+            return str(sum(m.shape == shape for m in scene.marks))
+        if q.category == "touching":
+            j = judge_contact(scene.frame, scene.fingertips_base, self._mark(q.subjects[0], scene),
+                              base_from_camera=scene.base_from_camera, points_frame="base",
+                              reference_depth_mm=scene.observe_frame.depth_mm)
+            return ("yes" if j.touching else "no") if j.valid else f"cannot tell: {j.evidence}"
+        a, b = (self._mark(p, scene) for p in q.subjects[:2])
+        pa, pb = q.subjects[:2]
+        if q.category == "closer":
+            return pa if np.linalg.norm(a.centroid_cam) < np.linalg.norm(b.centroid_cam) else pb
+        if q.category == "left_right":
+            return "yes" if a.centroid_cam[0] / a.centroid_cam[2] < b.centroid_cam[0] / b.centroid_cam[2] else "no"
+        if q.category == "size":
+            return pa if a.size_m > b.size_m else pb
+        raise ValueError(f"unknown question category {q.category!r}")
+
+
+class VlmAnswerer:
+    """Ask a VLM the question on the colour (+ depth) image, with the Depth API loop available."""
+
+    def __init__(self, client: VlmClient, config: VlmGrounderConfig | None = None) -> None:
+        self.client = client
+        self.config = config or VlmGrounderConfig()
+        self.name = client.name
+
+    def answer(self, q: SpatialQuestion, scene: QaScene) -> str:
+        images = [scene.frame.color_rgb]
+        text = q.question
+        if self.config.style.with_depth:
+            images.append(encode_depth(scene.frame.depth_mm, self.config.depth_encoding))
+            text = "The second image is the depth map of the first. " + text
+        rounds = self.config.max_depth_rounds if self.config.style.depth_tool else 0
+        if rounds:
+            text += " You may write Depth(x,y), x and y between 0 and 1, to be told the depth there in millimetres."
+        request = VlmRequest(text, images, max_new_tokens=self.config.max_new_tokens)
+        return run_depth_loop(self.client, request, scene.frame, rounds).answer
+
+
+def answerer_for(policy: str, model_dir: str = "", backend_config: str = "") -> SpatialAnswerer:
+    """The answerer behind a policy backend name (the same names and options as everywhere)."""
+    if policy in BUILTIN_NAMES:
+        return BuiltinAnswerer()
+    from spatialbot_ros.policy.magma_policy import MagmaPolicy
+    from spatialbot_ros.policy.registry import make_policy_from_params
+    from spatialbot_ros.policy.vlm_backends import VLM_BACKENDS
+
+    if policy not in VLM_BACKENDS:
+        raise ValueError(f"policy '{policy}' answers no questions; use builtin or one of {VLM_BACKENDS}")
+    built = make_policy_from_params(policy, model_dir, backend_config)
+    if isinstance(built, MagmaPolicy):
+        return VlmAnswerer(built.model)
+    grounder = built.grounder  # type: ignore[attr-defined]
+    return VlmAnswerer(grounder.client, grounder.config)

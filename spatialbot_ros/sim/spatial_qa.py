@@ -1,0 +1,375 @@
+"""SpatialBench-style questions from simulated scenes, with ground truth from the simulator.
+
+Categories: `depth` (how far the centre of an object is, mm), `closer` (which of two objects is
+nearer the camera), `left_right` (is A left of B in the image), `size` (which of two is bigger),
+`touching` (is the gripper touching an object: the arm is posed around it, closed on it or open
+beside it, and MuJoCo's contacts decide), `counting` (how many objects of a kind).
+
+Truth uses only the simulator (object specs, poses, contacts, the exact rendered depth); the
+answerers see the RGB-D frame, the Set-of-Mark proposals from the observe pose and, like the robot
+does, the gripper's fingertip positions.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from tqdm import tqdm
+
+from spatialbot_ros.core.frame import RGBDFrame
+from spatialbot_ros.core.marks import Mark
+from spatialbot_ros.core.transforms import invert, transform_points
+from spatialbot_ros.policy.parsers import parse_yes_no
+from spatialbot_ros.sim.scene import ObjectSpec, SceneError
+
+log = logging.getLogger(__name__)
+
+CATEGORIES = ("depth", "closer", "left_right", "size", "touching", "counting")
+NOUN = {"cup": ("cup", "cups"), "box": ("box", "boxes"), "sphere": ("ball", "balls"), "plate": ("plate", "plates"),
+        "bowl": ("bowl", "bowls")}
+GRASPABLE = ("cup", "box", "sphere")
+DEPTH_TOLERANCE = 0.10   # relative error allowed on depth answers
+SIZE_MARGIN = 0.25       # size questions only when one object is this much bigger
+_NUMBER_WORDS = {"zero": 0, "no": 0, "none": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+                 "seven": 7, "eight": 8}
+
+
+@dataclass(frozen=True)
+class SpatialQuestion:
+    """form: 'mm', 'choice', 'yes_no' or 'count'; truth: float mm, the chosen phrase, bool, int."""
+
+    category: str
+    question: str
+    form: str
+    truth: Any
+    subjects: tuple[str, ...] = ()
+    scene_seed: int = 0
+
+
+@dataclass
+class QaScene:
+    """What an answerer may look at for one question: the current frame, and the marks proposed on
+    the frame seen from the observe pose before the arm moved (`observe_frame`), as the robot has."""
+
+    frame: RGBDFrame
+    observe_frame: RGBDFrame
+    marks: list[Mark]
+    base_from_camera: np.ndarray
+    fingertips_base: np.ndarray
+    questions: list[SpatialQuestion] = field(default_factory=list)
+
+
+class SpatialAnswerer(Protocol):
+    name: str
+
+    def answer(self, question: SpatialQuestion, scene: QaScene) -> str: ...
+
+
+def object_phrase(obj: ObjectSpec) -> str:
+    return f"the {obj.color} {NOUN[obj.kind][0]}"
+
+
+def _size(obj: ObjectSpec) -> float:
+    return float(max(obj.footprint_m[0], obj.height_m))
+
+
+# ---- scenes ------------------------------------------------------------------------------------
+
+@dataclass
+class _Rendered:
+    cell: Any
+    qa: QaScene
+    objects: list[ObjectSpec]
+    centres: dict[str, np.ndarray]
+    held: str | None
+
+
+def _render_scene(seed: int, touching: bool | None) -> _Rendered | None:
+    """Render a random scene from the observe pose; for touching questions pose the gripper around a
+    graspable object (closed on it when `touching`, open beside it otherwise)."""
+    from spatialbot_ros.core.grasp import top_down_rotation
+    from spatialbot_ros.core.som_proposer import GeometricProposer
+    from spatialbot_ros.core.transforms import make_pose
+    from spatialbot_ros.executive.pick_place import ExecutiveConfig
+    from spatialbot_ros.motion.mujoco_backend import MujocoMotionBackend
+    from spatialbot_ros.sim.cell import CellConfig, Ur5Cell
+    from spatialbot_ros.sim.scene_generator import generate_scene
+
+    try:
+        scene = generate_scene(seed, n_objects=(3, 6))
+    except SceneError:
+        return None
+    cell = Ur5Cell(scene.objects, CellConfig.from_scene(scene))
+    cell.reset()
+    motion = MujocoMotionBackend(cell)
+    observe = ExecutiveConfig().observe_tcp_xyz
+    assert observe is not None
+    motion.move_to_pose(make_pose(observe, top_down_rotation(0.0)))
+    frame = observe_frame = cell.render_rgbd()
+    marks = GeometricProposer().propose(frame, cell.base_from_camera).marks
+    centres = {n: cell.object_pose(n)[:3, 3].copy() for n in cell.object_names}
+    held: str | None = None
+    if touching is not None:
+        rng = np.random.default_rng(seed + 7)
+        names = [o.name for o in scene.objects if o.kind in GRASPABLE]
+        if not names:
+            cell.close()
+            return None
+        held = str(rng.choice(names))
+        obj = scene.object(held)
+        x, y = centres[held][:2]
+        z = max(0.015, min(obj.height_m * 0.5, obj.height_m - 0.02))
+        yaw = float(obj.yaw) if obj.kind == "box" else 0.0
+        cell.set_gripper(0.085)
+        if not motion.move_to_pose(make_pose((x, y, z + 0.12), top_down_rotation(yaw))).ok or \
+                not motion.move_to_pose(make_pose((x, y, z), top_down_rotation(yaw))).ok:
+            cell.close()
+            return None
+        if touching:
+            cell.set_gripper(0.0)
+        frame = cell.render_rgbd()
+    qa = QaScene(frame, observe_frame, marks, cell.base_from_camera.copy(), cell.fingertip_positions().copy())
+    return _Rendered(cell, qa, list(scene.objects), centres, held)
+
+
+def _unique(objects: list[ObjectSpec]) -> list[ObjectSpec]:
+    phrases = [object_phrase(o) for o in objects]
+    return [o for o, p in zip(objects, phrases, strict=True) if phrases.count(p) == 1]
+
+
+def _questions(seed: int, objects: list[ObjectSpec], qa: QaScene, centres: dict[str, np.ndarray],
+               rng: np.random.Generator) -> list[SpatialQuestion]:
+    out: list[SpatialQuestion] = []
+    cam_from_base = invert(qa.base_from_camera)
+    cam = {n: transform_points(cam_from_base, c[None])[0] for n, c in centres.items()}
+    k = qa.frame.intrinsics
+    h, w = qa.frame.depth_mm.shape
+    uniq = _unique(objects)
+    # depth: the rendered depth where the object's centre projects (what a Depth API reads there)
+    for o in rng.permutation(uniq)[:2]:
+        x, y, z = cam[o.name]
+        u, v = int(round(k.fx * x / z + k.cx)), int(round(k.fy * y / z + k.cy))
+        if 0 <= u < w and 0 <= v < h and qa.frame.depth_mm[v, u] > 0:
+            out.append(SpatialQuestion("depth", f"How far from the camera is the centre of {object_phrase(o)}, "
+                                       "in millimetres?", "mm", float(qa.frame.depth_mm[v, u]), (object_phrase(o),), seed))
+    if len(uniq) >= 2:
+        a, b = (uniq[i] for i in rng.choice(len(uniq), 2, replace=False))
+        pa, pb = object_phrase(a), object_phrase(b)
+        da, db = float(np.linalg.norm(cam[a.name])), float(np.linalg.norm(cam[b.name]))
+        if abs(da - db) > 0.05:
+            out.append(SpatialQuestion("closer", f"Which is closer to the camera, {pa} or {pb}?", "choice",
+                                       pa if da < db else pb, (pa, pb), seed))
+        ua, ub = cam[a.name][0] / cam[a.name][2], cam[b.name][0] / cam[b.name][2]
+        if abs(ua - ub) > 0.08:
+            out.append(SpatialQuestion("left_right", f"In the image, is {pa} to the left of {pb}? Answer yes or no.",
+                                       "yes_no", bool(ua < ub), (pa, pb), seed))
+        sa, sb = _size(a), _size(b)
+        if max(sa, sb) >= (1 + SIZE_MARGIN) * min(sa, sb):
+            out.append(SpatialQuestion("size", f"Which is bigger, {pa} or {pb}?", "choice", pa if sa > sb else pb,
+                                       (pa, pb), seed))
+    kind = str(rng.choice(sorted({o.kind for o in objects})))
+    out.append(SpatialQuestion("counting", f"How many {NOUN[kind][1]} are on the table? Answer with a number.",
+                               "count", sum(o.kind == kind for o in objects), (NOUN[kind][1],), seed))
+    return out
+
+
+def _scene_questions(seed: int, r: _Rendered, touching: bool | None) -> list[SpatialQuestion]:
+    """A posed-gripper scene asks only about contact (and counts, which the arm cannot hide from
+    the truth); the others ask every category that fits."""
+    rng = np.random.default_rng(seed)
+    if r.held is None:
+        return _questions(seed, r.objects, r.qa, r.centres, rng)
+    held = next(o for o in r.objects if o.name == r.held)
+    truth = any(r.cell.fingertip_contacts(r.held))
+    if truth != touching or held not in _unique(r.objects):
+        return []  # keep the touching / not-touching split even, and the object nameable
+    phrase = object_phrase(held)
+    return [SpatialQuestion("touching", f"Is the robot's gripper touching {phrase}? Answer yes or no.", "yes_no",
+                            truth, (phrase,), seed)]
+
+
+def counts_full(counts: dict[str, int], n: int) -> bool:
+    """Every category but touching has its n questions."""
+    return all(v >= n for c, v in counts.items() if c != "touching")
+
+
+def generate_qa(n_per_category: int, seed: int = 0, progress: bool = False,
+                max_scenes: int = 400) -> list[tuple[QaScene, SpatialQuestion]]:
+    """Questions until every category has n_per_category (touching: half touching, half not)."""
+    counts = dict.fromkeys(CATEGORIES, 0)
+    items: list[tuple[QaScene, SpatialQuestion]] = []
+    seeds = np.random.default_rng(seed).integers(0, 2**31 - 1, size=max_scenes)
+    bar = tqdm(total=n_per_category * len(CATEGORIES), desc="spatial QA scenes", disable=not progress)
+    for i, s in enumerate(seeds):
+        if all(c >= n_per_category for c in counts.values()):
+            break
+        # every other scene poses the gripper, alternating touching / not touching
+        touch_scene = counts["touching"] < n_per_category and (i % 2 == 1 or counts_full(counts, n_per_category))
+        touching = bool(counts["touching"] % 2 == 0) if touch_scene else None
+        rendered = _render_scene(int(s), touching)
+        if rendered is None:
+            continue
+        try:
+            qs = _scene_questions(int(s), rendered, touching)
+        finally:
+            rendered.cell.close()
+        qa = rendered.qa
+        seen: dict[str, int] = {}
+        for q in qs:
+            if counts[q.category] < n_per_category:
+                counts[q.category] += 1
+                seen[q.category] = seen.get(q.category, 0) + 1
+                qa.questions.append(q)
+                items.append((qa, q))
+                bar.update(1)
+        log.debug("scene %d (seed %d): %s", i, s, seen)
+    bar.close()
+    short = {c: n for c, n in counts.items() if n < n_per_category}
+    if short:
+        log.warning("spatial QA: only %s questions after %d scenes", short, max_scenes)
+    return items
+
+
+# ---- scoring -----------------------------------------------------------------------------------
+
+def _parse_mm(text: str) -> float | None:
+    m = re.search(r"([-+]?\d+(?:\.\d+)?)\s*(mm|millimet(?:er|re)s?|cm|centimet(?:er|re)s?|m\b|met(?:er|re)s?)?",
+                  text, re.IGNORECASE)
+    if not m:
+        return None
+    value, unit = float(m.group(1)), (m.group(2) or "mm").lower()
+    scale = 10.0 if unit.startswith("c") else 1000.0 if unit in ("m",) or unit.startswith("met") else 1.0
+    return value * scale
+
+
+def _parse_choice(text: str, choices: tuple[str, ...]) -> str | None:
+    """The choice named first in the answer: by colour + noun; failing that by colour alone when
+    the colours differ, or by noun alone when the nouns differ."""
+    t = text.lower()
+    words = [c.lower().replace("the ", "").split() for c in choices]
+
+    def first(pattern: str) -> int:
+        m = re.search(rf"\b{pattern}\b", t)
+        return m.start() if m else -1
+
+    for key in (lambda w: " ".join(w), lambda w: w[0], lambda w: w[-1]):
+        keys = [key(w) for w in words]
+        if len(set(keys)) < len(keys):
+            continue
+        hits = [(first(re.escape(k)), c) for k, c in zip(keys, choices, strict=True)]
+        hits = [h for h in hits if h[0] >= 0]
+        if hits:
+            return min(hits)[1]
+    return None
+
+
+def _parse_count(text: str) -> int | None:
+    m = re.search(r"\b(\d+)\b", text)
+    if m:
+        return int(m.group(1))
+    for word in re.findall(r"[a-z]+", text.lower()):
+        if word in _NUMBER_WORDS:
+            return _NUMBER_WORDS[word]
+    return None
+
+
+def score_answer(question: SpatialQuestion, answer: str) -> bool:
+    """Right or wrong; an unparseable answer is wrong."""
+    if not isinstance(answer, str):
+        return False
+    if question.form == "mm":
+        v = _parse_mm(answer)
+        return v is not None and math.isfinite(v) and abs(v - question.truth) <= DEPTH_TOLERANCE * question.truth
+    if question.form == "choice":
+        return _parse_choice(answer, question.subjects) == question.truth
+    if question.form == "yes_no":
+        r = parse_yes_no(answer)
+        return r.ok and r.value == question.truth
+    if question.form == "count":
+        return _parse_count(answer) == question.truth
+    raise ValueError(f"unknown answer form {question.form!r}")
+
+
+# ---- evaluation --------------------------------------------------------------------------------
+
+@dataclass
+class QaReport:
+    n_per_category: int
+    seed: int
+    accuracy: dict[str, dict[str, float]]       # answerer -> category -> accuracy (and "overall")
+    counts: dict[str, int]
+    answers: list[dict[str, Any]] = field(default_factory=list)
+
+    def table(self) -> str:
+        names = list(self.accuracy)
+        widths = [max(10, len(n) + 2) for n in names]
+        head = f"{'category':<12}{'n':>5}" + "".join(f"{n:>{w}}" for n, w in zip(names, widths, strict=True))
+        rows = [head, "-" * len(head)]
+        for c in (*CATEGORIES, "overall"):
+            n = self.counts.get(c, 0)
+            rows.append(f"{c:<12}{n:>5}" + "".join(f"{self.accuracy[a].get(c, float('nan')):>{w}.1%}"
+                                                  for a, w in zip(names, widths, strict=True)))
+        return "\n".join(rows)
+
+
+def evaluate_qa(answerers: list[SpatialAnswerer], items: list[tuple[QaScene, SpatialQuestion]], n_per_category: int,
+                seed: int, progress: bool = False) -> QaReport:
+    correct: dict[str, dict[str, int]] = {a.name: dict.fromkeys(CATEGORIES, 0) for a in answerers}
+    counts = dict.fromkeys(CATEGORIES, 0)
+    answers: list[dict[str, Any]] = []
+    for qa, q in tqdm(items, desc="spatial QA", disable=not progress):
+        counts[q.category] += 1
+        row: dict[str, Any] = {"category": q.category, "question": q.question, "truth": q.truth, "seed": q.scene_seed}
+        for a in answerers:
+            try:
+                text = a.answer(q, qa)
+            except Exception as e:  # one failing question must not end the evaluation
+                log.warning("%s failed on %r: %s", a.name, q.question, e)
+                text = f"<error: {e}>"
+            ok = score_answer(q, text)
+            correct[a.name][q.category] += int(ok)
+            row[a.name] = {"answer": text, "correct": ok}
+        answers.append(row)
+    total = sum(counts.values())
+    accuracy = {}
+    for a, per in correct.items():
+        acc = {c: per[c] / counts[c] for c in CATEGORIES if counts[c]}
+        acc["overall"] = sum(per.values()) / total if total else float("nan")
+        accuracy[a] = acc
+    return QaReport(n_per_category, seed, accuracy, {**counts, "overall": total}, answers)
+
+
+def write_qa_report(report: QaReport, out_dir: Path) -> None:
+    """spatial_qa.json (accuracies), spatial_qa_answers.jsonl (every answer), spatial_qa.txt, spatial_qa.png."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary = {k: v for k, v in asdict(report).items() if k != "answers"}
+    (out_dir / "spatial_qa.json").write_text(json.dumps(summary, indent=2))
+    with (out_dir / "spatial_qa_answers.jsonl").open("w") as f:
+        for row in report.answers:
+            f.write(json.dumps(row, default=str) + "\n")
+    (out_dir / "spatial_qa.txt").write_text(report.table() + "\n")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cats = [c for c in CATEGORIES if report.counts.get(c)]
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    width = 0.8 / max(1, len(report.accuracy))
+    for i, (name, acc) in enumerate(report.accuracy.items()):
+        ax.bar(np.arange(len(cats)) + i * width, [acc.get(c, 0.0) * 100 for c in cats], width, label=name)
+    ax.set_xticks(np.arange(len(cats)) + width * (len(report.accuracy) - 1) / 2, cats)
+    ax.set_ylabel("accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.legend()
+    ax.set_title(f"Spatial QA, {report.n_per_category} questions per category")
+    fig.tight_layout()
+    fig.savefig(out_dir / "spatial_qa.png", dpi=120)
+    plt.close(fig)
