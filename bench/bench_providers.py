@@ -47,17 +47,26 @@ def _median_ms(session, feeds, repeat: int) -> float:
 
 
 def compare(model: Path, repeat: int, fp16: bool, cache: str, batch: int = 1) -> list[dict]:
+    """Rows: each provider alone (CUDA with and without TF32), then the default preference order
+    (what the onnx policy runs on), each against the CPU row."""
     import onnxruntime as ort
 
     available = ort.get_available_providers()
+    configs = {
+        "cpu": ProviderConfig(preference=("cpu",)),
+        "cuda": ProviderConfig(preference=("cuda",)),
+        "cuda_tf32": ProviderConfig(preference=("cuda",), cuda_tf32=True),
+        "tensorrt": ProviderConfig(preference=("tensorrt",), trt_fp16=fp16, trt_engine_cache_dir=cache),
+        "default": ProviderConfig(trt_fp16=fp16, trt_engine_cache_dir=cache),
+    }
     rows = []
     ref_out = None
     cpu_ms = None
-    for key in ("cpu", "cuda", "tensorrt"):
-        if PROVIDER_NAMES[key] not in available:
+    for key, cfg in configs.items():
+        if key != "default" and PROVIDER_NAMES[cfg.preference[0]] not in available:
             rows.append({"provider": key, "available": False})
             continue
-        session = make_session(model, ProviderConfig(preference=(key,), trt_fp16=fp16, trt_engine_cache_dir=cache))
+        session = make_session(model, cfg)
         feeds = _inputs(session, batch, 0)
         out = session.run(None, feeds)
         ms = _median_ms(session, feeds, repeat)
@@ -92,9 +101,9 @@ def main() -> None:
         print(f"\n{name} ({path.name}), batch 1, median of {args.repeat}:")
         for r in rows:
             if not r["available"]:
-                print(f"  {r['provider']:<9} not in this onnxruntime build")
+                print(f"  {r['provider']:<10} not in this onnxruntime build")
                 continue
-            print(f"  {r['provider']:<9} {r['median_ms']:8.3f} ms  x{r['speedup_vs_cpu']:5.2f} vs CPU  "
+            print(f"  {r['provider']:<10} {r['median_ms']:8.3f} ms  x{r['speedup_vs_cpu']:5.2f} vs CPU  "
                   f"max|diff| {r['max_abs_diff_vs_cpu']:.2e}  runs on {r['runs_on']}")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))

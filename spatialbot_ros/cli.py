@@ -159,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--model-dir", default=None, help="onnx: a trained model directory (default: the shipped "
                    "model); VLM backends: a model directory or hub id")
     e.add_argument("--backend-config", type=Path, default=None, help="VLM backends: options YAML "
-                   "(config/vlm_backends.yaml)")
+                   "(config/policy_backends.yaml)")
     e.add_argument("--out", type=Path, default=Path("out/eval"))
     e.set_defaults(func=_cmd_eval)
 

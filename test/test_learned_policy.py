@@ -109,13 +109,17 @@ def test_features_validate_input():
 def test_provider_selection_prefers_tensorrt_then_cuda_then_cpu(tmp_path):
     cfg = ProviderConfig(trt_fp16=True, trt_engine_cache_dir=str(tmp_path))
     all_three = [PROVIDER_NAMES["tensorrt"], PROVIDER_NAMES["cuda"], PROVIDER_NAMES["cpu"]]
-    chosen = select_providers(cfg, all_three)
+    chosen = select_providers(cfg, all_three, trt_loadable=True)
     assert [n for n, _ in chosen] == all_three
     trt_opts = chosen[0][1]
     assert trt_opts["trt_fp16_enable"] is True and trt_opts["trt_engine_cache_path"] == str(tmp_path)
     assert [n for n, _ in select_providers(cfg, [PROVIDER_NAMES["cpu"]])] == [PROVIDER_NAMES["cpu"]]
     assert [n for n, _ in select_providers(ProviderConfig(preference=("cuda",)), all_three)] == \
         [PROVIDER_NAMES["cuda"], PROVIDER_NAMES["cpu"]]
+    # onnxruntime-gpu lists TensorRT even without libnvinfer: then it is skipped, CUDA goes first
+    no_trt = select_providers(cfg, all_three, trt_loadable=False)
+    assert [n for n, _ in no_trt] == [PROVIDER_NAMES["cuda"], PROVIDER_NAMES["cpu"]]
+    assert no_trt[0][1]["use_tf32"] == 0  # fp32 parity with the CPU by default
     with pytest.raises(ValueError, match="providers"):
         ProviderConfig(preference=("tpu",))
 

@@ -117,5 +117,5 @@ def test_backend_config_file_and_unknown_options(tmp_path, server_factory):
 
 
 def test_shipped_backend_config_builds_every_non_model_backend():
-    policy = make_policy_from_params("openai", backend_config="config/vlm_backends.yaml")
+    policy = make_policy_from_params("openai", backend_config="config/policy_backends.yaml")
     assert policy.grounder.client.config.api_key_env == "OPENAI_API_KEY"

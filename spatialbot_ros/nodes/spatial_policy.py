@@ -34,7 +34,7 @@ PARAMS = {
     "sync_slop_s": (0.01, "max stamp difference between colour, depth and info"),
     "policy": ("geometric", "policy backend: geometric, onnx, spatialbot, transformers, openai, magma"),
     "model_dir": ("", "onnx: trained model directory (empty = shipped); VLM backends: model directory or hub id"),
-    "backend_config": ("", "VLM backends: YAML file with a section of options per backend (config/vlm_backends.yaml)"),
+    "backend_config": ("", "YAML file with a section of options per backend: onnx providers (TensorRT fp16, engine cache), VLM models (config/policy_backends.yaml)"),
     "camera_extrinsics.xyz": ([1.15, 0.0, 0.62], "camera position in the base frame (m)"),
     "camera_extrinsics.quat_xyzw": ([0.0, 0.0, 0.0, 1.0], "camera optical frame orientation in the base frame"),
 }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,21 @@ class OnnxPolicyConfig:
     step_limits: StepLimits = field(default_factory=StepLimits)
     proposer: ProposerConfig = field(default_factory=ProposerConfig)
     grounding: GroundingConfig = field(default_factory=GroundingConfig)
+
+
+def onnx_policy_config(model_dir: str = "", options: dict[str, Any] | None = None) -> OnnxPolicyConfig:
+    """OnnxPolicyConfig from flat options (a backend_config section): provider keys (preference,
+    trt_fp16, trt_engine_cache_dir, cuda_tf32, ...) go to ProviderConfig, the rest to the policy."""
+    opts = dict(options or {})
+    provider_keys = {f.name for f in fields(ProviderConfig)}
+    policy_keys = {"min_pick_confidence", "converge_tol_m", "converge_tol_rad", "contact_threshold"}
+    unknown = set(opts) - provider_keys - policy_keys
+    if unknown:
+        raise ValueError(f"unknown onnx option(s) {sorted(unknown)}; known: {sorted(provider_keys | policy_keys)}")
+    prov = {k: opts.pop(k) for k in list(opts) if k in provider_keys}
+    if "preference" in prov:
+        prov["preference"] = tuple(prov["preference"])
+    return OnnxPolicyConfig(model_dir=model_dir, providers=ProviderConfig(**prov), **opts)
 
 
 def load_metadata(model_dir: Path) -> dict[str, Any]:

@@ -34,13 +34,13 @@ def policy_options(name: str, model_dir: str = "", backend_config: str = "") -> 
 
     model_dir: the onnx model directory, or a VLM backend's model (directory or hub id).
     backend_config: a YAML file whose section named like the backend holds its options."""
-    if name == "onnx":
-        from spatialbot_ros.policy.onnx_policy import OnnxPolicyConfig
-
-        if backend_config:
-            raise ValueError("parameter backend_config applies to the VLM backends, not 'onnx'")
-        return {"config": OnnxPolicyConfig(model_dir=model_dir)}
     from spatialbot_ros.policy.vlm_backends import VLM_BACKENDS, load_backend_options
+
+    if name == "onnx":
+        from spatialbot_ros.policy.onnx_policy import onnx_policy_config
+
+        options = load_backend_options(backend_config, name) if backend_config else {}
+        return {"config": onnx_policy_config(model_dir, options)}
 
     if name in VLM_BACKENDS:
         options = load_backend_options(backend_config, name) if backend_config else {}

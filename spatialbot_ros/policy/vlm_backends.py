@@ -3,7 +3,7 @@
 `spatialbot`, `transformers` and `openai` ground the instruction with a VLM over Set-of-Mark
 proposals and leave grasping, contact judgment and the end-effector deltas to the built-in policy
 (GeometricPolicy with a VlmGrounder). `magma` asks the model for 7 action tokens every step.
-Options come as keyword arguments, usually from one section of a YAML file (config/vlm_backends.yaml,
+Options come as keyword arguments, usually from one section of a YAML file (config/policy_backends.yaml,
 the nodes' `backend_config` parameter, the CLI's --backend-config).
 """
 
