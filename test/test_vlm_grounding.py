@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from spatialbot_ros.core.depth_api import DepthAPI
 from spatialbot_ros.core.depth_encoding import decode_depth
@@ -153,3 +155,29 @@ def test_geometric_policy_with_vlm_grounder_refuses_without_motion(scene):
     good.reset(obs.instruction)
     step = good.step(obs)
     assert step.ok and step.target.mark_id == by_name["red_cup"].id and not step.action.is_zero_motion
+
+
+def test_clean_image_style_sends_the_frame_and_lists_marks(scene):
+    cell, frame, marks, by_name = scene
+    client = ScriptedVlm([f"Mark {by_name['red_cup'].id}"])
+    style = PromptStyle(with_depth=False, depth_tool=False, som_overlay=False)
+    VlmGrounder(client, VlmGrounderConfig(style=style)).ground("pick up the red cup", frame, marks, cell.base_from_camera)
+    (image,) = client.requests[0].images
+    np.testing.assert_array_equal(image, frame.color_rgb)
+    assert "Marks: Mark" in client.requests[0].question and "numbered marks" not in client.requests[0].question
+    with pytest.raises(ValueError, match="cannot name a mark"):
+        PromptStyle(som_overlay=False, list_marks=False)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.text(alphabet=st.characters(codec="utf-8"), max_size=40) |
+                st.from_regex(r"Depth\([-0-9.]{0,6},[-0-9.]{0,6}\)(=[0-9a-z]{0,5})?[ a-zA-Z0-9]{0,10}", fullmatch=True),
+                min_size=1, max_size=6))
+def test_depth_loop_and_mark_parsing_never_raise(scene, outputs):
+    """Whatever a model writes, the loop ends and the answer either names a valid mark or is refused."""
+    _, frame, marks, _ = scene
+    result = run_depth_loop(ScriptedVlm(outputs), VlmRequest("q?"), frame, max_rounds=3)
+    assert result.rounds <= 3
+    h, w = frame.depth_mm.shape
+    parsed = mark_from_answer(result.answer, marks, w, h)
+    assert (parsed.ok and parsed.value in {m.id for m in marks}) or parsed.reason.startswith("unparseable")

@@ -85,8 +85,9 @@ class VlmGrounder:
         self.last_transcripts: list[DepthLoopResult] = []
 
     def images_for(self, frame: RGBDFrame, marks: list[Mark]) -> list[np.ndarray]:
-        """SoM overlay of the colour image, then the encoded depth when the style uses depth."""
-        images = [draw_marks(frame.color_rgb, marks)]
+        """SoM overlay of the colour image (or the clean image), then the encoded depth when the
+        style uses depth."""
+        images = [draw_marks(frame.color_rgb, marks) if self.config.style.som_overlay else frame.color_rgb]
         if self.config.style.with_depth:
             images.append(encode_depth(frame.depth_mm, self.config.depth_encoding))
         return images

@@ -30,15 +30,23 @@ def mark_lines(marks: list[Mark], width: int, height: int) -> list[str]:
 
 @dataclass(frozen=True)
 class PromptStyle:
-    """with_depth: a depth image follows the colour image; depth_tool: the model may call Depth(x,y)."""
+    """with_depth: a depth image follows the colour image; depth_tool: the model may call Depth(x,y);
+    som_overlay: the colour image carries the numbered marks (else it is sent clean and the marks
+    exist only as the listed coordinates); list_marks: the prompt lists each mark's grid position."""
 
     with_depth: bool = True
     depth_tool: bool = True
     list_marks: bool = True
+    som_overlay: bool = True
+
+    def __post_init__(self) -> None:
+        if not (self.som_overlay or self.list_marks):
+            raise ValueError("prompt style: with neither the SoM overlay nor the mark list the model cannot name a mark")
 
 
 def _preamble(style: PromptStyle) -> str:
-    parts = ["The first image shows a table seen by the robot's camera, with numbered marks on candidate objects."]
+    parts = ["The first image shows a table seen by the robot's camera"
+             + (", with numbered marks on candidate objects." if style.som_overlay else ".")]
     if style.with_depth:
         parts.append("The second image is the aligned depth map.")
     if style.depth_tool:
