@@ -132,6 +132,14 @@ def _cmd_spatial_qa(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from spatialbot_ros.learn.train import reexport_onnx
+
+    parity = reexport_onnx(args.model_dir)
+    print(f"re-exported {args.model_dir}/policy.onnx from model.pt; PyTorch vs ONNX Runtime max abs diff {parity:.2e}")
+    return 0
+
+
 def _cmd_up(args: argparse.Namespace) -> int:
     from spatialbot_ros.graph_up import up
 
@@ -193,6 +201,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--epochs", type=int, default=60)
     t.add_argument("--max-minutes", type=float, default=14.0, help="stop training after this long (wall clock)")
     t.set_defaults(func=_cmd_train)
+
+    x = sub.add_parser("export", help="export policy.onnx again from a trained model directory's model.pt")
+    x.add_argument("--model-dir", type=Path, required=True)
+    x.set_defaults(func=_cmd_export)
 
     q = sub.add_parser("spatial-qa", help="SpatialBench-style questions on sim scenes: accuracy per category, "
                        "the built-in perception as the baseline")

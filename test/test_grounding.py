@@ -212,3 +212,13 @@ def test_equal_sizes_are_ambiguous_not_guessed():
 def test_no_marks_is_an_error():
     with pytest.raises(GroundingError, match="no objects"):
         ground_instruction("pick the cup", [])
+
+
+@pytest.mark.parametrize(("phrase", "shape"), [
+    ("the red block", "box"), ("the block left of the mug", "box"), ("the leftmost mug from the robot's view", "cylinder"),
+    ("the green dish", "plate"), ("the big one", None), ("", None), ("the gizmo", None),
+])
+def test_phrase_shape_reads_the_head_noun(phrase, shape):
+    from spatialbot_ros.core.grounding import phrase_shape
+
+    assert phrase_shape(phrase) == shape

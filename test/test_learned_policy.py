@@ -70,7 +70,8 @@ def test_training_writes_checkpoint_onnx_and_metadata_with_parity(trained):
     for name in ("model.pt", "policy.onnx", "policy.json"):
         assert (model / name).is_file()
     meta = json.loads((model / "policy.json").read_text())
-    assert list(meta["inputs"]) == ["image", "marks", "marks_valid", "pick_text", "place_text", "camera", "proprio"]
+    assert list(meta["inputs"]) == ["image", "marks", "marks_valid", "pick_text", "place_text", "camera", "proprio",
+                                    "pick_choice", "place_choice", "relation_choice"]
     assert meta["inputs"]["image"]["shape"] == ["batch", 4, *IMAGE_HW]
     assert len(meta["normalisation"]["marks_mean"]) == len(meta["features"]["marks"])
     assert meta["text_encoder"]["dim"] == 384
@@ -82,7 +83,7 @@ def test_onnx_parity_recomputed(trained, encoder):
     import torch
 
     from spatialbot_ros.learn.model import NetConfig, SpatialPolicyNet
-    from spatialbot_ros.learn.train import example_inputs, load_training_data, onnx_parity
+    from spatialbot_ros.learn.train import example_inputs, load_training_data, onnx_parity, with_choices
 
     root, _, _ = trained
     ckpt = torch.load(root / "model" / "model.pt", weights_only=False)
@@ -90,7 +91,37 @@ def test_onnx_parity_recomputed(trained, encoder):
     net.load_state_dict(ckpt["state_dict"])
     steps, _ = load_training_data(root / "data", encoder)
     tail = steps.subset(np.arange(len(steps) - 16, len(steps)))
-    assert onnx_parity(net, root / "model" / "policy.onnx", example_inputs(tail, 16)) <= 1e-4
+    assert onnx_parity(net, root / "model" / "policy.onnx", with_choices(example_inputs(tail, 16), seed=3)) <= 1e-4
+
+
+def test_action_head_follows_the_given_choice(trained, encoder):
+    """The exported graph moves toward the marks the run time chose; zeros mean its own argmax."""
+    import onnxruntime as ort
+
+    from spatialbot_ros.learn.features import PHASES
+    from spatialbot_ros.learn.train import example_inputs, load_training_data, with_choices
+
+    root, _, _ = trained
+    sess = ort.InferenceSession(str(root / "model" / "policy.onnx"), providers=["CPUExecutionProvider"])
+    steps, _ = load_training_data(root / "data", encoder)
+    approach = 10 + [p.value for p in PHASES].index("approach")
+    rows = np.flatnonzero((steps.valid.sum(1) >= 3) & (steps.proprio[:, approach] > 0.5))
+    feeds = with_choices(example_inputs(steps.subset(rows[:1]), 1))
+    feeds.update({k: np.zeros_like(v) for k, v in feeds.items() if k.endswith("_choice")})  # zeros: its own choice
+    own = sess.run(None, feeds)
+    k = int(np.argmax(own[0][0]))
+    other = next(i for i in np.flatnonzero(feeds["marks_valid"][0] > 0.5) if i != k)
+
+    def with_pick(i):
+        f = dict(feeds)
+        f["pick_choice"] = np.zeros_like(feeds["pick_choice"])
+        f["pick_choice"][0, i] = 1.0
+        return sess.run(None, f)
+
+    forced = with_pick(other)
+    np.testing.assert_allclose(forced[0], own[0])                      # the grounding heads do not change
+    np.testing.assert_allclose(with_pick(k)[4], own[4], atol=1e-6)      # choosing its argmax = its own choice
+    assert not np.allclose(forced[4][0, :3], own[4][0, :3])            # approach moves toward the chosen mark
 
 
 def test_features_validate_input():
@@ -214,3 +245,15 @@ def test_word_anchor_features_carry_unseen_synonyms(encoder):
     assert f[0, TEXT_DIM + groups.index("left")] > 0.9
     assert f[1, TEXT_DIM + groups.index("red")] > 0.99
     assert not f[2].any()  # no place phrase -> all zeros
+
+
+def test_lexicon_prior_favours_marks_of_the_named_shape(shipped_policy):
+    from types import SimpleNamespace
+
+    marks = [SimpleNamespace(shape=s) for s in ("cylinder", "box", "sphere")]
+    logits = np.array([2.0, 0.0, 1.0], np.float32)
+    prior = shipped_policy.config.lexicon_prior
+    assert prior > 0
+    np.testing.assert_allclose(shipped_policy._with_lexicon_prior(logits, "the orange block", marks), [2.0, prior, 1.0])
+    np.testing.assert_allclose(shipped_policy._with_lexicon_prior(logits, "the orange thing", marks), logits)
+    np.testing.assert_allclose(shipped_policy._with_lexicon_prior(logits, "the plate", marks), logits)  # no plate seen

@@ -444,6 +444,15 @@ def parse_place_phrase(place_phrase: str) -> tuple[str, str]:
     return kind, ref.text
 
 
+def phrase_shape(phrase: str) -> str | None:
+    """The shape the phrase's head noun names ('the block left of the cup' -> 'box'), None when the
+    noun is generic or unknown. The vocabulary is NOUNS."""
+    if not isinstance(phrase, str) or not phrase.strip():
+        return None
+    text, _ = _strip_viewpoint(_normalise(phrase), GroundingConfig().default_viewpoint)
+    return _parse_np(text).shape
+
+
 def resolve_phrase(phrase: str, marks: list[Mark], config: GroundingConfig | None = None,
                    base_from_camera: np.ndarray | None = None) -> Mark:
     """The one mark a noun phrase ('the red cup', 'the plate left of the bowl') names, any shape;

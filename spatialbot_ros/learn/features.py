@@ -44,6 +44,11 @@ CAMERA_FEATURES = ("right_x", "right_y", "toward_x", "toward_y", "robot_view")
 N_CAMERA = len(CAMERA_FEATURES)
 
 
+# the exported graph also takes the run time's grounding decision, so the action head moves toward
+# the objects the policy chose (after its confidence checks and priors), not a re-derived argmax
+CHOICE_NAMES = ("pick_choice", "place_choice", "relation_choice")
+
+
 @dataclass(frozen=True)
 class InstructionText:
     """The phrases the text encoder embeds: what to pick and where to put it."""

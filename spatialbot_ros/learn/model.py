@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from spatialbot_ros.learn.features import (
+    CHOICE_NAMES,
     IDX_AXIS,
     IDX_TOP,
     IMAGE_HW,
@@ -31,6 +32,7 @@ from spatialbot_ros.learn.features import (
 from spatialbot_ros.learn.text_encoder import TEXT_FEATURES
 
 INPUT_NAMES = ("image", "marks", "marks_valid", "pick_text", "place_text", "camera", "proprio")
+EXPORT_INPUT_NAMES = (*INPUT_NAMES, *CHOICE_NAMES)
 OUTPUT_NAMES = ("pick_logits", "place_logits", "relation_logits", "contact_logit", "action")
 N_REL = len(PLACE_RELATIONS)
 _PHASE0 = 10  # proprio index of the first phase one-hot
@@ -47,10 +49,12 @@ class NetConfig:
 
 
 def input_shapes(batch: int | str = "batch") -> dict[str, list[int | str]]:
+    """Shapes of the exported graph's inputs (EXPORT_INPUT_NAMES)."""
     h, w = IMAGE_HW
     return {"image": [batch, 4, h, w], "marks": [batch, MAX_MARKS, N_MARK_FEATURES], "marks_valid": [batch, MAX_MARKS],
             "pick_text": [batch, TEXT_FEATURES], "place_text": [batch, TEXT_FEATURES], "camera": [batch, N_CAMERA],
-            "proprio": [batch, N_PROPRIO]}
+            "proprio": [batch, N_PROPRIO], "pick_choice": [batch, MAX_MARKS], "place_choice": [batch, MAX_MARKS],
+            "relation_choice": [batch, N_REL]}
 
 
 def output_shapes(batch: int | str = "batch") -> dict[str, list[int | str]]:
@@ -171,3 +175,32 @@ class SpatialPolicyNet(nn.Module):
         img_feat = self.cnn(image)
         action, contact = self.act(marks, camera, proprio, img_feat, *sel)
         return pick_logits, place_logits, rel_logits, contact, action
+
+
+class ChoiceDrivenPolicy(nn.Module):
+    """The graph that ships: SpatialPolicyNet whose action head follows given one-hot choices
+    (pick mark, place mark, relation). An all-zero choice row means "the network's own argmax", so
+    the first step of an episode can read the grounding heads before anything is chosen."""
+
+    def __init__(self, net: SpatialPolicyNet) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, image: torch.Tensor, marks: torch.Tensor, marks_valid: torch.Tensor, pick_text: torch.Tensor,
+                place_text: torch.Tensor, camera: torch.Tensor, proprio: torch.Tensor, pick_choice: torch.Tensor,
+                place_choice: torch.Tensor, relation_choice: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        pick_logits, place_logits, rel_logits = self.net.ground(marks, marks_valid, pick_text, place_text, camera)
+        own_pick = nn.functional.one_hot(pick_logits.argmax(-1), pick_logits.shape[-1]).to(marks.dtype)
+        pick = _given_or(pick_choice, own_pick)
+        own_place = nn.functional.one_hot((place_logits + _MASKED * pick).argmax(-1), place_logits.shape[-1])
+        place = _given_or(place_choice, own_place.to(marks.dtype))
+        own_rel = nn.functional.one_hot(rel_logits.argmax(-1), rel_logits.shape[-1]).to(marks.dtype)
+        rel = _given_or(relation_choice, own_rel)
+        action, contact = self.net.act(marks, camera, proprio, self.net.cnn(image), pick, place, rel)
+        return pick_logits, place_logits, rel_logits, contact, action
+
+
+def _given_or(choice: torch.Tensor, own: torch.Tensor) -> torch.Tensor:
+    given = (choice.sum(-1, keepdim=True) > 0.5).to(own.dtype)
+    return given * choice + (1 - given) * own

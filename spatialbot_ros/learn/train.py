@@ -21,6 +21,7 @@ from tqdm import tqdm
 from spatialbot_ros.learn.demos import GROUNDING_FILE
 from spatialbot_ros.learn.features import (
     CAMERA_FEATURES,
+    CHOICE_NAMES,
     DEPTH_SCALE_M,
     IMAGE_HW,
     MARK_FEATURES,
@@ -32,7 +33,13 @@ from spatialbot_ros.learn.features import (
     image_tensor_from_arrays,
 )
 from spatialbot_ros.learn.lerobot_v3 import LeRobotV3Dataset
-from spatialbot_ros.learn.model import INPUT_NAMES, OUTPUT_NAMES, NetConfig, input_shapes, output_shapes
+from spatialbot_ros.learn.model import (
+    EXPORT_INPUT_NAMES,
+    OUTPUT_NAMES,
+    NetConfig,
+    input_shapes,
+    output_shapes,
+)
 from spatialbot_ros.learn.text_encoder import (
     ANCHOR_GROUPS,
     TEXT_DIM,
@@ -215,27 +222,49 @@ def evaluate_model(model: Any, steps: StepData, grounding: GroundingData) -> dic
             "contact_accuracy": contact_acc, "translation_mae_mm": trans_mae_mm, "rotation_mae_deg": rot_mae_deg}
 
 
-def export_onnx(model: Any, path: Path, example: dict[str, np.ndarray]) -> None:
+def export_onnx(net: Any, path: Path, example: dict[str, np.ndarray]) -> None:
+    """Export the choice-driven graph (ChoiceDrivenPolicy) of a trained net."""
     import torch
 
-    model.eval()
-    args = tuple(torch.from_numpy(example[k]) for k in INPUT_NAMES)
-    dynamic = {k: {0: "batch"} for k in (*INPUT_NAMES, *OUTPUT_NAMES)}
-    torch.onnx.export(model, args, str(path), input_names=list(INPUT_NAMES), output_names=list(OUTPUT_NAMES),
+    from spatialbot_ros.learn.model import ChoiceDrivenPolicy
+
+    model = ChoiceDrivenPolicy(net).eval()
+    args = tuple(torch.from_numpy(example[k]) for k in EXPORT_INPUT_NAMES)
+    dynamic = {k: {0: "batch"} for k in (*EXPORT_INPUT_NAMES, *OUTPUT_NAMES)}
+    torch.onnx.export(model, args, str(path), input_names=list(EXPORT_INPUT_NAMES), output_names=list(OUTPUT_NAMES),
                       dynamic_axes=dynamic, opset_version=ONNX_OPSET, dynamo=False)
 
 
-def onnx_parity(model: Any, path: Path, example: dict[str, np.ndarray]) -> float:
+def onnx_parity(net: Any, path: Path, example: dict[str, np.ndarray]) -> float:
     """Max abs difference between PyTorch and ONNX Runtime (CPU) on the same inputs."""
     import onnxruntime as ort
     import torch
 
-    model.eval()
+    from spatialbot_ros.learn.model import ChoiceDrivenPolicy
+
+    model = ChoiceDrivenPolicy(net).eval()
     with torch.no_grad():
-        ref = model(*(torch.from_numpy(example[k]) for k in INPUT_NAMES))
+        ref = model(*(torch.from_numpy(example[k]) for k in EXPORT_INPUT_NAMES))
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    got = sess.run(list(OUTPUT_NAMES), {k: example[k] for k in INPUT_NAMES})
+    got = sess.run(list(OUTPUT_NAMES), {k: example[k] for k in EXPORT_INPUT_NAMES})
     return float(max(np.max(np.abs(r.numpy() - g)) for r, g in zip(ref, got, strict=True)))
+
+
+def with_choices(example: dict[str, np.ndarray], seed: int = 0) -> dict[str, np.ndarray]:
+    """Add choice inputs: the first half of the batch lets the network choose (zeros), the second
+    half is given one-hot choices among its valid marks, so parity covers both paths."""
+    rng = np.random.default_rng(seed)
+    n, shapes = len(example["marks"]), input_shapes(len(example["marks"]))
+    out = dict(example)
+    for name in CHOICE_NAMES:
+        out[name] = np.zeros(shapes[name], np.float32)
+    for i in range(n // 2, n):
+        valid = np.flatnonzero(example["marks_valid"][i] > 0.5)
+        if len(valid):
+            out["pick_choice"][i, rng.choice(valid)] = 1.0
+            out["place_choice"][i, rng.choice(valid)] = 1.0
+        out["relation_choice"][i, rng.integers(shapes["relation_choice"][1])] = 1.0
+    return out
 
 
 def example_inputs(steps: StepData, n: int = 8) -> dict[str, np.ndarray]:
@@ -243,6 +272,37 @@ def example_inputs(steps: StepData, n: int = 8) -> dict[str, np.ndarray]:
     s = steps.subset(idx)
     return {"image": s.image, "marks": s.marks, "marks_valid": s.valid, "pick_text": s.pick_text,
             "place_text": s.place_text, "camera": s.camera, "proprio": s.proprio}
+
+
+def reexport_onnx(model_dir: Path, seed: int = 0) -> float:
+    """Export policy.onnx again from model.pt (e.g. after the graph's interface changed); updates
+    policy.json's input list and parity. Parity is checked on seeded synthetic inputs."""
+    import torch
+
+    from spatialbot_ros.learn.model import SpatialPolicyNet
+
+    model_dir = Path(model_dir)
+    ckpt = torch.load(model_dir / "model.pt", weights_only=False)
+    net = SpatialPolicyNet(ckpt["mark_mean"], ckpt["mark_std"], NetConfig(**ckpt["net_config"])).eval()
+    net.load_state_dict(ckpt["state_dict"])
+    rng = np.random.default_rng(seed)
+    n = 8
+    shapes = input_shapes(n)
+    example = {k: rng.standard_normal(shapes[k]).astype(np.float32) for k in ("image", "marks", "pick_text",
+                                                                              "place_text", "camera", "proprio")}
+    example["marks"] = (np.asarray(ckpt["mark_mean"]) + example["marks"] * np.asarray(ckpt["mark_std"])).astype(np.float32)
+    example["marks_valid"] = (np.arange(shapes["marks_valid"][1])[None] < rng.integers(2, 8, (n, 1))).astype(np.float32)
+    example = with_choices(example, seed)
+    export_onnx(net, model_dir / "policy.onnx", example)
+    parity = onnx_parity(net, model_dir / "policy.onnx", example)
+    meta_path = model_dir / "policy.json"
+    meta = json.loads(meta_path.read_text())
+    meta["inputs"] = {k: {"shape": v, "dtype": "float32"} for k, v in input_shapes().items()}
+    meta["onnx_parity_max_abs"] = parity
+    meta["exported"] = datetime.now(UTC).isoformat(timespec="seconds")
+    meta_path.write_text(json.dumps(meta, indent=2))
+    log.info("re-exported %s: parity %.2e", model_dir / "policy.onnx", parity)
+    return parity
 
 
 def train(data_dir: Path, out_dir: Path, config: TrainConfig | None = None, progress: bool = True) -> dict[str, Any]:
@@ -301,7 +361,7 @@ def train(data_dir: Path, out_dir: Path, config: TrainConfig | None = None, prog
     out.mkdir(parents=True, exist_ok=True)
     torch.save({"state_dict": model.state_dict(), "net_config": asdict(model.config),
                 "mark_mean": mark_mean, "mark_std": mark_std}, out / "model.pt")
-    example = example_inputs(s_val if len(s_val) else s_train)
+    example = with_choices(example_inputs(s_val if len(s_val) else s_train))
     export_onnx(model, out / "policy.onnx", example)
     parity = onnx_parity(model, out / "policy.onnx", example)
     meta = {

@@ -21,11 +21,19 @@ from spatialbot_ros.core.actions import EEAction, GripperCommand
 from spatialbot_ros.core.ee_delta import StepLimits, clip_delta
 from spatialbot_ros.core.errors import GroundingError, SpatialBotError
 from spatialbot_ros.core.frame import RGBDFrame
-from spatialbot_ros.core.grounding import Grounding, GroundingConfig, place_target_for
+from spatialbot_ros.core.grounding import (
+    Grounding,
+    GroundingConfig,
+    parse_place_phrase,
+    phrase_shape,
+    place_target_for,
+)
 from spatialbot_ros.core.marks import Mark, MarkProposer, Proposals
 from spatialbot_ros.core.som_proposer import GeometricProposer, ProposerConfig
 from spatialbot_ros.core.task import FailureReason, TaskPhase
 from spatialbot_ros.learn.features import (
+    CHOICE_NAMES,
+    MAX_MARKS,
     PLACE_RELATIONS,
     InstructionText,
     camera_features,
@@ -55,6 +63,9 @@ class OnnxPolicyConfig:
     model_dir: str = ""                      # "" -> the model shipped with the package
     providers: ProviderConfig = field(default_factory=ProviderConfig)
     min_pick_confidence: float = 0.5         # below this the choice is refused as ambiguous
+    # logit bonus for marks whose perceived shape is the one the phrase's noun names in the product's
+    # vocabulary (core.grounding.NOUNS): a lexical prior for nouns the sentence encoder places weakly
+    lexicon_prior: float = 4.0
     converge_tol_m: float = 0.004
     converge_tol_rad: float = 0.03
     contact_threshold: float = 0.5
@@ -68,7 +79,7 @@ def onnx_policy_config(model_dir: str = "", options: dict[str, Any] | None = Non
     trt_fp16, trt_engine_cache_dir, cuda_tf32, ...) go to ProviderConfig, the rest to the policy."""
     opts = dict(options or {})
     provider_keys = {f.name for f in fields(ProviderConfig)}
-    policy_keys = {"min_pick_confidence", "converge_tol_m", "converge_tol_rad", "contact_threshold"}
+    policy_keys = {"min_pick_confidence", "lexicon_prior", "converge_tol_m", "converge_tol_rad", "contact_threshold"}
     unknown = set(opts) - provider_keys - policy_keys
     if unknown:
         raise ValueError(f"unknown onnx option(s) {sorted(unknown)}; known: {sorted(provider_keys | policy_keys)}")
@@ -102,6 +113,7 @@ class _Percept:
     target: GroundedTarget | None = None
     place: PlaceGoal | None = None
     explanation: str = ""
+    choices: dict[str, np.ndarray] | None = None   # one-hot pick / place / relation once chosen
 
 
 class OnnxPolicy:
@@ -120,6 +132,8 @@ class OnnxPolicy:
         if inputs != list(self.metadata["inputs"]):
             raise ModelFilesError(f"policy.onnx inputs {inputs} do not match policy.json {list(self.metadata['inputs'])}")
         self._outputs = [o.name for o in self.session.get_outputs()]
+        # graphs exported since the choice inputs exist take the grounding decision; older ones re-derive it
+        self._takes_choices = all(n in inputs for n in CHOICE_NAMES)
         self._proposer = proposer or GeometricProposer(cfg.proposer)
         if encoder is None:
             from spatialbot_ros.learn.text_encoder import PhraseEncoder
@@ -169,19 +183,25 @@ class OnnxPolicy:
             raise GroundingError("empty instruction")
         obs = Observation(instruction, TaskPhase.APPROACH, np.eye(4), 0.0, np.zeros((2, 3)), base_from_camera, frame)
         p = self._perceive(obs, {})
-        feeds = {"image": p.image, "marks": p.mark_feats, "marks_valid": p.valid, "pick_text": self._pick_emb,
-                 "place_text": self._place_emb, "camera": p.camera,
-                 "proprio": proprio_features(obs.tcp_pose_base, 0.0, TaskPhase.APPROACH)[None]}
-        out = dict(zip(self._outputs, self.session.run(self._outputs, feeds), strict=True))
+        out = self._run(p, proprio_features(obs.tcp_pose_base, 0.0, TaskPhase.APPROACH)[None])
         grounding = self._choose(out, p, obs)
         self._percept = None
         return Proposals(p.marks, None), grounding
+
+    def _run(self, p: _Percept, proprio: np.ndarray) -> dict[str, np.ndarray]:
+        feeds = {"image": p.image, "marks": p.mark_feats, "marks_valid": p.valid, "pick_text": self._pick_emb,
+                 "place_text": self._place_emb, "camera": p.camera, "proprio": proprio}
+        if self._takes_choices:
+            zeros = {"pick_choice": np.zeros((1, MAX_MARKS), np.float32), "place_choice": np.zeros((1, MAX_MARKS), np.float32),
+                     "relation_choice": np.zeros((1, len(PLACE_RELATIONS)), np.float32)}
+            feeds.update(p.choices or zeros)
+        return dict(zip(self._outputs, self.session.run(self._outputs, feeds), strict=True))
 
     def _choose(self, out: dict[str, np.ndarray], p: _Percept, obs: Observation) -> Grounding:
         """Read the grounding heads once, on the first frame: the marks the episode is about."""
         assert self._text is not None
         n = len(p.marks)
-        pick_p = _softmax(out["pick_logits"][0][:n])
+        pick_p = _softmax(self._with_lexicon_prior(out["pick_logits"][0][:n], self._text.pick, p.marks))
         i = int(np.argmax(pick_p))
         if pick_p[i] < self.config.min_pick_confidence:
             top = np.argsort(-pick_p)[:3]
@@ -194,17 +214,33 @@ class OnnxPolicy:
                                   mark.describe())
         why = f"picked {mark.describe()} (p={pick_p[i]:.2f}) for '{self._text.pick}'"
         target = None
+        choices = {"pick_choice": np.zeros((1, MAX_MARKS), np.float32), "place_choice": np.zeros((1, MAX_MARKS), np.float32),
+                   "relation_choice": np.zeros((1, len(PLACE_RELATIONS)), np.float32)}
+        choices["pick_choice"][0, i] = 1.0
         if self._text.place:
-            place_p = _softmax(np.where(np.arange(n) == i, -1e4, out["place_logits"][0][:n]))
+            place_logits = self._with_lexicon_prior(out["place_logits"][0][:n], parse_place_phrase(self._text.place)[1],
+                                                    p.marks)
+            place_p = _softmax(np.where(np.arange(n) == i, -1e4, place_logits))
             j = int(np.argmax(place_p))
-            rel = PLACE_RELATIONS[int(np.argmax(out["relation_logits"][0]))]
+            r = int(np.argmax(out["relation_logits"][0]))
+            rel = PLACE_RELATIONS[r]
+            choices["place_choice"][0, j] = 1.0
+            choices["relation_choice"][0, r] = 1.0
             target = place_target_for(p.marks[j], None if rel == "support" else rel, p.marks, self.config.grounding,
                                       obs.base_from_camera, self._text.viewpoint)
             point = np.asarray(target.point_base if target.point_base is not None else np.zeros(3), float)
             p.place = PlaceGoal(target.kind, point, p.marks[j].id, float(p.marks[j].height_m), target.relation)
             why += f"; place {rel.replace('_', ' ')} {p.marks[j].describe()} (p={place_p[j]:.2f})"
         p.explanation = why
+        p.choices = choices
         return Grounding(mark.id, target, why, self._text.pick, self._text.place, self._text.viewpoint)
+
+    def _with_lexicon_prior(self, logits: np.ndarray, phrase: str, marks: list[Mark]) -> np.ndarray:
+        shape = phrase_shape(phrase) if self.config.lexicon_prior else None
+        match = np.array([m.shape == shape for m in marks[:len(logits)]], dtype=bool)
+        if shape is None or not match.any():
+            return logits
+        return logits + self.config.lexicon_prior * match
 
     def step(self, obs: Observation) -> PolicyStep:
         timings: dict[str, float] = {}
@@ -224,11 +260,8 @@ class OnnxPolicy:
         except (SpatialBotError, ValueError) as exc:
             return self._error(str(exc), FailureReason.BAD_INPUT, timings)
         p = self._percept
-        feeds = {"image": p.image, "marks": p.mark_feats, "marks_valid": p.valid, "pick_text": self._pick_emb,
-                 "place_text": self._place_emb, "camera": p.camera, "proprio": proprio}
         t0 = time.perf_counter()
-        out = dict(zip(self._outputs, self.session.run(self._outputs, feeds), strict=True))
-        timings["onnx_ms"] = (time.perf_counter() - t0) * 1e3
+        out = self._run(p, proprio)
         if p.target is None:
             try:
                 self._choose(out, p, obs)
@@ -236,6 +269,9 @@ class OnnxPolicy:
                 self._percept = None
                 return self._error(str(exc), FailureReason.GROUNDING_FAILED, timings)
             log.info("learned grounding: %s", p.explanation)
+            if self._takes_choices:  # act toward what was chosen, not the graph's own argmax
+                out = self._run(p, proprio)
+        timings["onnx_ms"] = (time.perf_counter() - t0) * 1e3
         a = out["action"][0].astype(float)
         if not np.all(np.isfinite(a)):
             return self._error("the network produced a non-finite action", FailureReason.POLICY_ERROR, timings)
