@@ -5,3 +5,6 @@ export RMW_IMPLEMENTATION="${RMW_IMPLEMENTATION:-rmw_fastrtps_cpp}"
 export FASTDDS_BUILTIN_TRANSPORTS="${FASTDDS_BUILTIN_TRANSPORTS:-LARGE_DATA}"
 # console scripts land in .venv/lib/spatialbot_ros (the ament layout setup.cfg asks for)
 export PATH="$PWD/.venv/bin:$PWD/.venv/lib/spatialbot_ros:$PATH"
+# the typed interfaces built by scripts/build_interfaces.sh (PYTHONPATH, LD_LIBRARY_PATH, AMENT_PREFIX_PATH)
+# shellcheck source=scripts/interfaces_env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/interfaces_env.sh"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent setup for a fresh Debian 12 machine with Python 3.11:
-# Debian packages (EGL/Mesa for MuJoCo rendering, libusb for pyrealsense2), a venv in .venv,
-# pinned requirements, and the package itself (editable). A second run with nothing changed
+# Debian packages (EGL/Mesa for MuJoCo rendering, libusb for pyrealsense2, cmake/g++/python3-dev for
+# the typed ROS interfaces), a venv in .venv, pinned requirements, the package itself (editable), and
+# the spatialbot_interfaces package built against the ROS wheels (scripts/build_interfaces.sh). A second run with nothing changed
 # only checks stamps and returns in a few seconds.
 # Usage: scripts/setup.sh [base|test]
 set -euo pipefail
@@ -10,7 +11,7 @@ profile="${1:-base}"
 req="requirements/${profile}.txt"
 [ -f "$req" ] || { echo "setup: unknown profile '$profile' (no $req)" >&2; exit 2; }
 
-apt_pkgs=(libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 libusb-1.0-0)
+apt_pkgs=(libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 libusb-1.0-0 cmake g++ python3-dev)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -40,4 +41,13 @@ if [ "$(cat "$stamp_file" 2>/dev/null)" != "$stamp" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
   .venv/bin/python -m pip install -q --disable-pip-version-check -r "$req"
   echo "$stamp" > "$stamp_file"
+fi
+
+# the typed interfaces (msg/srv/action); without them the nodes still run, over JSON topics only
+if ! scripts/build_interfaces.sh .venv; then
+  if [ "$profile" = "test" ]; then
+    echo "setup: building spatialbot_interfaces failed" >&2
+    exit 1
+  fi
+  echo "setup: WARNING: spatialbot_interfaces did not build; nodes will offer their JSON topic interfaces only" >&2
 fi

@@ -57,6 +57,58 @@ def test_sim_camera_to_spatial_policy_grounds_the_instruction(ros):
     assert not targets
 
 
+def test_typed_marks_policy_step_and_depth_query_service(ros):
+    """With spatialbot_interfaces built (scripts/setup.sh does), the node also speaks the typed
+    interfaces: MarkArray, PolicyStep and the Depth API as a DepthQuery service."""
+    pytest.importorskip("spatialbot_interfaces", reason="typed interfaces not built: scripts/build_interfaces.sh")
+    from rclpy.parameter import Parameter
+    from spatialbot_interfaces.msg import MarkArray, PolicyStep
+    from spatialbot_interfaces.srv import DepthQuery
+    from std_msgs.msg import String
+
+    from spatialbot_ros.core.depth_api import DepthAPI
+    from spatialbot_ros.nodes.mujoco_sim import MujocoSimNode
+    from spatialbot_ros.nodes.spatial_policy import LATCHED, SpatialPolicyNode
+
+    sim = MujocoSimNode(parameter_overrides=[Parameter("camera_rate_hz", value=5.0)])
+    policy = SpatialPolicyNode(parameter_overrides=extrinsic_params(sim.cell.base_from_camera))
+    op = ros.create_node("typed_operator")
+    steps, marks = [], []
+    op.create_subscription(PolicyStep, "/spatialbot/policy_step", steps.append, 10)
+    op.create_subscription(MarkArray, "/spatialbot/marks_typed", marks.append, 10)
+    depth = op.create_client(DepthQuery, "/spatialbot/depth_query")
+    # before any frame: a clear refusal, not a number
+    assert spin_until([sim, policy, op], depth.service_is_ready)
+    policy._latest_frame = None
+    fut = depth.call_async(DepthQuery.Request(x=0.5, y=0.5, normalized=True, box_xyxy=[-1, -1, -1, -1]))
+    assert spin_until([policy, op], fut.done) and not fut.result().ok and "no camera frame" in fut.result().message
+
+    op.create_publisher(String, "/spatialbot/instruction", LATCHED).publish(
+        String(data="pick the middle cup and put it on the plate"))
+    assert spin_until([sim, policy, op], lambda: bool(steps and marks), timeout=15.0)
+    step, arr = steps[-1], marks[-1]
+    green = sim.cell.object_pose("green_cup")[:3, 3]
+    assert step.error == "" and step.place_kind == "on" and step.gripper == PolicyStep.GRIPPER_HOLD
+    assert np.hypot(step.target_point_base.x - green[0], step.target_point_base.y - green[1]) < 0.015
+    assert step.target_mark_id in [m.id for m in arr.marks] and len(arr.marks) == 4
+    chosen = next(m for m in arr.marks if m.id == step.target_mark_id)
+    assert chosen.shape == "cylinder" and chosen.color == "green" and list(step.target_box_xyxy) == list(chosen.box_xyxy)
+
+    frame = policy._latest_frame
+    fut = depth.call_async(DepthQuery.Request(x=0.5, y=0.6, normalized=True, box_xyxy=[-1, -1, -1, -1]))
+    assert spin_until([policy, op], fut.done)
+    res = fut.result()
+    assert res.ok and abs(res.depth_mm - DepthAPI(frame).depth_at(0.5, 0.6)) < 1e-6
+    x0, y0, x1, y1 = (int(v) for v in chosen.box_xyxy)
+    fut = depth.call_async(DepthQuery.Request(box_xyxy=[x0, y0, x1, y1]))
+    assert spin_until([policy, op], fut.done)
+    res = fut.result()
+    assert res.ok and res.min_mm <= res.mean_mm <= res.max_mm and abs(res.center_mm - chosen.depth_center_mm) < 30
+    fut = depth.call_async(DepthQuery.Request(x=1.5, y=0.5, normalized=True, box_xyxy=[-1, -1, -1, -1]))
+    assert spin_until([policy, op], fut.done)
+    assert not fut.result().ok and "outside" in fut.result().message
+
+
 def test_bad_parameters_are_refused_with_a_message(ros):
     from rclpy.parameter import Parameter
 

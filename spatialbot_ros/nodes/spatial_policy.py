@@ -1,6 +1,7 @@
 """spatial_policy: RGB-D from the camera topics + the current instruction -> Set-of-Mark overlay,
-RViz marks, the grounded target pose and a JSON result, per frame. Conversion and publishing only;
-perception and grounding live in the policy/core."""
+RViz marks, the grounded target pose and a JSON result, per frame; with spatialbot_interfaces built,
+also the typed marks and policy step, and the Depth API as a DepthQuery service on the latest frame.
+Conversion and publishing only; perception and grounding live in the policy/core."""
 
 from __future__ import annotations
 
@@ -13,12 +14,19 @@ from std_msgs.msg import String
 from visualization_msgs.msg import MarkerArray
 
 from spatialbot_ros.core.errors import SpatialBotError
+from spatialbot_ros.core.frame import RGBDFrame
 from spatialbot_ros.core.frame_sync import ApproximateTimeSync
 from spatialbot_ros.core.som_overlay import draw_marks
 from spatialbot_ros.core.transforms import extrinsic_from_params
 from spatialbot_ros.nodes.conversions import array_to_image, msgs_to_rgbd, stamp_to_s
 from spatialbot_ros.nodes.markers import grounding_json, marks_to_marker_array, target_pose
 from spatialbot_ros.nodes.runner import run_node
+from spatialbot_ros.nodes.typed_interfaces import (
+    answer_depth_query,
+    grounding_to_step_msg,
+    interfaces_available,
+    marks_to_msg,
+)
 from spatialbot_ros.policy.registry import POLICY_BACKENDS, make_policy_from_params
 
 PARAMS = {
@@ -31,6 +39,9 @@ PARAMS = {
     "target_topic": ("/spatialbot/target_pose", "grounded pick target (base frame)"),
     "result_topic": ("/spatialbot/policy_result", "JSON: marks, pick/place, explanation, error"),
     "base_frame": ("base", "robot base frame the extrinsics are given in"),
+    "typed_marks_topic": ("/spatialbot/marks_typed", "spatialbot_interfaces/MarkArray (when the package is built)"),
+    "policy_step_topic": ("/spatialbot/policy_step", "spatialbot_interfaces/PolicyStep per frame (when built)"),
+    "depth_service": ("/spatialbot/depth_query", "spatialbot_interfaces/DepthQuery on the latest frame (when built)"),
     "sync_slop_s": (0.01, "max stamp difference between colour, depth and info"),
     "policy": ("geometric", "policy backend: geometric, onnx, spatialbot, transformers, openai, magma"),
     "model_dir": ("", "onnx: trained model directory (empty = shipped); VLM backends: model directory or hub id"),
@@ -64,6 +75,18 @@ class SpatialPolicyNode(Node):
         self._pub_marks = self.create_publisher(MarkerArray, p["marks_topic"], 10)
         self._pub_target = self.create_publisher(PoseStamped, p["target_topic"], 10)
         self._pub_result = self.create_publisher(String, p["result_topic"], 10)
+        self._latest_frame: RGBDFrame | None = None
+        self._pub_typed_marks = self._pub_step = None
+        if interfaces_available():
+            from spatialbot_interfaces.msg import MarkArray, PolicyStep
+            from spatialbot_interfaces.srv import DepthQuery
+
+            self._pub_typed_marks = self.create_publisher(MarkArray, p["typed_marks_topic"], 10)
+            self._pub_step = self.create_publisher(PolicyStep, p["policy_step_topic"], 10)
+            self.create_service(DepthQuery, p["depth_service"],
+                                lambda req, res: answer_depth_query(req, res, self._latest_frame))
+        else:
+            self.get_logger().info("spatialbot_interfaces not built: JSON result topic only, no DepthQuery service")
 
     def _on_instruction(self, msg: String) -> None:
         self.instruction = msg.data
@@ -77,9 +100,12 @@ class SpatialPolicyNode(Node):
         stamp = triple["color"].header.stamp
         try:
             frame = msgs_to_rgbd(triple["color"], triple["depth"], triple["info"])
+            self._latest_frame = frame
             proposals, grounding = self.policy.ground(frame, self.instruction, self.base_from_camera)
         except SpatialBotError as exc:  # bad frame or instruction: report, never guess
             self._pub_result.publish(grounding_json(self.instruction, [], None, str(exc), stamp_s=stamp_to_s(stamp)))
+            if self._pub_step is not None:
+                self._pub_step.publish(grounding_to_step_msg(self.instruction, [], None, str(exc), self.base_frame, stamp))
             self.get_logger().warning(str(exc), throttle_duration_sec=2.0)
             return
         chosen = proposals.by_id(grounding.pick_mark_id)
@@ -90,6 +116,10 @@ class SpatialPolicyNode(Node):
             self._pub_marks.publish(marks_to_marker_array(proposals.marks, self.base_frame, stamp, chosen.id))
         self._pub_target.publish(target_pose(chosen, self.base_frame, stamp))
         self._pub_result.publish(grounding_json(self.instruction, proposals.marks, grounding, stamp_s=stamp_to_s(stamp)))
+        if self._pub_step is not None and self._pub_typed_marks is not None:
+            self._pub_typed_marks.publish(marks_to_msg(proposals.marks, self.base_frame, stamp))
+            self._pub_step.publish(grounding_to_step_msg(self.instruction, proposals.marks, grounding, "",
+                                                         self.base_frame, stamp))
 
 
 def main(args: list[str] | None = None) -> None:
