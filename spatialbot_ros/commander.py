@@ -1,9 +1,13 @@
 """PickPlaceCommander: a plain Python API over the pick_place node for people who script robots
-(in the spirit of nav2's BasicNavigator): send an instruction, poll, read the result."""
+(in the spirit of nav2's BasicNavigator): send an instruction, poll, read the result.
+
+transport 'action' uses the spatialbot_interfaces/PickPlace action, 'topic' the JSON topics, and
+'auto' (default) the action when the typed package is built."""
 
 from __future__ import annotations
 
 import enum
+import importlib.util
 import json
 import time
 import uuid
@@ -33,8 +37,21 @@ class PickPlaceOutcome:
 class PickPlaceCommander:
     def __init__(self, node: Node | None = None, goal_topic: str = "/pick_place/goal",
                  cancel_topic: str = "/pick_place/cancel", feedback_topic: str = "/pick_place/feedback",
-                 result_topic: str = "/pick_place/result") -> None:
+                 result_topic: str = "/pick_place/result", transport: str = "auto",
+                 action_name: str = "/pick_place") -> None:
+        if transport not in ("auto", "action", "topic"):
+            raise ValueError(f"transport must be auto, action or topic, not {transport!r}")
+        if transport == "auto":
+            transport = "action" if importlib.util.find_spec("spatialbot_interfaces") else "topic"
+        self.transport = transport
         self.node = node or rclpy.create_node(f"pick_place_commander_{uuid.uuid4().hex[:6]}")
+        self._action = None
+        if transport == "action":
+            from rclpy.action import ActionClient
+            from spatialbot_interfaces.action import PickPlace
+
+            self._action = ActionClient(self.node, PickPlace, action_name)
+            self._handle = None
         self._goal_pub = self.node.create_publisher(String, goal_topic, 10)
         self._cancel_pub = self.node.create_publisher(String, cancel_topic, 10)
         self.node.create_subscription(String, feedback_topic, self._on_feedback, 10)
@@ -56,19 +73,55 @@ class PickPlaceCommander:
     def wait_for_server(self, timeout_s: float = 30.0) -> bool:
         end = time.monotonic() + timeout_s
         while time.monotonic() < end:
-            if self.node.count_subscribers(self._goal_pub.topic_name) > 0:
+            ready = (self._action.server_is_ready() if self._action is not None
+                     else self.node.count_subscribers(self._goal_pub.topic_name) > 0)
+            if ready:
                 return True
             rclpy.spin_once(self.node, timeout_sec=0.1)
         return False
 
-    def pick_and_place(self, instruction: str) -> str:
-        """Send a goal; returns its id."""
+    def pick_and_place(self, instruction: str, place_phrase: str = "", pick_only: bool = False) -> str:
+        """Send a goal; returns its id. place_phrase (action transport): where it goes, if not in the
+        instruction; pick_only: pick it up and hold it."""
         self._goal_id, self._feedback, self._result = uuid.uuid4().hex[:8], [], None
-        self._goal_pub.publish(String(data=json.dumps({"id": self._goal_id, "instruction": instruction})))
+        if self._action is None:
+            text = f"{instruction} and put it {place_phrase}" if place_phrase else instruction
+            self._goal_pub.publish(String(data=json.dumps({"id": self._goal_id, "instruction": text})))
+            return self._goal_id
+        from spatialbot_interfaces.action import PickPlace
+
+        self._handle = None
+        future = self._action.send_goal_async(
+            PickPlace.Goal(instruction=instruction, place_phrase=place_phrase, pick_only=pick_only),
+            feedback_callback=lambda fb: self._feedback.append(
+                {"id": self._goal_id, "phase": fb.feedback.phase, "step": fb.feedback.step, "detail": fb.feedback.detail}))
+        future.add_done_callback(self._on_goal_response)
         return self._goal_id
 
+    def _on_goal_response(self, future) -> None:  # noqa: ANN001 (rclpy Future)
+        handle = future.result()
+        if not handle.accepted:
+            self._result = {"id": self._goal_id, "succeeded": False, "failure_reason": "rejected",
+                            "message": "the pick_place action server rejected the goal (busy)"}
+            return
+        self._handle = handle
+        handle.get_result_async().add_done_callback(self._on_action_result)
+
+    def _on_action_result(self, future) -> None:  # noqa: ANN001 (rclpy Future)
+        r = future.result().result
+        self._result = {"id": self._goal_id, "succeeded": r.succeeded, "failure_reason": r.failure_reason,
+                        "message": r.message, "explanation": r.explanation, "target_mark_id": r.target_mark_id,
+                        "status": future.result().status}
+
     def cancel(self) -> None:
-        self._cancel_pub.publish(String(data=self._goal_id))
+        if self._action is None:
+            self._cancel_pub.publish(String(data=self._goal_id))
+            return
+        end = time.monotonic() + 5.0
+        while self._handle is None and self._result is None and time.monotonic() < end:
+            rclpy.spin_once(self.node, timeout_sec=0.05)
+        if self._handle is not None:
+            self._handle.cancel_goal_async()
 
     def is_done(self, spin_s: float = 0.05) -> bool:
         rclpy.spin_once(self.node, timeout_sec=spin_s)

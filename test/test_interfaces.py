@@ -1,5 +1,6 @@
-"""spatialbot_interfaces built from .msg/.srv/.action against the PyPI ROS wheels: types, topics,
-a service and an action (feedback, result, cancel) between two real rclpy nodes over Fast DDS.
+"""spatialbot_interfaces built from .msg/.srv/.action against the PyPI ROS wheels: the types as
+declared, and the conversions the nodes use. (The nodes' typed topics, DepthQuery service and the
+PickPlace action are exercised over DDS in test_policy_node_ros.py and test_pick_place_e2e.py.)
 
 Needs `scripts/build_interfaces.sh` and `source scripts/interfaces_env.sh` (LD_LIBRARY_PATH must be
 set before Python starts, so the test cannot set it up itself).
@@ -7,13 +8,9 @@ set before Python starts, so the test cannot set it up itself).
 
 from __future__ import annotations
 
-import os
-import threading
-import time
 from pathlib import Path
 
 import pytest
-from conftest import spin_until
 
 pytestmark = pytest.mark.ros
 
@@ -80,136 +77,37 @@ def test_types_have_the_declared_fields_and_serialize():
     assert PickPlace.Feedback.get_fields_and_field_types()["step"] == "int32"
 
 
-def test_topic_and_depth_service_round_trip(ros):
-    from spatialbot_interfaces.msg import PolicyStep
-    from spatialbot_interfaces.srv import DepthQuery
+def test_marks_and_grounding_convert_to_typed_messages(six_object_cell):
+    from rclpy.serialization import deserialize_message, serialize_message
+    from spatialbot_interfaces.msg import MarkArray, PolicyStep
 
-    assert os.environ["ROS_DOMAIN_ID"] != "0"
-    server = ros.create_node("depth_server")
-    client = ros.create_node("depth_client")
-    try:
-        def handle(req, res):
-            point = list(req.box_xyxy) == [-1, -1, -1, -1]
-            res.ok = point and req.normalized
-            res.message = "point" if point else "box"
-            res.depth_mm = 1000.0 * req.x + req.y
-            return res
+    from spatialbot_ros.core.grounding import ground_instruction
+    from spatialbot_ros.core.som_proposer import GeometricProposer
+    from spatialbot_ros.nodes.typed_interfaces import grounding_to_step_msg, marks_to_msg
 
-        server.create_service(DepthQuery, "depth_query", handle)
-        got: list[PolicyStep] = []
-        server.create_subscription(PolicyStep, "policy_step", got.append, 10)
-        pub = client.create_publisher(PolicyStep, "policy_step", 10)
-        cli = client.create_client(DepthQuery, "depth_query")
-        assert spin_until([server, client], lambda: cli.service_is_ready() and pub.get_subscription_count() > 0)
-
-        fut = cli.call_async(DepthQuery.Request(x=0.25, y=0.5, normalized=True, box_xyxy=[-1, -1, -1, -1]))
-        assert spin_until([server, client], fut.done)
-        res = fut.result()
-        assert res.ok and res.message == "point" and res.depth_mm == 250.5
-
-        fut = cli.call_async(DepthQuery.Request(x=1.0, box_xyxy=[0, 0, 5, 5]))
-        assert spin_until([server, client], fut.done)
-        assert not fut.result().ok and fut.result().message == "box"
-
-        pub.publish(_policy_step())
-        assert spin_until([server, client], lambda: got)
-        assert got[0].contact.touching and list(got[0].contact.per_finger_gap_mm) == [1.5, 2.5]
-    finally:
-        server.destroy_node()
-        client.destroy_node()
+    cell, _, frame = six_object_cell
+    marks = GeometricProposer().propose(frame, cell.base_from_camera).marks
+    g = ground_instruction("put the red cup into the bowl", marks, base_from_camera=cell.base_from_camera)
+    arr = deserialize_message(serialize_message(marks_to_msg(marks, "base", MarkArray().header.stamp)), MarkArray)
+    assert [m.id for m in arr.marks] == [m.id for m in marks]
+    red = next(m for m in marks if m.id == g.pick_mark_id)
+    red_msg = next(m for m in arr.marks if m.id == red.id)
+    assert red_msg.color == "red" and list(red_msg.box_xyxy) == list(red.box_xyxy)
+    assert abs(red_msg.centroid_base.x - red.centroid_base[0]) < 1e-9 and red_msg.depth_center_mm == red.depth.center_mm
+    step = grounding_to_step_msg("put the red cup into the bowl", marks, g, "", "base", arr.header.stamp)
+    assert step.target_mark_id == red.id and step.place_kind == "into" and step.gripper == PolicyStep.GRIPPER_HOLD
+    err = grounding_to_step_msg("pick the gold cup", marks, None, "no gold cup", "base", arr.header.stamp)
+    assert err.target_mark_id == -1 and err.error == "no gold cup" and list(err.target_box_xyxy) == [-1, -1, -1, -1]
 
 
-class _PickPlaceServer:
-    """Action server on its own multi-threaded executor: the execute callback loops with sleeps."""
+@pytest.mark.parametrize(("instruction", "place", "pick_only", "text", "error"), [
+    ("pick the red cup", "on the plate", False, "pick the red cup and put it on the plate", ""),
+    ("put the red cup on the plate", "", False, "put the red cup on the plate", ""),
+    ("pick the red cup", "", True, "pick the red cup", ""),
+    ("pick the red cup", "on the plate", True, "", "pick_only goal with a place_phrase"),
+    ("  ", "", False, "", "empty instruction"),
+])
+def test_action_goal_fields_become_one_instruction(instruction, place, pick_only, text, error):
+    from spatialbot_ros.nodes.pick_place_action import goal_instruction
 
-    def __init__(self, rclpy) -> None:
-        from rclpy.action import ActionServer, CancelResponse
-        from rclpy.callback_groups import ReentrantCallbackGroup
-        from rclpy.executors import MultiThreadedExecutor
-        from spatialbot_interfaces.action import PickPlace
-
-        self.node = rclpy.create_node("pick_place_server")
-        self.server = ActionServer(
-            self.node, PickPlace, "pick_place", self._execute,
-            cancel_callback=lambda _goal: CancelResponse.ACCEPT,
-            callback_group=ReentrantCallbackGroup())
-        self.executor = MultiThreadedExecutor(num_threads=2)
-        self.executor.add_node(self.node)
-        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
-        self.thread.start()
-
-    def _execute(self, goal_handle):
-        from spatialbot_interfaces.action import PickPlace
-
-        goal = goal_handle.request
-        result = PickPlace.Result(target_mark_id=4)
-        deadline = time.monotonic() + 5.0
-        step = 0
-        while True:
-            step += 1
-            goal_handle.publish_feedback(PickPlace.Feedback(phase="approach", step=step, detail=goal.instruction))
-            if goal_handle.is_cancel_requested:
-                goal_handle.canceled()
-                result.failure_reason = "canceled"
-                return result
-            if goal.instruction != "wait for cancel" and step >= 3:
-                break
-            if time.monotonic() > deadline:
-                goal_handle.abort()
-                result.failure_reason = "timeout"
-                return result
-            time.sleep(0.02)
-        goal_handle.succeed()
-        result.succeeded = True
-        result.message = f"picked for '{goal.place_phrase}'" if not goal.pick_only else "picked"
-        return result
-
-    def close(self) -> None:
-        self.executor.shutdown(timeout_sec=2.0)
-        self.thread.join(timeout=2.0)
-        self.server.destroy()
-        self.node.destroy_node()
-
-
-def test_pick_place_action_goal_feedback_result_and_cancel(ros):
-    from action_msgs.msg import GoalStatus
-    from rclpy.action import ActionClient
-    from spatialbot_interfaces.action import PickPlace
-
-    server = _PickPlaceServer(ros)
-    client = ros.create_node("pick_place_client")
-    try:
-        ac = ActionClient(client, PickPlace, "pick_place")
-        assert spin_until([client], ac.server_is_ready)
-
-        feedback: list[PickPlace.Feedback] = []
-        goal = PickPlace.Goal(instruction="pick the red cup", place_phrase="on the plate")
-        sent = ac.send_goal_async(goal, feedback_callback=lambda fb: feedback.append(fb.feedback))
-        assert spin_until([client], sent.done)
-        handle = sent.result()
-        assert handle.accepted
-        res_fut = handle.get_result_async()
-        assert spin_until([client], res_fut.done)
-        assert res_fut.result().status == GoalStatus.STATUS_SUCCEEDED
-        result = res_fut.result().result
-        assert result.succeeded and result.target_mark_id == 4 and result.message == "picked for 'on the plate'"
-        spin_until([client], lambda: len(feedback) >= 3, timeout=2.0)
-        assert [f.step for f in feedback] == [1, 2, 3] and feedback[0].detail == "pick the red cup"
-
-        feedback.clear()
-        sent = ac.send_goal_async(PickPlace.Goal(instruction="wait for cancel"),
-                                  feedback_callback=lambda fb: feedback.append(fb.feedback))
-        assert spin_until([client], sent.done) and sent.result().accepted
-        handle = sent.result()
-        assert spin_until([client], lambda: feedback)  # running before we cancel
-        cancel = handle.cancel_goal_async()
-        assert spin_until([client], cancel.done)
-        assert len(cancel.result().goals_canceling) == 1
-        res_fut = handle.get_result_async()
-        assert spin_until([client], res_fut.done)
-        assert res_fut.result().status == GoalStatus.STATUS_CANCELED
-        assert res_fut.result().result.failure_reason == "canceled" and not res_fut.result().result.succeeded
-        ac.destroy()
-    finally:
-        server.close()
-        client.destroy_node()
+    assert goal_instruction(instruction, place, pick_only) == (text, error)

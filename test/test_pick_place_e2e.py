@@ -1,6 +1,8 @@
 """End to end over Fast DDS in separate processes: `spatialbot-ros up sim_pick_place` (mujoco_sim +
-pick_place) driven through PickPlaceCommander, the way a user scripts it."""
+pick_place) driven through PickPlaceCommander, the way a user scripts it: over the PickPlace action
+when spatialbot_interfaces is built (setup builds it), and over the JSON topics."""
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -31,6 +33,8 @@ def test_pick_place_goal_feedback_cancel_stale_camera_and_bad_instruction(ros):
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         cmd = PickPlaceCommander()
+        if importlib.util.find_spec("spatialbot_interfaces"):
+            assert cmd.transport == "action"
         truth = []
         cmd.node.create_subscription(String, "/sim/ground_truth", lambda m: truth.append(json.loads(m.data)), 10)
         assert cmd.wait_for_server(40.0)
@@ -41,6 +45,12 @@ def test_pick_place_goal_feedback_cancel_stale_camera_and_bad_instruction(ros):
         r = wait_result(cmd)
         assert r.result == TaskResult.FAILED and r.failure_reason == "grounding_failed" and "no purple cup" in r.message
         assert {f["phase"] for f in cmd.feedback()} <= {"approach"} and len(cmd.feedback()) <= 1
+        # the same over the JSON topic interface
+        topic_cmd = PickPlaceCommander(transport="topic")
+        assert topic_cmd.wait_for_server(20.0)
+        topic_cmd.pick_and_place("pick the purple cup and put it on the plate")
+        r = wait_result(topic_cmd)
+        assert r.result == TaskResult.FAILED and r.failure_reason == "grounding_failed" and "no purple cup" in r.message
 
         # a stale camera: the executive aborts before any motion
         set_camera = cmd.node.create_client(SetBool, "/sim/set_camera_enabled")

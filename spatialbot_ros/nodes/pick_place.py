@@ -1,13 +1,15 @@
-"""pick_place: the executive as a node. Goals arrive on a topic (JSON {"id", "instruction"} or
-plain text), feedback and the result (with the failure reason) go out as JSON; cancel by topic.
-Motion goes to a joint trajectory controller's topic interface, frames come from the camera topics.
-Only conversion and wiring here: the state machine is spatialbot_ros.executive.pick_place."""
+"""pick_place: the executive as a node. Goals arrive as a spatialbot_interfaces/PickPlace action
+(feedback per step, cancel, a result naming the failure reason) when the typed package is built,
+and always on a topic (JSON {"id", "instruction"} or plain text) with JSON feedback/result and a
+cancel topic. Motion goes to a joint trajectory controller's topic interface, frames come from the
+camera topics. Only conversion and wiring here: the state machine is spatialbot_ros.executive."""
 
 from __future__ import annotations
 
 import json
 import threading
 import uuid
+from collections.abc import Callable
 
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
@@ -24,13 +26,16 @@ from spatialbot_ros.executive.pick_place import ExecutiveConfig, PickPlaceExecut
 from spatialbot_ros.motion.ros_topic_backend import RosTopicMotionBackend, TopicMotionConfig
 from spatialbot_ros.nodes.conversions import msgs_to_rgbd, stamp_to_s
 from spatialbot_ros.nodes.estop_bridge import EStopBridge
-from spatialbot_ros.nodes.runner import run_node
+from spatialbot_ros.nodes.pick_place_action import PickPlaceActionServer, step_detail
+from spatialbot_ros.nodes.runner import run_node, spin_multithreaded
+from spatialbot_ros.nodes.typed_interfaces import interfaces_available
 from spatialbot_ros.policy.registry import POLICY_BACKENDS, make_policy_from_params
 
 PARAMS = {
     "color_topic": ("/camera/camera/color/image_raw", "colour image (rgb8/bgr8)"),
     "depth_topic": ("/camera/camera/aligned_depth_to_color/image_raw", "depth aligned to colour (16UC1 mm)"),
     "info_topic": ("/camera/camera/color/camera_info", "colour camera info"),
+    "action_name": ("/pick_place", "spatialbot_interfaces/PickPlace action (when the package is built)"),
     "goal_topic": ("/pick_place/goal", "goals: JSON {id, instruction} or plain text"),
     "cancel_topic": ("/pick_place/cancel", "goal id to cancel (empty: the running goal)"),
     "feedback_topic": ("/pick_place/feedback", "JSON per step: id, phase, step, detail"),
@@ -80,6 +85,8 @@ class PickPlaceNode(Node):
         self._pub_result = self.create_publisher(String, p["result_topic"], 10)
         self._executive: PickPlaceExecutive | None = None
         self._goal_id = ""
+        self._busy = threading.Lock()
+        self._action = PickPlaceActionServer(self, str(p["action_name"]), self) if interfaces_available() else None
 
     # -- FrameSource for the executive ------------------------------------------------------
     def _on_camera(self, stream: str, msg: object) -> None:
@@ -105,41 +112,51 @@ class PickPlaceNode(Node):
             goal_id, instruction = str(data.get("id") or uuid.uuid4().hex[:8]), data.get("instruction", "")
         except (json.JSONDecodeError, AttributeError):
             goal_id, instruction = uuid.uuid4().hex[:8], msg.data
-        if self._executive is not None:
-            self._publish_result({"id": goal_id, "succeeded": False, "failure_reason": "rejected",
-                                  "message": f"busy with goal {self._goal_id}"})
-            return
+        busy = self.start_goal(goal_id, str(instruction), lambda rec: self._feedback(goal_id, rec), self._publish_result)
+        if busy:
+            self._publish_result({"id": goal_id, "succeeded": False, "failure_reason": "rejected", "message": busy})
+
+    def _on_cancel(self, msg: String) -> None:
+        if msg.data in ("", self._goal_id):
+            self.cancel_goal()
+
+    # -- one goal at a time, whichever interface it came from ---------------------------------
+    def start_goal(self, goal_id: str, instruction: str, on_step: Callable[[StepRecord], None],
+                   on_done: Callable[[dict], None]) -> str:
+        """Run a goal in its own thread; '' when started, else why not (busy)."""
+        if not self._busy.acquire(blocking=False):
+            return f"busy with goal {self._goal_id}"
         self._goal_id = goal_id
         self._executive = PickPlaceExecutive(
             self.policy, self.motion, self, SafetyChecker(), ExecutiveConfig(frame_max_age_s=self.frame_timeout_s),
-            estop=self.estop, on_step=lambda rec: self._feedback(goal_id, rec))
-        threading.Thread(target=self._run, args=(goal_id, instruction), daemon=True).start()
+            estop=self.estop, on_step=on_step)
+        threading.Thread(target=self._run, args=(goal_id, instruction, on_done), daemon=True).start()
+        return ""
 
-    def _on_cancel(self, msg: String) -> None:
-        if self._executive is not None and msg.data in ("", self._goal_id):
+    def cancel_goal(self) -> None:
+        if self._executive is not None:
             self._executive.cancel()
 
     def _feedback(self, goal_id: str, rec: StepRecord) -> None:
-        detail = rec.step.explanation if rec.step.target is not None and rec.index == 0 else ""
-        if rec.step.contact is not None:
-            detail = rec.step.contact.evidence
         self._pub_feedback.publish(String(data=json.dumps(
-            {"id": goal_id, "phase": rec.phase.value, "step": rec.index, "detail": detail})))
+            {"id": goal_id, "phase": rec.phase.value, "step": rec.index, "detail": step_detail(rec)})))
 
-    def _run(self, goal_id: str, instruction: str) -> None:
+    def _run(self, goal_id: str, instruction: str, on_done: Callable[[dict], None]) -> None:
         executive = self._executive
         assert executive is not None
         try:
             if not self.motion.wait_for_joint_states(10.0):
-                self._publish_result({"id": goal_id, "succeeded": False, "failure_reason": "bad_input",
-                                      "message": "no joint states: is the robot driver running?"})
-                return
-            r = executive.run(instruction)
-            self._publish_result({"id": goal_id, "succeeded": r.succeeded, "failure_reason": r.reason.value,
-                                  "message": r.message, "explanation": r.explanation, "target_mark_id": r.target_mark_id,
-                                  "steps": r.steps})
+                result = {"id": goal_id, "succeeded": False, "failure_reason": "bad_input",
+                          "message": "no joint states: is the robot driver running?"}
+            else:
+                r = executive.run(instruction)
+                result = {"id": goal_id, "succeeded": r.succeeded, "failure_reason": r.reason.value,
+                          "message": r.message, "explanation": r.explanation, "target_mark_id": r.target_mark_id,
+                          "steps": r.steps}
         finally:
             self._executive = None
+            self._busy.release()
+        on_done(result)
 
     def _publish_result(self, data: dict) -> None:
         self._pub_result.publish(String(data=json.dumps(data)))
@@ -147,7 +164,8 @@ class PickPlaceNode(Node):
 
 
 def main(args: list[str] | None = None) -> None:
-    run_node(PickPlaceNode, args)
+    # several threads: the action's execute callback waits while camera and joint-state callbacks run
+    run_node(PickPlaceNode, args, spin=spin_multithreaded)
 
 
 if __name__ == "__main__":

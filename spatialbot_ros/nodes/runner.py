@@ -23,3 +23,15 @@ def run_node(factory: Callable[[], Node], args: list[str] | None = None,
         if node is not None:
             node.destroy_node()
         rclpy.try_shutdown()
+
+
+def spin_multithreaded(node: Node, threads: int = 4) -> None:
+    """rclpy.spin on a MultiThreadedExecutor (for nodes whose callbacks may wait, e.g. action servers)."""
+    from rclpy.executors import MultiThreadedExecutor
+
+    executor = MultiThreadedExecutor(num_threads=threads)
+    executor.add_node(node)
+    try:
+        executor.spin()
+    finally:
+        executor.shutdown()

@@ -1,0 +1,98 @@
+"""The spatialbot_interfaces/PickPlace action in front of the pick_place node's goal runner.
+
+Goals are accepted one at a time (a second is rejected while one runs); each executive step becomes
+a feedback message; a cancel request cancels the executive, which stops the arm; the result carries
+the executive's failure reason. Conversion and waiting only.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any, Protocol
+
+from rclpy.action import ActionServer, CancelResponse, GoalResponse
+from rclpy.callback_groups import ReentrantCallbackGroup
+from rclpy.node import Node
+
+from spatialbot_ros.executive.pick_place import StepRecord
+
+
+class GoalRunner(Protocol):
+    def start_goal(self, goal_id: str, instruction: str, on_step: Any, on_done: Any) -> str: ...
+
+    def cancel_goal(self) -> None: ...
+
+
+def step_detail(rec: StepRecord) -> str:
+    """What a feedback line says: the grounding explanation on the first step, then contact evidence."""
+    detail = rec.step.explanation if rec.step.target is not None and rec.index == 0 else ""
+    if rec.step.contact is not None:
+        detail = rec.step.contact.evidence
+    return detail
+
+
+def goal_instruction(instruction: str, place_phrase: str, pick_only: bool) -> tuple[str, str]:
+    """(instruction for the executive, error): a separate place phrase is appended as 'and put it ...'."""
+    text, place = instruction.strip(), place_phrase.strip()
+    if not text:
+        return "", "empty instruction"
+    if pick_only and place:
+        return "", "pick_only goal with a place_phrase"
+    if place:
+        text = f"{text} and put it {place}"
+    return text, ""
+
+
+class PickPlaceActionServer:
+    def __init__(self, node: Node, name: str, runner: GoalRunner) -> None:
+        from spatialbot_interfaces.action import PickPlace
+
+        self._types = PickPlace
+        self._node = node
+        self._runner = runner
+        self._running = threading.Lock()
+        self.server = ActionServer(node, PickPlace, name, self._execute, goal_callback=self._on_goal,
+                                   cancel_callback=lambda _handle: CancelResponse.ACCEPT,
+                                   callback_group=ReentrantCallbackGroup())
+
+    def _on_goal(self, _request: Any) -> GoalResponse:
+        return GoalResponse.REJECT if self._running.locked() else GoalResponse.ACCEPT
+
+    def _execute(self, handle: Any) -> Any:
+        PickPlace = self._types
+        goal = handle.request
+        instruction, error = goal_instruction(goal.instruction, goal.place_phrase, goal.pick_only)
+        if error:
+            handle.abort()
+            return PickPlace.Result(succeeded=False, failure_reason="bad_input", message=error, target_mark_id=-1)
+        done = threading.Event()
+        box: dict = {}
+
+        def on_step(rec: StepRecord) -> None:
+            handle.publish_feedback(PickPlace.Feedback(phase=rec.phase.value, step=rec.index, detail=step_detail(rec)))
+
+        def on_done(result: dict) -> None:
+            box.update(result)
+            done.set()
+
+        with self._running:
+            busy = self._runner.start_goal(uuid.uuid4().hex[:8], instruction, on_step, on_done)
+            if busy:
+                handle.abort()
+                return PickPlace.Result(succeeded=False, failure_reason="rejected", message=busy, target_mark_id=-1)
+            cancel_sent = False
+            while not done.wait(0.05):
+                if handle.is_cancel_requested and not cancel_sent:
+                    self._runner.cancel_goal()
+                    cancel_sent = True
+        result = PickPlace.Result(succeeded=bool(box.get("succeeded")), failure_reason=str(box.get("failure_reason", "")),
+                                  message=str(box.get("message", "")), explanation=str(box.get("explanation", "")),
+                                  target_mark_id=int(box.get("target_mark_id") if box.get("target_mark_id") is not None else -1))
+        if result.succeeded:
+            handle.succeed()
+        elif handle.is_cancel_requested:
+            handle.canceled()
+        else:
+            handle.abort()
+        return result
