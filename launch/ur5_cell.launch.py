@@ -28,7 +28,7 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument("policy", default_value="geometric", description="policy backend"),
     ]
     return LaunchDescription(args + [
-        SetEnvironmentVariable("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA"),
+        SetEnvironmentVariable("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA?max_msg_size=2MB&sockets_size=16MB"),  # = DDS_TRANSPORTS
         IncludeLaunchDescription(PythonLaunchDescriptionSource(ur_launch), launch_arguments={
             "ur_type": LaunchConfiguration("ur_type"), "robot_ip": LaunchConfiguration("robot_ip"),
             "use_mock_hardware": LaunchConfiguration("use_mock_hardware"),

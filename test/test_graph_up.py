@@ -5,11 +5,15 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from conftest import spin_until
 
 pytestmark = pytest.mark.ros
+
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_up_profiles_use_the_yaml_files_and_unknown_profiles_fail():
@@ -18,7 +22,14 @@ def test_up_profiles_use_the_yaml_files_and_unknown_profiles_fail():
     cmds = commands("sim")
     assert [c[2] for c in cmds] == ["spatialbot_ros.nodes.mujoco_sim", "spatialbot_ros.nodes.spatial_policy"]
     assert all(c[-2] == "--params-file" and c[-1].endswith(".yaml") for c in cmds)
-    assert graph_env()["FASTDDS_BUILTIN_TRANSPORTS"] == "LARGE_DATA"
+    from spatialbot_ros.graph_up import DDS_TRANSPORTS
+
+    assert DDS_TRANSPORTS.startswith("LARGE_DATA?") and "sockets_size" in DDS_TRANSPORTS
+    # every way of starting the graph asks for the same transport settings
+    for f in ("launch/sim_mujoco.launch.py", "launch/ur5_cell.launch.py", "scripts/env.sh"):
+        assert DDS_TRANSPORTS in (ROOT / f).read_text(), f
+    env = graph_env()
+    assert env["FASTDDS_BUILTIN_TRANSPORTS"] in (DDS_TRANSPORTS, os.environ.get("FASTDDS_BUILTIN_TRANSPORTS"))
     with pytest.raises(ValueError, match="sim, sim_pick_place, camera"):
         commands("moon")
 
