@@ -46,6 +46,48 @@ def _plane_basis(normal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return e1, np.cross(normal, e1)
 
 
+def _percentile(values: np.ndarray, q: float) -> float:
+    """np.percentile(values, q) (linear interpolation) by partial sort: the same number, less work."""
+    n = len(values)
+    pos = q / 100.0 * (n - 1)
+    lo = int(np.floor(pos))
+    hi = min(lo + 1, n - 1)
+    part = np.partition(values, (lo, hi))
+    return float(part[lo] + (pos - lo) * (part[hi] - part[lo]))
+
+
+@dataclass(frozen=True)
+class _PlaneFrame:
+    """In-plane axes and the camera's sideways direction on the plane, once per frame."""
+
+    e1: np.ndarray
+    e2: np.ndarray
+    side: np.ndarray
+
+    @classmethod
+    def of(cls, plane: SupportPlane) -> _PlaneFrame:
+        e1, e2 = _plane_basis(plane.normal)
+        view = np.array([0.0, 0.0, 1.0]) - plane.normal * plane.normal[2]
+        side = np.cross(plane.normal, view / max(np.linalg.norm(view), 1e-9))
+        return cls(e1, e2, side)
+
+
+@dataclass(frozen=True)
+class _Extent:
+    """A region's 3-D centre and radius, and its on-plane centre and radius, for cheap pair tests."""
+
+    centre: np.ndarray
+    radius: float
+    centre_xy: np.ndarray
+    radius_xy: float
+
+    @classmethod
+    def of(cls, xy: np.ndarray, _heights: np.ndarray, pts: np.ndarray) -> _Extent:
+        c, cxy = pts.mean(axis=0), xy.mean(axis=0)
+        return cls(c, float(np.max(np.linalg.norm(pts - c, axis=1))), cxy,
+                   float(np.max(np.linalg.norm(xy - cxy, axis=1))))
+
+
 def _fit_circle(xy: np.ndarray) -> tuple[np.ndarray, float, float] | None:
     """Least-squares circle (centre, radius, rms residual) through footprint points of a round
     object's outline; None when the points do not lie on a plausible circle."""
@@ -93,8 +135,9 @@ class GeometricProposer:
         if len(inliers) < cfg.plane_min_inlier_fraction * len(p):
             raise FrameError(f"proposals: no dominant support plane ({len(inliers)}/{len(p)} inliers)")
         centre = inliers.mean(axis=0)
-        _, _, vt = np.linalg.svd(inliers - centre, full_matrices=False)
-        n = vt[2]
+        dev = inliers - centre
+        _, evecs = np.linalg.eigh(dev.T @ dev)  # least-squares normal: the scatter's smallest axis
+        n = evecs[:, 0]
         d = -float(n @ centre)
         if d < 0:  # orient the normal toward the camera (camera origin above the table)
             n, d = -n, -d
@@ -132,8 +175,9 @@ class GeometricProposer:
         return count, labels, stats
 
     # -- description ------------------------------------------------------------------------
-    def _describe(self, frame: RGBDFrame, plane: SupportPlane, heights: np.ndarray, region: np.ndarray,
-                  box: tuple[int, int, int, int], base_from_camera: np.ndarray | None) -> Mark | None:
+    def _describe(self, frame: RGBDFrame, plane: SupportPlane, axes: _PlaneFrame, heights: np.ndarray,
+                  region: np.ndarray, box: tuple[int, int, int, int],
+                  base_from_camera: np.ndarray | None) -> Mark | None:
         cfg = self.config
         k = frame.intrinsics
         x0, y0, x1, y1 = box
@@ -148,8 +192,8 @@ class GeometricProposer:
         z = frame.depth_mm[sv, su].astype(np.float64) * 1e-3
         pts = deproject(su, sv, z, k)
         h = heights[sv, su].astype(np.float64)
-        height = float(np.percentile(h, 98))
-        e1, e2 = _plane_basis(plane.normal)
+        height = _percentile(h, 98)
+        e1, e2 = axes.e1, axes.e2
         on_plane = pts - np.outer(h, plane.normal)
         xy = np.stack([on_plane @ e1, on_plane @ e2], axis=1).astype(np.float32)
         (cx, cy), (rw, rh), angle = cv2.minAreaRect(xy)
@@ -171,9 +215,7 @@ class GeometricProposer:
             hull = cv2.convexHull(top_xy)
             (_, _), (tw, tl), _ = cv2.minAreaRect(top_xy)
             fill = float(cv2.contourArea(hull) / max(tw * tl, 1e-9))
-        view = np.array([0.0, 0.0, 1.0]) - plane.normal * plane.normal[2]
-        side = np.cross(plane.normal, view / max(np.linalg.norm(view), 1e-9))
-        shape = self._shape(h, xy, pts @ side, (cx, cy), long_side, short_side, height, fill)
+        shape = self._shape(h, xy, pts @ axes.side, (cx, cy), long_side, short_side, height, fill)
         region_mask = region
         eroded = cv2.erode(crop.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
         crop_rgb = frame.color_rgb[y0:y1, x0:x1]
@@ -257,9 +299,10 @@ class GeometricProposer:
             return i
 
         circles = {i: _fit_circle(parts[i][0]) for i in keep}
+        extents = {i: _Extent.of(*parts[i]) for i in keep}
         for a_i, a in enumerate(keep):
             for b in keep[a_i + 1:]:
-                if self._same_object(parts[a], parts[b], circles[a], circles[b]):
+                if self._same_object(parts[a], parts[b], circles[a], circles[b], extents[a], extents[b]):
                     parent[root(b)] = root(a)
         groups: dict[int, list[int]] = {}
         for i in keep:
@@ -268,20 +311,21 @@ class GeometricProposer:
 
     def _same_object(self, a: tuple[np.ndarray, np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray, np.ndarray],
                      circ_a: tuple[np.ndarray, float, float] | None,
-                     circ_b: tuple[np.ndarray, float, float] | None) -> bool:
+                     circ_b: tuple[np.ndarray, float, float] | None, ext_a: _Extent, ext_b: _Extent) -> bool:
         gap = self.config.merge_gap_m
         pa, pb = a[2], b[2]
-        ca, cb = pa.mean(axis=0), pb.mean(axis=0)
-        ra = np.max(np.linalg.norm(pa - ca, axis=1))
-        rb = np.max(np.linalg.norm(pb - cb, axis=1))
-        if np.linalg.norm(ca - cb) <= ra + rb + gap:
+        if np.linalg.norm(ext_a.centre - ext_b.centre) <= ext_a.radius + ext_b.radius + gap:
             if np.min(np.linalg.norm(pa[:, None, :] - pb[None, :, :], axis=2)) < gap:
                 return True  # touching in 3-D: one surface cut by a depth step
         # a round object split by its own rim (bowl): one part lies inside the other's circle, below its top
-        for (f_in, h_in), (circ, h_out) in (((b[0], b[1]), (circ_a, a[1])), ((a[0], a[1]), (circ_b, b[1]))):
+        for (f_in, h_in, ext_in), (circ, h_out) in (((b[0], b[1], ext_b), (circ_a, a[1])),
+                                                   ((a[0], a[1], ext_a), (circ_b, b[1]))):
             if circ is None:
                 continue
             centre, radius, _ = circ
+            # no point of the inner part can be inside the circle: skip the per-point test
+            if np.linalg.norm(ext_in.centre_xy - centre) > radius + gap + ext_in.radius_xy:
+                continue
             inside = np.linalg.norm(f_in - centre, axis=1) <= radius + gap
             if np.mean(inside) > 0.8 and np.percentile(h_in, 95) <= np.max(h_out) + gap:
                 return True
@@ -296,6 +340,7 @@ class GeometricProposer:
         count, labels, stats = self.segment(frame, heights)
         t2 = time.perf_counter()
         marks: list[Mark] = []
+        axes = _PlaneFrame.of(plane)
         for group in self._merge_groups(frame, plane, labels, stats, count, base_from_camera):
             x0 = min(stats[i][0] for i in group)
             y0 = min(stats[i][1] for i in group)
@@ -304,7 +349,7 @@ class GeometricProposer:
             crop = labels[y0:y1, x0:x1]  # compare inside the box only: full-frame masks cost ms
             region = np.zeros(labels.shape, dtype=bool)
             region[y0:y1, x0:x1] = np.isin(crop, group) if len(group) > 1 else crop == group[0]
-            mark = self._describe(frame, plane, heights, region, (x0, y0, x1, y1), base_from_camera)
+            mark = self._describe(frame, plane, axes, heights, region, (x0, y0, x1, y1), base_from_camera)
             if mark is not None:
                 marks.append(mark)
         marks.sort(key=lambda m: (round(m.centroid_px[0]), m.centroid_px[1]))
