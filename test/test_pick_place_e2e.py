@@ -77,6 +77,11 @@ def test_pick_place_goal_feedback_cancel_stale_camera_and_bad_instruction(ros):
         assert truth[-1]["green_cup"][2] < 0.06
 
         # the whole pick-and-place: feedback per phase, the cup ends on the plate
+        steps = []
+        if importlib.util.find_spec("spatialbot_interfaces"):
+            from spatialbot_interfaces.msg import PolicyStep
+
+            cmd.node.create_subscription(PolicyStep, "/pick_place/policy_step", steps.append, 50)
         cmd.pick_and_place("pick the middle cup and put it on the plate")
         r = wait_result(cmd, timeout=120)
         assert r.result == TaskResult.SUCCEEDED, r.message
@@ -84,6 +89,15 @@ def test_pick_place_goal_feedback_cancel_stale_camera_and_bad_instruction(ros):
         for phase in ("approach", "descend", "check_contact", "close", "lift", "verify", "carry", "place", "retreat"):
             assert phase in phases
         spin_until([cmd.node], lambda: False, timeout=1.5)
+        if importlib.util.find_spec("spatialbot_interfaces"):
+            # every executed step as a typed PolicyStep: target, contact judgment, delta, gripper
+            assert {s.phase for s in steps} >= {"approach", "descend", "close", "carry"}
+            assert any(s.contact.evidence and s.contact.valid for s in steps if s.phase == "check_contact")
+            assert all(s.gripper == PolicyStep.GRIPPER_CLOSE for s in steps if s.phase == "lift")
+            moving = [s for s in steps if s.phase == "approach"]
+            assert moving and all(s.target_mark_id >= 1 for s in moving)
+            assert max(abs(s.delta_translation_m.x) + abs(s.delta_translation_m.y) + abs(s.delta_translation_m.z)
+                       for s in moving) > 0.001
         cup, plate = np.array(truth[-1]["green_cup"]), np.array(truth[-1]["plate"])
         assert np.linalg.norm(cup[:2] - plate[:2]) < 0.03 and cup[2] < 0.1
     finally:

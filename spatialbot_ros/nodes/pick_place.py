@@ -28,7 +28,7 @@ from spatialbot_ros.nodes.conversions import msgs_to_rgbd, stamp_to_s
 from spatialbot_ros.nodes.estop_bridge import EStopBridge
 from spatialbot_ros.nodes.pick_place_action import PickPlaceActionServer, step_detail
 from spatialbot_ros.nodes.runner import run_node, spin_multithreaded
-from spatialbot_ros.nodes.typed_interfaces import interfaces_available
+from spatialbot_ros.nodes.typed_interfaces import interfaces_available, policy_step_to_msg
 from spatialbot_ros.policy.registry import POLICY_BACKENDS, make_policy_from_params
 
 PARAMS = {
@@ -36,6 +36,8 @@ PARAMS = {
     "depth_topic": ("/camera/camera/aligned_depth_to_color/image_raw", "depth aligned to colour (16UC1 mm)"),
     "info_topic": ("/camera/camera/color/camera_info", "colour camera info"),
     "action_name": ("/pick_place", "spatialbot_interfaces/PickPlace action (when the package is built)"),
+    "policy_step_topic": ("/pick_place/policy_step", "spatialbot_interfaces/PolicyStep per executed step (when built)"),
+    "base_frame": ("base", "frame of the published targets and deltas"),
     "goal_topic": ("/pick_place/goal", "goals: JSON {id, instruction} or plain text"),
     "cancel_topic": ("/pick_place/cancel", "goal id to cancel (empty: the running goal)"),
     "feedback_topic": ("/pick_place/feedback", "JSON per step: id, phase, step, detail"),
@@ -86,7 +88,13 @@ class PickPlaceNode(Node):
         self._executive: PickPlaceExecutive | None = None
         self._goal_id = ""
         self._busy = threading.Lock()
-        self._action = PickPlaceActionServer(self, str(p["action_name"]), self) if interfaces_available() else None
+        self._action = self._pub_step = None
+        self.base_frame = str(p["base_frame"])
+        if interfaces_available():
+            from spatialbot_interfaces.msg import PolicyStep
+
+            self._action = PickPlaceActionServer(self, str(p["action_name"]), self)
+            self._pub_step = self.create_publisher(PolicyStep, p["policy_step_topic"], 10)
 
     # -- FrameSource for the executive ------------------------------------------------------
     def _on_camera(self, stream: str, msg: object) -> None:
@@ -127,9 +135,16 @@ class PickPlaceNode(Node):
         if not self._busy.acquire(blocking=False):
             return f"busy with goal {self._goal_id}"
         self._goal_id = goal_id
+
+        def step_out(rec: StepRecord) -> None:
+            if self._pub_step is not None:
+                self._pub_step.publish(policy_step_to_msg(instruction, rec.phase.value, rec.step, self.base_frame,
+                                                          self.get_clock().now().to_msg()))
+            on_step(rec)
+
         self._executive = PickPlaceExecutive(
             self.policy, self.motion, self, SafetyChecker(), ExecutiveConfig(frame_max_age_s=self.frame_timeout_s),
-            estop=self.estop, on_step=on_step)
+            estop=self.estop, on_step=step_out)
         threading.Thread(target=self._run, args=(goal_id, instruction, on_done), daemon=True).start()
         return ""
 

@@ -72,6 +72,33 @@ def grounding_to_step_msg(instruction: str, marks: list[Mark], grounding: Ground
     return msg
 
 
+def policy_step_to_msg(instruction: str, phase: str, step: Any, frame_id: str, stamp: Any) -> Any:
+    """One executed policy step (policy.base.PolicyStep): target, contact judgment with its evidence,
+    the 6-DoF end-effector delta and the gripper command."""
+    from spatialbot_interfaces.msg import PolicyStep as StepMsg
+
+    # GripperCommand's values are the message's GRIPPER_OPEN / CLOSE / HOLD
+    msg = StepMsg(instruction=instruction, phase=phase, target_mark_id=-1, gripper=int(step.action.gripper),
+                  phase_done=bool(step.phase_done), explanation=step.explanation, error=step.error)
+    msg.header.frame_id, msg.header.stamp = frame_id, stamp
+    msg.target_box_xyxy = [-1, -1, -1, -1]
+    if step.target is not None:
+        msg.target_mark_id = int(step.target.mark_id)
+        msg.target_box_xyxy = [int(v) for v in step.target.box_xyxy]
+        _point(msg.target_point_camera, step.target.point_cam)
+        _point(msg.target_point_base, step.target.point_base)
+    if step.place is not None:
+        msg.place_kind = step.place.kind if step.place.relation is None else step.place.relation
+        _point(msg.place_point_base, step.place.point_base)
+    if step.contact is not None:
+        msg.contact.header = msg.header
+        msg.contact.touching, msg.contact.valid = bool(step.contact.touching), bool(step.contact.valid)
+        msg.contact.gap_mm, msg.contact.evidence = float(step.contact.gap_mm), step.contact.evidence
+    _point(msg.delta_translation_m, step.action.delta_translation_m)
+    _point(msg.delta_rotvec, step.action.delta_rotvec)
+    return msg
+
+
 def answer_depth_query(request: Any, response: Any, frame: RGBDFrame | None) -> Any:
     """DepthQuery: a point (box_xyxy all -1) -> depth at it; a box -> centre/mean/min/max over it.
     Errors (no frame yet, outside the image, no depth there) come back as ok=false with the reason."""
