@@ -109,3 +109,28 @@ def test_ee_delta_moves_toward_target_clipped_and_converges():
     assert dt == pytest.approx(0.3) and dr == pytest.approx(0.8)
     assert compute_ee_delta(tgt, tgt, limits).is_zero_motion
     assert compute_ee_delta(cur, tgt, limits, GripperCommand.CLOSE).as_vector()[6] == 1.0
+
+
+@pytest.mark.parametrize("value", ["false", "true", 1, 0, None, 1.0])
+def test_only_a_real_bool_arms_the_safety_gate(value):
+    from spatialbot_ros.motion.safety_gate import SafeMotion
+
+    from types import SimpleNamespace
+
+    backend = SimpleNamespace(name="stub")  # never called: arming is checked before anything moves
+    with pytest.raises(TypeError, match="armed must be True or False"):
+        SafeMotion(backend, armed=value)  # type: ignore[arg-type]
+    gate = SafeMotion(backend)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        gate.armed = value
+    assert gate.armed is False
+
+
+@pytest.mark.parametrize(("t", "expected"), [(0.0, (0, 0)), (0.9999999999, (1, 0)), (1.5, (1, 500_000_000)),
+                                             (2.000000001, (2, 1)), (1000.0333333333, (1000, 33_333_333))])
+def test_seconds_split_into_sec_and_nanosec_without_wrapping(t, expected):
+    from spatialbot_ros.core.timestamps import split_seconds
+
+    assert split_seconds(t) == expected
+    with pytest.raises(ValueError):
+        split_seconds(float("nan"))

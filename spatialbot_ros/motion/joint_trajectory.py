@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from spatialbot_ros.core.actions import GripperCommand
+from spatialbot_ros.core.timestamps import split_seconds
 from spatialbot_ros.core.transforms import make_pose
 from spatialbot_ros.core.ur_kinematics import (
     UR5_DH,
@@ -73,8 +74,8 @@ def build_joint_trajectory(positions: np.ndarray, times: np.ndarray, velocities:
         p = JointTrajectoryPoint()
         p.positions = [float(x) for x in q]
         p.velocities = [float(x) for x in v]
-        sec = int(math.floor(t))
-        p.time_from_start = Duration(sec=sec, nanosec=int(round((t - sec) * 1e9)) % 1_000_000_000)
+        sec, nanosec = split_seconds(float(t))
+        p.time_from_start = Duration(sec=sec, nanosec=nanosec)
         msg.points.append(p)
     return msg
 

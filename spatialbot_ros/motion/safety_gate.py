@@ -27,11 +27,23 @@ class SafeMotion:
         self.backend = backend
         self.checker = checker or SafetyChecker()
         self.estop = estop or EStop()
+        self._armed = False
         self.armed = armed
         self.real_hardware = real_hardware
         self.watchdog = watchdog
         self.name = f"safe({backend.name})"
         self.sent: list[str] = []  # what reached the backend, for logs and tests
+
+    @property
+    def armed(self) -> bool:
+        return self._armed
+
+    @armed.setter
+    def armed(self, value: bool) -> None:
+        """Only a real bool arms real hardware: 'false', 1 or None from a config file must not."""
+        if not isinstance(value, bool):
+            raise TypeError(f"armed must be True or False, got {value!r} ({type(value).__name__})")
+        self._armed = value
 
     # -- state passes through -------------------------------------------------------------
     def current_joints(self) -> np.ndarray:

@@ -10,6 +10,7 @@ from sensor_msgs.msg import CameraInfo, Image
 
 from spatialbot_ros.core.errors import FrameError
 from spatialbot_ros.core.frame import CameraIntrinsics, RGBDFrame
+from spatialbot_ros.core.timestamps import split_seconds
 
 
 def stamp_to_s(stamp: object) -> float:
@@ -19,8 +20,8 @@ def stamp_to_s(stamp: object) -> float:
 def s_to_stamp(t: float) -> object:
     from builtin_interfaces.msg import Time
 
-    sec = int(np.floor(t))
-    return Time(sec=sec, nanosec=int(round((t - sec) * 1e9)) % 1_000_000_000)
+    sec, nanosec = split_seconds(t)
+    return Time(sec=sec, nanosec=nanosec)
 
 
 def image_to_array(msg: Image) -> np.ndarray:
