@@ -113,9 +113,9 @@ def test_ee_delta_moves_toward_target_clipped_and_converges():
 
 @pytest.mark.parametrize("value", ["false", "true", 1, 0, None, 1.0])
 def test_only_a_real_bool_arms_the_safety_gate(value):
-    from spatialbot_ros.motion.safety_gate import SafeMotion
-
     from types import SimpleNamespace
+
+    from spatialbot_ros.motion.safety_gate import SafeMotion
 
     backend = SimpleNamespace(name="stub")  # never called: arming is checked before anything moves
     with pytest.raises(TypeError, match="armed must be True or False"):

@@ -74,3 +74,20 @@ def test_hand_eye_rejects_bad_input_and_writes_yaml(tmp_path):
         calibrate_hand_eye(robot[:2], obs[:2])
     write_extrinsics_yaml(tmp_path / "camera_extrinsics.yaml", truth)
     assert np.allclose(read_extrinsics_yaml(tmp_path / "camera_extrinsics.yaml"), truth, atol=1e-6)
+
+
+def test_real_cell_urdf_and_calibration_use_the_base_frame_the_nodes_read(tmp_path):
+    """The nodes' camera_extrinsics are in the UR `base` frame (ur_description's base_link turned by
+    pi about z): the URDF mount and the calibration file must name the same frame."""
+    import re
+
+    import yaml
+
+    from spatialbot_ros.nodes.spatial_policy import PARAMS
+
+    xacro = (Path(__file__).resolve().parents[1] / "urdf" / "ur5_cell.urdf.xacro").read_text()
+    joint = re.search(r'<joint name="camera_mount_joint".*?</joint>', xacro, re.S).group(0)
+    assert re.search(r'<parent link="\$\(arg tf_prefix\)base"/>', joint)
+    write_extrinsics_yaml(tmp_path / "ext.yaml", np.eye(4))
+    params = yaml.safe_load((tmp_path / "ext.yaml").read_text())["/**"]["ros__parameters"]
+    assert params["camera_extrinsics.parent_frame"] == PARAMS["base_frame"][0] == "base"

@@ -47,7 +47,7 @@ def calibrate_hand_eye(base_from_tool0: list[np.ndarray], camera_from_marker: li
     return HandEyeResult(X, float(np.linalg.norm(pts - pts.mean(axis=0), axis=1).max()), len(robot))
 
 
-def write_extrinsics_yaml(path: Path | str, base_from_camera: np.ndarray, parent_frame: str = "base_link",
+def write_extrinsics_yaml(path: Path | str, base_from_camera: np.ndarray, parent_frame: str = "base",
                           child_frame: str = "camera_color_optical_frame", node: str = "/**") -> None:
     """ROS parameter file: camera pose as xyz + quaternion (x, y, z, w) with frame names."""
     xyz, q = pose_to_xyz_quat(np.asarray(base_from_camera, float))
