@@ -41,7 +41,7 @@ def test_up_sim_grounds_an_instruction_across_processes(ros):
 
     env = dict(os.environ)
     before = set(running_nodes())  # nodes of other runs on this machine are not ours to judge
-    graph = subprocess.Popen([sys.executable, "-m", "spatialbot_ros.cli", "up", "sim", "--duration", "40"], env=env,
+    graph = subprocess.Popen([sys.executable, "-m", "spatialbot_ros.cli", "up", "sim", "--duration", "80"], env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         op = ros.create_node("operator")
@@ -49,7 +49,7 @@ def test_up_sim_grounds_an_instruction_across_processes(ros):
         op.create_subscription(String, "/spatialbot/policy_result", lambda m: results.append(json.loads(m.data)), 10)
         op.create_publisher(String, "/spatialbot/instruction", LATCHED).publish(
             String(data="pick the leftmost cup and put it on the plate"))
-        assert spin_until([op], lambda: any(r.get("pick_mark_id") for r in results), timeout=35.0)
+        assert spin_until([op], lambda: any(r.get("pick_mark_id") for r in results), timeout=60.0)
         r = next(r for r in results if r.get("pick_mark_id"))
         assert r["pick_mark_id"] == 1 and "leftmost" in r["explanation"] and r["place"]["kind"] == "on"
     finally:
