@@ -140,6 +140,31 @@ def test_time_parameterized_trajectory_respects_limits_and_ends_at_ik():
     assert np.allclose(t_msg, times, atol=1e-9) and list(msg.points[-1].positions) == pytest.approx(list(wp[-1]))
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_controllers_spline_stays_within_the_speed_limit_between_waypoints(seed):
+    """A joint trajectory controller runs cubic Hermite splines through (position, velocity) points;
+    their speed inside a segment must respect the limit too (rest-to-rest peaks at 1.5x the mean)."""
+    from spatialbot_ros.motion.joint_trajectory import hermite_peak_speeds
+
+    cfg = TrajectoryConfig(max_joint_speed_rad_s=1.0, max_joint_accel_rad_s2=50.0)
+    rng = np.random.default_rng(seed)
+    wp = HOME_Q + np.cumsum(rng.normal(0, 0.05, (12, 6)), axis=0)
+    times, vel = time_parameterize(HOME_Q, wp, cfg)
+    pts, v = np.vstack([HOME_Q, wp]), np.vstack([np.zeros(6), vel])
+    t = np.concatenate([[0.0], times])
+    s = np.linspace(0, 1, 201)[:, None]
+    for i in range(len(wp)):      # sample the splines densely: the analytic peak is not trusted blindly
+        T = t[i + 1] - t[i]
+        dp = (pts[i] - pts[i + 1]) / T
+        speed = (6 * s**2 - 6 * s) * dp + (3 * s**2 - 4 * s + 1) * v[i] + (3 * s**2 - 2 * s) * v[i + 1]
+        assert np.abs(speed).max() <= 1.0 + 1e-6
+    # one rest-to-rest segment at the mean-speed limit would peak at 1.5x: it is stretched by 1.5
+    single_t, _ = time_parameterize(HOME_Q, (HOME_Q + 0.3)[None], cfg)
+    assert single_t[0] == pytest.approx(0.45, rel=1e-4)
+    assert hermite_peak_speeds(HOME_Q[None], (HOME_Q + 0.3)[None], np.zeros((1, 6)), np.zeros((1, 6)),
+                               np.array([0.3]))[0] == pytest.approx(1.5)
+
+
 def test_controller_name_is_a_parameter():
     assert TrajectoryConfig().action_name == "/scaled_joint_trajectory_controller/follow_joint_trajectory"
     assert TrajectoryConfig(controller_name="joint_trajectory_controller").action_name == \
