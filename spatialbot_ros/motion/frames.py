@@ -12,15 +12,31 @@ import math
 import numpy as np
 
 from spatialbot_ros.core.transforms import make_pose, pose_to_xyz_quat
+from spatialbot_ros.core.ur_kinematics import UR5_DH, DHParams, fk
 
 BASE_LINK_FROM_BASE = make_pose([0.0, 0.0, 0.0], np.array([[math.cos(math.pi), -math.sin(math.pi), 0.0],
                                                            [math.sin(math.pi), math.cos(math.pi), 0.0],
                                                            [0.0, 0.0, 1.0]]))
 
 
+def tool0_from_tcp(tcp_offset_m: float) -> np.ndarray:
+    """The TCP (fingertip centre) sits tcp_offset_m along tool0's z."""
+    return make_pose([0.0, 0.0, float(tcp_offset_m)])
+
+
+def tcp_pose_from_joints(q: np.ndarray, tcp_offset_m: float, dh: DHParams = UR5_DH) -> np.ndarray:
+    """base_from_tcp for joint angles: forward kinematics to tool0, then the TCP offset."""
+    return fk(np.asarray(q, float), dh) @ tool0_from_tcp(tcp_offset_m)
+
+
+def tool0_pose_for_tcp(base_from_tcp: np.ndarray, tcp_offset_m: float) -> np.ndarray:
+    """base_from_tool0 that puts the TCP at base_from_tcp (same frame)."""
+    return np.asarray(base_from_tcp, float) @ np.linalg.inv(tool0_from_tcp(tcp_offset_m))
+
+
 def tool0_goal(base_from_tcp: np.ndarray, tcp_offset_m: float, planning_frame: str = "base_link") -> np.ndarray:
     """The tool0 pose, in the planning frame, that puts the TCP at base_from_tcp."""
-    tool0 = np.asarray(base_from_tcp, float) @ np.linalg.inv(make_pose([0.0, 0.0, tcp_offset_m]))
+    tool0 = tool0_pose_for_tcp(base_from_tcp, tcp_offset_m)
     if planning_frame == "base_link":
         return BASE_LINK_FROM_BASE @ tool0
     if planning_frame == "base":

@@ -22,11 +22,10 @@ from spatialbot_ros.core.ur_kinematics import (
     UR5_JOINT_LIMITS,
     UR_JOINT_NAMES,
     DHParams,
-    fk,
     ik_nearest,
 )
 from spatialbot_ros.motion.base import GripperState, MotionBackendUnavailable, MotionResult, MotionStatus
-from spatialbot_ros.motion.frames import joints_from_state
+from spatialbot_ros.motion.frames import joints_from_state, tcp_pose_from_joints
 
 
 @dataclass(frozen=True)
@@ -158,7 +157,7 @@ class JointTrajectoryBackend:
         return self._q.copy()
 
     def current_pose(self) -> np.ndarray:
-        return fk(self.current_joints(), self.dh) @ make_pose([0.0, 0.0, self.config.tcp_offset_m])
+        return tcp_pose_from_joints(self.current_joints(), self.config.tcp_offset_m, self.dh)
 
     def _send(self, waypoints: np.ndarray, speed_scale: float) -> MotionResult:
         import rclpy

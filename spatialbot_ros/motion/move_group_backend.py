@@ -8,7 +8,7 @@ import numpy as np
 
 from spatialbot_ros.core.actions import GripperCommand
 from spatialbot_ros.motion.base import GripperState, MotionBackendUnavailable, MotionResult, MotionStatus
-from spatialbot_ros.motion.frames import joints_from_state, pose_stamped, tool0_goal
+from spatialbot_ros.motion.frames import joints_from_state, pose_stamped, tcp_pose_from_joints, tool0_goal
 
 
 class MoveGroupBackend:
@@ -126,10 +126,8 @@ class MoveGroupBackend:
         return self._q.copy()
 
     def current_pose(self) -> np.ndarray:
-        from spatialbot_ros.core.transforms import make_pose
-        from spatialbot_ros.core.ur_kinematics import fk
 
-        return fk(self.current_joints()) @ make_pose([0.0, 0.0, self.tcp_offset_m])
+        return tcp_pose_from_joints(self.current_joints(), self.tcp_offset_m)
 
     def gripper(self, command: GripperCommand, force_n: float | None = None) -> MotionResult:
         return MotionResult(MotionStatus.REFUSED, "move_group drives the arm only; configure a gripper backend")

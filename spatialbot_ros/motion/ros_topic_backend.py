@@ -19,10 +19,9 @@ from std_msgs.msg import Float64
 from trajectory_msgs.msg import JointTrajectory
 
 from spatialbot_ros.core.actions import GripperCommand
-from spatialbot_ros.core.transforms import make_pose
-from spatialbot_ros.core.ur_kinematics import UR5_JOINT_LIMITS, UR_JOINT_NAMES, dh_for, fk, ik_nearest
+from spatialbot_ros.core.ur_kinematics import UR5_JOINT_LIMITS, UR_JOINT_NAMES, dh_for, ik_nearest
 from spatialbot_ros.motion.base import GripperState, MotionResult, MotionStatus
-from spatialbot_ros.motion.frames import joints_from_state
+from spatialbot_ros.motion.frames import joints_from_state, tcp_pose_from_joints, tool0_pose_for_tcp
 from spatialbot_ros.motion.joint_trajectory import (
     TrajectoryConfig,
     build_joint_trajectory,
@@ -88,7 +87,7 @@ class RosTopicMotionBackend:
             return self._q.copy()
 
     def current_pose(self) -> np.ndarray:
-        return fk(self.current_joints(), self.dh) @ make_pose([0.0, 0.0, self.cfg.tcp_offset_m])
+        return tcp_pose_from_joints(self.current_joints(), self.cfg.tcp_offset_m, self.dh)
 
     def _execute(self, waypoints: np.ndarray, speed_scale: float) -> MotionResult:
         self._stop.clear()
@@ -114,7 +113,7 @@ class RosTopicMotionBackend:
         return self._execute(np.asarray(q, float)[None], speed_scale)
 
     def move_to_pose(self, base_from_tcp: np.ndarray, speed_scale: float = 1.0) -> MotionResult:
-        tool0 = base_from_tcp @ np.linalg.inv(make_pose([0.0, 0.0, self.cfg.tcp_offset_m]))
+        tool0 = tool0_pose_for_tcp(base_from_tcp, self.cfg.tcp_offset_m)
         q = ik_nearest(tool0, self.current_joints(), self.dh, UR5_JOINT_LIMITS)
         if q is None:
             return MotionResult(MotionStatus.UNREACHABLE, "no IK solution within joint limits")
