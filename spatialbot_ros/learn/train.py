@@ -13,7 +13,7 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 from tqdm import tqdm
@@ -66,8 +66,22 @@ class TrainConfig:
     threads: int = 2
 
 
+class _Columns:
+    """Equal-length arrays, one per field: row selection and length shared by both datasets."""
+
+    episode: np.ndarray
+
+    def subset(self, idx: np.ndarray) -> Self:
+        return type(self)(**{k: v[idx] for k, v in self.__dict__.items()})
+
+    def __len__(self) -> int:
+        return len(self.episode)
+
+
 @dataclass
-class StepData:
+class StepData(_Columns):
+    """Per-frame training rows from the expert episodes."""
+
     image: np.ndarray
     marks: np.ndarray
     valid: np.ndarray
@@ -82,15 +96,11 @@ class StepData:
     contact: np.ndarray
     episode: np.ndarray
 
-    def subset(self, idx: np.ndarray) -> StepData:
-        return StepData(**{k: v[idx] for k, v in self.__dict__.items()})
-
-    def __len__(self) -> int:
-        return len(self.action)
-
 
 @dataclass
-class GroundingData:
+class GroundingData(_Columns):
+    """Grounding-only rows: extra instructions and perception-only scenes."""
+
     marks: np.ndarray
     valid: np.ndarray
     camera: np.ndarray
@@ -100,12 +110,6 @@ class GroundingData:
     place: np.ndarray
     relation: np.ndarray
     episode: np.ndarray
-
-    def subset(self, idx: np.ndarray) -> GroundingData:
-        return GroundingData(**{k: v[idx] for k, v in self.__dict__.items()})
-
-    def __len__(self) -> int:
-        return len(self.pick)
 
 
 def load_training_data(root: Path, encoder: PhraseEncoder) -> tuple[StepData, GroundingData]:
