@@ -49,7 +49,8 @@ def target_pose(mark: Mark, frame_id: str, stamp: object) -> PoseStamped:
 
 def grounding_json(instruction: str, marks: list[Mark], grounding: Grounding | None, error: str = "",
                    stamp_s: float = 0.0) -> String:
-    """Structured result for tools and logs (no custom interface package: see README)."""
+    """Structured result as JSON, for tools without spatialbot_interfaces (the typed PolicyStep and
+    MarkArray carry the same when it is built)."""
     def mark_dict(m: Mark) -> dict:
         return {"id": m.id, "label": m.label, "color": m.color_name, "shape": m.shape, "box_xyxy": list(m.box_xyxy),
                 "centroid_px": [round(v, 1) for v in m.centroid_px],
