@@ -49,6 +49,13 @@ N_CAMERA = len(CAMERA_FEATURES)
 CHOICE_NAMES = ("pick_choice", "place_choice", "relation_choice")
 
 
+def no_choices(batch: int = 1) -> dict[str, np.ndarray]:
+    """All-zero choice inputs: the graph uses its own argmax (nothing chosen yet)."""
+    return {"pick_choice": np.zeros((batch, MAX_MARKS), np.float32),
+            "place_choice": np.zeros((batch, MAX_MARKS), np.float32),
+            "relation_choice": np.zeros((batch, len(PLACE_RELATIONS)), np.float32)}
+
+
 @dataclass(frozen=True)
 class InstructionText:
     """The phrases the text encoder embeds: what to pick and where to put it."""

@@ -21,7 +21,6 @@ from tqdm import tqdm
 from spatialbot_ros.learn.demos import GROUNDING_FILE
 from spatialbot_ros.learn.features import (
     CAMERA_FEATURES,
-    CHOICE_NAMES,
     DEPTH_SCALE_M,
     IMAGE_HW,
     MARK_FEATURES,
@@ -31,6 +30,7 @@ from spatialbot_ros.learn.features import (
     PROPRIO_FEATURES,
     InstructionText,
     image_tensor_from_arrays,
+    no_choices,
 )
 from spatialbot_ros.learn.lerobot_v3 import LeRobotV3Dataset
 from spatialbot_ros.learn.model import (
@@ -258,16 +258,14 @@ def with_choices(example: dict[str, np.ndarray], seed: int = 0) -> dict[str, np.
     """Add choice inputs: the first half of the batch lets the network choose (zeros), the second
     half is given one-hot choices among its valid marks, so parity covers both paths."""
     rng = np.random.default_rng(seed)
-    n, shapes = len(example["marks"]), input_shapes(len(example["marks"]))
-    out = dict(example)
-    for name in CHOICE_NAMES:
-        out[name] = np.zeros(shapes[name], np.float32)
+    n = len(example["marks"])
+    out = {**example, **no_choices(n)}
     for i in range(n // 2, n):
         valid = np.flatnonzero(example["marks_valid"][i] > 0.5)
         if len(valid):
             out["pick_choice"][i, rng.choice(valid)] = 1.0
             out["place_choice"][i, rng.choice(valid)] = 1.0
-        out["relation_choice"][i, rng.integers(shapes["relation_choice"][1])] = 1.0
+        out["relation_choice"][i, rng.integers(out["relation_choice"].shape[1])] = 1.0
     return out
 
 

@@ -33,12 +33,12 @@ from spatialbot_ros.core.som_proposer import GeometricProposer, ProposerConfig
 from spatialbot_ros.core.task import FailureReason, TaskPhase
 from spatialbot_ros.learn.features import (
     CHOICE_NAMES,
-    MAX_MARKS,
     PLACE_RELATIONS,
     InstructionText,
     camera_features,
     image_tensor,
     mark_features,
+    no_choices,
     proprio_features,
     select_marks,
 )
@@ -192,9 +192,7 @@ class OnnxPolicy:
         feeds = {"image": p.image, "marks": p.mark_feats, "marks_valid": p.valid, "pick_text": self._pick_emb,
                  "place_text": self._place_emb, "camera": p.camera, "proprio": proprio}
         if self._takes_choices:
-            zeros = {"pick_choice": np.zeros((1, MAX_MARKS), np.float32), "place_choice": np.zeros((1, MAX_MARKS), np.float32),
-                     "relation_choice": np.zeros((1, len(PLACE_RELATIONS)), np.float32)}
-            feeds.update(p.choices or zeros)
+            feeds.update(p.choices or no_choices())
         return dict(zip(self._outputs, self.session.run(self._outputs, feeds), strict=True))
 
     def _choose(self, out: dict[str, np.ndarray], p: _Percept, obs: Observation) -> Grounding:
@@ -214,8 +212,7 @@ class OnnxPolicy:
                                   mark.describe())
         why = f"picked {mark.describe()} (p={pick_p[i]:.2f}) for '{self._text.pick}'"
         target = None
-        choices = {"pick_choice": np.zeros((1, MAX_MARKS), np.float32), "place_choice": np.zeros((1, MAX_MARKS), np.float32),
-                   "relation_choice": np.zeros((1, len(PLACE_RELATIONS)), np.float32)}
+        choices = no_choices()
         choices["pick_choice"][0, i] = 1.0
         if self._text.place:
             place_logits = self._with_lexicon_prior(out["place_logits"][0][:n], parse_place_phrase(self._text.place)[1],
