@@ -31,12 +31,11 @@ class DepthLoopResult:
     exhausted: bool = False
 
 
-def _answer_first_request(text: str, api: DepthAPI) -> tuple[str, tuple[float, float, float | None]] | None:
+def _answer_first_request(text: str, api: DepthAPI) -> tuple[str, tuple[float, float, float | None]]:
     """Cut `text` right after its first `Depth(x,y)` and append `=<mm>` from the frame; a value the
-    model wrote itself is dropped (it cannot know the depth). None if there is no request."""
+    model wrote itself is dropped (it cannot know the depth). The text must hold a request."""
     m = DEPTH_REQUEST.search(text)
-    if m is None:
-        return None
+    assert m is not None
     head = text[:m.start(3) if m.group(3) is not None else m.end(0)]
     answered = api.resolve_depth_requests(head)
     value_txt = answered.rsplit("=", 1)[-1].strip()
@@ -54,18 +53,13 @@ def run_depth_loop(client: VlmClient, request: VlmRequest, frame: RGBDFrame, max
     rounds = 0
     while True:
         new = client.generate(VlmRequest(request.question, request.images, transcript, request.max_new_tokens))
-        candidate = transcript + new
-        if rounds >= max_rounds:
-            transcript = candidate
-            exhausted = _answer_first_request(new, api) is not None
+        asks = DEPTH_REQUEST.search(new) is not None
+        if not asks or rounds >= max_rounds:
+            transcript += new
+            exhausted = asks  # the model still wanted a depth when the rounds ran out
             break
-        step = _answer_first_request(new, api) if new else None
-        if step is None:
-            transcript = candidate
-            exhausted = False
-            break
-        answered_new, q = step
-        transcript = transcript + answered_new
+        answered_new, q = _answer_first_request(new, api)
+        transcript += answered_new
         queries.append(q)
         rounds += 1
         log.debug("Depth API round %d: Depth(%.3f,%.3f) = %s mm", rounds, q[0], q[1], q[2])

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from spatialbot_ros.policy.base import Policy
 
@@ -16,6 +19,24 @@ POLICY_BACKENDS: dict[str, str] = {
     "openai": "spatialbot_ros.policy.vlm_backends:make_openai_policy",
     "magma": "spatialbot_ros.policy.vlm_backends:make_magma_policy",
 }
+
+
+# the backends whose model and options come from backend_config / model_dir
+VLM_BACKENDS = tuple(n for n, t in POLICY_BACKENDS.items() if t.startswith("spatialbot_ros.policy.vlm_backends:"))
+
+
+def load_backend_options(path: Path | str, backend: str) -> dict[str, Any]:
+    """The `backend` section of a backend options YAML file ({} when the file has none)."""
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"backend_config: no such file {p}")
+    data = yaml.safe_load(p.read_text()) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"backend_config {p}: expected a mapping of backend name -> options")
+    section = data.get(backend) or {}
+    if not isinstance(section, dict):
+        raise ValueError(f"backend_config {p}: section '{backend}' must be a mapping")
+    return dict(section)
 
 
 def make_policy(name: str, **kwargs: Any) -> Policy:
@@ -34,8 +55,6 @@ def policy_options(name: str, model_dir: str = "", backend_config: str = "") -> 
 
     model_dir: the onnx model directory, or a VLM backend's model (directory or hub id).
     backend_config: a YAML file whose section named like the backend holds its options."""
-    from spatialbot_ros.policy.vlm_backends import VLM_BACKENDS, load_backend_options
-
     if name == "onnx":
         from spatialbot_ros.policy.onnx_policy import onnx_policy_config
 

@@ -11,12 +11,11 @@ from __future__ import annotations
 import numpy as np
 
 from spatialbot_ros.core.contact import judge_contact
-from spatialbot_ros.core.depth_encoding import encode_depth
 from spatialbot_ros.core.errors import SpatialBotError
 from spatialbot_ros.core.grounding import NOUNS, resolve_phrase
-from spatialbot_ros.policy.depth_tool_loop import run_depth_loop
-from spatialbot_ros.policy.vlm_client import VlmClient, VlmRequest
-from spatialbot_ros.policy.vlm_grounder import VlmGrounderConfig
+from spatialbot_ros.policy.vlm_client import VlmClient
+from spatialbot_ros.policy.vlm_grounder import VlmGrounder, VlmGrounderConfig
+from spatialbot_ros.policy.vlm_prompts import qa_question
 from spatialbot_ros.sim.spatial_qa import QaScene, SpatialAnswerer, SpatialQuestion
 
 BUILTIN_NAMES = ("builtin", "geometric")
@@ -57,24 +56,17 @@ class BuiltinAnswerer:
 
 
 class VlmAnswerer:
-    """Ask a VLM the question on the colour (+ depth) image, with the Depth API loop available."""
+    """Ask a VLM the question on the clean colour (+ depth) image, with the Depth API loop: the
+    grounder's images and loop, without the marks."""
 
     def __init__(self, client: VlmClient, config: VlmGrounderConfig | None = None) -> None:
-        self.client = client
-        self.config = config or VlmGrounderConfig()
+        self._vlm = VlmGrounder(client, config)
         self.name = client.name
 
     def answer(self, q: SpatialQuestion, scene: QaScene) -> str:
-        images = [scene.frame.color_rgb]
-        text = q.question
-        if self.config.style.with_depth:
-            images.append(encode_depth(scene.frame.depth_mm, self.config.depth_encoding))
-            text = "The second image is the depth map of the first. " + text
-        rounds = self.config.max_depth_rounds if self.config.style.depth_tool else 0
-        if rounds:
-            text += " You may write Depth(x,y), x and y between 0 and 1, to be told the depth there in millimetres."
-        request = VlmRequest(text, images, max_new_tokens=self.config.max_new_tokens)
-        return run_depth_loop(self.client, request, scene.frame, rounds).answer
+        vlm = self._vlm
+        question = qa_question(q.question, vlm.config.style, vlm.depth_rounds)
+        return vlm.ask(question, scene.frame, vlm.images_for(scene.frame, None)).answer
 
 
 def answerer_for(policy: str, model_dir: str = "", backend_config: str = "") -> SpatialAnswerer:
@@ -82,8 +74,7 @@ def answerer_for(policy: str, model_dir: str = "", backend_config: str = "") -> 
     if policy in BUILTIN_NAMES:
         return BuiltinAnswerer()
     from spatialbot_ros.policy.magma_policy import MagmaPolicy
-    from spatialbot_ros.policy.registry import make_policy_from_params
-    from spatialbot_ros.policy.vlm_backends import VLM_BACKENDS
+    from spatialbot_ros.policy.registry import VLM_BACKENDS, make_policy_from_params
 
     if policy not in VLM_BACKENDS:
         raise ValueError(f"policy '{policy}' answers no questions; use builtin or one of {VLM_BACKENDS}")

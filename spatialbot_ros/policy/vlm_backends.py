@@ -10,10 +10,7 @@ the nodes' `backend_config` parameter, the CLI's --backend-config).
 from __future__ import annotations
 
 from dataclasses import fields
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 from spatialbot_ros.core.ee_delta import StepLimits
 from spatialbot_ros.policy.geometric import GeometricPolicy
@@ -21,8 +18,6 @@ from spatialbot_ros.policy.magma_policy import MagmaActionConfig, MagmaPolicy
 from spatialbot_ros.policy.openai_vlm import OpenAIVlm, OpenAIVlmConfig
 from spatialbot_ros.policy.vlm_grounder import VlmGrounder, VlmGrounderConfig
 from spatialbot_ros.policy.vlm_prompts import PromptStyle
-
-VLM_BACKENDS = ("spatialbot", "transformers", "openai", "magma")
 
 
 def _split(options: dict[str, Any], *classes: type) -> list[dict[str, Any]]:
@@ -37,12 +32,6 @@ def _split(options: dict[str, Any], *classes: type) -> list[dict[str, Any]]:
         for i in owners:
             out[i][key] = value
     return out
-
-
-def _grounder_config(opts: dict[str, Any], style_defaults: dict[str, Any]) -> VlmGrounderConfig:
-    style_keys = {f.name for f in fields(PromptStyle)}
-    style = PromptStyle(**{**style_defaults, **{k: opts.pop(k) for k in list(opts) if k in style_keys}})
-    return VlmGrounderConfig(style=style, **opts)
 
 
 def make_transformers_policy(**options: Any) -> GeometricPolicy:
@@ -67,14 +56,11 @@ def make_openai_policy(**options: Any) -> GeometricPolicy:
 
 def _vlm_policy(options: dict[str, Any], client_cfg: type, client_cls: type,
                 style_defaults: dict[str, Any]) -> GeometricPolicy:
-    grounder_keys = {f.name for f in fields(VlmGrounderConfig)} | {f.name for f in fields(PromptStyle)}
-    client_keys = {f.name for f in fields(client_cfg)}
-    unknown = set(options) - grounder_keys - client_keys
-    if unknown:
-        raise ValueError(f"unknown backend option(s) {sorted(unknown)}; known: {sorted(grounder_keys | client_keys)}")
-    client = client_cls(client_cfg(**{k: v for k, v in options.items() if k in client_keys}))
-    gopts = {k: v for k, v in options.items() if k in grounder_keys - {"style", "grounding"}}
-    return GeometricPolicy(grounder=VlmGrounder(client, _grounder_config(gopts, style_defaults)))
+    client_opts, grounder_opts, style_opts = _split(options, client_cfg, VlmGrounderConfig, PromptStyle)
+    grounder_opts = {k: v for k, v in grounder_opts.items() if k not in ("style", "grounding")}
+    style = PromptStyle(**{**style_defaults, **style_opts})
+    return GeometricPolicy(grounder=VlmGrounder(client_cls(client_cfg(**client_opts)),
+                                                VlmGrounderConfig(style=style, **grounder_opts)))
 
 
 def make_magma_policy(**options: Any) -> MagmaPolicy:
@@ -91,15 +77,3 @@ def make_magma_policy(**options: Any) -> MagmaPolicy:
     return MagmaPolicy(TransformersVlm(TransformersVlmConfig(**client_opts)), MagmaActionConfig(**action_opts))
 
 
-def load_backend_options(path: Path | str, backend: str) -> dict[str, Any]:
-    """The `backend` section of a backend options YAML file ({} when the file has none)."""
-    p = Path(path)
-    if not p.is_file():
-        raise ValueError(f"backend_config: no such file {p}")
-    data = yaml.safe_load(p.read_text()) or {}
-    if not isinstance(data, dict):
-        raise ValueError(f"backend_config {p}: expected a mapping of backend name -> options")
-    section = data.get(backend) or {}
-    if not isinstance(section, dict):
-        raise ValueError(f"backend_config {p}: section '{backend}' must be a mapping")
-    return dict(section)

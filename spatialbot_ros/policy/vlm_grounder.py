@@ -84,28 +84,32 @@ class VlmGrounder:
         self.name = f"vlm:{client.name}"
         self.last_transcripts: list[DepthLoopResult] = []
 
-    def images_for(self, frame: RGBDFrame, marks: list[Mark]) -> list[np.ndarray]:
-        """SoM overlay of the colour image (or the clean image), then the encoded depth when the
-        style uses depth."""
-        images = [draw_marks(frame.color_rgb, marks) if self.config.style.som_overlay else frame.color_rgb]
+    @property
+    def depth_rounds(self) -> int:
+        return self.config.max_depth_rounds if self.config.style.depth_tool else 0
+
+    def images_for(self, frame: RGBDFrame, marks: list[Mark] | None) -> list[np.ndarray]:
+        """SoM overlay of the colour image (or the clean image: no marks, or a style without the
+        overlay), then the encoded depth when the style uses depth."""
+        overlay = marks is not None and self.config.style.som_overlay
+        images = [draw_marks(frame.color_rgb, marks) if overlay else frame.color_rgb]
         if self.config.style.with_depth:
             images.append(encode_depth(frame.depth_mm, self.config.depth_encoding))
         return images
 
     def ask(self, question: str, frame: RGBDFrame, images: list[np.ndarray]) -> DepthLoopResult:
+        """One question through the Depth API loop; a client failure is a GroundingError."""
         request = VlmRequest(question, images, max_new_tokens=self.config.max_new_tokens)
-        rounds = self.config.max_depth_rounds if self.config.style.depth_tool else 0
         try:
-            result = run_depth_loop(self.client, request, frame, rounds)
+            return run_depth_loop(self.client, request, frame, self.depth_rounds)
         except VlmError as e:
             raise GroundingError(f"VLM '{self.client.name}' failed: {e}") from e
-        self.last_transcripts.append(result)
-        return result
 
     def _ask_mark(self, phrase: str, role: str, frame: RGBDFrame, marks: list[Mark],
                   images: list[np.ndarray]) -> Mark:
         h, w = frame.depth_mm.shape
         result = self.ask(mark_question(phrase, role, marks, w, h, self.config.style), frame, images)
+        self.last_transcripts.append(result)
         parsed = mark_from_answer(result.answer, marks, w, h)
         if not parsed.ok:
             raise GroundingError(f"VLM answer for the {role} object '{phrase}' is {parsed.reason} "
@@ -137,4 +141,5 @@ class VlmGrounder:
     def judge_contact(self, object_phrase: str, frame: RGBDFrame, marks: list[Mark]) -> ParseResult:
         """Yes/no contact question on the current frame (evidence: the transcript with its depth queries)."""
         result = self.ask(contact_question(object_phrase, self.config.style), frame, self.images_for(frame, marks))
+        self.last_transcripts.append(result)
         return parse_yes_no(result.answer)

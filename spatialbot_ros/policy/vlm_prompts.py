@@ -70,6 +70,15 @@ def mark_question(phrase: str, role: str, marks: list[Mark], width: int, height:
     return "\n".join(lines)
 
 
+def qa_question(question: str, style: PromptStyle, depth_rounds: int) -> str:
+    """A spatial question on the clean colour image (+ depth), with the Depth API offered when
+    depth rounds are allowed."""
+    text = ("The second image is the depth map of the first. " if style.with_depth else "") + question
+    if depth_rounds:
+        text += " You may write Depth(x,y), x and y between 0 and 1, to be told the depth there in millimetres."
+    return text
+
+
 def contact_question(object_phrase: str, style: PromptStyle = PromptStyle()) -> str:
     """SpatialBot judges contact by comparing gripper and object depth; the question says so."""
     tool = " You may compare their depths with Depth(x,y)." if style.depth_tool else ""
