@@ -49,47 +49,58 @@ def marks_to_msg(marks: list[Mark], frame_id: str, stamp: Any) -> Any:
     return msg
 
 
+def _step_msg(instruction: str, phase: str, gripper: int, frame_id: str, stamp: Any, **fields: Any) -> Any:
+    """A PolicyStep with no target yet (mark -1, box all -1)."""
+    from spatialbot_interfaces.msg import PolicyStep
+
+    msg = PolicyStep(instruction=instruction, phase=phase, target_mark_id=-1, gripper=gripper, **fields)
+    msg.header.frame_id, msg.header.stamp = frame_id, stamp
+    msg.target_box_xyxy = [-1, -1, -1, -1]
+    return msg
+
+
+def _set_target(msg: Any, mark_id: int, box_xyxy: Any, point_cam: np.ndarray | None,
+                point_base: np.ndarray | None) -> None:
+    msg.target_mark_id = int(mark_id)
+    msg.target_box_xyxy = [int(v) for v in box_xyxy]
+    _point(msg.target_point_camera, point_cam)
+    _point(msg.target_point_base, point_base)
+
+
+def _set_place(msg: Any, kind: str, relation: str | None, point_base: np.ndarray | None) -> None:
+    """place_kind: on / into, or the relation of a relative place."""
+    msg.place_kind = kind if relation is None else relation
+    _point(msg.place_point_base, point_base)
+
+
 def grounding_to_step_msg(instruction: str, marks: list[Mark], grounding: Grounding | None, error: str,
                           frame_id: str, stamp: Any) -> Any:
     """The spatial_policy node's per-frame result as a PolicyStep (no motion: zero delta, hold)."""
     from spatialbot_interfaces.msg import PolicyStep
 
-    msg = PolicyStep(instruction=instruction, phase="observe", target_mark_id=-1, gripper=PolicyStep.GRIPPER_HOLD,
-                     error=error)
-    msg.header.frame_id, msg.header.stamp = frame_id, stamp
-    msg.target_box_xyxy = [-1, -1, -1, -1]
+    msg = _step_msg(instruction, "observe", PolicyStep.GRIPPER_HOLD, frame_id, stamp, error=error)
     if grounding is not None:
-        chosen = next((m for m in marks if m.id == grounding.pick_mark_id), None)
         msg.target_mark_id = int(grounding.pick_mark_id)
         msg.explanation = grounding.explanation
+        chosen = next((m for m in marks if m.id == grounding.pick_mark_id), None)
         if chosen is not None:
-            msg.target_box_xyxy = [int(v) for v in chosen.box_xyxy]
-            _point(msg.target_point_camera, chosen.centroid_cam)
-            _point(msg.target_point_base, chosen.centroid_base)
+            _set_target(msg, chosen.id, chosen.box_xyxy, chosen.centroid_cam, chosen.centroid_base)
         if grounding.place is not None:
-            msg.place_kind = grounding.place.kind if grounding.place.relation is None else grounding.place.relation
-            _point(msg.place_point_base, grounding.place.point_base)
+            _set_place(msg, grounding.place.kind, grounding.place.relation, grounding.place.point_base)
     return msg
 
 
 def policy_step_to_msg(instruction: str, phase: str, step: Any, frame_id: str, stamp: Any) -> Any:
     """One executed policy step (policy.base.PolicyStep): target, contact judgment with its evidence,
     the 6-DoF end-effector delta and the gripper command."""
-    from spatialbot_interfaces.msg import PolicyStep as StepMsg
-
     # GripperCommand's values are the message's GRIPPER_OPEN / CLOSE / HOLD
-    msg = StepMsg(instruction=instruction, phase=phase, target_mark_id=-1, gripper=int(step.action.gripper),
-                  phase_done=bool(step.phase_done), explanation=step.explanation, error=step.error)
-    msg.header.frame_id, msg.header.stamp = frame_id, stamp
-    msg.target_box_xyxy = [-1, -1, -1, -1]
+    msg = _step_msg(instruction, phase, int(step.action.gripper), frame_id, stamp, phase_done=bool(step.phase_done),
+                    explanation=step.explanation, error=step.error)
     if step.target is not None:
-        msg.target_mark_id = int(step.target.mark_id)
-        msg.target_box_xyxy = [int(v) for v in step.target.box_xyxy]
-        _point(msg.target_point_camera, step.target.point_cam)
-        _point(msg.target_point_base, step.target.point_base)
+        t = step.target
+        _set_target(msg, t.mark_id, t.box_xyxy, t.point_cam, t.point_base)
     if step.place is not None:
-        msg.place_kind = step.place.kind if step.place.relation is None else step.place.relation
-        _point(msg.place_point_base, step.place.point_base)
+        _set_place(msg, step.place.kind, step.place.relation, step.place.point_base)
     if step.contact is not None:
         msg.contact.header = msg.header
         msg.contact.touching, msg.contact.valid = bool(step.contact.touching), bool(step.contact.valid)
