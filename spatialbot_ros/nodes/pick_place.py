@@ -129,6 +129,10 @@ class PickPlaceNode(Node):
             self.cancel_goal()
 
     # -- one goal at a time, whichever interface it came from ---------------------------------
+    @property
+    def busy(self) -> bool:
+        return self._busy.locked()
+
     def start_goal(self, goal_id: str, instruction: str, on_step: Callable[[StepRecord], None],
                    on_done: Callable[[dict], None]) -> str:
         """Run a goal in its own thread; '' when started, else why not (busy)."""

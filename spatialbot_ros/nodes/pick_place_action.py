@@ -1,6 +1,7 @@
 """The spatialbot_interfaces/PickPlace action in front of the pick_place node's goal runner.
 
-Goals are accepted one at a time (a second is rejected while one runs); each executive step becomes
+Goals are accepted one at a time (one is rejected while the node runs another, from either
+interface); each executive step becomes
 a feedback message; a cancel request cancels the executive, which stops the arm; the result carries
 the executive's failure reason. Conversion and waiting only.
 """
@@ -19,6 +20,9 @@ from spatialbot_ros.executive.pick_place import StepRecord
 
 
 class GoalRunner(Protocol):
+    @property
+    def busy(self) -> bool: ...
+
     def start_goal(self, goal_id: str, instruction: str, on_step: Any, on_done: Any) -> str: ...
 
     def cancel_goal(self) -> None: ...
@@ -49,15 +53,13 @@ class PickPlaceActionServer:
         from spatialbot_interfaces.action import PickPlace
 
         self._types = PickPlace
-        self._node = node
         self._runner = runner
-        self._running = threading.Lock()
         self.server = ActionServer(node, PickPlace, name, self._execute, goal_callback=self._on_goal,
                                    cancel_callback=lambda _handle: CancelResponse.ACCEPT,
                                    callback_group=ReentrantCallbackGroup())
 
     def _on_goal(self, _request: Any) -> GoalResponse:
-        return GoalResponse.REJECT if self._running.locked() else GoalResponse.ACCEPT
+        return GoalResponse.REJECT if self._runner.busy else GoalResponse.ACCEPT
 
     def _execute(self, handle: Any) -> Any:
         PickPlace = self._types
@@ -76,16 +78,15 @@ class PickPlaceActionServer:
             box.update(result)
             done.set()
 
-        with self._running:
-            busy = self._runner.start_goal(uuid.uuid4().hex[:8], instruction, on_step, on_done)
-            if busy:
-                handle.abort()
-                return PickPlace.Result(succeeded=False, failure_reason="rejected", message=busy, target_mark_id=-1)
-            cancel_sent = False
-            while not done.wait(0.05):
-                if handle.is_cancel_requested and not cancel_sent:
-                    self._runner.cancel_goal()
-                    cancel_sent = True
+        busy = self._runner.start_goal(uuid.uuid4().hex[:8], instruction, on_step, on_done)
+        if busy:  # another goal (either interface) started in between
+            handle.abort()
+            return PickPlace.Result(succeeded=False, failure_reason="rejected", message=busy, target_mark_id=-1)
+        cancel_sent = False
+        while not done.wait(0.05):
+            if handle.is_cancel_requested and not cancel_sent:
+                self._runner.cancel_goal()
+                cancel_sent = True
         result = PickPlace.Result(succeeded=bool(box.get("succeeded")), failure_reason=str(box.get("failure_reason", "")),
                                   message=str(box.get("message", "")), explanation=str(box.get("explanation", "")),
                                   target_mark_id=int(box.get("target_mark_id") if box.get("target_mark_id") is not None else -1))
