@@ -60,6 +60,10 @@ class ExecutiveConfig:
     observe_tcp_xyz: tuple[float, float, float] | None = (0.42, 0.0, 0.35)
     observe_tolerance_m: float = 0.02
 
+    def observe_pose(self) -> np.ndarray | None:
+        """base_from_tcp of the observe pose (top-down at observe_tcp_xyz), None when disabled."""
+        return None if self.observe_tcp_xyz is None else make_pose(self.observe_tcp_xyz, top_down_rotation(0.0))
+
 
 @dataclass
 class StepRecord:
@@ -177,13 +181,12 @@ class PickPlaceExecutive:
                          else FailureReason.MOTION_FAILED, outcome.message)
 
     def _go_to_observe_pose(self) -> None:
-        xyz = self.config.observe_tcp_xyz
-        if xyz is None:
+        target = self.config.observe_pose()
+        if target is None:
             return
         current = self.motion.current_pose()
-        if np.linalg.norm(current[:3, 3] - np.asarray(xyz)) <= self.config.observe_tolerance_m:
+        if np.linalg.norm(current[:3, 3] - target[:3, 3]) <= self.config.observe_tolerance_m:
             return
-        target = make_pose(xyz, top_down_rotation(0.0))
         try:
             self.safety.check_pose(target)
         except SafetyViolation as exc:

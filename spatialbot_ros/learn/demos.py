@@ -185,21 +185,15 @@ GROUNDING_FILE = "grounding/scenes.parquet"  # beside the LeRobot layout: percep
 def collect_grounding_scene(seed: int, camera_jitter_m: float, n_instructions: int) -> list[dict[str, Any]]:
     """One rendered scene seen from the observe pose, its proposed marks, and verified instructions
     with ground-truth labels: grounding examples without running a whole episode."""
-    from spatialbot_ros.core.grasp import top_down_rotation
     from spatialbot_ros.core.som_proposer import GeometricProposer
-    from spatialbot_ros.core.transforms import make_pose
-    from spatialbot_ros.executive.pick_place import ExecutiveConfig
-    from spatialbot_ros.motion.mujoco_backend import MujocoMotionBackend
     from spatialbot_ros.sim.cell import CellConfig, Ur5Cell
+    from spatialbot_ros.sim.episode import view_from_observe_pose
 
     scene = generate_scene(seed, camera_jitter=camera_jitter_m)
     cell = Ur5Cell(scene.objects, CellConfig.from_scene(scene))
     try:
         cell.reset()
-        observe = ExecutiveConfig().observe_tcp_xyz
-        assert observe is not None
-        MujocoMotionBackend(cell).move_to_pose(make_pose(observe, top_down_rotation(0.0)))
-        frame = cell.render_rgbd(stamp_s=cell.time_s)
+        _, frame = view_from_observe_pose(cell)
         marks = GeometricProposer().propose(frame, cell.base_from_camera).marks
         if not marks:
             return []

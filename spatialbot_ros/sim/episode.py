@@ -44,6 +44,16 @@ class SimCamera:
         return self.cell.time_s
 
 
+def view_from_observe_pose(cell: Ur5Cell) -> tuple[MujocoMotionBackend, RGBDFrame]:
+    """Move the arm to the executive's observe pose and render what the camera sees from there:
+    the frame perception works on before anything is grasped."""
+    motion = MujocoMotionBackend(cell)
+    pose = ExecutiveConfig().observe_pose()
+    assert pose is not None
+    motion.move_to_pose(pose)
+    return motion, cell.render_rgbd(stamp_s=cell.time_s)
+
+
 @dataclass
 class EpisodeResult:
     scene: str

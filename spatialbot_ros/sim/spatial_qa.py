@@ -63,7 +63,6 @@ class QaScene:
     marks: list[Mark]
     base_from_camera: np.ndarray
     fingertips_base: np.ndarray
-    questions: list[SpatialQuestion] = field(default_factory=list)
 
 
 class SpatialAnswerer(Protocol):
@@ -97,9 +96,8 @@ def _render_scene(seed: int, touching: bool | None) -> _Rendered | None:
     from spatialbot_ros.core.grasp import top_down_rotation
     from spatialbot_ros.core.som_proposer import GeometricProposer
     from spatialbot_ros.core.transforms import make_pose
-    from spatialbot_ros.executive.pick_place import ExecutiveConfig
-    from spatialbot_ros.motion.mujoco_backend import MujocoMotionBackend
     from spatialbot_ros.sim.cell import CellConfig, Ur5Cell
+    from spatialbot_ros.sim.episode import view_from_observe_pose
     from spatialbot_ros.sim.scene_generator import generate_scene
 
     try:
@@ -108,11 +106,8 @@ def _render_scene(seed: int, touching: bool | None) -> _Rendered | None:
         return None
     cell = Ur5Cell(scene.objects, CellConfig.from_scene(scene))
     cell.reset()
-    motion = MujocoMotionBackend(cell)
-    observe = ExecutiveConfig().observe_tcp_xyz
-    assert observe is not None
-    motion.move_to_pose(make_pose(observe, top_down_rotation(0.0)))
-    frame = observe_frame = cell.render_rgbd()
+    motion, frame = view_from_observe_pose(cell)
+    observe_frame = frame
     marks = GeometricProposer().propose(frame, cell.base_from_camera).marks
     centres = {n: cell.object_pose(n)[:3, 3].copy() for n in cell.object_names}
     held: str | None = None
@@ -226,7 +221,6 @@ def generate_qa(n_per_category: int, seed: int = 0, progress: bool = False,
             if counts[q.category] < n_per_category:
                 counts[q.category] += 1
                 seen[q.category] = seen.get(q.category, 0) + 1
-                qa.questions.append(q)
                 items.append((qa, q))
                 bar.update(1)
         log.debug("scene %d (seed %d): %s", i, s, seen)
