@@ -1,16 +1,30 @@
-"""For cells without MoveIt: closed-form IK + a time-parameterised joint trajectory sent to the UR
-controller's FollowJointTrajectory action.
+"""The default real-cell arm path: our closed-form IK and time-parameterised joint trajectories,
+sent to the UR driver's trajectory controller over control_msgs/FollowJointTrajectory.
 
-The controller is `scaled_joint_trajectory_controller` on Humble+ ur_robot_driver setups and
-`joint_trajectory_controller` on others (mock hardware, some distros): it is a parameter. The
-trajectory building is pure and tested; the sending needs control_msgs (apt ros-<distro>-control-msgs),
-imported only when a trajectory is actually sent.
+The controller is `scaled_joint_trajectory_controller` with ur_robot_driver (the only one that
+honours the pendant's speed slider, pause and safeguard stop) and `joint_trajectory_controller` on
+plain ros2_control / mock hardware: it is a parameter, like every topic and number here.
+
+Before a goal is sent the UR program must be running (io_and_status_controller's latched
+`~/robot_program_running`); while it runs, the driver's speed scaling (speed_scaling_state_broadcaster,
+std_msgs/Float64 in percent) stretches the wait: at 50 % a trajectory takes twice as long, at 0 %
+it is paused and the goal is given up after a pause timeout. The node is spun by another executor;
+this code only waits on futures (motion/ros_futures.py).
+
+Trajectory maths and the result mapping are pure and tested without ROS; control_msgs
+(apt ros-$ROS_DISTRO-control-msgs, or the definitions built by scripts/build_interfaces.sh) is
+imported only when the backend is constructed.
 """
 
 from __future__ import annotations
 
+import enum
+import logging
 import math
+import threading
+import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -22,20 +36,51 @@ from spatialbot_ros.core.ur_kinematics import (
     UR5_JOINT_LIMITS,
     UR_JOINT_NAMES,
     DHParams,
+    dh_for,
     ik_nearest,
 )
-from spatialbot_ros.motion.base import GripperState, MotionBackendUnavailable, MotionResult, MotionStatus
-from spatialbot_ros.motion.frames import joints_from_state, tcp_pose_from_joints
+from spatialbot_ros.motion.base import (
+    GripperState,
+    JointPlan,
+    MotionBackendUnavailable,
+    MotionResult,
+    MotionStatus,
+    PlanKind,
+    PlanningFailed,
+)
+from spatialbot_ros.motion.frames import joints_from_state, tcp_pose_from_joints, tool0_pose_for_tcp
+from spatialbot_ros.motion.ros_futures import FutureTimeout, wait_future
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class TrajectoryConfig:
+    """Every name and number of the trajectory path. An empty topic name skips what it feeds
+    (no program-running check on mock hardware or a plain JTC; speed scaling taken as 100 %)."""
+
     controller_name: str = "scaled_joint_trajectory_controller"
+    joint_names: tuple[str, ...] = UR_JOINT_NAMES
+    ur_type: str = "ur5"
+    tcp_offset_m: float = 0.15
     max_joint_speed_rad_s: float = 1.0
     max_joint_accel_rad_s2: float = 2.0
-    linear_step_m: float = 0.01
-    tcp_offset_m: float = 0.15
-    joint_names: tuple[str, ...] = UR_JOINT_NAMES
+    linear_step_m: float = 0.01           # straight lines: one IK waypoint per cm ...
+    linear_step_rad: float = 0.05         # ... and per 0.05 rad of TCP rotation
+    max_linear_joint_jump_rad: float = 0.5  # a bigger jump between line waypoints is a singularity
+    path_tolerance_rad: float = 0.2       # per joint while moving (ur_robot_driver's default)
+    goal_tolerance_rad: float = 0.005     # per joint at the end
+    goal_time_tolerance_s: float = 1.0    # time after the end to get within goal tolerance
+    start_tolerance_rad: float = 0.05     # the arm may not have moved more since planning
+    joint_states_topic: str = "/joint_states"
+    joint_states_max_age_s: float = 1.0
+    speed_scaling_topic: str = "/speed_scaling_state_broadcaster/speed_scaling"
+    speed_scaling_full: float = 100.0     # the broadcaster publishes percent
+    program_running_topic: str = "/io_and_status_controller/robot_program_running"
+    server_timeout_s: float = 2.0         # wait for the action server
+    goal_response_timeout_s: float = 5.0  # wait for the goal to be accepted
+    result_margin_s: float = 5.0          # beyond the (scaled) duration and goal time tolerance
+    pause_timeout_s: float = 30.0         # speed scaling at 0 % this long: give the goal up
 
     @property
     def action_name(self) -> str:
@@ -85,9 +130,19 @@ def time_parameterize(q_start: np.ndarray, waypoints: np.ndarray, cfg: Trajector
     return np.cumsum(seg), vel[1:]
 
 
+def waypoint_velocities(q_start: np.ndarray, waypoints: np.ndarray, times_s: np.ndarray) -> np.ndarray:
+    """Velocities (N,6) at the waypoints for given times: central differences, zero at the end."""
+    pts = np.vstack([np.asarray(q_start, float)[None], np.asarray(waypoints, float)])
+    t_all = np.concatenate([[0.0], np.asarray(times_s, float)])
+    vel = np.zeros_like(pts)
+    vel[1:-1] = (pts[2:] - pts[:-2]) / (t_all[2:] - t_all[:-2])[:, None]
+    return vel[1:]
+
+
 def build_joint_trajectory(positions: np.ndarray, times: np.ndarray, velocities: np.ndarray,
                            joint_names: tuple[str, ...] = UR_JOINT_NAMES) -> object:
-    """trajectory_msgs/JointTrajectory with time_from_start per point."""
+    """trajectory_msgs/JointTrajectory with time_from_start per point; a zero header stamp means
+    "start on receipt" to the controller (no clock agreement needed)."""
     from builtin_interfaces.msg import Duration
     from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
@@ -105,105 +160,340 @@ def build_joint_trajectory(positions: np.ndarray, times: np.ndarray, velocities:
 
 def plan_linear(q_start: np.ndarray, start_tcp: np.ndarray, goal_tcp: np.ndarray, cfg: TrajectoryConfig,
                 dh: DHParams = UR5_DH) -> np.ndarray | None:
-    """Joint waypoints along a straight TCP line (IK per 1 cm, continuity enforced); None if it breaks."""
+    """Joint waypoints along a straight TCP line (IK per linear_step_m and per linear_step_rad,
+    continuity enforced); None if it leaves the reachable space or crosses a singularity."""
     from scipy.spatial.transform import Rotation, Slerp
 
-    tcp_inv = np.linalg.inv(make_pose([0.0, 0.0, cfg.tcp_offset_m]))
     dist = float(np.linalg.norm(goal_tcp[:3, 3] - start_tcp[:3, 3]))
-    n = max(1, int(math.ceil(dist / cfg.linear_step_m)))
+    angle = float(np.linalg.norm(Rotation.from_matrix(goal_tcp[:3, :3] @ start_tcp[:3, :3].T).as_rotvec()))
+    n = max(1, int(math.ceil(max(dist / cfg.linear_step_m, angle / cfg.linear_step_rad))))
     slerp = Slerp([0.0, 1.0], Rotation.from_matrix(np.stack([start_tcp[:3, :3], goal_tcp[:3, :3]])))
     q_ref, out = np.asarray(q_start, float), []
     for i in range(1, n + 1):
         s = i / n
         T = make_pose(start_tcp[:3, 3] + s * (goal_tcp[:3, 3] - start_tcp[:3, 3]), slerp(s).as_matrix())
-        q = ik_nearest(T @ tcp_inv, q_ref, dh, UR5_JOINT_LIMITS)
-        if q is None or np.max(np.abs(q - q_ref)) > 0.5:
+        q = ik_nearest(tool0_pose_for_tcp(T, cfg.tcp_offset_m), q_ref, dh, UR5_JOINT_LIMITS)
+        if q is None or np.max(np.abs(q - q_ref)) > cfg.max_linear_joint_jump_rad:
             return None
         out.append(q)
         q_ref = q
     return np.array(out)
 
 
+# -- what the controller answers ------------------------------------------------------------------
+
+class FjtErrorCode(enum.IntEnum):
+    """control_msgs/FollowJointTrajectory result error codes."""
+
+    SUCCESSFUL = 0
+    INVALID_GOAL = -1
+    INVALID_JOINTS = -2
+    OLD_HEADER_TIMESTAMP = -3
+    PATH_TOLERANCE_VIOLATED = -4
+    GOAL_TOLERANCE_VIOLATED = -5
+
+
+class GoalStatusCode(enum.IntEnum):
+    """action_msgs/GoalStatus values (kept here so the mapping stays pure)."""
+
+    UNKNOWN = 0
+    ACCEPTED = 1
+    EXECUTING = 2
+    CANCELING = 3
+    SUCCEEDED = 4
+    CANCELED = 5
+    ABORTED = 6
+
+
+_ERROR_TEXT = {
+    FjtErrorCode.INVALID_GOAL: "the controller found the trajectory invalid",
+    FjtErrorCode.INVALID_JOINTS: "the trajectory's joint names do not match the controller's joints",
+    FjtErrorCode.OLD_HEADER_TIMESTAMP: "the trajectory's start time is in the past (clock mismatch?)",
+    FjtErrorCode.PATH_TOLERANCE_VIOLATED: "a joint left the path tolerance (collision, protective stop or overload?)",
+    FjtErrorCode.GOAL_TOLERANCE_VIOLATED: "the joints did not settle within the goal tolerance in time",
+}
+
+
+def result_from_fjt(status: int, error_code: int, error_string: str = "") -> MotionResult:
+    """A MotionResult for the controller's answer: goal status plus result error code. A
+    controller error code is the cause (its name, lower case) and its text the message."""
+    detail = f" ({error_string})" if error_string else ""
+    try:
+        code: FjtErrorCode | None = FjtErrorCode(error_code)
+    except ValueError:
+        code = None
+    if status == GoalStatusCode.SUCCEEDED and code == FjtErrorCode.SUCCESSFUL:
+        return MotionResult(MotionStatus.SUCCEEDED)
+    if code is not None and code != FjtErrorCode.SUCCESSFUL:
+        return MotionResult(MotionStatus.ABORTED, f"{code.name}: {_ERROR_TEXT[code]}{detail}", code.name.lower())
+    if code is None:
+        return MotionResult(MotionStatus.ABORTED, f"unknown controller error code {error_code}{detail}",
+                            f"error_code_{error_code}")
+    if status == GoalStatusCode.CANCELED:
+        return MotionResult(MotionStatus.ABORTED, f"the trajectory was canceled (another client or the controller){detail}",
+                            "canceled")
+    try:
+        name = GoalStatusCode(status).name.lower()
+    except ValueError:
+        name = f"status_{status}"
+    return MotionResult(MotionStatus.ABORTED, f"the controller ended the trajectory: {name}{detail}", name)
+
+
+@dataclass
+class ScaledProgress:
+    """Trajectory time as the scaled controller sees it: wall time times the speed scaling, so a
+    50 % slider doubles the wait and 0 % pauses it (bounded by the pause timeout)."""
+
+    deadline_s: float
+    pause_timeout_s: float
+    progress_s: float = 0.0
+    paused_for_s: float = 0.0
+
+    def advance(self, dt_s: float, scaling: float) -> MotionResult | None:
+        """None while the goal may still finish; ABORTED once paused too long or past the deadline."""
+        scaling = min(max(scaling, 0.0), 1.0)
+        self.progress_s += dt_s * scaling
+        self.paused_for_s = self.paused_for_s + dt_s if scaling < 1e-3 else 0.0
+        if self.paused_for_s > self.pause_timeout_s:
+            return MotionResult(MotionStatus.ABORTED, f"paused: speed scaling at 0 % for {self.paused_for_s:.1f} s "
+                                "(pendant pause or safeguard stop)", "paused")
+        if self.progress_s > self.deadline_s:
+            return MotionResult(MotionStatus.ABORTED, f"no result {self.deadline_s:.1f} s (trajectory time) after sending",
+                                "timeout")
+        return None
+
+
+def _not_ready(message: str, cause: str) -> PlanningFailed:
+    return PlanningFailed(MotionResult(MotionStatus.NOT_READY, message, cause))
+
+
 class JointTrajectoryBackend:
-    """MotionBackend over ros2_control's joint trajectory controller of the UR driver."""
+    """MotionBackend over the UR driver's (scaled) joint trajectory controller."""
 
     name = "joint_trajectory"
+    config_type = TrajectoryConfig
 
-    def __init__(self, node: object, config: TrajectoryConfig | None = None, dh: DHParams = UR5_DH,
-                 joint_state_topic: str = "/joint_states") -> None:
+    def __init__(self, node: Any, config: TrajectoryConfig | None = None, dh: DHParams | None = None) -> None:
         try:
-            from control_msgs.action import FollowJointTrajectory  # noqa: F401
+            from control_msgs.action import FollowJointTrajectory
         except ImportError as exc:
             raise MotionBackendUnavailable(
                 "joint_trajectory backend needs control_msgs: apt install ros-$ROS_DISTRO-control-msgs "
-                "(source /opt/ros/$ROS_DISTRO/setup.bash)") from exc
+                "(or build the definitions with scripts/build_interfaces.sh)") from exc
         from rclpy.action import ActionClient
+        from rclpy.qos import (
+            DurabilityPolicy,
+            HistoryPolicy,
+            QoSProfile,
+            ReliabilityPolicy,
+            qos_profile_sensor_data,
+        )
         from sensor_msgs.msg import JointState
+        from std_msgs.msg import Bool, Float64
 
-        self.node, self.config, self.dh = node, config or TrajectoryConfig(), dh
-        self._client = ActionClient(node, FollowJointTrajectory, self.config.action_name)
+        self.node = node
+        self.config = cfg = config or TrajectoryConfig()
+        self.dh = dh or dh_for(cfg.ur_type)
+        self._action = FollowJointTrajectory
+        self._client = ActionClient(node, FollowJointTrajectory, cfg.action_name)
+        self._lock = threading.Lock()
         self._q: np.ndarray | None = None
-        self._handle: object | None = None
-        node.create_subscription(JointState, joint_state_topic, self._on_joints, 10)
+        self._q_stamp = -math.inf
+        self._scaling: float | None = None
+        self._program_running: bool | None = None
+        self._handle: Any = None
+        self._stopped = threading.Event()
+        # joint states: best effort matches reliable and best-effort publishers alike
+        node.create_subscription(JointState, cfg.joint_states_topic, self._on_joints, qos_profile_sensor_data)
+        if cfg.speed_scaling_topic:  # upstream: SystemDefaultsQoS (reliable, volatile)
+            node.create_subscription(Float64, cfg.speed_scaling_topic, self._on_scaling, 10)
+        if cfg.program_running_topic:
+            # upstream publishes latched (reliable, transient local) and only on change: a
+            # transient-local subscription gets the current value; a volatile one also hears
+            # volatile publishers (`ros2 topic pub`, which a transient-local one would not match)
+            latched = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.RELIABLE,
+                                 durability=DurabilityPolicy.TRANSIENT_LOCAL)
+            node.create_subscription(Bool, cfg.program_running_topic, self._on_program_running, latched)
+            node.create_subscription(Bool, cfg.program_running_topic, self._on_program_running, 10)
 
-    def _on_joints(self, msg: object) -> None:
+    # -- state from the driver ---------------------------------------------------------------
+    def _on_joints(self, msg: Any) -> None:
         q = joints_from_state(msg, self.config.joint_names)
         if q is not None:
-            self._q = q
+            with self._lock:
+                self._q, self._q_stamp = q, time.monotonic()
+
+    def _on_scaling(self, msg: Any) -> None:
+        with self._lock:
+            self._scaling = float(msg.data) / self.config.speed_scaling_full
+
+    def _on_program_running(self, msg: Any) -> None:
+        with self._lock:
+            self._program_running = bool(msg.data)
+
+    @property
+    def speed_scaling(self) -> float:
+        """0..1 from the driver; 1.0 until the broadcaster has published (or without one)."""
+        with self._lock:
+            return 1.0 if self._scaling is None else self._scaling
 
     def current_joints(self) -> np.ndarray:
-        if self._q is None:
-            raise RuntimeError("no /joint_states received yet")
-        return self._q.copy()
+        """Joints from the joint states; raises PlanningFailed(NOT_READY) when none are fresh."""
+        with self._lock:
+            q, age = self._q, time.monotonic() - self._q_stamp
+        topic = self.config.joint_states_topic
+        if q is None:
+            raise _not_ready(f"no joint states on {topic} yet (is the driver running?)", "no_joint_states")
+        if age > self.config.joint_states_max_age_s:
+            raise _not_ready(f"joint states on {topic} are {age:.1f} s old", "stale_joint_states")
+        return q.copy()
 
     def current_pose(self) -> np.ndarray:
         return tcp_pose_from_joints(self.current_joints(), self.config.tcp_offset_m, self.dh)
 
-    def _send(self, waypoints: np.ndarray, speed_scale: float) -> MotionResult:
-        import rclpy
-        from control_msgs.action import FollowJointTrajectory
+    # -- plan --------------------------------------------------------------------------------
+    def _plan(self, kind: PlanKind, q_start: np.ndarray, waypoints: np.ndarray, speed_scale: float,
+              target_tcp: np.ndarray | None = None) -> JointPlan:
+        times, vel = time_parameterize(q_start, waypoints, self.config, speed_scale)
+        return JointPlan(kind, q_start, np.asarray(waypoints, float), times, speed_scale, target_tcp,
+                         native=self._goal(waypoints, times, vel))
 
+    def plan_joints(self, q: np.ndarray, speed_scale: float = 1.0) -> JointPlan:
+        q = np.asarray(q, float)
+        if q.shape != (6,) or not np.all(np.isfinite(q)):
+            raise PlanningFailed(MotionResult(MotionStatus.UNREACHABLE, f"joint target must be 6 finite values, got {q}"))
         q0 = self.current_joints()
-        times, vel = time_parameterize(q0, waypoints, self.config, speed_scale)
-        goal = FollowJointTrajectory.Goal()
-        goal.trajectory = build_joint_trajectory(waypoints, times, vel, self.config.joint_names)
-        if not self._client.wait_for_server(timeout_sec=5.0):
-            return MotionResult(MotionStatus.ABORTED, f"no action server at {self.config.action_name}")
-        future = self._client.send_goal_async(goal)
-        rclpy.spin_until_future_complete(self.node, future, timeout_sec=5.0)
-        handle = future.result()
-        if handle is None or not handle.accepted:
-            return MotionResult(MotionStatus.ABORTED, "trajectory goal rejected by the controller")
-        self._handle = handle
-        result = handle.get_result_async()
-        rclpy.spin_until_future_complete(self.node, result, timeout_sec=float(times[-1]) + 10.0)
-        code = getattr(getattr(result.result(), "result", None), "error_code", -1)
-        return MotionResult(MotionStatus.SUCCEEDED if code == 0 else MotionStatus.ABORTED, f"error_code {code}")
+        return self._plan(PlanKind.JOINTS, q0, q[None], speed_scale, tcp_pose_from_joints(q, self.config.tcp_offset_m, self.dh))
 
-    def move_joints(self, q: np.ndarray, speed_scale: float = 1.0) -> MotionResult:
-        return self._send(np.asarray(q, float)[None], speed_scale)
-
-    def move_to_pose(self, base_from_tcp: np.ndarray, speed_scale: float = 1.0) -> MotionResult:
-        tcp_inv = np.linalg.inv(make_pose([0.0, 0.0, self.config.tcp_offset_m]))
-        q = ik_nearest(base_from_tcp @ tcp_inv, self.current_joints(), self.dh, UR5_JOINT_LIMITS)
+    def plan_pose(self, base_from_tcp: np.ndarray, speed_scale: float = 1.0) -> JointPlan:
+        q0 = self.current_joints()
+        q = ik_nearest(tool0_pose_for_tcp(base_from_tcp, self.config.tcp_offset_m), q0, self.dh, UR5_JOINT_LIMITS)
         if q is None:
-            return MotionResult(MotionStatus.UNREACHABLE, "no IK solution within joint limits")
-        return self.move_joints(q, speed_scale)
+            raise PlanningFailed(MotionResult(MotionStatus.UNREACHABLE, "no IK solution within joint limits", "no_ik"))
+        return self._plan(PlanKind.POSE, q0, q[None], speed_scale, np.asarray(base_from_tcp, float))
 
-    def move_linear(self, base_from_tcp: np.ndarray, speed_scale: float = 1.0) -> MotionResult:
-        wp = plan_linear(self.current_joints(), self.current_pose(), base_from_tcp, self.config, self.dh)
+    def plan_linear(self, base_from_tcp: np.ndarray, speed_scale: float = 1.0) -> JointPlan:
+        q0 = self.current_joints()
+        start = tcp_pose_from_joints(q0, self.config.tcp_offset_m, self.dh)
+        wp = plan_linear(q0, start, base_from_tcp, self.config, self.dh)
         if wp is None:
-            return MotionResult(MotionStatus.UNREACHABLE, "straight line leaves the reachable space")
-        return self._send(wp, speed_scale)
+            raise PlanningFailed(MotionResult(MotionStatus.UNREACHABLE,
+                                              "the straight line leaves the reachable space or crosses a singularity",
+                                              "no_ik"))
+        return self._plan(PlanKind.LINEAR, q0, wp, speed_scale, np.asarray(base_from_tcp, float))
 
+    def _goal(self, waypoints: np.ndarray, times: np.ndarray, vel: np.ndarray) -> Any:
+        """The FollowJointTrajectory goal with our tolerances (0 would mean the controller's defaults)."""
+        from builtin_interfaces.msg import Duration
+        from control_msgs.msg import JointTolerance
+
+        cfg = self.config
+        goal = self._action.Goal()
+        goal.trajectory = build_joint_trajectory(waypoints, times, vel, cfg.joint_names)
+        goal.path_tolerance = [JointTolerance(name=j, position=cfg.path_tolerance_rad) for j in cfg.joint_names]
+        goal.goal_tolerance = [JointTolerance(name=j, position=cfg.goal_tolerance_rad) for j in cfg.joint_names]
+        sec, nanosec = split_seconds(cfg.goal_time_tolerance_s)
+        goal.goal_time_tolerance = Duration(sec=sec, nanosec=nanosec)
+        return goal
+
+    # -- execute -----------------------------------------------------------------------------
+    def _check_ready(self, plan: JointPlan) -> MotionResult | None:
+        cfg = self.config
+        if cfg.program_running_topic:
+            with self._lock:
+                running = self._program_running
+            if not running:
+                heard = "reports false" if running is False else "has not been published"
+                return MotionResult(MotionStatus.NOT_READY, f"robot program not running ({cfg.program_running_topic} "
+                                    f"{heard}): press play on the pendant or call the dashboard's play",
+                                    "program_not_running")
+        try:
+            q_now = self.current_joints()
+        except PlanningFailed as exc:
+            return exc.result
+        moved = float(np.max(np.abs(q_now - plan.q_start)))
+        if moved > cfg.start_tolerance_rad:
+            return MotionResult(MotionStatus.REFUSED, f"the arm moved {moved:.3f} rad since the plan was made; replan",
+                                "start_state_changed")
+        if not self._client.wait_for_server(timeout_sec=cfg.server_timeout_s):
+            return MotionResult(MotionStatus.NOT_READY, f"no FollowJointTrajectory server at {cfg.action_name}",
+                                "no_server")
+        return None
+
+    def _native_goal(self, plan: JointPlan) -> Any:
+        if isinstance(plan.native, self._action.Goal):
+            return plan.native
+        return self._goal(plan.positions, plan.times_s, waypoint_velocities(plan.q_start, plan.positions, plan.times_s))
+
+    def execute(self, plan: JointPlan) -> MotionResult:
+        """Send the plan and wait for the controller's result; ABORTED within ~10 ms of stop()."""
+        self._stopped.clear()
+        not_ready = self._check_ready(plan)
+        if not_ready is not None:
+            return not_ready
+        cfg = self.config
+        send = self._client.send_goal_async(self._native_goal(plan))
+        try:
+            handle = wait_future(send, cfg.goal_response_timeout_s, self._stopped)
+        except FutureTimeout:
+            send.add_done_callback(self._cancel_when_accepted)
+            return MotionResult(MotionStatus.ABORTED, f"{cfg.action_name} did not answer the goal in "
+                                f"{cfg.goal_response_timeout_s:.1f} s", "timeout")
+        if handle is None:  # stopped while waiting for acceptance
+            send.add_done_callback(self._cancel_when_accepted)
+            return MotionResult(MotionStatus.ABORTED, "stopped before the controller accepted the goal", "stopped")
+        if not handle.accepted:
+            return MotionResult(MotionStatus.ABORTED, f"{cfg.action_name} rejected the trajectory goal "
+                                "(invalid joints or points? see the driver's log)", "rejected")
+        with self._lock:
+            self._handle = handle
+        try:
+            if self._stopped.is_set():
+                handle.cancel_goal_async()
+                return MotionResult(MotionStatus.ABORTED, "stopped", "stopped")
+            return self._wait_result(handle, plan.duration_s)
+        finally:
+            with self._lock:
+                self._handle = None
+
+    def _wait_result(self, handle: Any, duration_s: float) -> MotionResult:
+        cfg = self.config
+        result_future = handle.get_result_async()
+        progress = ScaledProgress(duration_s + cfg.goal_time_tolerance_s + cfg.result_margin_s, cfg.pause_timeout_s)
+        last = time.monotonic()
+        while True:
+            try:
+                response = wait_future(result_future, 0.05, self._stopped)
+            except FutureTimeout:
+                now = time.monotonic()
+                given_up = progress.advance(now - last, self.speed_scaling)
+                last = now
+                if given_up is not None:
+                    handle.cancel_goal_async()
+                    return given_up
+                continue
+            if response is None:  # stop(): the goal was canceled there
+                return MotionResult(MotionStatus.ABORTED, "stopped", "stopped")
+            result = response.result
+            return result_from_fjt(response.status, int(result.error_code), str(getattr(result, "error_string", "")))
+
+    def _cancel_when_accepted(self, future: Any) -> None:
+        handle = future.result()
+        if handle is not None and handle.accepted:
+            handle.cancel_goal_async()
+
+    def stop(self) -> None:
+        """Cancel the goal in flight (the controller then holds position); thread-safe."""
+        self._stopped.set()
+        with self._lock:
+            handle = self._handle
+        if handle is not None:
+            handle.cancel_goal_async()
+
+    # -- no gripper of its own -----------------------------------------------------------------
     def gripper(self, command: GripperCommand, force_n: float | None = None) -> MotionResult:
-        return MotionResult(MotionStatus.REFUSED, "joint_trajectory drives the arm only; configure a gripper backend")
+        return MotionResult(MotionStatus.REFUSED, "joint_trajectory drives the arm only; combine it with a gripper "
+                            "backend (motion/arm_and_gripper.py)", "no_gripper")
 
     def gripper_state(self) -> GripperState:
         return GripperState(float("nan"), False)
-
-    def stop(self) -> None:
-        """Cancel the running trajectory; the controller then holds position."""
-        if self._handle is not None:
-            self._handle.cancel_goal_async()  # type: ignore[attr-defined]
-            self._handle = None
