@@ -3,6 +3,7 @@ messages we would send, lazy imports of absent packages, the Robotiq socket prot
 
 import socket
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -191,9 +192,12 @@ def test_moveit_goals_are_tool0_in_base_link_with_ros_quaternion_order():
 
 @pytest.mark.parametrize("name, package", [("moveit_py", "moveit-py"), ("ur_rtde", "ur-rtde"),
                                            ("joint_trajectory", "control-msgs"), ("move_group", "moveit-msgs")])
-def test_absent_backends_import_lazily_and_name_what_to_install(name, package):
+def test_absent_backends_import_lazily_and_name_what_to_install(name, package, monkeypatch):
     import importlib
+    import sys
 
+    for absent in ("moveit", "moveit_msgs", "rtde_control", "rtde_receive", "control_msgs"):
+        monkeypatch.setitem(sys.modules, absent, None)  # absent here whatever this machine has installed
     module = importlib.import_module(MOTION_BACKENDS[name].split(":")[0])  # importing works without the package
     assert module is not None
     kwargs = {"robot_ip": "192.0.2.10"} if name == "ur_rtde" else {}
@@ -203,54 +207,276 @@ def test_absent_backends_import_lazily_and_name_what_to_install(name, package):
         make_motion_backend(name, **kwargs)
 
 
+def test_gripper_backends_are_named_in_one_table_and_need_control_msgs_for_the_action(monkeypatch):
+    import sys
+
+    from spatialbot_ros.motion.registry import GRIPPER_BACKENDS, REAL_HARDWARE, make_gripper_backend
+
+    assert set(GRIPPER_BACKENDS) == {"robotiq_action", "robotiq_socket", "none"}
+    assert set(MOTION_BACKENDS) == {"joint_trajectory", "move_group", "moveit_py", "ur_rtde", "mujoco"}
+    assert "mujoco" not in REAL_HARDWARE and "joint_trajectory" in REAL_HARDWARE
+    none = make_gripper_backend("none")
+    assert none.command(GripperCommand.CLOSE).status == MotionStatus.REFUSED and np.isnan(none.state().width_m)
+    monkeypatch.setitem(sys.modules, "control_msgs", None)
+    with pytest.raises(MotionBackendUnavailable, match="control-msgs"):
+        make_gripper_backend("robotiq_action", node=None)
+    with pytest.raises(ValueError, match="robotiq_action, robotiq_socket, none"):
+        make_gripper_backend("suction")
+
+
+def test_a_backend_whose_module_cannot_import_names_the_missing_package(monkeypatch):
+    import sys
+
+    for loaded in [m for m in sys.modules if m.startswith("spatialbot_ros.sim") or m.endswith("mujoco_backend")]:
+        monkeypatch.delitem(sys.modules, loaded)  # re-imported below, restored afterwards
+    monkeypatch.setitem(sys.modules, "mujoco", None)
+    with pytest.raises(MotionBackendUnavailable, match="needs mujoco: pip install mujoco"):
+        make_motion_backend("mujoco", cell=None)
+
+
+def test_flat_parameters_fill_the_backend_config_and_unknown_ones_fail():
+    from spatialbot_ros.motion.registry import make_gripper_backend
+
+    server = RobotiqServer()
+    g = make_gripper_backend("robotiq_socket", host="127.0.0.1", port=server.port, speed=77, motion_timeout_s=1.0)
+    assert g.config.speed == 77 and g.config.motion_timeout_s == 1.0
+    g.close()
+    with pytest.raises(TypeError, match="spede"):
+        make_gripper_backend("robotiq_socket", host="127.0.0.1", port=server.port, spede=77)
+
+
 def test_unknown_backend_lists_the_available_ones():
     with pytest.raises(ValueError, match="mujoco, moveit_py"):
         make_motion_backend("teleport")
 
 
-def robotiq_server(log):
-    """A local stand-in for the Robotiq URCap socket (the gripper hardware cannot exist here)."""
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(1)
-    state = {"POS": 0}
+# -- what the controllers answer --------------------------------------------------------------------
 
-    def serve():
-        conn, _ = srv.accept()
+@pytest.mark.parametrize("code, cause, words", [
+    (-1, "invalid_goal", "invalid"),
+    (-2, "invalid_joints", "joint names"),
+    (-3, "old_header_timestamp", "in the past"),
+    (-4, "path_tolerance_violated", "path tolerance"),
+    (-5, "goal_tolerance_violated", "goal tolerance"),
+])
+def test_trajectory_error_codes_map_to_readable_aborts(code, cause, words):
+    from spatialbot_ros.motion.joint_trajectory import GoalStatusCode, result_from_fjt
+
+    r = result_from_fjt(GoalStatusCode.ABORTED, code, "shoulder_lift_joint off by 0.3")
+    assert r.status == MotionStatus.ABORTED and r.cause == cause
+    assert words in r.message and "shoulder_lift_joint off by 0.3" in r.message
+
+
+def test_goal_status_decides_when_the_error_code_is_zero():
+    from action_msgs.msg import GoalStatus
+
+    from spatialbot_ros.motion.joint_trajectory import GoalStatusCode, result_from_fjt
+
+    for name in ("UNKNOWN", "ACCEPTED", "EXECUTING", "CANCELING", "SUCCEEDED", "CANCELED", "ABORTED"):
+        assert GoalStatusCode[name] == getattr(GoalStatus, f"STATUS_{name}")  # our copy is action_msgs' values
+    assert result_from_fjt(GoalStatus.STATUS_SUCCEEDED, 0).status == MotionStatus.SUCCEEDED
+    assert result_from_fjt(GoalStatus.STATUS_CANCELED, 0).cause == "canceled"
+    aborted = result_from_fjt(GoalStatus.STATUS_ABORTED, 0)
+    assert aborted.status == MotionStatus.ABORTED and aborted.cause == "aborted"
+    assert result_from_fjt(GoalStatus.STATUS_ABORTED, -42).cause == "error_code_-42"
+
+
+def test_speed_scaling_stretches_the_wait_and_a_long_pause_gives_up():
+    from spatialbot_ros.motion.joint_trajectory import ScaledProgress
+
+    half = ScaledProgress(deadline_s=2.0, pause_timeout_s=5.0)
+    for _ in range(39):                       # 3.9 s of wall time at 50 %: 1.95 s of trajectory time
+        assert half.advance(0.1, 0.5) is None
+    assert half.advance(0.2, 0.5).cause == "timeout"
+    paused = ScaledProgress(deadline_s=2.0, pause_timeout_s=1.0)
+    for _ in range(9):
+        assert paused.advance(0.1, 0.0) is None
+    assert paused.advance(0.1, 1.0) is None    # resumed: the pause clock restarts
+    for _ in range(10):
+        assert paused.advance(0.1, 0.0) is None
+    r = paused.advance(0.15, 0.0)
+    assert r.status == MotionStatus.ABORTED and r.cause == "paused" and "paused" in r.message
+
+
+@pytest.mark.parametrize("command, status, stalled, expect, cause", [
+    (GripperCommand.CLOSE, 4, False, MotionStatus.SUCCEEDED, ""),          # closed fully (on nothing)
+    (GripperCommand.CLOSE, 6, True, MotionStatus.SUCCEEDED, "stalled"),    # GripperActionController aborts a stall
+    (GripperCommand.CLOSE, 4, True, MotionStatus.SUCCEEDED, "stalled"),    # ... or succeeds with allow_stalling
+    (GripperCommand.OPEN, 6, True, MotionStatus.ABORTED, "stalled"),       # blocked while opening
+    (GripperCommand.CLOSE, 6, False, MotionStatus.ABORTED, "gripper_aborted"),
+    (GripperCommand.CLOSE, 5, False, MotionStatus.ABORTED, "canceled"),
+])
+def test_gripper_outcomes(command, status, stalled, expect, cause):
+    from spatialbot_ros.motion.gripper import gripper_outcome
+
+    r = gripper_outcome(command, status, stalled, reached_goal=not stalled and status == 4)
+    assert r.status == expect and r.cause == cause
+
+
+def test_arm_with_gripper_routes_calls_and_stop_stops_both_even_if_the_arm_fails():
+    from spatialbot_ros.motion.arm_and_gripper import ArmWithGripper
+
+    class Arm(RecordingBackend):
+        def stop(self):
+            self.calls.append(("stop",))
+            raise RuntimeError("driver gone")
+
+    class Gripper:
+        name = "fake_gripper"
+
+        def __init__(self):
+            self.calls = []
+
+        def command(self, command, force_n=None):
+            self.calls.append((command, force_n))
+            return MotionResult(MotionStatus.SUCCEEDED)
+
+        def state(self):
+            return GripperState(0.04, True)
+
+        def stop(self):
+            self.calls.append("stop")
+
+    arm, gripper = Arm(), Gripper()
+    robot = ArmWithGripper(arm, gripper)
+    assert robot.name == "recording+fake_gripper"
+    assert robot.gripper(GripperCommand.CLOSE, 40.0).ok and gripper.calls == [(GripperCommand.CLOSE, 40.0)]
+    assert robot.gripper_state() == GripperState(0.04, True)
+    assert np.allclose(robot.current_joints(), HOME_Q) and arm.calls == []
+    with pytest.raises(RuntimeError, match="driver gone"):
+        robot.stop()
+    assert arm.calls == [("stop",)] and gripper.calls[-1] == "stop"
+
+
+# -- the Robotiq URCap socket ---------------------------------------------------------------------
+
+class RobotiqServer:
+    """A loopback stand-in for the Robotiq URCap socket, speaking its reply format: `ack` with no
+    newline (its users compare the reply `== b"ack"`), `VAR n` for GET. The fingers take
+    `motion_s` to move (OBJ 0 meanwhile) and stop on an object at `object_pos` when closing.
+    Serves one client and stops by itself (client gone, or 10 s)."""
+
+    def __init__(self, sta=0, object_pos=None, motion_s=0.05, get_newline=True, freeze_pre=False, pos_unreadable=False):
+        self.state = {"ACT": 0, "GTO": 0, "STA": sta, "POS": 0, "PRE": 0, "OBJ": 3, "SPE": 0, "FOR": 0, "ATR": 0}
+        self.object_pos, self.motion_s, self.get_newline = object_pos, motion_s, get_newline
+        self.freeze_pre, self.pos_unreadable = freeze_pre, pos_unreadable
+        self.log = []
+        self._motion = None  # (start, from, to)
+        self._srv = socket.socket()
+        self._srv.bind(("127.0.0.1", 0))
+        self._srv.listen(1)
+        self._srv.settimeout(10.0)
+        self.port = self._srv.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _tick(self):
+        if self._motion is None:
+            return
+        start, frm, to = self._motion
+        frac = min((time.monotonic() - start) / self.motion_s, 1.0)
+        stop_at = to if self.object_pos is None or to < frm else min(to, self.object_pos)
+        self.state["POS"] = int(round(frm + frac * (stop_at - frm)))
+        if frac >= 1.0:
+            blocked = stop_at != to
+            self.state["OBJ"] = 2 if blocked else 3
+            self._motion = None
+        else:
+            self.state["OBJ"] = 0
+
+    def _answer(self, words):
+        self._tick()
+        if words[0] == "SET":
+            pairs = dict(zip(words[1::2], (int(v) for v in words[2::2]), strict=True))
+            self.state.update(pairs)
+            if pairs.get("ACT") == 0:
+                self.state["STA"] = 0
+            if pairs.get("ACT") == 1:
+                self.state["STA"] = 3
+            if pairs.get("GTO") == 1 and "POS" in pairs:
+                if not self.freeze_pre:
+                    self.state["PRE"] = pairs["POS"]
+                self._motion = (time.monotonic(), self.state["POS"], pairs["POS"])
+                self.state["OBJ"] = 0
+            if pairs.get("GTO") == 0:
+                self._motion = None
+            return b"ack"
+        var = words[1]
+        value = "?" if var == "POS" and self.pos_unreadable else str(self.state.get(var, 0))
+        return f"{var} {value}".encode() + (b"\n" if self.get_newline else b"")
+
+    def _serve(self):
+        try:
+            conn, _ = self._srv.accept()
+        except OSError:
+            return
+        conn.settimeout(10.0)
         buf = b""
         with conn:
             while True:
-                data = conn.recv(1024)
+                try:
+                    data = conn.recv(1024)
+                except OSError:
+                    return
                 if not data:
                     return
                 buf += data
                 while b"\n" in buf:
                     line, buf = buf.split(b"\n", 1)
                     words = line.decode().split()
-                    log.append(" ".join(words))
-                    if words[0] == "SET":
-                        state[words[1]] = int(words[2])
-                        conn.sendall(b"ack\n")
-                    else:
-                        conn.sendall(f"{words[1]} {state.get(words[1], 0)}\n".encode())
-
-    threading.Thread(target=serve, daemon=True).start()
-    return srv.getsockname()[1]
+                    self.log.append(" ".join(words))
+                    conn.sendall(self._answer(words))
 
 
-def test_robotiq_socket_protocol():
-    log = []
-    port = robotiq_server(log)
-    g = RobotiqSocketGripper(RobotiqSocketConfig("127.0.0.1", port, speed=200, force=120))
-    assert log[:2] == ["SET ACT 1", "SET GTO 1"]
-    assert g.command(GripperCommand.CLOSE).ok
-    assert log[2:] == ["SET SPE 200", "SET FOR 120", "SET POS 255"]
+def socket_gripper(server, **kw):
+    return RobotiqSocketGripper(RobotiqSocketConfig("127.0.0.1", server.port, **{"motion_timeout_s": 2.0, **kw}))
+
+
+def test_robotiq_socket_activates_then_closes_on_nothing_and_reads_zero_width():
+    server = RobotiqServer(sta=0)
+    g = socket_gripper(server, speed=200, force=120)
+    assert server.log[:5] == ["GET STA", "SET ACT 0 ATR 0", "GET ACT", "GET STA", "SET ACT 1"]
+    r = g.command(GripperCommand.CLOSE)
+    assert r.status == MotionStatus.SUCCEEDED and r.cause == ""
+    assert "SET POS 255 SPE 200 FOR 120 GTO 1" in server.log
     state = g.state()
-    assert state.closed and state.width_m == pytest.approx(0.0)
-    g.command(GripperCommand.OPEN, force_n=117.5)
-    assert log[-2:] == ["SET FOR 127", "SET POS 0"]
-    assert g.state().width_m == pytest.approx(0.085)
-    assert RobotiqSocketGripper.position_for_width(0.0425) == 128
+    assert state.closed and state.width_m == pytest.approx(0.0)   # nothing held: the executive's grasp_missed
+    assert g.command(GripperCommand.OPEN, force_n=117.5).ok
+    assert "SET POS 0 SPE 200 FOR 128 GTO 1" in server.log   # 117.5 N of 235 N: half the force register
+    assert g.state().width_m == pytest.approx(0.085) and not g.state().closed
+    g.close()
+
+
+def test_robotiq_socket_close_on_an_object_is_a_grasp_and_reads_its_width():
+    server = RobotiqServer(sta=3, object_pos=150, get_newline=False)  # replies without newlines at all
+    g = socket_gripper(server)
+    assert server.log == ["GET STA"]   # already active: no reset
+    r = g.command(GripperCommand.CLOSE)
+    assert r.status == MotionStatus.SUCCEEDED and r.cause == "stalled"
+    assert g.state().width_m == pytest.approx(0.085 * (1 - 150 / 255), abs=1e-6)
+    g.close()
+
+
+def test_robotiq_socket_failures_abort_and_stop_halts_the_fingers():
+    frozen = RobotiqServer(sta=3, freeze_pre=True)        # the request is never echoed
+    g = socket_gripper(frozen, motion_timeout_s=0.2)
+    t0 = time.monotonic()
+    r = g.command(GripperCommand.CLOSE)
+    assert r.status == MotionStatus.ABORTED and r.cause == "timeout" and time.monotonic() - t0 < 2.0
+    assert frozen.log[-1] == "SET GTO 0"
+    g.close()
+
+    slow = RobotiqServer(sta=3, motion_s=5.0)
+    g = socket_gripper(slow, motion_timeout_s=10.0)
+    threading.Timer(0.2, g.stop).start()
+    t0 = time.monotonic()
+    r = g.command(GripperCommand.CLOSE)
+    assert r.status == MotionStatus.ABORTED and r.cause == "stopped" and time.monotonic() - t0 < 2.0
+    assert slow.log[-1] == "SET GTO 0"
+    g.close()
+
+    estopped = RobotiqServer(sta=3, pos_unreadable=True)  # `POS ?` under e-stop
+    g = socket_gripper(estopped)
+    assert np.isnan(g.state().width_m)
     g.close()
 
 
