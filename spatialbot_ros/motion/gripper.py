@@ -197,7 +197,7 @@ class RobotiqActionGripper:
         finally:
             with self._lock:
                 self._handle = None
-        if response is None:
+        if response is None or self._stopped.is_set():
             return MotionResult(MotionStatus.ABORTED, "stopped", "stopped")
         result = response.result
         with self._lock:

@@ -472,7 +472,7 @@ class JointTrajectoryBackend:
                     handle.cancel_goal_async()
                     return given_up
                 continue
-            if response is None:  # stop(): the goal was canceled there
+            if response is None or self._stopped.is_set():  # stop() canceled the goal
                 return MotionResult(MotionStatus.ABORTED, "stopped", "stopped")
             result = response.result
             return result_from_fjt(response.status, int(result.error_code), str(getattr(result, "error_string", "")))

@@ -1,0 +1,261 @@
+"""JointTrajectoryBackend over real DDS against a stand-in for the UR driver: a
+FollowJointTrajectory server that moves simulated joints along the trajectory at the driver's speed
+scaling, /joint_states, the speed-scaling broadcaster (percent) and the latched program-running
+flag. The backend's node is spun by a MultiThreadedExecutor in another thread, as in the nodes."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+pytest.importorskip("control_msgs.action", reason="control_msgs not built (scripts/build_interfaces.sh)")
+
+from spatialbot_ros.motion.base import MotionStatus, PlanningFailed  # noqa: E402
+from spatialbot_ros.motion.joint_trajectory import JointTrajectoryBackend, TrajectoryConfig  # noqa: E402
+
+pytestmark = pytest.mark.ros
+HOME_Q = np.array([0.0, -1.9, 1.9, -1.57, -1.57, 0.0])
+ACTION = "/scaled_joint_trajectory_controller/follow_joint_trajectory"
+
+
+def seconds(d) -> float:
+    return d.sec + d.nanosec * 1e-9
+
+
+class FakeUrDriver:
+    """The driver's side of the interfaces the backend uses. `error_code` makes the controller abort
+    with that code; `reject` refuses goals; the joints follow the trajectory's last point linearly
+    over its duration, advancing at speed_scaling_percent / 100."""
+
+    def __init__(self, node, q0=HOME_Q, program_running: bool | None = True, scaling_percent: float = 100.0):
+        from control_msgs.action import FollowJointTrajectory
+        from rclpy.action import ActionServer, CancelResponse, GoalResponse
+        from rclpy.callback_groups import ReentrantCallbackGroup
+        from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+        from sensor_msgs.msg import JointState
+        from std_msgs.msg import Bool, Float64
+
+        from spatialbot_ros.core.ur_kinematics import UR_JOINT_NAMES
+
+        self.node, self.names = node, list(UR_JOINT_NAMES)
+        self.q = np.asarray(q0, float).copy()
+        self.scaling_percent = scaling_percent
+        self.error_code, self.error_string, self.reject = 0, "", False
+        self.goals, self.canceled = [], threading.Event()
+        self._Result = FollowJointTrajectory.Result
+        group = ReentrantCallbackGroup()
+        self._js = node.create_publisher(JointState, "/joint_states", 10)
+        self._scaling = node.create_publisher(Float64, "/speed_scaling_state_broadcaster/speed_scaling", 10)
+        latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+        self._running = node.create_publisher(Bool, "/io_and_status_controller/robot_program_running", latched)
+        if program_running is not None:
+            self._running.publish(Bool(data=program_running))
+        self._JointState, self._Float64 = JointState, Float64
+        node.create_timer(0.01, self._publish, callback_group=group)
+        self.server = ActionServer(
+            node, FollowJointTrajectory, ACTION, execute_callback=self._execute, callback_group=group,
+            goal_callback=lambda _g: GoalResponse.REJECT if self.reject else GoalResponse.ACCEPT,
+            cancel_callback=lambda _h: CancelResponse.ACCEPT)
+
+    def _publish(self):
+        msg = self._JointState(name=self.names, position=[float(v) for v in self.q])
+        msg.header.stamp = self.node.get_clock().now().to_msg()
+        self._js.publish(msg)
+        self._scaling.publish(self._Float64(data=float(self.scaling_percent)))
+
+    def _execute(self, handle):
+        goal = handle.request
+        self.goals.append(goal)
+        result = self._Result()
+        if self.error_code:
+            result.error_code, result.error_string = self.error_code, self.error_string
+            handle.abort()
+            return result
+        traj = goal.trajectory
+        order = [list(traj.joint_names).index(n) for n in self.names]
+        start, end = self.q.copy(), np.array(traj.points[-1].positions)[order]
+        duration, t, last = seconds(traj.points[-1].time_from_start), 0.0, time.monotonic()
+        while t < duration:
+            if handle.is_cancel_requested:
+                self.canceled.set()
+                handle.canceled()
+                return result
+            time.sleep(0.005)
+            now = time.monotonic()
+            t += (now - last) * self.scaling_percent / 100.0
+            last = now
+            self.q = start + min(t / duration, 1.0) * (end - start)
+        handle.succeed()
+        return result
+
+
+@pytest.fixture()
+def cell(ros):
+    """(backend, driver, client node); both nodes spun by one MultiThreadedExecutor thread."""
+    from rclpy.executors import MultiThreadedExecutor
+
+    server_node = ros.create_node("fake_ur_driver")
+    client_node = ros.create_node("jtc_client")
+    made = {}
+
+    def make(config=None, **driver_kw):
+        made["driver"] = FakeUrDriver(server_node, **driver_kw)
+        made["backend"] = JointTrajectoryBackend(client_node, config or TrajectoryConfig())
+        executor = MultiThreadedExecutor(num_threads=4)
+        executor.add_node(server_node)
+        executor.add_node(client_node)
+        thread = threading.Thread(target=executor.spin, daemon=True)
+        thread.start()
+        made["executor"], made["thread"] = executor, thread
+        deadline = time.monotonic() + 10.0
+        while time.monotonic() < deadline:  # joint states and the latched flag have arrived
+            try:
+                made["backend"].current_joints()
+                if driver_kw.get("program_running", True) is None or made["backend"]._program_running is not None:
+                    break
+            except PlanningFailed:
+                pass
+            time.sleep(0.02)
+        return made["backend"], made["driver"], client_node
+
+    yield make
+    if "executor" in made:
+        made["executor"].shutdown()
+        made["thread"].join(timeout=5.0)
+
+
+def test_a_plan_executes_and_the_joints_arrive_with_tolerances_set(cell):
+    backend, driver, _ = cell()
+    target = HOME_Q + np.array([0.2, -0.1, 0.1, 0.0, 0.1, -0.2])
+    plan = backend.plan_joints(target, speed_scale=1.0)
+    assert plan.native is not None and plan.duration_s > 0.2
+    result = backend.execute(plan)
+    assert result.status == MotionStatus.SUCCEEDED, result
+    assert np.allclose(driver.q, target, atol=1e-6)
+    assert np.allclose(backend.current_joints(), target, atol=1e-3)  # joint states came back through our node
+    goal = driver.goals[0]
+    assert [t.name for t in goal.path_tolerance] == list(driver.names)
+    assert {t.position for t in goal.path_tolerance} == {0.2} and {t.position for t in goal.goal_tolerance} == {0.005}
+    assert seconds(goal.goal_time_tolerance) == pytest.approx(1.0)
+    assert goal.trajectory.header.stamp.sec == 0 and goal.trajectory.header.stamp.nanosec == 0  # start on receipt
+    # a straight line planned from there runs too and ends at the target pose
+    line_goal = backend.current_pose()
+    line_goal[:3, 3] += [0.0, 0.03, -0.02]
+    line = backend.plan_linear(line_goal, speed_scale=1.0)
+    assert len(line.positions) >= 3 and backend.execute(line).ok
+    assert np.allclose(backend.current_pose()[:3, 3], line_goal[:3, 3], atol=1e-3)
+
+
+def test_stop_mid_goal_cancels_it_and_execute_returns_promptly(cell):
+    backend, driver, _ = cell()
+    plan = backend.plan_joints(HOME_Q + 1.0, speed_scale=0.5)   # several seconds long
+    assert plan.duration_s > 2.0
+    stopped_at = {}
+
+    def stop_soon():
+        time.sleep(0.5)
+        stopped_at["t"] = time.monotonic()
+        backend.stop()
+
+    threading.Thread(target=stop_soon, daemon=True).start()
+    result = backend.execute(plan)
+    returned = time.monotonic() - stopped_at["t"]
+    assert result.status == MotionStatus.ABORTED and result.cause == "stopped"
+    assert returned < 0.1, f"execute returned {returned * 1000:.0f} ms after stop()"
+    assert driver.canceled.wait(2.0), "the goal in flight was not canceled at the controller"
+    q_after = driver.q.copy()
+    time.sleep(0.1)
+    assert np.allclose(driver.q, q_after) and not np.allclose(q_after, HOME_Q + 1.0, atol=0.1)  # holding mid-way
+
+
+@pytest.mark.parametrize("code, cause, words", [
+    (-4, "path_tolerance_violated", "path tolerance"),
+    (-5, "goal_tolerance_violated", "goal tolerance"),
+    (-2, "invalid_joints", "joint names"),
+    (-3, "old_header_timestamp", "in the past"),
+    (-1, "invalid_goal", "invalid"),
+])
+def test_controller_error_codes_come_back_as_readable_aborts(cell, code, cause, words):
+    backend, driver, _ = cell()
+    driver.error_code, driver.error_string = code, "wrist_2_joint by 0.21 rad"
+    result = backend.execute(backend.plan_joints(HOME_Q + 0.1, 1.0))
+    assert result.status == MotionStatus.ABORTED and result.cause == cause
+    assert words in result.message and "wrist_2_joint by 0.21 rad" in result.message
+
+
+def test_a_rejected_goal_aborts_with_a_reason(cell):
+    backend, driver, _ = cell()
+    driver.reject = True
+    result = backend.execute(backend.plan_joints(HOME_Q + 0.1, 1.0))
+    assert result.status == MotionStatus.ABORTED and result.cause == "rejected" and "rejected" in result.message
+
+
+@pytest.mark.parametrize("running", [False, None], ids=["reports_false", "never_published"])
+def test_program_not_running_is_not_ready_and_sends_nothing(cell, running):
+    backend, driver, _ = cell(program_running=running)
+    result = backend.execute(backend.plan_joints(HOME_Q + 0.1, 1.0))
+    assert result.status == MotionStatus.NOT_READY and "robot program not running" in result.message
+    assert result.cause == "program_not_running" and driver.goals == []
+
+
+def test_half_speed_scaling_stretches_the_wait_instead_of_failing(cell):
+    # margins so tight that an unscaled deadline would give up half-way through
+    cfg = TrajectoryConfig(goal_time_tolerance_s=0.1, result_margin_s=0.2)
+    backend, driver, _ = cell(cfg, scaling_percent=50.0)
+    assert backend.speed_scaling == pytest.approx(0.5)
+    plan = backend.plan_joints(HOME_Q + 0.5, 1.0)
+    t0 = time.monotonic()
+    result = backend.execute(plan)
+    wall = time.monotonic() - t0
+    assert result.status == MotionStatus.SUCCEEDED, result
+    assert wall > 1.6 * plan.duration_s  # it really ran at half speed
+
+
+def test_zero_speed_scaling_pauses_then_gives_up(cell):
+    cfg = TrajectoryConfig(pause_timeout_s=0.5)
+    backend, driver, _ = cell(cfg, scaling_percent=0.0)
+    t0 = time.monotonic()
+    result = backend.execute(backend.plan_joints(HOME_Q + 0.3, 1.0))
+    assert result.status == MotionStatus.ABORTED and result.cause == "paused" and "paused" in result.message
+    assert 0.5 <= time.monotonic() - t0 < 3.0
+    assert driver.canceled.wait(2.0) and np.allclose(driver.q, HOME_Q)
+
+
+def test_the_nodes_other_callbacks_keep_flowing_during_and_after_a_goal(cell):
+    from std_msgs.msg import Int32
+
+    backend, driver, client_node = cell()
+    heard = []
+    client_node.create_subscription(Int32, "/heartbeat", lambda m: heard.append(m.data), 10)
+    pub = driver.node.create_publisher(Int32, "/heartbeat", 10)
+    count = iter(range(10**6))
+    driver.node.create_timer(0.02, lambda: pub.publish(Int32(data=next(count))))
+    time.sleep(0.3)
+    plan = backend.plan_joints(HOME_Q + 0.4, 1.0)
+    before = len(heard)
+    done = threading.Event()
+    during = []
+
+    def sample():
+        while not done.is_set():
+            during.append(len(heard))
+            time.sleep(0.05)
+
+    threading.Thread(target=sample, daemon=True).start()
+    assert backend.execute(plan).ok
+    done.set()
+    assert before > 0 and during[-1] - during[0] >= 10, "the subscription starved while execute() waited"
+    after = len(heard)
+    time.sleep(0.3)
+    assert len(heard) - after >= 5, "the node stopped receiving after the goal (dropped from its executor?)"
+
+
+def test_no_joint_states_is_not_ready(ros):
+    node = ros.create_node("lonely_client")
+    backend = JointTrajectoryBackend(node, TrajectoryConfig(joint_states_topic="/nobody/joint_states"))
+    with pytest.raises(PlanningFailed) as info:
+        backend.plan_joints(HOME_Q, 1.0)
+    assert info.value.result.status == MotionStatus.NOT_READY and info.value.result.cause == "no_joint_states"
