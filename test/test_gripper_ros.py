@@ -93,7 +93,7 @@ def rig(ros):
     def make(parallel=False, object_width_m=None, **cfg):
         interface = "parallel_gripper_command" if parallel else "gripper_command"
         made["server"] = FakeRobotiqController(server_node, parallel, object_width_m)
-        gripper = RobotiqActionGripper(client_node, RobotiqActionConfig(interface=interface, **cfg))
+        made["gripper"] = gripper = RobotiqActionGripper(client_node, RobotiqActionConfig(interface=interface, **cfg))
         executor = MultiThreadedExecutor(num_threads=4)
         executor.add_node(server_node)
         executor.add_node(client_node)
@@ -109,6 +109,13 @@ def rig(ros):
     if "executor" in made:
         made["executor"].shutdown()
         made["thread"].join(timeout=5.0)
+    # destroyed here, in the main thread (see test_joint_trajectory_ros.teardown)
+    if "server" in made:
+        made["server"].server.destroy()
+    if "gripper" in made:
+        made["gripper"].close()
+    server_node.destroy_node()
+    client_node.destroy_node()
 
 
 @pytest.mark.parametrize("parallel", [False, True], ids=["GripperCommand", "ParallelGripperCommand"])
@@ -162,3 +169,5 @@ def test_no_gripper_server_is_not_ready(ros):
     r = gripper.command(GripperCommand.CLOSE)
     assert r.status == MotionStatus.NOT_READY and r.cause == "no_server"
     assert np.isnan(gripper.state().width_m)   # never seen: unknown, not "open"
+    gripper.close()
+    node.destroy_node()

@@ -125,6 +125,18 @@ def cell(ros):
     if "executor" in made:
         made["executor"].shutdown()
         made["thread"].join(timeout=5.0)
+    teardown(made, server_node, client_node)
+
+
+def teardown(made, *nodes):
+    """Destroy in this (main) thread: a node garbage-collected later in some executor thread can
+    deadlock Fast DDS's TCP transport teardown (LARGE_DATA) while holding the GIL."""
+    if "driver" in made:
+        made["driver"].server.destroy()
+    if "backend" in made:
+        made["backend"].close()
+    for node in nodes:
+        node.destroy_node()
 
 
 def test_a_plan_executes_and_the_joints_arrive_with_tolerances_set(cell):
@@ -259,3 +271,4 @@ def test_no_joint_states_is_not_ready(ros):
     with pytest.raises(PlanningFailed) as info:
         backend.plan_joints(HOME_Q, 1.0)
     assert info.value.result.status == MotionStatus.NOT_READY and info.value.result.cause == "no_joint_states"
+    teardown({"backend": backend}, node)

@@ -222,6 +222,10 @@ class RobotiqActionGripper:
         if handle is not None:
             handle.cancel_goal_async()
 
+    def close(self) -> None:
+        """Release the action client (the subscription goes with the node)."""
+        self._client.destroy()
+
 
 # -- the URCap socket ----------------------------------------------------------------------------
 

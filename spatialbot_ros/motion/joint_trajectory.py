@@ -490,6 +490,10 @@ class JointTrajectoryBackend:
         if handle is not None:
             handle.cancel_goal_async()
 
+    def close(self) -> None:
+        """Release the action client (subscriptions go with the node)."""
+        self._client.destroy()
+
     # -- no gripper of its own -----------------------------------------------------------------
     def gripper(self, command: GripperCommand, force_n: float | None = None) -> MotionResult:
         return MotionResult(MotionStatus.REFUSED, "joint_trajectory drives the arm only; combine it with a gripper "
