@@ -13,6 +13,7 @@ import pytest
 
 pytest.importorskip("control_msgs.action", reason="control_msgs not built (scripts/build_interfaces.sh)")
 
+from spatialbot_ros.core.actions import GripperCommand  # noqa: E402
 from spatialbot_ros.motion.base import MotionStatus, PlanningFailed  # noqa: E402
 from spatialbot_ros.motion.joint_trajectory import JointTrajectoryBackend, TrajectoryConfig  # noqa: E402
 
@@ -272,3 +273,136 @@ def test_no_joint_states_is_not_ready(ros):
         backend.plan_joints(HOME_Q, 1.0)
     assert info.value.result.status == MotionStatus.NOT_READY and info.value.result.cause == "no_joint_states"
     teardown({"backend": backend}, node)
+
+
+# -- against the UR driver emulator (nodes/ur_driver_emulator.py: MuJoCo cell, scaled JTC, Robotiq) --
+
+class EmulatedCell:
+    """The emulator node and our client node on a private context, one MultiThreadedExecutor; the
+    robot as the pick_place node would build it: ArmWithGripper(JointTrajectoryBackend, RobotiqActionGripper)."""
+
+    def __init__(self) -> None:
+        import rclpy
+        from rclpy.executors import MultiThreadedExecutor
+        from rclpy.node import Node
+        from rclpy.parameter import Parameter
+
+        from spatialbot_ros.motion.arm_and_gripper import ArmWithGripper
+        from spatialbot_ros.motion.registry import make_gripper_backend, make_motion_backend
+        from spatialbot_ros.nodes.ur_driver_emulator import UrDriverEmulatorNode
+
+        self.ctx = rclpy.Context()
+        rclpy.init(context=self.ctx)
+        self.emu = UrDriverEmulatorNode(context=self.ctx, parameter_overrides=[Parameter("camera_enabled", value=False)])
+        self.node = Node("pick_place_motion", context=self.ctx)
+        sim = self.emu.emulator.cell
+        self.arm = make_motion_backend("joint_trajectory", node=self.node, tcp_offset_m=float(sim.tool0_from_tcp[2, 3]),
+                                       ur_type="ur5", pause_timeout_s=0.5)
+        self.hand = make_gripper_backend("robotiq_action", node=self.node)
+        self.robot = ArmWithGripper(self.arm, self.hand)
+        self.executor = MultiThreadedExecutor(num_threads=6, context=self.ctx)
+        self.executor.add_node(self.emu)
+        self.executor.add_node(self.node)
+        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
+        self.thread.start()
+        end = time.monotonic() + 15.0
+        while time.monotonic() < end and (self.arm._program_running is None or np.isnan(self.hand.state().width_m)):
+            time.sleep(0.02)
+
+    def set(self, **params) -> None:
+        from rclpy.parameter import Parameter
+
+        assert all(r.successful for r in self.emu.set_parameters([Parameter(k, value=v) for k, v in params.items()]))
+
+    def close(self) -> None:
+        self.executor.shutdown()
+        self.thread.join(timeout=5.0)
+        self.arm.close()
+        self.hand.close()
+        self.emu.destroy_node()
+        self.node.destroy_node()
+        self.ctx.try_shutdown()
+
+
+@pytest.fixture(scope="module")
+def emulated():
+    pytest.importorskip("mujoco")
+    c = EmulatedCell()
+    yield c
+    c.close()
+
+
+@pytest.mark.sim
+def test_emulator_pose_plan_arrives_and_a_close_on_nothing_reads_zero(emulated):
+    robot = emulated.robot
+    start = robot.current_pose()
+    goal = start.copy()
+    goal[:3, 3] += [0.03, -0.04, -0.05]
+    plan = robot.plan_pose(goal, 1.0)
+    result = robot.execute(plan)
+    assert result.status == MotionStatus.SUCCEEDED, result
+    time.sleep(0.1)
+    assert np.linalg.norm(robot.current_pose()[:3, 3] - goal[:3, 3]) < 0.003  # our 0.005 rad goal tolerance
+    line = robot.current_pose()
+    line[:3, 3] += [0.0, 0.05, 0.0]
+    assert robot.execute(robot.plan_linear(line, 1.0)).ok
+    assert robot.gripper(GripperCommand.CLOSE).ok
+    time.sleep(0.1)
+    assert robot.gripper_state().width_m < 0.003   # nothing between the fingers: grasp_missed territory
+    assert robot.gripper(GripperCommand.OPEN).ok
+    time.sleep(0.1)
+    assert robot.gripper_state().width_m > 0.08
+
+
+@pytest.mark.sim
+def test_emulator_program_stopped_half_speed_pause_and_stop(emulated):
+    robot = emulated.robot
+    q0 = robot.current_joints()
+    emulated.set(program_running=False)
+    time.sleep(0.2)
+    r = robot.execute(robot.plan_joints(q0 + 0.05, 1.0))
+    assert r.status == MotionStatus.NOT_READY and r.cause == "program_not_running"
+    emulated.set(program_running=True)
+    time.sleep(0.2)
+
+    emulated.set(speed_scaling=0.5)
+    time.sleep(0.1)
+    plan = robot.plan_joints(q0 + 0.15, 1.0)
+    t0 = time.monotonic()
+    assert robot.execute(plan).status == MotionStatus.SUCCEEDED
+    assert time.monotonic() - t0 > 1.6 * plan.duration_s
+
+    emulated.set(speed_scaling=0.0)
+    time.sleep(0.1)
+    r = robot.execute(robot.plan_joints(q0, 1.0))
+    assert r.status == MotionStatus.ABORTED and r.cause == "paused"
+    emulated.set(speed_scaling=1.0)
+    time.sleep(0.1)
+
+    plan = robot.plan_joints(q0 - 0.4, 0.3)
+    threading.Timer(0.5, robot.stop).start()
+    t0 = time.monotonic()
+    r = robot.execute(plan)
+    assert r.status == MotionStatus.ABORTED and r.cause == "stopped" and time.monotonic() - t0 < 0.7
+    time.sleep(0.3)
+    held = robot.current_joints()
+    time.sleep(0.3)
+    assert np.allclose(robot.current_joints(), held, atol=2e-3)  # the controller holds where it was stopped
+
+
+@pytest.mark.sim
+def test_emulator_closing_on_the_cup_holds_it_at_its_width(emulated):
+    from spatialbot_ros.sim.cell import top_down_tcp_pose
+
+    robot = emulated.robot
+    assert robot.gripper(GripperCommand.OPEN).ok
+    # the default scene's green cup (r = 30 mm, 90 mm tall) at (0.46, 0.0): above it, then straight down
+    assert robot.execute(robot.plan_pose(top_down_tcp_pose((0.46, 0.0, 0.20)), 1.0)).ok
+    assert robot.execute(robot.plan_linear(top_down_tcp_pose((0.46, 0.0, 0.05)), 0.5)).ok
+    r = robot.gripper(GripperCommand.CLOSE)
+    assert r.status == MotionStatus.SUCCEEDED and r.cause == "stalled"   # aborted stalled goal = held
+    time.sleep(0.1)
+    state = robot.gripper_state()
+    assert state.closed and 0.05 < state.width_m < 0.07, state           # the cup's 60 mm, read from the knuckle
+    assert robot.gripper(GripperCommand.OPEN).ok
+    assert robot.execute(robot.plan_linear(top_down_tcp_pose((0.46, 0.0, 0.20)), 1.0)).ok
