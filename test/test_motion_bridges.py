@@ -190,14 +190,23 @@ def test_moveit_goals_are_tool0_in_base_link_with_ros_quaternion_order():
     assert v[:3] == pytest.approx([0.5, 0.1, 0.2]) and len(v) == 6
 
 
+def block_modules(monkeypatch, *names):
+    """Make packages (and their already imported submodules) unimportable for one test, whatever
+    this machine has installed."""
+    import sys
+
+    for name in names:
+        for loaded in [m for m in sys.modules if m.startswith(name + ".")]:
+            monkeypatch.setitem(sys.modules, loaded, None)
+        monkeypatch.setitem(sys.modules, name, None)
+
+
 @pytest.mark.parametrize("name, package", [("moveit_py", "moveit-py"), ("ur_rtde", "ur-rtde"),
                                            ("joint_trajectory", "control-msgs"), ("move_group", "moveit-msgs")])
 def test_absent_backends_import_lazily_and_name_what_to_install(name, package, monkeypatch):
     import importlib
-    import sys
 
-    for absent in ("moveit", "moveit_msgs", "rtde_control", "rtde_receive", "control_msgs"):
-        monkeypatch.setitem(sys.modules, absent, None)  # absent here whatever this machine has installed
+    block_modules(monkeypatch, "moveit", "moveit_msgs", "rtde_control", "rtde_receive", "control_msgs")
     module = importlib.import_module(MOTION_BACKENDS[name].split(":")[0])  # importing works without the package
     assert module is not None
     kwargs = {"robot_ip": "192.0.2.10"} if name == "ur_rtde" else {}
@@ -208,7 +217,6 @@ def test_absent_backends_import_lazily_and_name_what_to_install(name, package, m
 
 
 def test_gripper_backends_are_named_in_one_table_and_need_control_msgs_for_the_action(monkeypatch):
-    import sys
 
     from spatialbot_ros.motion.registry import GRIPPER_BACKENDS, REAL_HARDWARE, make_gripper_backend
 
@@ -217,7 +225,7 @@ def test_gripper_backends_are_named_in_one_table_and_need_control_msgs_for_the_a
     assert "mujoco" not in REAL_HARDWARE and "joint_trajectory" in REAL_HARDWARE
     none = make_gripper_backend("none")
     assert none.command(GripperCommand.CLOSE).status == MotionStatus.REFUSED and np.isnan(none.state().width_m)
-    monkeypatch.setitem(sys.modules, "control_msgs", None)
+    block_modules(monkeypatch, "control_msgs")
     with pytest.raises(MotionBackendUnavailable, match="control-msgs"):
         make_gripper_backend("robotiq_action", node=None)
     with pytest.raises(ValueError, match="robotiq_action, robotiq_socket, none"):
