@@ -190,6 +190,31 @@ def test_moveit_goals_are_tool0_in_base_link_with_ros_quaternion_order():
     assert v[:3] == pytest.approx([0.5, 0.1, 0.2]) and len(v) == 6
 
 
+@pytest.mark.parametrize("name, package, module_name", [
+    ("moveit_py", "moveit-py", "moveit"), ("ur_rtde", "ur-rtde", "rtde_control"),
+    ("joint_trajectory", "control-msgs", "control_msgs"), ("move_group", "moveit-msgs", "moveit_msgs")])
+def test_absent_backends_import_lazily_and_name_what_to_install(name, package, module_name, monkeypatch):
+    import importlib
+    import sys
+
+    for cached in [m for m in sys.modules if m == module_name or m.startswith(module_name + ".")] + [module_name]:
+        monkeypatch.setitem(sys.modules, cached, None)  # absent even where the interfaces are built
+    module = importlib.import_module(MOTION_BACKENDS[name].split(":")[0])  # importing works without the package
+    assert module is not None
+    kwargs = {"robot_ip": "192.0.2.10"} if name == "ur_rtde" else {}
+    if name in ("joint_trajectory", "move_group"):
+        kwargs = {"node": None}
+    if name in ("moveit_py", "ur_rtde", "move_group"):
+        kwargs["tcp_offset_m"] = 0.128
+    with pytest.raises(MotionBackendUnavailable, match=package):
+        make_motion_backend(name, **kwargs)
+
+
+def test_unknown_backend_lists_the_available_ones():
+    with pytest.raises(ValueError, match="mujoco, moveit_py"):
+        make_motion_backend("teleport")
+
+
 def block_modules(monkeypatch, *names):
     """Make packages (and their already imported submodules) unimportable for one test, whatever
     this machine has installed."""
@@ -199,21 +224,6 @@ def block_modules(monkeypatch, *names):
         for loaded in [m for m in sys.modules if m.startswith(name + ".")]:
             monkeypatch.setitem(sys.modules, loaded, None)
         monkeypatch.setitem(sys.modules, name, None)
-
-
-@pytest.mark.parametrize("name, package", [("moveit_py", "moveit-py"), ("ur_rtde", "ur-rtde"),
-                                           ("joint_trajectory", "control-msgs"), ("move_group", "moveit-msgs")])
-def test_absent_backends_import_lazily_and_name_what_to_install(name, package, monkeypatch):
-    import importlib
-
-    block_modules(monkeypatch, "moveit", "moveit_msgs", "rtde_control", "rtde_receive", "control_msgs")
-    module = importlib.import_module(MOTION_BACKENDS[name].split(":")[0])  # importing works without the package
-    assert module is not None
-    kwargs = {"robot_ip": "192.0.2.10"} if name == "ur_rtde" else {}
-    if name in ("joint_trajectory", "move_group"):
-        kwargs = {"node": None}
-    with pytest.raises(MotionBackendUnavailable, match=package):
-        make_motion_backend(name, **kwargs)
 
 
 def test_gripper_backends_are_named_in_one_table_and_need_control_msgs_for_the_action(monkeypatch):
@@ -251,11 +261,6 @@ def test_flat_parameters_fill_the_backend_config_and_unknown_ones_fail():
     g.close()
     with pytest.raises(TypeError, match="spede"):
         make_gripper_backend("robotiq_socket", host="127.0.0.1", port=server.port, spede=77)
-
-
-def test_unknown_backend_lists_the_available_ones():
-    with pytest.raises(ValueError, match="mujoco, moveit_py"):
-        make_motion_backend("teleport")
 
 
 # -- what the controllers answer --------------------------------------------------------------------
