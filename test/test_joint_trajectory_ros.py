@@ -272,6 +272,9 @@ def test_no_joint_states_is_not_ready(ros):
     with pytest.raises(PlanningFailed) as info:
         backend.plan_joints(HOME_Q, 1.0)
     assert info.value.result.status == MotionStatus.NOT_READY and info.value.result.cause == "no_joint_states"
+    # a dry run plans from where the previous dry-run motion left the arm, not from the joint states
+    plan = backend.plan_joints(HOME_Q + 0.2, 1.0, q_start=HOME_Q + 0.1)
+    assert np.allclose(plan.q_start, HOME_Q + 0.1) and plan.duration_s > 0
     teardown({"backend": backend}, node)
 
 

@@ -330,6 +330,11 @@ def test_arm_with_gripper_routes_calls_and_stop_stops_both_even_if_the_arm_fails
     from spatialbot_ros.motion.arm_and_gripper import ArmWithGripper
 
     class Arm(RecordingBackend):
+        def plan_joints(self, q, speed_scale):
+            raise AssertionError("not called here")
+
+        plan_pose = plan_linear = execute = plan_joints
+
         def stop(self):
             self.calls.append(("stop",))
             raise RuntimeError("driver gone")
@@ -351,14 +356,39 @@ def test_arm_with_gripper_routes_calls_and_stop_stops_both_even_if_the_arm_fails
             self.calls.append("stop")
 
     arm, gripper = Arm(), Gripper()
+    arm.tcp_offset_m = 0.128
     robot = ArmWithGripper(arm, gripper)
-    assert robot.name == "recording+fake_gripper"
+    assert robot.name == "recording+fake_gripper" and robot.tcp_offset_m == 0.128
     assert robot.gripper(GripperCommand.CLOSE, 40.0).ok and gripper.calls == [(GripperCommand.CLOSE, 40.0)]
     assert robot.gripper_state() == GripperState(0.04, True)
     assert np.allclose(robot.current_joints(), HOME_Q) and arm.calls == []
     with pytest.raises(RuntimeError, match="driver gone"):
         robot.stop()
     assert arm.calls == [("stop",)] and gripper.calls[-1] == "stop"
+
+
+def test_arm_with_gripper_shows_the_arms_own_planners():
+    """SafeMotion reads the planners' signatures: a q_start keyword lets dry runs plan from its shadow."""
+    import inspect
+
+    from spatialbot_ros.motion.arm_and_gripper import ArmWithGripper
+    from spatialbot_ros.motion.gripper import NoGripper
+
+    class Arm(RecordingBackend):
+        def plan_pose(self, T, speed_scale, q_start=None):
+            return ("pose", q_start)
+
+        plan_joints = plan_linear = plan_pose
+
+        def execute(self, plan):
+            return MotionResult(MotionStatus.SUCCEEDED, str(plan))
+
+    robot = ArmWithGripper(Arm(), NoGripper())
+    for kind in ("joints", "pose", "linear"):
+        assert "q_start" in inspect.signature(getattr(robot, f"plan_{kind}")).parameters
+    assert robot.plan_linear(GOOD, 1.0, q_start=HOME_Q)[1] is HOME_Q
+    assert robot.execute("p").message == "p"
+    assert robot.gripper(GripperCommand.CLOSE).cause == "no_gripper"
 
 
 # -- the Robotiq URCap socket ---------------------------------------------------------------------

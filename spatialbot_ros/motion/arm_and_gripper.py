@@ -4,10 +4,12 @@ the Robotiq gripper through different drivers, while the executive and SafeMotio
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import numpy as np
 
 from spatialbot_ros.core.actions import GripperCommand
+from spatialbot_ros.core.ur_kinematics import DHParams
 from spatialbot_ros.motion.base import GripperState, JointPlan, MotionBackend, MotionResult
 from spatialbot_ros.motion.gripper import GripperBackend
 
@@ -15,30 +17,32 @@ log = logging.getLogger(__name__)
 
 
 class ArmWithGripper:
-    """Arm calls go to the arm, gripper calls to the gripper; stop() stops both."""
+    """Arm calls go to the arm, gripper calls to the gripper; stop() stops both. The arm's own
+    plan_* and execute are exposed as they are, so SafeMotion sees their real signatures (a
+    q_start keyword lets it plan dry runs from its shadow state)."""
 
     def __init__(self, arm: MotionBackend, gripper: GripperBackend) -> None:
         self.arm = arm
         self.gripper_backend = gripper
         self.name = f"{arm.name}+{gripper.name}"
+        self.plan_joints: Callable[..., JointPlan] = arm.plan_joints
+        self.plan_pose: Callable[..., JointPlan] = arm.plan_pose
+        self.plan_linear: Callable[..., JointPlan] = arm.plan_linear
+        self.execute: Callable[[JointPlan], MotionResult] = arm.execute
+
+    @property
+    def tcp_offset_m(self) -> float | None:
+        return getattr(self.arm, "tcp_offset_m", None)
+
+    @property
+    def dh(self) -> DHParams | None:
+        return getattr(self.arm, "dh", None)
 
     def current_joints(self) -> np.ndarray:
         return self.arm.current_joints()
 
     def current_pose(self) -> np.ndarray:
         return self.arm.current_pose()
-
-    def plan_joints(self, q: np.ndarray, speed_scale: float) -> JointPlan:
-        return self.arm.plan_joints(q, speed_scale)
-
-    def plan_pose(self, base_from_tcp: np.ndarray, speed_scale: float) -> JointPlan:
-        return self.arm.plan_pose(base_from_tcp, speed_scale)
-
-    def plan_linear(self, base_from_tcp: np.ndarray, speed_scale: float) -> JointPlan:
-        return self.arm.plan_linear(base_from_tcp, speed_scale)
-
-    def execute(self, plan: JointPlan) -> MotionResult:
-        return self.arm.execute(plan)
 
     def gripper(self, command: GripperCommand, force_n: float | None = None) -> MotionResult:
         return self.gripper_backend.command(command, force_n)

@@ -348,8 +348,13 @@ class JointTrajectoryBackend:
             raise _not_ready(f"joint states on {topic} are {age:.1f} s old", "stale_joint_states")
         return q.copy()
 
+    @property
+    def tcp_offset_m(self) -> float:
+        """The TCP along tool0's z (SafeMotion checks the plan's TCP path with it and self.dh)."""
+        return self.config.tcp_offset_m
+
     def current_pose(self) -> np.ndarray:
-        return tcp_pose_from_joints(self.current_joints(), self.config.tcp_offset_m, self.dh)
+        return tcp_pose_from_joints(self.current_joints(), self.tcp_offset_m, self.dh)
 
     # -- plan --------------------------------------------------------------------------------
     def _plan(self, kind: PlanKind, q_start: np.ndarray, waypoints: np.ndarray, speed_scale: float,
@@ -358,23 +363,36 @@ class JointTrajectoryBackend:
         return JointPlan(kind, q_start, np.asarray(waypoints, float), times, speed_scale, target_tcp,
                          native=self._goal(waypoints, times, vel))
 
-    def plan_joints(self, q: np.ndarray, speed_scale: float = 1.0) -> JointPlan:
+    def _start(self, q_start: np.ndarray | None) -> np.ndarray:
+        """Plans start from the joints now, or from q_start (SafeMotion's dry-run state)."""
+        if q_start is None:
+            return self.current_joints()
+        q0 = np.asarray(q_start, float)
+        if q0.shape != (6,) or not np.all(np.isfinite(q0)):
+            raise PlanningFailed(MotionResult(MotionStatus.REFUSED, f"q_start must be 6 finite values, got {q0}",
+                                              "invalid_command"))
+        return q0.copy()
+
+    def plan_joints(self, q: np.ndarray, speed_scale: float = 1.0, q_start: np.ndarray | None = None) -> JointPlan:
         q = np.asarray(q, float)
         if q.shape != (6,) or not np.all(np.isfinite(q)):
-            raise PlanningFailed(MotionResult(MotionStatus.UNREACHABLE, f"joint target must be 6 finite values, got {q}"))
-        q0 = self.current_joints()
-        return self._plan(PlanKind.JOINTS, q0, q[None], speed_scale, tcp_pose_from_joints(q, self.config.tcp_offset_m, self.dh))
+            raise PlanningFailed(MotionResult(MotionStatus.REFUSED, f"joint target must be 6 finite values, got {q}",
+                                              "invalid_command"))
+        q0 = self._start(q_start)
+        return self._plan(PlanKind.JOINTS, q0, q[None], speed_scale, tcp_pose_from_joints(q, self.tcp_offset_m, self.dh))
 
-    def plan_pose(self, base_from_tcp: np.ndarray, speed_scale: float = 1.0) -> JointPlan:
-        q0 = self.current_joints()
-        q = ik_nearest(tool0_pose_for_tcp(base_from_tcp, self.config.tcp_offset_m), q0, self.dh, UR5_JOINT_LIMITS)
+    def plan_pose(self, base_from_tcp: np.ndarray, speed_scale: float = 1.0,
+                  q_start: np.ndarray | None = None) -> JointPlan:
+        q0 = self._start(q_start)
+        q = ik_nearest(tool0_pose_for_tcp(base_from_tcp, self.tcp_offset_m), q0, self.dh, UR5_JOINT_LIMITS)
         if q is None:
             raise PlanningFailed(MotionResult(MotionStatus.UNREACHABLE, "no IK solution within joint limits", "no_ik"))
         return self._plan(PlanKind.POSE, q0, q[None], speed_scale, np.asarray(base_from_tcp, float))
 
-    def plan_linear(self, base_from_tcp: np.ndarray, speed_scale: float = 1.0) -> JointPlan:
-        q0 = self.current_joints()
-        start = tcp_pose_from_joints(q0, self.config.tcp_offset_m, self.dh)
+    def plan_linear(self, base_from_tcp: np.ndarray, speed_scale: float = 1.0,
+                    q_start: np.ndarray | None = None) -> JointPlan:
+        q0 = self._start(q_start)
+        start = tcp_pose_from_joints(q0, self.tcp_offset_m, self.dh)
         wp = plan_linear(q0, start, base_from_tcp, self.config, self.dh)
         if wp is None:
             raise PlanningFailed(MotionResult(MotionStatus.UNREACHABLE,
