@@ -23,6 +23,14 @@ pytestmark = pytest.mark.ros
 ACTION = "/robotiq_gripper_controller/gripper_cmd"
 
 
+def eventually(cond, timeout_s: float = 2.0) -> bool:
+    """cond() within timeout_s (the next joint state is up to a publish period behind a result)."""
+    end = time.monotonic() + timeout_s
+    while not cond() and time.monotonic() < end:
+        time.sleep(0.01)
+    return bool(cond())
+
+
 class FakeRobotiqController:
     """`object_width_m` between the fingers stalls a close there; `stroke_s` per full stroke;
     `hang` never finishes a goal; `reject` refuses goals."""
@@ -124,9 +132,8 @@ def test_closing_on_nothing_reads_zero_width_and_opening_the_full_stroke(rig, pa
     assert gripper.state().width_m == pytest.approx(0.085)
     r = gripper.command(GripperCommand.CLOSE, force_n=40.0)
     assert r.status == MotionStatus.SUCCEEDED and r.cause == ""
-    time.sleep(0.05)  # the next joint state
-    state = gripper.state()
-    assert state.closed and state.width_m < 0.001   # what makes the executive's grasp_missed fire
+    assert eventually(lambda: gripper.state().width_m < 0.001)   # what makes the executive's grasp_missed fire
+    assert gripper.state().closed
     cmd = server.goals[0]
     if parallel:   # a sensor_msgs/JointState naming the knuckle joint
         assert list(cmd.name) == [KNUCKLE_JOINT] and list(cmd.position) == [pytest.approx(KNUCKLE_CLOSED_RAD)]
@@ -134,8 +141,7 @@ def test_closing_on_nothing_reads_zero_width_and_opening_the_full_stroke(rig, pa
     else:          # position is the knuckle angle, not a width
         assert cmd.position == pytest.approx(KNUCKLE_CLOSED_RAD) and cmd.max_effort == 40.0
     assert gripper.command(GripperCommand.OPEN).ok
-    time.sleep(0.05)
-    assert gripper.state().width_m == pytest.approx(0.085, abs=1e-4) and not gripper.state().closed
+    assert eventually(lambda: gripper.state().width_m == pytest.approx(0.085, abs=1e-4)) and not gripper.state().closed
 
 
 @pytest.mark.parametrize("parallel", [False, True], ids=["GripperCommand", "ParallelGripperCommand"])
@@ -143,8 +149,7 @@ def test_a_stalled_close_on_an_object_is_a_grasp_at_its_width(rig, parallel):
     gripper, _ = rig(parallel=parallel, object_width_m=0.04)
     r = gripper.command(GripperCommand.CLOSE)
     assert r.status == MotionStatus.SUCCEEDED and r.cause == "stalled"
-    time.sleep(0.05)
-    assert gripper.state().width_m == pytest.approx(0.04, abs=1e-3) and gripper.state().closed
+    assert eventually(lambda: gripper.state().width_m == pytest.approx(0.04, abs=1e-3)) and gripper.state().closed
 
 
 def test_timeouts_rejections_and_stop_abort(rig):

@@ -26,6 +26,14 @@ def seconds(d) -> float:
     return d.sec + d.nanosec * 1e-9
 
 
+def eventually(cond, timeout_s: float = 2.0) -> bool:
+    """cond() within timeout_s (the next joint state is up to a publish period behind a result)."""
+    end = time.monotonic() + timeout_s
+    while not cond() and time.monotonic() < end:
+        time.sleep(0.01)
+    return bool(cond())
+
+
 class FakeUrDriver:
     """The driver's side of the interfaces the backend uses. `error_code` makes the controller abort
     with that code; `reject` refuses goals; the joints follow the trajectory's last point linearly
@@ -148,7 +156,7 @@ def test_a_plan_executes_and_the_joints_arrive_with_tolerances_set(cell):
     result = backend.execute(plan)
     assert result.status == MotionStatus.SUCCEEDED, result
     assert np.allclose(driver.q, target, atol=1e-6)
-    assert np.allclose(backend.current_joints(), target, atol=1e-3)  # joint states came back through our node
+    assert eventually(lambda: np.allclose(backend.current_joints(), target, atol=1e-3))  # via our joint states
     goal = driver.goals[0]
     assert [t.name for t in goal.path_tolerance] == list(driver.names)
     assert {t.position for t in goal.path_tolerance} == {0.2} and {t.position for t in goal.goal_tolerance} == {0.005}
@@ -159,7 +167,7 @@ def test_a_plan_executes_and_the_joints_arrive_with_tolerances_set(cell):
     line_goal[:3, 3] += [0.0, 0.03, -0.02]
     line = backend.plan_linear(line_goal, speed_scale=1.0)
     assert len(line.positions) >= 3 and backend.execute(line).ok
-    assert np.allclose(backend.current_pose()[:3, 3], line_goal[:3, 3], atol=1e-3)
+    assert eventually(lambda: np.allclose(backend.current_pose()[:3, 3], line_goal[:3, 3], atol=1e-3))
 
 
 def test_stop_mid_goal_cancels_it_and_execute_returns_promptly(cell):
@@ -344,17 +352,14 @@ def test_emulator_pose_plan_arrives_and_a_close_on_nothing_reads_zero(emulated):
     plan = robot.plan_pose(goal, 1.0)
     result = robot.execute(plan)
     assert result.status == MotionStatus.SUCCEEDED, result
-    time.sleep(0.1)
-    assert np.linalg.norm(robot.current_pose()[:3, 3] - goal[:3, 3]) < 0.003  # our 0.005 rad goal tolerance
+    assert eventually(lambda: np.linalg.norm(robot.current_pose()[:3, 3] - goal[:3, 3]) < 0.003)  # 0.005 rad goal tol.
     line = robot.current_pose()
     line[:3, 3] += [0.0, 0.05, 0.0]
     assert robot.execute(robot.plan_linear(line, 1.0)).ok
     assert robot.gripper(GripperCommand.CLOSE).ok
-    time.sleep(0.1)
-    assert robot.gripper_state().width_m < 0.003   # nothing between the fingers: grasp_missed territory
+    assert eventually(lambda: robot.gripper_state().width_m < 0.003)   # nothing held: grasp_missed territory
     assert robot.gripper(GripperCommand.OPEN).ok
-    time.sleep(0.1)
-    assert robot.gripper_state().width_m > 0.08
+    assert eventually(lambda: robot.gripper_state().width_m > 0.08)
 
 
 @pytest.mark.sim
@@ -362,25 +367,25 @@ def test_emulator_program_stopped_half_speed_pause_and_stop(emulated):
     robot = emulated.robot
     q0 = robot.current_joints()
     emulated.set(program_running=False)
-    time.sleep(0.2)
+    assert eventually(lambda: emulated.arm._program_running is False)
     r = robot.execute(robot.plan_joints(q0 + 0.05, 1.0))
     assert r.status == MotionStatus.NOT_READY and r.cause == "program_not_running"
     emulated.set(program_running=True)
-    time.sleep(0.2)
+    assert eventually(lambda: emulated.arm._program_running is True)
 
     emulated.set(speed_scaling=0.5)
-    time.sleep(0.1)
+    assert eventually(lambda: emulated.arm.speed_scaling == pytest.approx(0.5))
     plan = robot.plan_joints(q0 + 0.15, 1.0)
     t0 = time.monotonic()
     assert robot.execute(plan).status == MotionStatus.SUCCEEDED
     assert time.monotonic() - t0 > 1.6 * plan.duration_s
 
     emulated.set(speed_scaling=0.0)
-    time.sleep(0.1)
+    assert eventually(lambda: emulated.arm.speed_scaling == 0.0)
     r = robot.execute(robot.plan_joints(q0, 1.0))
     assert r.status == MotionStatus.ABORTED and r.cause == "paused"
     emulated.set(speed_scaling=1.0)
-    time.sleep(0.1)
+    assert eventually(lambda: emulated.arm.speed_scaling == pytest.approx(1.0))
 
     plan = robot.plan_joints(q0 - 0.4, 0.3)
     threading.Timer(0.5, robot.stop).start()
@@ -404,8 +409,7 @@ def test_emulator_closing_on_the_cup_holds_it_at_its_width(emulated):
     assert robot.execute(robot.plan_linear(top_down_tcp_pose((0.46, 0.0, 0.05)), 0.5)).ok
     r = robot.gripper(GripperCommand.CLOSE)
     assert r.status == MotionStatus.SUCCEEDED and r.cause == "stalled"   # aborted stalled goal = held
-    time.sleep(0.1)
-    state = robot.gripper_state()
-    assert state.closed and 0.05 < state.width_m < 0.07, state           # the cup's 60 mm, read from the knuckle
+    assert eventually(lambda: 0.05 < robot.gripper_state().width_m < 0.07), robot.gripper_state()  # the cup's 60 mm
+    assert robot.gripper_state().closed
     assert robot.gripper(GripperCommand.OPEN).ok
     assert robot.execute(robot.plan_linear(top_down_tcp_pose((0.46, 0.0, 0.20)), 1.0)).ok
