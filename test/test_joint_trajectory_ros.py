@@ -192,6 +192,22 @@ def test_stop_mid_goal_cancels_it_and_execute_returns_promptly(cell):
     assert np.allclose(driver.q, q_after) and not np.allclose(q_after, HOME_Q + 1.0, atol=0.1)  # holding mid-way
 
 
+def test_a_stop_while_execute_checks_readiness_sends_nothing(cell):
+    backend, driver, _ = cell()
+    check = backend._check_ready
+
+    def check_then_stop(plan):   # stop() lands between the readiness checks and the send
+        ready = check(plan)
+        backend.stop()
+        return ready
+
+    backend._check_ready = check_then_stop
+    result = backend.execute(backend.plan_joints(HOME_Q + 0.2, 1.0))
+    assert result.status == MotionStatus.ABORTED and result.cause == "stopped"
+    time.sleep(0.3)
+    assert driver.goals == [] and np.allclose(driver.q, HOME_Q)
+
+
 @pytest.mark.parametrize("code, cause, words", [
     (-4, "path_tolerance_violated", "path tolerance"),
     (-5, "goal_tolerance_violated", "goal tolerance"),

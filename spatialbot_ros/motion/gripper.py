@@ -170,6 +170,8 @@ class RobotiqActionGripper:
         self._stopped.clear()
         if not self._client.wait_for_server(timeout_sec=cfg.server_timeout_s):
             return MotionResult(MotionStatus.NOT_READY, f"no gripper action server at {cfg.action_name}", "no_server")
+        if self._stopped.is_set():  # stop() came while waiting for the server: nothing is sent
+            return MotionResult(MotionStatus.ABORTED, "stopped before the goal was sent", "stopped")
         closing = command == GripperCommand.CLOSE
         effort = float(cfg.max_effort_n if force_n is None else force_n)
         send = self._client.send_goal_async(self._goal(cfg.closed_rad if closing else cfg.open_rad, effort))

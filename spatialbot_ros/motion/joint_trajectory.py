@@ -308,13 +308,13 @@ class JointTrajectoryBackend:
         if cfg.speed_scaling_topic:  # upstream: SystemDefaultsQoS (reliable, volatile)
             node.create_subscription(Float64, cfg.speed_scaling_topic, self._on_scaling, 10)
         if cfg.program_running_topic:
-            # upstream publishes latched (reliable, transient local) and only on change: a
-            # transient-local subscription gets the current value; a volatile one also hears
-            # volatile publishers (`ros2 topic pub`, which a transient-local one would not match)
+            # upstream publishes latched (reliable, transient local) and only on change, so only a
+            # transient-local subscription learns the current value. One subscription: a second,
+            # volatile one could deliver an older change after a newer one and, with no further
+            # publication, leave the flag wrong. (By hand: ros2 topic pub --qos-durability transient_local.)
             latched = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.RELIABLE,
                                  durability=DurabilityPolicy.TRANSIENT_LOCAL)
             node.create_subscription(Bool, cfg.program_running_topic, self._on_program_running, latched)
-            node.create_subscription(Bool, cfg.program_running_topic, self._on_program_running, 10)
 
     # -- state from the driver ---------------------------------------------------------------
     def _on_joints(self, msg: Any) -> None:
@@ -450,6 +450,8 @@ class JointTrajectoryBackend:
         if not_ready is not None:
             return not_ready
         cfg = self.config
+        if self._stopped.is_set():  # stop() came while checking: nothing is sent
+            return MotionResult(MotionStatus.ABORTED, "stopped before the goal was sent", "stopped")
         send = self._client.send_goal_async(self._native_goal(plan))
         try:
             handle = wait_future(send, cfg.goal_response_timeout_s, self._stopped)
