@@ -315,14 +315,15 @@ def test_speed_scaling_stretches_the_wait_and_a_long_pause_gives_up():
     (GripperCommand.CLOSE, 4, False, MotionStatus.SUCCEEDED, ""),          # closed fully (on nothing)
     (GripperCommand.CLOSE, 6, True, MotionStatus.SUCCEEDED, "stalled"),    # GripperActionController aborts a stall
     (GripperCommand.CLOSE, 4, True, MotionStatus.SUCCEEDED, "stalled"),    # ... or succeeds with allow_stalling
-    (GripperCommand.OPEN, 6, True, MotionStatus.ABORTED, "stalled"),       # blocked while opening
+    (GripperCommand.OPEN, 6, True, MotionStatus.ABORTED, "stalled"),       # blocked while opening ...
+    (GripperCommand.OPEN, 4, True, MotionStatus.ABORTED, "stalled"),       # ... even with allow_stalling
     (GripperCommand.CLOSE, 6, False, MotionStatus.ABORTED, "gripper_aborted"),
     (GripperCommand.CLOSE, 5, False, MotionStatus.ABORTED, "canceled"),
 ])
 def test_gripper_outcomes(command, status, stalled, expect, cause):
     from spatialbot_ros.motion.gripper import gripper_outcome
 
-    r = gripper_outcome(command, status, stalled, reached_goal=not stalled and status == 4)
+    r = gripper_outcome(command, status, stalled)
     assert r.status == expect and r.cause == cause
 
 

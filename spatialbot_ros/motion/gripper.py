@@ -29,6 +29,7 @@ from spatialbot_ros.core.robotiq import (
     width_from_knuckle,
 )
 from spatialbot_ros.motion.base import GripperState, MotionBackendUnavailable, MotionResult, MotionStatus
+from spatialbot_ros.motion.joint_trajectory import GoalStatusCode
 from spatialbot_ros.motion.ros_futures import FutureTimeout, wait_future
 
 log = logging.getLogger(__name__)
@@ -88,21 +89,26 @@ class RobotiqActionConfig:
     result_timeout_s: float = 8.0  # full stroke at the slowest speed takes ~4 s
 
 
-def gripper_outcome(command: GripperCommand, goal_status: int, stalled: bool, reached_goal: bool) -> MotionResult:
+def gripper_outcome(command: GripperCommand, goal_status: int, stalled: bool) -> MotionResult:
     """A MotionResult for the controller's answer. Closing until the fingers stall is a grasp
     (GripperActionController aborts a stalled goal unless allow_stalling is set); stalling while
     opening means something blocks the fingers."""
-    succeeded, aborted, canceled = 4, 6, 5  # action_msgs/GoalStatus
-    if command == GripperCommand.CLOSE and stalled and goal_status in (succeeded, aborted):
-        return MotionResult(MotionStatus.SUCCEEDED, "fingers stalled on an object (held)", "stalled")
-    if goal_status == succeeded:
-        return MotionResult(MotionStatus.SUCCEEDED, "" if reached_goal or not stalled else "stalled", "")
-    if goal_status == canceled:
-        return MotionResult(MotionStatus.ABORTED, "gripper goal canceled", "canceled")
-    if stalled:
+    if stalled and goal_status != GoalStatusCode.CANCELED:
+        if command == GripperCommand.CLOSE:
+            return MotionResult(MotionStatus.SUCCEEDED, "fingers stalled on an object (held)", "stalled")
         return MotionResult(MotionStatus.ABORTED, "the fingers stalled while opening (blocked?)", "stalled")
+    if goal_status == GoalStatusCode.SUCCEEDED:
+        return MotionResult(MotionStatus.SUCCEEDED)
+    if goal_status == GoalStatusCode.CANCELED:
+        return MotionResult(MotionStatus.ABORTED, "gripper goal canceled", "canceled")
     return MotionResult(MotionStatus.ABORTED, f"the gripper controller ended the goal with status {goal_status}",
                         "gripper_aborted")
+
+
+def _cancel_if_accepted(send_future: Any) -> None:
+    handle = send_future.result()
+    if handle is not None and handle.accepted:
+        handle.cancel_goal_async()
 
 
 class RobotiqActionGripper:
@@ -178,9 +184,10 @@ class RobotiqActionGripper:
         try:
             handle = wait_future(send, cfg.goal_response_timeout_s, self._stopped)
         except FutureTimeout:
+            send.add_done_callback(_cancel_if_accepted)
             return MotionResult(MotionStatus.ABORTED, f"{cfg.action_name} did not answer the goal", "timeout")
         if handle is None:
-            send.add_done_callback(lambda f: f.result() is not None and f.result().cancel_goal_async())
+            send.add_done_callback(_cancel_if_accepted)
             return MotionResult(MotionStatus.ABORTED, "stopped", "stopped")
         if not handle.accepted:
             return MotionResult(MotionStatus.ABORTED, f"{cfg.action_name} rejected the gripper goal", "rejected")
@@ -204,7 +211,7 @@ class RobotiqActionGripper:
         result = response.result
         with self._lock:
             self._result_knuckle = self._knuckle_from_result(result)
-        outcome = gripper_outcome(command, response.status, bool(result.stalled), bool(result.reached_goal))
+        outcome = gripper_outcome(command, response.status, bool(result.stalled))
         if outcome.ok:
             self._closed = closing
         return outcome
