@@ -373,7 +373,7 @@ class JointTrajectoryBackend:
                                               "invalid_command"))
         return q0.copy()
 
-    def plan_joints(self, q: np.ndarray, speed_scale: float = 1.0, q_start: np.ndarray | None = None) -> JointPlan:
+    def plan_joints(self, q: np.ndarray, speed_scale: float = 1.0, *, q_start: np.ndarray | None = None) -> JointPlan:
         q = np.asarray(q, float)
         if q.shape != (6,) or not np.all(np.isfinite(q)):
             raise PlanningFailed(MotionResult(MotionStatus.REFUSED, f"joint target must be 6 finite values, got {q}",
@@ -381,7 +381,7 @@ class JointTrajectoryBackend:
         q0 = self._start(q_start)
         return self._plan(PlanKind.JOINTS, q0, q[None], speed_scale, tcp_pose_from_joints(q, self.tcp_offset_m, self.dh))
 
-    def plan_pose(self, base_from_tcp: np.ndarray, speed_scale: float = 1.0,
+    def plan_pose(self, base_from_tcp: np.ndarray, speed_scale: float = 1.0, *,
                   q_start: np.ndarray | None = None) -> JointPlan:
         q0 = self._start(q_start)
         q = ik_nearest(tool0_pose_for_tcp(base_from_tcp, self.tcp_offset_m), q0, self.dh, UR5_JOINT_LIMITS)
@@ -389,7 +389,7 @@ class JointTrajectoryBackend:
             raise PlanningFailed(MotionResult(MotionStatus.UNREACHABLE, "no IK solution within joint limits", "no_ik"))
         return self._plan(PlanKind.POSE, q0, q[None], speed_scale, np.asarray(base_from_tcp, float))
 
-    def plan_linear(self, base_from_tcp: np.ndarray, speed_scale: float = 1.0,
+    def plan_linear(self, base_from_tcp: np.ndarray, speed_scale: float = 1.0, *,
                     q_start: np.ndarray | None = None) -> JointPlan:
         q0 = self._start(q_start)
         start = tcp_pose_from_joints(q0, self.tcp_offset_m, self.dh)
