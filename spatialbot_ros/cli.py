@@ -143,7 +143,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 def _cmd_up(args: argparse.Namespace) -> int:
     from spatialbot_ros.graph_up import up
 
-    return up(args.profile, args.duration)
+    return up(args.profile, args.duration, extra_params=args.params_file)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -217,8 +217,10 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(func=_cmd_spatial_qa)
 
     u = sub.add_parser("up", help="start a node graph as separate processes from config/*.yaml (no ros2 launch needed)")
-    u.add_argument("profile", help="sim, sim_pick_place or camera")
+    u.add_argument("profile", help="sim, sim_pick_place, camera or cell-emulated")
     u.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    u.add_argument("--params-file", type=Path, action="append", default=[],
+                   help="extra ROS parameter file for our nodes, e.g. a calibration (repeatable)")
     u.set_defaults(func=_cmd_up)
     return p
 
