@@ -68,12 +68,20 @@ class BoardSpec:
 
     @classmethod
     def from_dict(cls, d: dict) -> BoardSpec:
-        known = {"squares_x", "squares_y", "square_length_m", "marker_length_m", "dictionary"}
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"board: unknown keys {sorted(unknown)} (expected {sorted(known)})")
-        return cls(int(d.get("squares_x", 5)), int(d.get("squares_y", 4)), float(d.get("square_length_m", 0.04)),
-                   float(d.get("marker_length_m", 0.03)), str(d.get("dictionary", "DICT_4X4_50")))
+        """Every key is required: a guessed square length would silently scale the calibration."""
+        known = ("squares_x", "squares_y", "square_length_m", "marker_length_m", "dictionary")
+        unknown, missing = set(d) - set(known), [k for k in known if k not in d]
+        if unknown or missing:
+            raise ValueError(f"board: {'unknown keys ' + str(sorted(unknown)) if unknown else ''}"
+                             f"{'; ' if unknown and missing else ''}{'missing ' + ', '.join(missing) if missing else ''}"
+                             f" (a board needs {', '.join(known)})")
+        try:
+            return cls(int(d["squares_x"]), int(d["squares_y"]), float(d["square_length_m"]),
+                       float(d["marker_length_m"]), str(d["dictionary"]))
+        except (TypeError, ValueError) as e:
+            if str(e).startswith("board:"):
+                raise
+            raise ValueError(f"board: {e}") from None
 
 
 def render_board_image(board: BoardSpec, px_per_square: int = 100) -> np.ndarray:
