@@ -233,7 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "rendered in the MuJoCo cell); writes the camera_extrinsics parameter file")
     src = c.add_mutually_exclusive_group(required=True)
     src.add_argument("--samples", type=Path, help="samples directory (camera.yaml, board.yaml, <view>.png + .yaml)")
-    src.add_argument("--sim", action="store_true", help="render eye-to-hand views in the MuJoCo cell")
+    src.add_argument("--sim", action="store_true", help="render the views in the MuJoCo cell (board on the gripper "
+                     "for eye_to_hand, wrist camera over a table board for eye_in_hand)")
     c.add_argument("--out", type=Path, required=True, help="calibration file to write (ROS parameter YAML)")
     c.add_argument("--mode", choices=["eye_to_hand", "eye_in_hand"], default="eye_to_hand")
     c.add_argument("--method", choices=["park", "tsai", "horaud", "andreff", "daniilidis"], default="park")

@@ -8,7 +8,8 @@ A samples directory (recorded on the cell, or written by `--sim --save-samples`)
     <view>.png         colour image of the board, one per robot pose
     <view>.yaml        base_from_tool0: {xyz: [..], quat_xyzw: [..]}  and/or  joints: [6 rad], ur_type
                        (.yml / .json too; when both are given they must agree)
-    sim_truth.yaml     simulator only: the true camera pose, to print the error against it
+    sim_truth.yaml     simulator only: the true camera pose (calibration file format), to print
+                       the error against it
 
 Every image is searched for the board; views without it are reported and skipped. The solve is
 OpenCV's calibrateHandEye refined on the corner reprojection; the result is refused (nothing
@@ -37,7 +38,7 @@ from spatialbot_ros.core.hand_eye import (
     HandEyeResult,
     calibrate_hand_eye,
     chain_reprojection_px,
-    read_extrinsics_yaml,
+    read_calibration_yaml,
     refine_hand_eye,
     write_extrinsics_yaml,
 )
@@ -75,7 +76,8 @@ class SampleSet:
     board: BoardSpec
     samples: list[Sample]
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (view, why) found while loading
-    truth: np.ndarray | None = None     # the simulator's true camera pose, when known
+    truth: np.ndarray | None = None     # the simulator's true camera pose, when known ..
+    truth_parent_frame: str = "base"    # .. in this frame (tool0: a wrist camera)
 
 
 @dataclass(frozen=True)
@@ -217,8 +219,10 @@ def load_samples(directory: Path | str, board: BoardSpec | None = None, camera: 
         samples.append(Sample(img.stem, _read_rgb(img), pose, joints, ur_type))
     if not samples and not skipped:
         raise CalibrationError(f"{root}: no view images (*.png)")
-    truth = read_extrinsics_yaml(root / TRUTH_FILE) if (root / TRUTH_FILE).is_file() else None
-    return SampleSet(camera, board, samples, skipped, truth)
+    if (root / TRUTH_FILE).is_file():
+        truth = read_calibration_yaml(root / TRUTH_FILE)
+        return SampleSet(camera, board, samples, skipped, truth.transform, truth.parent_frame)
+    return SampleSet(camera, board, samples, skipped)
 
 
 def save_samples(directory: Path | str, samples: SampleSet) -> Path:
@@ -237,17 +241,20 @@ def save_samples(directory: Path | str, samples: SampleSet) -> Path:
             view.update(joints=[float(v) for v in s.joints], ur_type=s.ur_type)
         (root / f"{s.name}.yaml").write_text(yaml.safe_dump(view, sort_keys=False))
     if samples.truth is not None:
-        write_extrinsics_yaml(root / TRUTH_FILE, samples.truth, metadata={"source": "simulator truth"})
+        write_extrinsics_yaml(root / TRUTH_FILE, samples.truth, parent_frame=samples.truth_parent_frame,
+                              metadata={"source": "simulator truth"})
     return root
 
 
-def sim_samples(views: int, seed: int) -> SampleSet:
-    """Views rendered in the MuJoCo cell (eye-to-hand), with the simulator's camera pose as truth."""
+def sim_samples(views: int, seed: int, mode: CalibrationMode = CalibrationMode.EYE_TO_HAND) -> SampleSet:
+    """Views rendered in the MuJoCo cell, with the simulator's camera pose as truth."""
     from spatialbot_ros.sim.calibration_views import CalibrationSimConfig, render_calibration_views
 
-    vs = render_calibration_views(CalibrationSimConfig(views=views, seed=seed))
+    eye_in_hand = mode is CalibrationMode.EYE_IN_HAND
+    vs = render_calibration_views(CalibrationSimConfig(views=views, seed=seed, eye_in_hand=eye_in_hand))
     return SampleSet(vs.camera, vs.board, [Sample(v.name, v.image, v.base_from_tool0, v.joints, vs.ur_type)
-                                           for v in vs.views], truth=vs.base_from_camera)
+                                           for v in vs.views], truth=vs.camera_truth,
+                     truth_parent_frame="tool0" if eye_in_hand else "base")
 
 
 # -- solve ---------------------------------------------------------------------------------------
@@ -289,7 +296,13 @@ def calibrate_samples(samples: SampleSet, mode: CalibrationMode = CalibrationMod
         raise CalibrationError(str(e)) from None
     chain_px = result.reprojection_px if result.reprojection_px is not None else \
         chain_reprojection_px(result, robot, obj, img, samples.camera.matrix, samples.camera.dist)
-    err = pose_error(result.transform, samples.truth) if samples.truth is not None else None
+    err = None
+    if samples.truth is not None:
+        if samples.truth_parent_frame == result.parent_frame:
+            err = pose_error(result.transform, samples.truth)
+        else:
+            log.warning("the truth file gives the camera in %s, this %s calibration in %s: not compared",
+                        samples.truth_parent_frame, mode.value, result.parent_frame)
     return CalibrationReport(mode, result, total, skipped, float(np.mean([d.reprojection_px for d in detections])),
                              chain_px, refine, err)
 
@@ -339,11 +352,9 @@ def run_calibrate(opts: CalibrateOptions, out: TextIO | None = None, err: TextIO
 
     if opts.sim == (opts.samples is not None):
         return fail(2, "give exactly one of --samples DIR or --sim")
-    if opts.sim and opts.mode is not CalibrationMode.EYE_TO_HAND:
-        return fail(2, "--sim renders eye-to-hand views (board on the gripper); use --samples for eye_in_hand")
     try:
         if opts.sim:
-            samples = sim_samples(opts.views, opts.seed)
+            samples = sim_samples(opts.views, opts.seed, opts.mode)
             if opts.save_samples is not None:
                 save_samples(opts.save_samples, samples)
                 print(f"saved {len(samples.samples)} views to {opts.save_samples}", file=out)

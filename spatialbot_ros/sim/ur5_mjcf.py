@@ -154,13 +154,19 @@ def _gripper_xml() -> str:
             f'<site name="tcp" pos="0 0 {TCP_OFFSET_M:.6g}" size="0.005"/>' + "".join(fingers))
 
 
-def _camera_xml(base_from_camera: np.ndarray, k: CameraIntrinsics) -> str:
-    """MuJoCo cameras look along -z with y up; the optical frame looks along +z with y down."""
+def _camera_xml(base_from_camera: np.ndarray, k: CameraIntrinsics, name: str = "d435") -> str:
+    """MuJoCo cameras look along -z with y up; the optical frame looks along +z with y down.
+    `base_from_camera` is the optical frame in the parent body (the world, or tool0 for a wrist camera)."""
     R = base_from_camera[:3, :3]
     x_axis, y_up = R[:, 0], -R[:, 1]
     fovy = math.degrees(2 * math.atan(k.height / (2 * k.fy)))
-    return (f'<camera name="d435" pos="{_fmt(base_from_camera[:3, 3])}" xyaxes="{_fmt(x_axis)} {_fmt(y_up)}" '
+    return (f'<camera name={quoteattr(name)} pos="{_fmt(base_from_camera[:3, 3])}" xyaxes="{_fmt(x_axis)} {_fmt(y_up)}" '
             f'fovy="{fovy:.6g}"/>')
+
+
+def camera_xml(name: str, parent_from_camera: np.ndarray, intrinsics: CameraIntrinsics) -> str:
+    """A pinhole camera element (e.g. a wrist camera for CellExtras.tool0) from its optical frame."""
+    return _camera_xml(parent_from_camera, intrinsics, name)
 
 
 @dataclass(frozen=True)
