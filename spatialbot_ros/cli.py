@@ -147,7 +147,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
              "marker_length_m": args.marker_length, "dictionary": args.dictionary}
     return run_calibrate(CalibrateOptions(
         out=args.out, samples=args.samples, sim=args.sim, views=args.views, seed=args.seed,
-        save_samples=args.save_samples, mode=CalibrationMode(args.mode), method=args.method, refine=not args.no_refine,
+        save_samples=args.save_samples, sim_noise=(args.image_noise, args.image_blur, args.joint_noise), mode=CalibrationMode(args.mode), method=args.method, refine=not args.no_refine,
         board_file=args.board, board_overrides=board, camera_file=args.camera,
         acceptance=Acceptance(args.min_views, args.max_residual_mm, args.max_residual_deg, args.max_reprojection_px),
         base_frame=args.base_frame, tool_frame=args.tool_frame, camera_frame=args.camera_frame))
@@ -243,6 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--seed", type=int, default=0, help="--sim: pose sampling seed")
     c.add_argument("--save-samples", type=Path, default=None, help="--sim: also write the views as a samples "
                    "directory, and calibrate from it")
+    c.add_argument("--image-noise", type=float, default=0.0, help="--sim: pixel noise std (grey levels)")
+    c.add_argument("--image-blur", type=float, default=0.0, help="--sim: Gaussian blur sigma (px)")
+    c.add_argument("--joint-noise", type=float, default=0.0, help="--sim: error of the reported joints (rad std)")
     c.add_argument("--board", type=Path, default=None, help="board YAML (default: DIR/board.yaml)")
     c.add_argument("--squares-x", type=int, default=None)
     c.add_argument("--squares-y", type=int, default=None)

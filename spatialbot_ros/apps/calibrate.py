@@ -246,12 +246,15 @@ def save_samples(directory: Path | str, samples: SampleSet) -> Path:
     return root
 
 
-def sim_samples(views: int, seed: int, mode: CalibrationMode = CalibrationMode.EYE_TO_HAND) -> SampleSet:
+def sim_samples(views: int, seed: int, mode: CalibrationMode = CalibrationMode.EYE_TO_HAND,
+                image_noise_std: float = 0.0, image_blur_px: float = 0.0, joint_noise_rad: float = 0.0) -> SampleSet:
     """Views rendered in the MuJoCo cell, with the simulator's camera pose as truth."""
     from spatialbot_ros.sim.calibration_views import CalibrationSimConfig, render_calibration_views
 
     eye_in_hand = mode is CalibrationMode.EYE_IN_HAND
-    vs = render_calibration_views(CalibrationSimConfig(views=views, seed=seed, eye_in_hand=eye_in_hand))
+    vs = render_calibration_views(CalibrationSimConfig(
+        views=views, seed=seed, eye_in_hand=eye_in_hand, image_noise_std=image_noise_std, image_blur_px=image_blur_px,
+        joint_noise_rad=joint_noise_rad))
     return SampleSet(vs.camera, vs.board, [Sample(v.name, v.image, v.base_from_tool0, v.joints, vs.ur_type)
                                            for v in vs.views], truth=vs.camera_truth,
                      truth_parent_frame="tool0" if eye_in_hand else "base")
@@ -317,6 +320,7 @@ class CalibrateOptions:
     views: int = 12
     seed: int = 0
     save_samples: Path | None = None
+    sim_noise: tuple[float, float, float] = (0.0, 0.0, 0.0)  # image noise std, blur px, joint noise rad
     mode: CalibrationMode = CalibrationMode.EYE_TO_HAND
     method: str = "park"
     refine: bool = True
@@ -354,7 +358,7 @@ def run_calibrate(opts: CalibrateOptions, out: TextIO | None = None, err: TextIO
         return fail(2, "give exactly one of --samples DIR or --sim")
     try:
         if opts.sim:
-            samples = sim_samples(opts.views, opts.seed, opts.mode)
+            samples = sim_samples(opts.views, opts.seed, opts.mode, *opts.sim_noise)
             if opts.save_samples is not None:
                 save_samples(opts.save_samples, samples)
                 print(f"saved {len(samples.samples)} views to {opts.save_samples}", file=out)

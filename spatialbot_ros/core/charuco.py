@@ -178,6 +178,7 @@ class BoardDetection:
 def _detector(board: BoardSpec, camera: CameraModel) -> cv2.aruco.CharucoDetector:
     cp = cv2.aruco.CharucoParameters()
     cp.cameraMatrix, cp.distCoeffs = camera.matrix, camera.dist
+    cp.tryRefineMarkers = True  # recover markers missed at first from the board layout (small/blurred ones)
     dp = cv2.aruco.DetectorParameters()
     dp.cornerRefinementMethod = cv2.aruco.CORNER_REFINE_SUBPIX
     return cv2.aruco.CharucoDetector(board.cv_board(), cp, dp)

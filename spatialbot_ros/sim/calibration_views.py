@@ -65,6 +65,10 @@ class CalibrationSimConfig:
     max_spin_deg: float = 60.0              # and turned about its normal
     image_margin_px: int = 20
     max_attempts: int = 2000
+    # sensor and robot imperfections (0: ideal)
+    image_noise_std: float = 0.0            # Gaussian pixel noise, grey levels
+    image_blur_px: float = 0.0              # Gaussian blur sigma, px (defocus, motion)
+    joint_noise_rad: float = 0.0            # error of the reported joint angles
 
 
 @dataclass(frozen=True)
@@ -242,14 +246,27 @@ def render_calibration_views(cfg: CalibrationSimConfig | None = None) -> Calibra
     if len(joints) < cfg.views:
         raise RuntimeError(f"calibration views: found only {len(joints)} of {cfg.views} reachable poses showing the "
                            f"board in {cfg.max_attempts} tries; widen the board placement region")
+    noise = np.random.default_rng(cfg.seed + 1_000_003)  # imperfections do not change the poses
     cell = _BoardCell(cfg, board_pose)
+    views = []
     try:
-        views = [CalibrationView(f"view_{i:03d}", cell.render(q), q.copy(), fk(q, dh)) for i, q in enumerate(joints)]
+        for i, q in enumerate(joints):
+            reported = q + noise.normal(0.0, cfg.joint_noise_rad, 6) if cfg.joint_noise_rad > 0 else q.copy()
+            image = _degrade(cell.render(q), cfg, noise)
+            views.append(CalibrationView(f"view_{i:03d}", image, reported, fk(reported, dh)))
     finally:
         cell.close()
     log.info("rendered %d %s calibration views (%dx%d)", len(views), "eye-in-hand" if cfg.eye_in_hand else "eye-to-hand",
              camera.width, camera.height)
     return CalibrationViewSet(camera, cfg.board, cfg.ur_type, views, cfg.eye_in_hand, camera_truth, board_pose)
+
+
+def _degrade(image: np.ndarray, cfg: CalibrationSimConfig, rng: np.random.Generator) -> np.ndarray:
+    if cfg.image_blur_px > 0:
+        image = cv2.GaussianBlur(image, (0, 0), cfg.image_blur_px)
+    if cfg.image_noise_std > 0:
+        image = np.clip(image + rng.normal(0.0, cfg.image_noise_std, image.shape), 0, 255).astype(np.uint8)
+    return image
 
 
 def _reference_posture(cfg: CalibrationSimConfig, dh: object, fixed_camera: np.ndarray) -> np.ndarray:
