@@ -219,6 +219,21 @@ def test_view_files_with_joints_use_forward_kinematics_and_must_agree_with_a_pos
     (root / "view_000.yaml").write_text(yaml.safe_dump({"joints": q.tolist()}))
     with pytest.raises(CalibrationError, match="ur_type"):
         load_samples(root)
+    # pasted ROS echoes: a JointState in the driver's order (with a tf_prefix and the gripper) and a Pose
+    order = [2, 1, 0, 3, 4, 5]
+    names = ["elbow_joint", "shoulder_lift_joint", "shoulder_pan_joint", "wrist_1_joint", "wrist_2_joint",
+             "wrist_3_joint"]
+    state = {"name": [f"ur_{names[i]}" for i in range(6)] + ["robotiq_85_left_knuckle_joint"],
+             "position": [float(q[order[i]]) for i in range(6)] + [0.3]}
+    pose = {"position": dict(zip("xyz", xyz.tolist(), strict=True)),
+            "orientation": dict(zip("xyzw", quat.tolist(), strict=True))}
+    (root / "view_000.yaml").write_text(yaml.safe_dump({"joint_state": state, "ur_type": "ur5e",
+                                                        "base_from_tool0": pose}))
+    assert np.allclose(load_samples(root).samples[0].joints, q)
+    state["name"][0] = "ur_elbow"
+    (root / "view_000.yaml").write_text(yaml.safe_dump({"joint_state": state, "ur_type": "ur5e"}))
+    with pytest.raises(CalibrationError, match="lack .* elbow_joint"):
+        load_samples(root)
     (root / "view_000.yaml").write_text(yaml.safe_dump({"base_from_tool0": {"xyz": [0, 0, 0], "quat_xyzw": [0, 0, 0, 2]}}))
     with pytest.raises(CalibrationError, match="unit quaternion"):
         load_samples(root)

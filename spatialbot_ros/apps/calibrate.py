@@ -6,8 +6,10 @@ A samples directory (recorded on the cell, or written by `--sim --save-samples`)
                        (a CameraInfo echo with k/d or a camera_calibration YAML also work)
     board.yaml         squares_x, squares_y, square_length_m, marker_length_m, dictionary
     <view>.png         colour image of the board, one per robot pose
-    <view>.yaml        base_from_tool0: {xyz: [..], quat_xyzw: [..]}  and/or  joints: [6 rad], ur_type
-                       (.yml / .json too; when both are given they must agree)
+    <view>.yaml        base_from_tool0: {xyz: [..], quat_xyzw: [..]} (or a Pose echo: position,
+                       orientation) and/or joints: [6 rad, UR order] (or {name: rad}, or
+                       joint_state: a JointState echo) with ur_type; .yml / .json too; a pose and
+                       joints given together must agree
     sim_truth.yaml     simulator only: the true camera pose (calibration file format), to print
                        the error against it
 
@@ -43,7 +45,7 @@ from spatialbot_ros.core.hand_eye import (
     write_extrinsics_yaml,
 )
 from spatialbot_ros.core.transforms import pose_from_xyz_quat, pose_to_xyz_quat
-from spatialbot_ros.core.ur_kinematics import dh_for, fk
+from spatialbot_ros.core.ur_kinematics import UR_JOINT_NAMES, dh_for, fk
 
 log = logging.getLogger(__name__)
 
@@ -143,41 +145,71 @@ class CalibrationReport:
 
 # -- samples directory ---------------------------------------------------------------------------
 
-def _pose_from_view_file(path: Path) -> tuple[np.ndarray, np.ndarray | None, str | None]:
-    d = load_yaml_mapping(path, "view pose")
-    pose = joints = ur_type = None
-    if "base_from_tool0" in d:
-        p = d["base_from_tool0"]
-        try:
-            xyz, quat = [float(v) for v in p["xyz"]], [float(v) for v in p["quat_xyzw"]]
-        except (KeyError, TypeError, ValueError):
-            raise CalibrationError(f"{path.name}: base_from_tool0 needs xyz (3 numbers) and quat_xyzw (4)") from None
-        if len(xyz) != 3 or len(quat) != 4 or not all(map(math.isfinite, xyz + quat)) \
-                or abs(np.linalg.norm(quat) - 1.0) > 1e-3:
-            raise CalibrationError(f"{path.name}: base_from_tool0 needs 3 finite xyz and a unit quaternion x,y,z,w")
-        pose = pose_from_xyz_quat(xyz, quat)
-    if "joints" in d:
-        try:
-            joints = np.array([float(v) for v in d["joints"]])
-            ur_type = str(d["ur_type"])
-            dh = dh_for(ur_type)
-        except KeyError:
-            raise CalibrationError(f"{path.name}: joints need ur_type (ur5 or ur5e) beside them") from None
-        except (TypeError, ValueError) as e:
-            raise CalibrationError(f"{path.name}: {e}") from None
-        if joints.shape != (6,) or not np.all(np.isfinite(joints)):
-            raise CalibrationError(f"{path.name}: joints must be 6 finite angles in radians")
-        from_joints = fk(joints, dh)
-        if pose is None:
-            pose = from_joints
+def _pose_entry(name: str, p: object) -> np.ndarray:
+    """base_from_tool0 as {xyz, quat_xyzw} or a geometry_msgs/Pose echo {position, orientation}."""
+    try:
+        if isinstance(p, dict) and "position" in p:
+            xyz = [float(p["position"][k]) for k in "xyz"]
+            quat = [float(p["orientation"][k]) for k in "xyzw"]
         else:
-            dp = np.linalg.norm(pose[:3, 3] - from_joints[:3, 3])
-            da = np.degrees(Rotation.from_matrix(pose[:3, :3] @ from_joints[:3, :3].T).magnitude())
-            if dp > POSE_AGREEMENT[0] or da > POSE_AGREEMENT[1]:
-                raise CalibrationError(f"{path.name}: base_from_tool0 and the {ur_type} forward kinematics of the joints "
-                                       f"differ by {dp * 1e3:.1f} mm / {da:.2f} deg (wrong ur_type or a stale pose?)")
+            xyz, quat = [float(v) for v in p["xyz"]], [float(v) for v in p["quat_xyzw"]]  # type: ignore[index]
+    except (KeyError, TypeError, ValueError):
+        raise CalibrationError(f"{name}: base_from_tool0 needs xyz (3 numbers) and quat_xyzw (4), or position "
+                               "{x, y, z} and orientation {x, y, z, w}") from None
+    if len(xyz) != 3 or len(quat) != 4 or not all(map(math.isfinite, xyz + quat)) \
+            or abs(np.linalg.norm(quat) - 1.0) > 1e-3:
+        raise CalibrationError(f"{name}: base_from_tool0 needs 3 finite xyz and a unit quaternion x,y,z,w")
+    return pose_from_xyz_quat(xyz, quat)
+
+
+def _joints_entry(name: str, d: dict) -> np.ndarray:
+    """Six angles in UR order, a {joint_name: angle} mapping, or a sensor_msgs/JointState echo
+    (joint_state: {name, position}; the UR driver publishes them in its own order, tf_prefix allowed)."""
+    raw = d.get("joints", d.get("joint_state"))
+    try:
+        if isinstance(raw, dict) and "position" in raw:
+            raw = dict(zip(raw["name"], raw["position"], strict=True))
+        if isinstance(raw, dict):
+            by_suffix = {j: [float(v) for k, v in raw.items() if str(k).endswith(j)] for j in UR_JOINT_NAMES}
+        else:
+            q = np.array([float(v) for v in raw])
+    except (TypeError, ValueError):
+        raise CalibrationError(f"{name}: joints must be 6 angles (rad), a name->angle mapping or a JointState") from None
+    if isinstance(raw, dict):
+        missing = [j for j, v in by_suffix.items() if len(v) != 1]
+        if missing:
+            raise CalibrationError(f"{name}: joints lack (or repeat) {', '.join(missing)}")
+        q = np.array([by_suffix[j][0] for j in UR_JOINT_NAMES])
+    if q.shape != (6,):
+        raise CalibrationError(f"{name}: joints must be 6 angles in radians, got {q.size}")
+    return q
+
+
+def _pose_from_view_file(path: Path) -> tuple[np.ndarray, np.ndarray | None, str | None]:
+    """(base_from_tool0, joints, ur_type) of one view; a pose and joints given together must agree."""
+    d = load_yaml_mapping(path, "view pose")
+    pose = _pose_entry(path.name, d["base_from_tool0"]) if "base_from_tool0" in d else None
+    if "joints" not in d and "joint_state" not in d:
+        if pose is None:
+            raise CalibrationError(f"{path.name}: needs base_from_tool0 (xyz, quat_xyzw) or joints with ur_type")
+        return pose, None, None
+    joints = _joints_entry(path.name, d)
+    if not np.all(np.isfinite(joints)):
+        raise CalibrationError(f"{path.name}: joints must be finite")
+    if "ur_type" not in d:
+        raise CalibrationError(f"{path.name}: joints need ur_type (ur5 or ur5e) beside them")
+    try:
+        ur_type, dh = str(d["ur_type"]), dh_for(str(d["ur_type"]))
+    except ValueError as e:
+        raise CalibrationError(f"{path.name}: {e}") from None
+    from_joints = fk(joints, dh)
     if pose is None:
-        raise CalibrationError(f"{path.name}: needs base_from_tool0 (xyz, quat_xyzw) or joints with ur_type")
+        return from_joints, joints, ur_type
+    dp = np.linalg.norm(pose[:3, 3] - from_joints[:3, 3])
+    da = np.degrees(Rotation.from_matrix(pose[:3, :3] @ from_joints[:3, :3].T).magnitude())
+    if dp > POSE_AGREEMENT[0] or da > POSE_AGREEMENT[1]:
+        raise CalibrationError(f"{path.name}: base_from_tool0 and the {ur_type} forward kinematics of the joints "
+                               f"differ by {dp * 1e3:.1f} mm / {da:.2f} deg (wrong ur_type or a stale pose?)")
     return pose, joints, ur_type
 
 

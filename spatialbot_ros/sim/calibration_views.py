@@ -16,7 +16,7 @@ from scipy.spatial.transform import Rotation
 
 from spatialbot_ros.core.charuco import BoardSpec, CameraModel, render_board_image
 from spatialbot_ros.core.transforms import invert, make_pose, transform_points
-from spatialbot_ros.core.ur_kinematics import UR5_JOINT_LIMITS, dh_for, fk, fk_all, ik
+from spatialbot_ros.core.ur_kinematics import UR5_JOINT_LIMITS, UR_JOINT_NAMES, dh_for, fk, fk_all, ik
 from spatialbot_ros.sim.cell import CellConfig
 from spatialbot_ros.sim.ur5_mjcf import (
     MAX_OPENING_M,
@@ -28,8 +28,6 @@ from spatialbot_ros.sim.ur5_mjcf import (
 
 log = logging.getLogger(__name__)
 
-_ARM_JOINTS = ("shoulder_pan_joint", "shoulder_lift_joint", "elbow_joint", "wrist_1_joint", "wrist_2_joint",
-               "wrist_3_joint")
 _TEXTURE = "calibration_board.png"
 _WRIST_CAMERA = "wrist_d435"
 
@@ -189,7 +187,7 @@ class _BoardCell:
             raise RuntimeError("could not encode the board texture")
         self.model = mujoco.MjModel.from_xml_string(xml, {_TEXTURE: png.tobytes()})
         self.data = mujoco.MjData(self.model)
-        jid = [mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_JOINT, j) for j in _ARM_JOINTS]
+        jid = [mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_JOINT, j) for j in UR_JOINT_NAMES]
         self._qadr = np.array([self.model.jnt_qposadr[j] for j in jid])
         fingers = [mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_JOINT, f"{s}_finger_joint")
                    for s in ("left", "right")]
