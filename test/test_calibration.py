@@ -256,12 +256,12 @@ def test_board_not_found_and_too_few_views_give_one_line_errors_and_no_file(tmp_
     rc = cli_main(["calibrate", "--samples", str(root), "--mode", "eye_in_hand", "--min-views", "6", "--out", str(out)])
     err = capsys.readouterr().err.strip()
     assert rc == 1 and not out.exists()
-    assert len(err.splitlines()) == 1 and "only 5 of 7 views show the board (need 6)" in err
+    assert len(err.splitlines()) == 1 and "only 5 of 7 views usable (need 6)" in err
     for i in range(6):
         cv2.imwrite(str(root / f"view_{i:03d}.png"), np.full((480, 640, 3), 90, np.uint8))
     rc = cli_main(["calibrate", "--samples", str(root), "--mode", "eye_in_hand", "--out", str(out)])
     err = capsys.readouterr().err.strip()
-    assert rc == 1 and not out.exists() and "only 0 of 7 views" in err and "board not found" in err
+    assert rc == 1 and not out.exists() and "only 0 of 7 views usable" in err and "board not found" in err
     rc = cli_main(["calibrate", "--samples", str(tmp_path / "nowhere"), "--out", str(out)])
     assert rc == 2 and "does not exist" in capsys.readouterr().err
 
@@ -284,6 +284,21 @@ def test_board_flags_override_the_board_file(tmp_path, capsys):
     wrong[wrong.index("--marker-length") + 1] = "0.0375"
     assert cli_main(["calibrate", "--samples", str(root), "--mode", "eye_in_hand", "--out", str(out), *wrong]) == 1
     assert "refused, nothing written" in capsys.readouterr().err and not out.exists()
+
+
+@pytest.mark.core
+def test_a_stale_robot_pose_is_refused_and_named(tmp_path, capsys):
+    """One view recorded with the robot pose of a moment earlier (2 cm, 2 deg off): refused, and the
+    report points at that view."""
+    X, robot, seen = eye_in_hand_views(10, seed=6)
+    images = [warp_board(CAMERA, T) for T in seen]
+    robot = list(robot)
+    robot[3] = robot[3] @ make_pose([0.02, 0.0, 0.0], Rotation.from_euler("x", np.radians(2)))
+    root = write_samples(tmp_path / "s", robot, images)
+    out = tmp_path / "cal.yaml"
+    assert cli_main(["calibrate", "--samples", str(root), "--mode", "eye_in_hand", "--out", str(out)]) == 1
+    text = capsys.readouterr()
+    assert "worst view_003" in text.out and "refused, nothing written" in text.err and not out.exists()
 
 
 # -- the calibration file -------------------------------------------------------------------------

@@ -101,6 +101,7 @@ class CalibrationReport:
     detection_reprojection_px: float    # mean over views of the per-view board-pose fit
     chain_reprojection_px: float        # through robot pose, calibration and board pose
     refined: bool
+    worst_view: tuple[str, float] = ("", 0.0)  # the view with the largest chain reprojection, px
     error_vs_truth: tuple[float, float] | None = None  # mm, deg
 
     @property
@@ -130,7 +131,8 @@ class CalibrationReport:
                 f"  residual: board position spread {r.residual_m * 1e3:.2f} mm RMS ({r.residual_max_m * 1e3:.2f} max), "
                 f"rotation spread {r.residual_deg:.3f} deg RMS",
                 f"  reprojection: {self.detection_reprojection_px:.3f} px board fit, "
-                f"{self.chain_reprojection_px:.3f} px through the calibrated chain"]
+                f"{self.chain_reprojection_px:.3f} px through the calibrated chain "
+                f"(worst {self.worst_view[0]}: {self.worst_view[1]:.3f} px)"]
         if self.error_vs_truth is not None:
             out.append(f"  error vs simulator truth: {self.error_vs_truth[0]:.2f} mm, {self.error_vs_truth[1]:.3f} deg")
         return out
@@ -317,7 +319,7 @@ def calibrate_samples(samples: SampleSet, mode: CalibrationMode = CalibrationMod
     need = max(3, min_views)
     if len(used) < need:
         why = "; ".join(f"{n}: {w}" for n, w in skipped[:3]) + (" ..." if len(skipped) > 3 else "")
-        raise CalibrationError(f"only {len(used)} of {total} views show the board (need {need})"
+        raise CalibrationError(f"only {len(used)} of {total} views usable (need {need})"
                                + (f" - {why}" if why else ""))
     robot = [s.base_from_tool0 for s in used]
     seen = [d.camera_from_board for d in detections]
@@ -329,8 +331,10 @@ def calibrate_samples(samples: SampleSet, mode: CalibrationMode = CalibrationMod
             result = refine_hand_eye(result, robot, seen, obj, img, samples.camera.matrix, samples.camera.dist)
     except ValueError as e:
         raise CalibrationError(str(e)) from None
-    chain_px = result.reprojection_px if result.reprojection_px is not None else \
-        chain_reprojection_px(result, robot, obj, img, samples.camera.matrix, samples.camera.dist)
+    per_view = chain_reprojection_px(result, robot, obj, img, samples.camera.matrix, samples.camera.dist)
+    corners = np.array([len(o) for o in obj])
+    chain_px = float(np.dot(per_view, corners) / corners.sum())
+    worst = int(np.argmax(per_view))
     err = None
     if samples.truth is not None:
         if samples.truth_parent_frame == result.parent_frame:
@@ -339,7 +343,7 @@ def calibrate_samples(samples: SampleSet, mode: CalibrationMode = CalibrationMod
             log.warning("the truth file gives the camera in %s, this %s calibration in %s: not compared",
                         samples.truth_parent_frame, mode.value, result.parent_frame)
     return CalibrationReport(mode, result, total, skipped, float(np.mean([d.reprojection_px for d in detections])),
-                             chain_px, refine, err)
+                             chain_px, refine, (used[worst].name, per_view[worst]), err)
 
 
 # -- the command ---------------------------------------------------------------------------------

@@ -178,15 +178,15 @@ def refine_hand_eye(result: HandEyeResult, base_from_tool0: list[np.ndarray], ca
 
 def chain_reprojection_px(result: HandEyeResult, base_from_tool0: list[np.ndarray], object_points: list[np.ndarray],
                           image_points: list[np.ndarray], camera_matrix: np.ndarray,
-                          distortion: np.ndarray | None = None) -> float:
-    """Mean corner reprojection error through (robot pose, X, target) without refining."""
+                          distortion: np.ndarray | None = None) -> list[float]:
+    """Per view, the mean corner reprojection error through (robot pose, X, target): a view far
+    above the others has a bad robot pose or a bad detection."""
     dist = np.zeros(5) if distortion is None else np.asarray(distortion, float)
-    errs = [np.linalg.norm(_project(np.asarray(camera_matrix, float), dist,
-                                    chain_camera_from_target(np.asarray(b, float), result.transform,
-                                                             result.target_pose, result.eye_in_hand),
-                                    np.asarray(o, float)) - np.asarray(i, float).reshape(-1, 2), axis=1)
+    return [float(np.linalg.norm(_project(np.asarray(camera_matrix, float), dist,
+                                          chain_camera_from_target(np.asarray(b, float), result.transform,
+                                                                   result.target_pose, result.eye_in_hand),
+                                          np.asarray(o, float)) - np.asarray(i, float).reshape(-1, 2), axis=1).mean())
             for b, o, i in zip(base_from_tool0, object_points, image_points, strict=True)]
-    return float(np.concatenate(errs).mean())
 
 
 # -- the calibration file ------------------------------------------------------------------------
