@@ -125,12 +125,9 @@ def calibrate_hand_eye(base_from_tool0: list[np.ndarray], camera_from_marker: li
     return _with_spread(empty, base_from_tool0, camera_from_marker, X)
 
 
-def _pose_params(T: np.ndarray) -> np.ndarray:
-    return np.concatenate([Rotation.from_matrix(T[:3, :3]).as_rotvec(), T[:3, 3]])
-
-
-def _params_pose(p: np.ndarray) -> np.ndarray:
-    return make_pose(p[3:6], Rotation.from_rotvec(p[:3]))
+def _perturbed(T: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """T moved by a small local (rotation vector, translation) step: no singularity near 180 deg."""
+    return T @ make_pose(p[3:6], Rotation.from_rotvec(p[:3]))
 
 
 def chain_camera_from_target(base_from_tool0: np.ndarray, X: np.ndarray, target: np.ndarray,
@@ -161,15 +158,15 @@ def refine_hand_eye(result: HandEyeResult, base_from_tool0: list[np.ndarray], ca
     if not (len(B) == len(obj) == len(img) == len(camera_from_marker)):
         raise ValueError("hand-eye refine: need one set of corners per robot pose")
 
+    X0, Y0 = result.transform, result.target_pose
+
     def residuals(p: np.ndarray) -> np.ndarray:
-        X, Y = _params_pose(p[:6]), _params_pose(p[6:])
+        X, Y = _perturbed(X0, p[:6]), _perturbed(Y0, p[6:])
         return np.concatenate([(_project(K, dist, chain_camera_from_target(b, X, Y, result.eye_in_hand), o) - i).ravel()
                                for b, o, i in zip(B, obj, img, strict=True)])
 
-    p0 = np.concatenate([_pose_params(result.transform), _pose_params(result.target_pose)])
-    sol = least_squares(residuals, p0, method="lm", x_scale="jac")
-    X = _params_pose(sol.x[:6])
-    Y = _params_pose(sol.x[6:])
+    sol = least_squares(residuals, np.zeros(12), method="lm", x_scale="jac")
+    X, Y = _perturbed(X0, sol.x[:6]), _perturbed(Y0, sol.x[6:])
     err = np.linalg.norm(residuals(sol.x).reshape(-1, 2), axis=1)
     refined = _with_spread(result, B, _as_poses(camera_from_marker, "marker observation"), X,
                            reprojection_px=float(err.mean()))
