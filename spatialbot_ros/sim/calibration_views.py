@@ -171,7 +171,8 @@ def _sample_wrist_camera(rng: np.random.Generator, cfg: CalibrationSimConfig, ba
 
 
 class _BoardCell:
-    """The cell model with the board on tool0, posed kinematically (no physics needed for a still view)."""
+    """The cell model with the board (on tool0, or on the table with a wrist camera), posed
+    kinematically: a still view needs no physics, the joints are set and the scene rendered."""
 
     def __init__(self, cfg: CalibrationSimConfig, board_pose: np.ndarray) -> None:
         k = cfg.camera.intrinsics
