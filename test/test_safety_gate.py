@@ -16,7 +16,7 @@ from spatialbot_ros.motion.mujoco_backend import MujocoMotionBackend
 from spatialbot_ros.motion.safety_gate import SafeMotion
 from spatialbot_ros.sim.cell import Ur5Cell
 
-pytestmark = pytest.mark.sim
+sim = pytest.mark.sim  # every test here but the ROS-topic backend one needs MuJoCo
 
 
 class CountingBackend(MujocoMotionBackend):
@@ -52,6 +52,7 @@ def down(xyz):
     return make_pose(xyz, top_down_rotation(0.0))
 
 
+@sim
 @pytest.mark.parametrize("scale", [float("nan"), float("inf"), 100.0, -1.0, 0.0])
 def test_bad_speed_scale_is_refused_with_nothing_executed(cell, scale):
     m, backend = gate(cell)
@@ -62,6 +63,7 @@ def test_bad_speed_scale_is_refused_with_nothing_executed(cell, scale):
     assert backend.executed == [] and np.allclose(cell.joint_positions(), q0, atol=1e-6)
 
 
+@sim
 def test_a_good_move_is_planned_checked_and_executed(cell):
     m, backend = gate(cell)
     result = m.move_linear(down([0.5, 0.05, 0.25]))
@@ -69,6 +71,7 @@ def test_a_good_move_is_planned_checked_and_executed(cell):
     assert np.allclose(cell.tcp_pose()[:3, 3], [0.5, 0.05, 0.25], atol=3e-3)
 
 
+@sim
 def test_sheared_target_rotation_is_refused(cell):
     m, backend = gate(cell)
     T = down([0.45, 0.0, 0.3])
@@ -76,6 +79,7 @@ def test_sheared_target_rotation_is_refused(cell):
     assert m.move_to_pose(T).cause == SafetyReason.INVALID_COMMAND.value and backend.executed == []
 
 
+@sim
 def test_a_single_07_m_jump_is_refused(cell):
     m, backend = gate(cell)
     assert m.move_to_pose(down([0.42, -0.35, 0.2])).ok  # 0.4 m from home: within the travel limit
@@ -85,6 +89,7 @@ def test_a_single_07_m_jump_is_refused(cell):
     assert len(backend.executed) == 1 and np.allclose(cell.joint_positions(), q, atol=1e-4)
 
 
+@sim
 def test_a_path_that_leaves_the_workspace_in_the_middle_is_refused(cell):
     # both ends inside the box; the planned path between them is not
     setup, backend = gate(cell)
@@ -109,6 +114,7 @@ def test_a_path_that_leaves_the_workspace_in_the_middle_is_refused(cell):
     assert result.status == MotionStatus.REFUSED and bulge.executed == []
 
 
+@sim
 def test_planning_failures_pass_through_and_nothing_moves(cell):
     m, backend = gate(cell, SafetyLimits(workspace_max_m=(2.0, 0.6, 0.8)))
     assert m.move_to_pose(down([1.5, 0.0, 0.2])).status == MotionStatus.UNREACHABLE
@@ -134,6 +140,7 @@ def _mid_move(backend, action, after_sim_s=0.3):
     return t
 
 
+@sim
 def test_estop_from_another_thread_preempts_the_move_and_latches(cell):
     estop = EStop()
     m, backend = gate(cell, estop=estop, real_hardware=True, armed=True)
@@ -160,6 +167,7 @@ def test_estop_from_another_thread_preempts_the_move_and_latches(cell):
     assert len(backend.executed) == 1
 
 
+@sim
 def test_a_watchdog_that_stops_being_fed_aborts_the_move_in_progress(cell):
     m, backend = gate(cell)
     wd = m.add_watchdog("joint_states", 0.05)
@@ -186,6 +194,7 @@ def test_a_watchdog_that_stops_being_fed_aborts_the_move_in_progress(cell):
     assert wall < 2.0
 
 
+@sim
 def test_dry_run_previews_and_keeps_a_shadow_state_until_armed(cell):
     previews = []
     m, backend = gate(cell, real_hardware=True, preview=previews.append)
@@ -207,6 +216,7 @@ def test_dry_run_previews_and_keeps_a_shadow_state_until_armed(cell):
     assert m.move_linear(down([0.45, 0.0, 0.3])).status == MotionStatus.SUCCEEDED and len(backend.executed) == 1
 
 
+@sim
 @pytest.mark.parametrize("force", [float("nan"), float("inf"), -5.0, 1e6, True])
 def test_gripper_force_and_command_checks(cell, force):
     m, backend = gate(cell)
@@ -215,3 +225,60 @@ def test_gripper_force_and_command_checks(cell, force):
     assert m.gripper("close").status == MotionStatus.REFUSED  # type: ignore[arg-type]
     assert cell.gripper_opening() == pytest.approx(width) and m.sent == []
     assert m.gripper(GripperCommand.CLOSE, 40.0).ok and cell.gripper_opening() < width
+
+
+@pytest.mark.ros
+def test_ros_topic_backend_plans_from_joint_states_and_stop_preempts_within_a_poll(ros):
+    """A controller that never tracks (joint states frozen): execute() would wait the whole trajectory;
+    stop() from another thread ends it within one poll and publishes a hold at the current joints."""
+    from rclpy.executors import MultiThreadedExecutor
+    from sensor_msgs.msg import JointState
+    from trajectory_msgs.msg import JointTrajectory
+
+    from spatialbot_ros.core.ur_kinematics import UR_JOINT_NAMES
+    from spatialbot_ros.motion.ros_topic_backend import RosTopicMotionBackend, TopicMotionConfig
+
+    robot, commander = ros.create_node("frozen_robot"), ros.create_node("commander")
+    cfg = TopicMotionConfig(poll_s=0.01)
+    backend = RosTopicMotionBackend(commander, cfg)
+    with pytest.raises(PlanningFailed) as info:
+        backend.plan_joints(np.zeros(6), 1.0)
+    assert info.value.result.status == MotionStatus.NOT_READY
+    q_home = np.array([0.0, -1.9, 1.9, -1.57, -1.57, 0.0])
+    state = JointState(name=list(UR_JOINT_NAMES), position=[float(v) for v in q_home])
+    pub = robot.create_publisher(JointState, cfg.joint_states_topic, 10)
+    robot.create_timer(0.01, lambda: pub.publish(state))
+    sent = []
+    robot.create_subscription(JointTrajectory, cfg.trajectory_topic, sent.append, 10)
+    executor = MultiThreadedExecutor()
+    for n in (robot, commander):
+        executor.add_node(n)
+    spinner = threading.Thread(target=executor.spin, daemon=True)
+    spinner.start()
+    try:
+        assert backend.wait_for_joint_states(5.0)
+        plan = backend.plan_joints(q_home + np.array([0.5, 0, 0, 0, 0, 0]), 1.0)
+        assert np.allclose(plan.q_start, q_home) and plan.duration_s > 0.5
+        out = {}
+
+        def run():
+            out["result"] = backend.execute(plan)
+            out["t"] = time.monotonic()
+
+        worker = threading.Thread(target=run)
+        worker.start()
+        time.sleep(0.2)
+        t_stop = time.monotonic()
+        backend.stop()
+        worker.join(5.0)
+        latency = out["t"] - t_stop
+        print(f"ros_topics backend: execute returned {latency * 1000:.1f} ms after stop() (poll 10 ms)")
+        assert out["result"].status == MotionStatus.ABORTED and latency < 0.1
+        deadline = time.monotonic() + 2.0
+        while len(sent) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(sent) == 2 and len(sent[1].points) == 1  # the trajectory, then the hold
+        assert list(sent[1].points[0].positions) == pytest.approx(list(q_home))
+    finally:
+        executor.shutdown()
+        spinner.join(2.0)

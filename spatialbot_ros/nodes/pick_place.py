@@ -24,6 +24,7 @@ from spatialbot_ros.core.safety import EStop, SafetyChecker
 from spatialbot_ros.core.transforms import extrinsic_from_params
 from spatialbot_ros.executive.pick_place import ExecutiveConfig, PickPlaceExecutive, StepRecord
 from spatialbot_ros.motion.ros_topic_backend import RosTopicMotionBackend, TopicMotionConfig
+from spatialbot_ros.motion.safety_gate import SafeMotion
 from spatialbot_ros.nodes.conversions import msgs_to_rgbd, stamp_to_s
 from spatialbot_ros.nodes.estop_bridge import EStopBridge
 from spatialbot_ros.nodes.pick_place_action import PickPlaceActionServer, step_detail
@@ -75,6 +76,8 @@ class PickPlaceNode(Node):
         self.motion = RosTopicMotionBackend(self, TopicMotionConfig(
             trajectory_topic=p["trajectory_topic"], joint_states_topic=p["joint_states_topic"],
             gripper_topic=p["gripper_topic"], ur_type=p["ur_type"], tcp_offset_m=float(p["tcp_offset_m"])))
+        # every motion through the one safety gate (TODO lead: real_hardware/armed parameters, watchdogs)
+        self.gate = SafeMotion(self.motion, SafetyChecker(), self.estop, real_hardware=False)
         self._sync = ApproximateTimeSync(slop_s=float(p["sync_slop_s"]))
         self._latest: tuple | None = None
         self._lock = threading.Lock()
@@ -147,8 +150,7 @@ class PickPlaceNode(Node):
             on_step(rec)
 
         self._executive = PickPlaceExecutive(
-            self.policy, self.motion, self, SafetyChecker(), ExecutiveConfig(frame_max_age_s=self.frame_timeout_s),
-            estop=self.estop, on_step=step_out)
+            self.policy, self.gate, self, config=ExecutiveConfig(frame_max_age_s=self.frame_timeout_s), on_step=step_out)
         threading.Thread(target=self._run, args=(goal_id, instruction, on_done), daemon=True).start()
         return ""
 
