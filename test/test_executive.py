@@ -267,3 +267,30 @@ def test_pick_only_is_honoured_per_call():
     assert result.succeeded and result.phase_reached == TaskPhase.DONE
     assert cell.object_in_gripper("green_cup")
     assert ex.run(GOAL, pick_only="yes").reason == FailureReason.BAD_INPUT  # type: ignore[arg-type]
+
+
+def test_a_robot_that_cannot_take_commands_ends_with_robot_not_ready():
+    from spatialbot_ros.motion.base import MotionResult, PlanningFailed
+
+    ex, cell, backend, _ = make()
+
+    def program_stopped(*a, **k):
+        raise PlanningFailed(MotionResult(MotionStatus.NOT_READY, "robot program not running", "program_stopped"))
+
+    backend.plan_linear = program_stopped
+    result = ex.run(GOAL)
+    assert result.reason == FailureReason.ROBOT_NOT_READY and "program not running" in result.message
+    assert backend.moves == 0
+
+
+def test_policies_refuse_an_instruction_naming_no_object_at_reset():
+    from spatialbot_ros.core.errors import GroundingError
+    from spatialbot_ros.policy.onnx_policy import OnnxPolicy
+
+    policies = (GeometricPolicy(), OnnxPolicy())
+    for instruction in ("hello", "go", "do it now please"):
+        for policy in policies:
+            with pytest.raises(GroundingError, match="names no object"):
+                policy.reset(instruction)
+    for policy in policies:
+        policy.reset("pick the left one")  # a position alone names an object

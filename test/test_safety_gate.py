@@ -282,3 +282,17 @@ def test_ros_topic_backend_plans_from_joint_states_and_stop_preempts_within_a_po
     finally:
         executor.shutdown()
         spinner.join(2.0)
+
+
+@sim
+def test_dry_run_with_a_backend_that_cannot_plan_from_the_shadow_refuses_clearly(cell):
+    class StartlessPlanner(CountingBackend):  # a planner that always starts from the real joints
+        def plan_linear(self, target, speed_scale):
+            return super().plan_linear(target, speed_scale)
+
+    backend = StartlessPlanner(cell)
+    m = SafeMotion(backend, SafetyChecker(), real_hardware=True)
+    assert m.move_linear(down([0.45, 0.0, 0.3])).status == MotionStatus.DRY_RUN  # the shadow is still the real state
+    second = m.move_linear(down([0.45, 0.0, 0.25]))
+    assert second.status == MotionStatus.REFUSED and "cannot plan from the dry-run state" in second.message
+    assert backend.executed == []

@@ -223,12 +223,19 @@ class SafeMotion:
         return self._execute(kind, plan)
 
     def _plan(self, kind: str, goal: np.ndarray, scale: float) -> JointPlan:
+        """The backend's plan, from the dry-run shadow when there is one (backends that take a
+        keyword q_start plan from it; others only while the shadow has not left the real joints)."""
         planner = getattr(self.backend, f"plan_{kind}")
-        if self._shadow is not None and self._plans_from.get(kind):
+        if self._shadow is None:
+            return planner(goal, scale)
+        if self._plans_from.get(kind):
             return planner(goal, scale, q_start=self._shadow.joints.copy())
-        if self._shadow is not None:
-            log.warning("%s cannot plan from the dry-run state: previewing from the real joints", self.backend)
-        return planner(goal, scale)
+        if np.allclose(self._shadow.joints, self.backend.current_joints(), atol=1e-3):
+            return planner(goal, scale)
+        raise PlanningFailed(MotionResult(
+            MotionStatus.REFUSED, f"dry run: backend '{getattr(self.backend, 'name', '?')}' cannot plan from the "
+            "dry-run state (its plan_* take no q_start); arm the robot or preview one motion at a time",
+            SafetyReason.NOT_ARMED.value))
 
     def _dry_run_plan(self, kind: str, plan: JointPlan) -> MotionResult:
         shadow = self._ensure_shadow()

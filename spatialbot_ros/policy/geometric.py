@@ -111,9 +111,12 @@ class GeometricPolicy:
         self._plan: _Plan | None = None
 
     def reset(self, instruction: str) -> None:
-        """Raises GroundingError when the instruction names no object to pick ("hello"): nothing moves for it."""
+        """Raises GroundingError when the rule grounder cannot parse an object phrase from the
+        instruction ("hello"): nothing moves for it. A VLM grounder reads language the rules do not,
+        so it decides at the first frame; an empty instruction is reported by step()."""
         self._plan = None
-        require_object_phrase(instruction, self.config.grounding.default_viewpoint)
+        if isinstance(self.grounder, RuleGrounder) and isinstance(instruction, str) and instruction.strip():
+            require_object_phrase(instruction, self.config.grounding.default_viewpoint)
         self._instruction = instruction
 
     # -- perception -------------------------------------------------------------------------
