@@ -220,7 +220,7 @@ def test_a_watchdog_that_stops_being_fed_mid_move_aborts_with_stale_frame():
     assert result.phase_reached == TaskPhase.CARRY
     late = cell.time_s - (stream.dead_at + stream.timeout_s)
     print(f"watchdog: the arm stopped {late * 1000:.0f} ms of sim time after the camera watchdog expired")
-    assert late < 0.5  # one 10 ms wall-clock poll of the monitor; the sim runs faster than real time
+    assert late < 1.5  # one 10 ms wall-clock poll of the monitor; the sim runs faster than real time
 
 
 def test_cancel_from_another_thread_preempts_the_move_in_progress():

@@ -161,13 +161,23 @@ def test_only_a_real_bool_arms_the_safety_gate(value):
 
     from spatialbot_ros.motion.safety_gate import SafeMotion
 
-    backend = SimpleNamespace(name="stub")  # never called: arming is checked before anything moves
+    backend = SimpleNamespace(name="stub", tcp_offset_m=0.128)  # never called: arming is checked first
     with pytest.raises(TypeError, match="armed must be True or False"):
         SafeMotion(backend, armed=value)  # type: ignore[arg-type]
     gate = SafeMotion(backend)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         gate.armed = value
     assert gate.armed is False
+
+
+def test_the_safety_gate_needs_the_tcp_offset_it_checks():
+    from types import SimpleNamespace
+
+    from spatialbot_ros.motion.safety_gate import SafeMotion
+
+    with pytest.raises(ValueError, match="TCP offset"):
+        SafeMotion(SimpleNamespace(name="stub"))  # type: ignore[arg-type]
+    assert SafeMotion(SimpleNamespace(name="stub"), tcp_offset_m=0.15).tcp_offset_m == 0.15  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("t", "expected"), [(0.0, (0, 0)), (0.9999999999, (1, 0)), (1.5, (1, 500_000_000)),

@@ -258,6 +258,14 @@ class SafetyChecker:
         self.check_delta(EEAction(np.array([t, 0, 0]), np.array([r, 0, 0])))
 
     # -- whole plans ----------------------------------------------------------------------
+    def check_plan(self, plan: object, *, tcp_offset_m: float, dh: DHParams = UR5_DH,
+                   q_now: np.ndarray | None = None) -> TcpPath:
+        """check_joint_path on a motion.base.JointPlan (or anything with q_start, positions,
+        times_s and target_tcp): what the safety gate runs before every execution."""
+        return self.check_joint_path(plan.q_start, plan.positions, plan.times_s,  # type: ignore[attr-defined]
+                                     tcp_offset_m=tcp_offset_m, dh=dh, q_now=q_now,
+                                     target_tcp=getattr(plan, "target_tcp", None))
+
     def check_joint_path(self, q_start: np.ndarray, positions: np.ndarray, times_s: np.ndarray, *,
                          tcp_offset_m: float, dh: DHParams = UR5_DH, q_now: np.ndarray | None = None,
                          target_tcp: np.ndarray | None = None) -> TcpPath:

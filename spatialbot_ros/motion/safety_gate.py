@@ -65,9 +65,15 @@ class SafeMotion:
         self.checker = checker or SafetyChecker()
         self.estop = estop or EStop()
         self.real_hardware = bool(real_hardware)
+        self._armed = False
+        self.arm(armed)
         self.preview = preview
         self.watchdogs: dict[str, Watchdog] = dict(watchdogs or {})
-        self.tcp_offset_m = float(tcp_offset_m if tcp_offset_m is not None else getattr(backend, "tcp_offset_m", 0.0))
+        offset = tcp_offset_m if tcp_offset_m is not None else getattr(backend, "tcp_offset_m", None)
+        if offset is None:  # a silent 0 would check tool0 instead of the fingertips
+            raise ValueError("SafeMotion needs the TCP offset: pass tcp_offset_m= or give the backend a "
+                             "tcp_offset_m attribute")
+        self.tcp_offset_m = float(offset)
         self.dh = dh or getattr(backend, "dh", None) or UR5_DH
         if not math.isfinite(self.tcp_offset_m) or not 0.0 <= self.tcp_offset_m < 0.5:
             raise ValueError(f"tcp_offset_m must be in [0, 0.5) m, got {self.tcp_offset_m}")
@@ -78,8 +84,6 @@ class SafeMotion:
         self.name = f"safe({getattr(backend, 'name', type(backend).__name__)})"
         self.sent: list[str] = []           # commands that reached the backend, for logs and tests
         self.dry_run_count = 0              # commands validated and not sent
-        self._armed = False
-        self.arm(armed)
         self._shadow: _Shadow | None = None
         self._plans_from = {kind: "q_start" in signature(getattr(backend, f"plan_{kind}")).parameters
                             for kind in ("joints", "pose", "linear") if hasattr(backend, f"plan_{kind}")}
@@ -213,8 +217,7 @@ class SafeMotion:
             return exc.result
         q_now = self.current_joints()
         try:
-            self.checker.check_joint_path(plan.q_start, plan.positions, plan.times_s, tcp_offset_m=self.tcp_offset_m,
-                                          dh=self.dh, q_now=q_now, target_tcp=plan.target_tcp)
+            self.checker.check_plan(plan, tcp_offset_m=self.tcp_offset_m, dh=self.dh, q_now=q_now)
         except SafetyViolation as exc:
             log.warning("refused %s plan: %s", kind, exc)
             return _refused(exc, f"{kind} plan")
