@@ -189,7 +189,7 @@ def test_estop_from_another_thread_mid_move_stops_the_arm_within_a_small_travel(
     print(f"TCP travel after e-stop engaged mid-carry: {travel * 1000:.1f} mm "
           f"(fastest joint at engage {at_engage['qvel']:.2f} rad/s)")
     assert at_engage["qvel"] > 0.05  # it was moving
-    assert travel < 0.01
+    assert travel < 0.003  # the listener stops it at once; the monitor's 10 ms poll alone lets it run on
     moves = backend.moves
     assert ex.motion.move_by_delta(EEAction(np.array([0.01, 0, 0]), np.zeros(3))).status == MotionStatus.REFUSED
     assert backend.moves == moves  # latched: refused until reset
@@ -220,7 +220,7 @@ def test_a_watchdog_that_stops_being_fed_mid_move_aborts_with_stale_frame():
     assert result.phase_reached == TaskPhase.CARRY
     late = cell.time_s - (stream.dead_at + stream.timeout_s)
     print(f"watchdog: the arm stopped {late * 1000:.0f} ms of sim time after the camera watchdog expired")
-    assert late < 1.5  # one 10 ms wall-clock poll of the monitor; the sim runs faster than real time
+    assert late < 1.0  # one 10 ms wall-clock poll of the monitor; the sim runs faster than real time
 
 
 def test_cancel_from_another_thread_preempts_the_move_in_progress():
@@ -245,6 +245,10 @@ def test_dry_run_walks_the_whole_goal_without_moving_and_previews_every_motion()
     # the shadow walked the goal: the last preview ends above the plate, the real arm never left home
     end = ex.motion.current_pose()[:3, 3]
     assert np.linalg.norm(end[:2] - np.array([0.66, 0.1])) < 0.02 and end[2] > 0.1
+    first = len(previews)
+    again = ex.run(GOAL)  # the next goal starts from the real arm again, not from the shadow above the plate
+    assert again.reason == FailureReason.DRY_RUN and backend.moves == 0
+    assert previews[first].kind.value == "linear" and np.allclose(previews[first].q_start, q0, atol=1e-3)
 
 
 def test_an_exception_inside_the_run_is_internal_error_and_stops_the_arm():

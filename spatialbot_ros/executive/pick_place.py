@@ -315,6 +315,9 @@ class PickPlaceExecutive:
                 return result
             self._pick_only = self.config.pick_only if pick_only is None else pick_only
             sequence = PICK_ONLY_SEQUENCE if self._pick_only else PHASE_SEQUENCE
+            reset_shadow = getattr(self.motion, "reset_shadow", None)
+            if reset_shadow is not None:
+                reset_shadow()  # a dry run of an earlier goal left a shadow arm behind: start from the real one
             self.policy.reset(instruction)
             for phase in sequence:
                 if self._pick_only and phase not in PICK_ONLY_SEQUENCE:

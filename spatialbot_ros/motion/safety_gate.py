@@ -108,6 +108,10 @@ class SafeMotion:
         self._armed = value
         self._shadow = None
 
+    def reset_shadow(self) -> None:
+        """Forget where a dry run left the arm (a new goal starts from the real state)."""
+        self._shadow = None
+
     @property
     def dry_run(self) -> bool:
         return self.real_hardware and not self._armed
