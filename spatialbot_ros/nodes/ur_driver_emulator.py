@@ -36,6 +36,7 @@ from spatialbot_ros.sim.ur_driver_emulator import (
     GoalState,
     JointTolerance,
     Tolerances,
+    TrajectoryExecution,
     TrajectoryGoal,
     TrajectoryPoint,
     UrDriverEmulator,
@@ -222,7 +223,8 @@ class UrDriverEmulatorNode(Node):
         ex = self._executions.get(key)
         if ex is not None:
             self._cancel_requested.add(key)
-            cancel = self.emulator.cancel_trajectory if hasattr(ex, "trajectory") else self.emulator.cancel_gripper
+            cancel = (self.emulator.cancel_trajectory if isinstance(ex, TrajectoryExecution)
+                      else self.emulator.cancel_gripper)
             cancel(ex)  # holds at once; the execute callback then ends the goal canceled
         return CancelResponse.ACCEPT
 
