@@ -140,7 +140,13 @@ def test_scaled_time_tolerances_and_cancel_on_the_cell(sim_cell):
     assert durations[0.5] / durations[1.0] == pytest.approx(2.0, rel=0.1)
     assert np.max(np.abs(sim_cell.joint_positions() - q0)) < 0.02
 
-    emu.speed_scaling = 1.0
+    emu.speed_scaling = 0.0  # the pendant slider at 0 (or a pause): trajectory time stands still
+    ex = emu.start_trajectory(_goal(sim_cell.joint_positions() + 0.2, t=0.5))
+    q_paused = sim_cell.joint_positions()
+    assert not _run(emu, clock, ex.done.is_set, limit_s=1.0)
+    assert np.max(np.abs(sim_cell.joint_positions() - q_paused)) < 1e-3
+    emu.speed_scaling = 1.0  # resumed: it finishes
+    assert _run(emu, clock, ex.done.is_set) and ex.code is JtcCode.SUCCESSFUL
     tight_path = _goal(q0 + 0.5, t=0.3, path_tolerance=tuple(JointTolerance(j, position=0.01) for j in UR_JOINT_NAMES))
     ex = emu.start_trajectory(tight_path)
     assert _run(emu, clock, ex.done.is_set) and ex.code is JtcCode.PATH_TOLERANCE_VIOLATED
