@@ -193,7 +193,10 @@ def test_moveit_goals_are_tool0_in_base_link_with_ros_quaternion_order():
                                            ("joint_trajectory", "control-msgs"), ("move_group", "moveit-msgs")])
 def test_absent_backends_import_lazily_and_name_what_to_install(name, package):
     import importlib
+    import importlib.util
 
+    if package == "control-msgs" and importlib.util.find_spec("control_msgs") is not None:
+        pytest.skip("control_msgs is built here (scripts/build_interfaces.sh): nothing is absent")
     module = importlib.import_module(MOTION_BACKENDS[name].split(":")[0])  # importing works without the package
     assert module is not None
     kwargs = {"robot_ip": "192.0.2.10"} if name == "ur_rtde" else {}

@@ -251,6 +251,22 @@ class Ur5Cell:
         self.step_seconds(settle_s)
         return self.gripper_opening()
 
+    # -- accessors for the UR driver emulator (sim/ur_driver_emulator.py) ---------------------
+    def joint_velocities(self) -> np.ndarray:
+        """Arm joint velocities (rad/s), as the UR reports them beside the positions."""
+        return self.data.qvel[self._arm_qvel()].copy()
+
+    def gripper_opening_rate(self) -> float:
+        """d(opening)/dt (m/s): the finger slides' summed velocity; negative while closing."""
+        m = self.model
+        dofs = [m.jnt_dofadr[mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_JOINT, f"{s}_finger_joint")]
+                for s in ("left", "right")]
+        return float(np.sum(self.data.qvel[dofs]))
+
+    def _arm_qvel(self) -> np.ndarray:
+        m = self.model
+        return np.array([m.jnt_dofadr[mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_JOINT, j)] for j in _ARM_JOINTS])
+
 
 def _finite_joints(q: np.ndarray) -> np.ndarray:
     """6 finite joint angles, or ValueError: a NaN target would poison the simulation state."""
