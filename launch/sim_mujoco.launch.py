@@ -5,7 +5,7 @@ import os
 
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, SetEnvironmentVariable
+from launch.actions import DeclareLaunchArgument, SetEnvironmentVariable, Shutdown
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
@@ -16,9 +16,9 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument("scene_file", default_value="", description="scene YAML (default: scenes/default.yaml)"),
         SetEnvironmentVariable("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA?max_msg_size=2MB&sockets_size=16MB"),  # = DDS_TRANSPORTS
         Node(package="spatialbot_ros", executable="mujoco_sim", name="mujoco_sim", output="screen",
-             parameters=[os.path.join(config, "mujoco_sim.yaml"), {"scene_file": LaunchConfiguration("scene_file")}]),
+             parameters=[os.path.join(config, "mujoco_sim.yaml"), {"scene_file": LaunchConfiguration("scene_file")}], on_exit=Shutdown()),
         Node(package="spatialbot_ros", executable="spatial_policy", name="spatial_policy", output="screen",
-             parameters=[os.path.join(config, "spatial_policy.yaml")]),
+             parameters=[os.path.join(config, "spatial_policy.yaml")], on_exit=Shutdown()),
         Node(package="spatialbot_ros", executable="pick_place", name="pick_place", output="screen",
-             parameters=[os.path.join(config, "pick_place.yaml")]),
+             parameters=[os.path.join(config, "pick_place_sim.yaml")], on_exit=Shutdown()),
     ])

@@ -1,4 +1,4 @@
-"""`spatialbot-ros` command line: demo, eval, spatial-qa, scenes, demos, train, up."""
+"""`spatialbot-ros` command line: demo, eval, spatial-qa, scenes, demos, train, calibrate, up."""
 
 from __future__ import annotations
 
@@ -140,10 +140,23 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from spatialbot_ros.apps.calibrate import Acceptance, CalibrateOptions, CalibrationMode, run_calibrate
+
+    board = {"squares_x": args.squares_x, "squares_y": args.squares_y, "square_length_m": args.square_length,
+             "marker_length_m": args.marker_length, "dictionary": args.dictionary}
+    return run_calibrate(CalibrateOptions(
+        out=args.out, samples=args.samples, sim=args.sim, views=args.views, seed=args.seed,
+        save_samples=args.save_samples, sim_noise=(args.image_noise, args.image_blur, args.joint_noise), mode=CalibrationMode(args.mode), method=args.method, refine=not args.no_refine,
+        board_file=args.board, board_overrides=board, camera_file=args.camera,
+        acceptance=Acceptance(args.min_views, args.max_residual_mm, args.max_residual_deg, args.max_reprojection_px),
+        base_frame=args.base_frame, tool_frame=args.tool_frame, camera_frame=args.camera_frame))
+
+
 def _cmd_up(args: argparse.Namespace) -> int:
     from spatialbot_ros.graph_up import up
 
-    return up(args.profile, args.duration)
+    return up(args.profile, args.duration, extra_params=args.params_file)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -216,9 +229,44 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--out", type=Path, default=Path("out/spatial_qa"))
     q.set_defaults(func=_cmd_spatial_qa)
 
+    c = sub.add_parser("calibrate", help="hand-eye calibration of the camera from ChArUco views (recorded, or "
+                       "rendered in the MuJoCo cell); writes the camera_extrinsics parameter file")
+    src = c.add_mutually_exclusive_group(required=True)
+    src.add_argument("--samples", type=Path, help="samples directory (camera.yaml, board.yaml, <view>.png + .yaml)")
+    src.add_argument("--sim", action="store_true", help="render the views in the MuJoCo cell (board on the gripper "
+                     "for eye_to_hand, wrist camera over a table board for eye_in_hand)")
+    c.add_argument("--out", type=Path, required=True, help="calibration file to write (ROS parameter YAML)")
+    c.add_argument("--mode", choices=["eye_to_hand", "eye_in_hand"], default="eye_to_hand")
+    c.add_argument("--method", choices=["park", "tsai", "horaud", "andreff", "daniilidis"], default="park")
+    c.add_argument("--no-refine", action="store_true", help="skip the reprojection refinement of the closed form")
+    c.add_argument("--views", type=int, default=12, help="--sim: number of robot poses")
+    c.add_argument("--seed", type=int, default=0, help="--sim: pose sampling seed")
+    c.add_argument("--save-samples", type=Path, default=None, help="--sim: also write the views as a samples "
+                   "directory, and calibrate from it")
+    c.add_argument("--image-noise", type=float, default=0.0, help="--sim: pixel noise std (grey levels)")
+    c.add_argument("--image-blur", type=float, default=0.0, help="--sim: Gaussian blur sigma (px)")
+    c.add_argument("--joint-noise", type=float, default=0.0, help="--sim: error of the reported joints (rad std)")
+    c.add_argument("--board", type=Path, default=None, help="board YAML (default: DIR/board.yaml)")
+    c.add_argument("--squares-x", type=int, default=None)
+    c.add_argument("--squares-y", type=int, default=None)
+    c.add_argument("--square-length", type=float, default=None, help="m")
+    c.add_argument("--marker-length", type=float, default=None, help="m")
+    c.add_argument("--dictionary", default=None, help="ArUco dictionary, e.g. DICT_4X4_50")
+    c.add_argument("--camera", type=Path, default=None, help="intrinsics YAML (default: DIR/camera.yaml)")
+    c.add_argument("--min-views", type=int, default=5, help="refuse with fewer usable views")
+    c.add_argument("--max-residual-mm", type=float, default=5.0, help="refuse above this board position spread (RMS)")
+    c.add_argument("--max-residual-deg", type=float, default=1.0, help="refuse above this board rotation spread (RMS)")
+    c.add_argument("--max-reprojection-px", type=float, default=2.0, help="refuse above this chain reprojection")
+    c.add_argument("--base-frame", default="base", help="parent frame of an eye-to-hand result")
+    c.add_argument("--tool-frame", default="tool0", help="parent frame of an eye-in-hand result")
+    c.add_argument("--camera-frame", default="camera_color_optical_frame")
+    c.set_defaults(func=_cmd_calibrate)
+
     u = sub.add_parser("up", help="start a node graph as separate processes from config/*.yaml (no ros2 launch needed)")
-    u.add_argument("profile", help="sim, sim_pick_place or camera")
+    u.add_argument("profile", help="sim, sim_pick_place, camera or cell-emulated")
     u.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    u.add_argument("--params-file", type=Path, action="append", default=[],
+                   help="extra ROS parameter file for our nodes, e.g. a calibration (repeatable)")
     u.set_defaults(func=_cmd_up)
     return p
 

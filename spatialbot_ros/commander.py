@@ -38,7 +38,8 @@ class PickPlaceCommander:
     def __init__(self, node: Node | None = None, goal_topic: str = "/pick_place/goal",
                  cancel_topic: str = "/pick_place/cancel", feedback_topic: str = "/pick_place/feedback",
                  result_topic: str = "/pick_place/result", transport: str = "auto",
-                 action_name: str = "/pick_place") -> None:
+                 action_name: str = "/pick_place", arm_service: str = "/pick_place/arm",
+                 estop_topic: str = "/spatialbot/estop", reset_estop_service: str = "/spatialbot/reset_estop") -> None:
         if transport not in ("auto", "action", "topic"):
             raise ValueError(f"transport must be auto, action or topic, not {transport!r}")
         if transport == "auto":
@@ -56,6 +57,12 @@ class PickPlaceCommander:
         self._cancel_pub = self.node.create_publisher(String, cancel_topic, 10)
         self.node.create_subscription(String, feedback_topic, self._on_feedback, 10)
         self.node.create_subscription(String, result_topic, self._on_result, 10)
+        from std_msgs.msg import Bool
+        from std_srvs.srv import SetBool, Trigger
+
+        self._arm_client = self.node.create_client(SetBool, arm_service)
+        self._reset_client = self.node.create_client(Trigger, reset_estop_service)
+        self._estop_pub = self.node.create_publisher(Bool, estop_topic, 10)  # reliable + volatile, as `ros2 topic pub`
         self._goal_id = ""
         self._feedback: list[dict] = []
         self._result: dict | None = None
@@ -81,12 +88,13 @@ class PickPlaceCommander:
         return False
 
     def pick_and_place(self, instruction: str, place_phrase: str = "", pick_only: bool = False) -> str:
-        """Send a goal; returns its id. place_phrase (action transport): where it goes, if not in the
-        instruction; pick_only: pick it up and hold it."""
+        """Send a goal; returns its id. place_phrase: where it goes, if not in the instruction;
+        pick_only: pick it up and hold it."""
         self._goal_id, self._feedback, self._result = uuid.uuid4().hex[:8], [], None
         if self._action is None:
             text = f"{instruction} and put it {place_phrase}" if place_phrase else instruction
-            self._goal_pub.publish(String(data=json.dumps({"id": self._goal_id, "instruction": text})))
+            self._goal_pub.publish(String(data=json.dumps({"id": self._goal_id, "instruction": text,
+                                                           "pick_only": bool(pick_only)})))
             return self._goal_id
         from spatialbot_interfaces.action import PickPlace
 
@@ -112,6 +120,34 @@ class PickPlaceCommander:
         self._result = {"id": self._goal_id, "succeeded": r.succeeded, "failure_reason": r.failure_reason,
                         "message": r.message, "explanation": r.explanation, "target_mark_id": r.target_mark_id,
                         "status": future.result().status}
+
+    def _call(self, client, request, timeout_s: float) -> object | None:  # noqa: ANN001 (rclpy client/request)
+        if not client.wait_for_service(timeout_sec=timeout_s):
+            return None
+        future = client.call_async(request)
+        end = time.monotonic() + timeout_s
+        while not future.done() and time.monotonic() < end:
+            rclpy.spin_once(self.node, timeout_sec=0.05)
+        return future.result() if future.done() else None
+
+    def arm(self, armed: bool = True, timeout_s: float = 10.0) -> tuple[bool, str]:
+        """Arm (or disarm) the robot: until armed, a real cell only validates and previews motions."""
+        from std_srvs.srv import SetBool
+
+        response = self._call(self._arm_client, SetBool.Request(data=armed), timeout_s)
+        return (False, "no answer from the arm service") if response is None else (response.success, response.message)
+
+    def estop(self) -> None:
+        """Engage the latched e-stop: the arm stops now and is disarmed."""
+        from std_msgs.msg import Bool
+
+        self._estop_pub.publish(Bool(data=True))
+
+    def reset_estop(self, timeout_s: float = 10.0) -> bool:
+        from std_srvs.srv import Trigger
+
+        response = self._call(self._reset_client, Trigger.Request(), timeout_s)
+        return bool(response is not None and response.success)
 
     def cancel(self) -> None:
         if self._action is None:

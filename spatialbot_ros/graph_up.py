@@ -20,27 +20,41 @@ CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
 class Proc:
     module: str
     params_file: str
+    ours: bool = True  # extra parameter files (a calibration) apply to our nodes, not to a driver stand-in
 
 
 PROFILES: dict[str, list[Proc]] = {
     "sim": [Proc("spatialbot_ros.nodes.mujoco_sim", "mujoco_sim.yaml"),
             Proc("spatialbot_ros.nodes.spatial_policy", "spatial_policy.yaml")],
     "sim_pick_place": [Proc("spatialbot_ros.nodes.mujoco_sim", "mujoco_sim.yaml"),
-                       Proc("spatialbot_ros.nodes.pick_place", "pick_place.yaml")],
+                       Proc("spatialbot_ros.nodes.pick_place", "pick_place_sim.yaml")],
+    # the real-cell graph (launch/ur5_cell.launch.py's nodes, same parameter files) against the UR driver
+    # emulator instead of ur_robot_driver + realsense2_camera (= launch/cell_emulated.launch.py)
+    "cell-emulated": [Proc("spatialbot_ros.nodes.ur_driver_emulator", "ur_driver_emulator.yaml", ours=False),
+                      Proc("spatialbot_ros.nodes.spatial_policy", "spatial_policy.yaml"),
+                      Proc("spatialbot_ros.nodes.pick_place", "pick_place.yaml")],
     "camera": [Proc("spatialbot_ros.nodes.realsense_camera", "realsense_camera.yaml"),
                Proc("spatialbot_ros.nodes.spatial_policy", "spatial_policy.yaml")],
 }
 
 
-def commands(profile: str, config_dir: Path = CONFIG_DIR) -> list[list[str]]:
+def commands(profile: str, config_dir: Path = CONFIG_DIR, extra_params: list[Path] | None = None) -> list[list[str]]:
+    """One command per process; extra_params (e.g. a calibration file) are appended to our nodes'."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile '{profile}'; available: {', '.join(PROFILES)}")
+    extra = [Path(f) for f in extra_params or []]
+    for f in extra:
+        if not f.is_file():
+            raise FileNotFoundError(f"parameter file {f} does not exist")
     out = []
     for p in PROFILES[profile]:
         params = config_dir / p.params_file
         if not params.exists():
             raise FileNotFoundError(f"{params} is missing")
-        out.append([sys.executable, "-m", p.module, "--ros-args", "--params-file", str(params)])
+        cmd = [sys.executable, "-m", p.module, "--ros-args", "--params-file", str(params)]
+        for f in extra if p.ours else []:
+            cmd += ["--params-file", str(f)]
+        out.append(cmd)
     return out
 
 
@@ -58,13 +72,15 @@ def graph_env() -> dict[str, str]:
     return env
 
 
-def up(profile: str, duration_s: float | None = None) -> int:
-    """Start every process of the profile; stop all when one dies, on Ctrl-C, or after duration_s."""
+def up(profile: str, duration_s: float | None = None, extra_params: list[Path] | None = None) -> int:
+    """Start every process of the profile; stop all when one dies (a node whose executor died exits
+    too, see nodes/runner.py), on Ctrl-C, or after duration_s. Stopping sends SIGINT first, so
+    pick_place stops the arm on its way out."""
     def stop_on_term(signum: int, frame: object) -> None:
         raise KeyboardInterrupt  # SIGTERM stops the graph like Ctrl-C: children get SIGINT, then wait
 
     previous = signal.signal(signal.SIGTERM, stop_on_term)
-    procs = [subprocess.Popen(cmd, env=graph_env()) for cmd in commands(profile)]
+    procs = [subprocess.Popen(cmd, env=graph_env()) for cmd in commands(profile, extra_params=extra_params)]
     log.info("started %s", ", ".join(p.args[2] for p in procs))  # type: ignore[index]
     end = None if duration_s is None else time.monotonic() + duration_s
     code = 0

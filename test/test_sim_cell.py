@@ -3,12 +3,14 @@ import pytest
 
 from spatialbot_ros.core.actions import GripperCommand
 from spatialbot_ros.core.frame import COLOR_OPTICAL_FRAME
-from spatialbot_ros.core.safety import SafetyChecker
+from spatialbot_ros.core.safety import SafetyChecker, SafetyLimits
 from spatialbot_ros.core.transforms import invert, transform_points
 from spatialbot_ros.core.ur_kinematics import fk
 from spatialbot_ros.motion.base import MotionStatus
 from spatialbot_ros.motion.mujoco_backend import MujocoMotionBackend
+from spatialbot_ros.motion.safety_gate import SafeMotion
 from spatialbot_ros.sim.cell import CellConfig, Ur5Cell, top_down_tcp_pose
+from spatialbot_ros.sim.episode import sim_motion
 from spatialbot_ros.sim.scene import ObjectSpec
 
 pytestmark = pytest.mark.sim
@@ -74,7 +76,7 @@ def test_scripted_ground_truth_pick_lifts_and_contacts_register():
     cup = ObjectSpec("cup", "cup", "red", {"radius": 0.03, "height": 0.1}, (0.5, 0.05))
     cell = Ur5Cell([cup])
     cell.reset()
-    motion = MujocoMotionBackend(cell, SafetyChecker())
+    motion = sim_motion(cell)
     grasp = top_down_tcp_pose([0.5, 0.05, 0.065])
     assert motion.move_to_pose(top_down_tcp_pose([0.5, 0.05, 0.2])).ok
     assert motion.move_linear(grasp).ok
@@ -86,10 +88,10 @@ def test_scripted_ground_truth_pick_lifts_and_contacts_register():
     assert cell.object_pose("cup")[2, 3] > 0.15 and cell.object_in_gripper("cup") and cell.object_upright("cup")
 
 
-def test_motion_backend_refuses_unsafe_targets_without_moving():
+def test_safety_gate_refuses_unsafe_targets_without_moving():
     cell = Ur5Cell([])
     cell.reset()
-    motion = MujocoMotionBackend(cell, SafetyChecker())
+    motion = SafeMotion(MujocoMotionBackend(cell), SafetyChecker(), real_hardware=False)
     q0 = cell.joint_positions()
     for target in (top_down_tcp_pose([0.5, 0.0, -0.1]), top_down_tcp_pose([1.5, 0.0, 0.2])):
         assert motion.move_linear(target).status == MotionStatus.REFUSED
@@ -97,7 +99,30 @@ def test_motion_backend_refuses_unsafe_targets_without_moving():
     bad_q = q0.copy()
     bad_q[2] = 4.0
     assert motion.move_joints(bad_q).status == MotionStatus.REFUSED
+    assert np.allclose(cell.joint_positions(), q0, atol=1e-4) and motion.sent == []
+    # outside the gate's box but beyond the arm's reach too: the backend's planner answers unreachable
+    wide = SafeMotion(MujocoMotionBackend(cell), SafetyChecker(SafetyLimits(workspace_max_m=(2.0, 0.6, 0.8))),
+                      real_hardware=False)
+    assert wide.move_to_pose(top_down_tcp_pose([1.5, 0.0, 0.2])).status == MotionStatus.UNREACHABLE
     assert np.allclose(cell.joint_positions(), q0, atol=1e-4)
-    unreachable = MujocoMotionBackend(cell)  # no safety: IK itself refuses
-    assert unreachable.move_to_pose(top_down_tcp_pose([1.5, 0.0, 0.2])).status == MotionStatus.UNREACHABLE
-    assert np.allclose(cell.joint_positions(), q0, atol=1e-4)
+
+
+@pytest.mark.parametrize("opening", [float("nan"), float("inf"), None, "0.04"])
+def test_cell_refuses_non_finite_gripper_openings(opening):
+    cell = Ur5Cell([])
+    cell.reset()
+    ctrl = cell.data.ctrl.copy()
+    with pytest.raises(ValueError, match="gripper opening"):
+        cell.set_gripper(opening)  # type: ignore[arg-type]
+    assert np.array_equal(cell.data.ctrl, ctrl) and np.all(np.isfinite(cell.data.qpos))
+
+
+def test_cell_refuses_non_finite_joint_commands():
+    cell = Ur5Cell([])
+    cell.reset()
+    q = cell.joint_positions()
+    q[1] = np.nan
+    for command in (cell.command_joints, cell.move_joints):
+        with pytest.raises(ValueError, match="6 finite"):
+            command(q)
+    assert np.all(np.isfinite(cell.data.ctrl)) and np.all(np.isfinite(cell.data.qpos))

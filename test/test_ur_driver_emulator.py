@@ -7,6 +7,7 @@ The DDS tests need control_msgs (scripts/build_interfaces.sh, then source script
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -139,7 +140,13 @@ def test_scaled_time_tolerances_and_cancel_on_the_cell(sim_cell):
     assert durations[0.5] / durations[1.0] == pytest.approx(2.0, rel=0.1)
     assert np.max(np.abs(sim_cell.joint_positions() - q0)) < 0.02
 
-    emu.speed_scaling = 1.0
+    emu.speed_scaling = 0.0  # the pendant slider at 0 (or a pause): trajectory time stands still
+    ex = emu.start_trajectory(_goal(sim_cell.joint_positions() + 0.2, t=0.5))
+    q_paused = sim_cell.joint_positions()
+    assert not _run(emu, clock, ex.done.is_set, limit_s=1.0)
+    assert np.max(np.abs(sim_cell.joint_positions() - q_paused)) < 1e-3
+    emu.speed_scaling = 1.0  # resumed: it finishes
+    assert _run(emu, clock, ex.done.is_set) and ex.code is JtcCode.SUCCESSFUL
     tight_path = _goal(q0 + 0.5, t=0.3, path_tolerance=tuple(JointTolerance(j, position=0.01) for j in UR_JOINT_NAMES))
     ex = emu.start_trajectory(tight_path)
     assert _run(emu, clock, ex.done.is_set) and ex.code is JtcCode.PATH_TOLERANCE_VIOLATED
@@ -183,7 +190,7 @@ class Cell:
         from rclpy.node import Node
         from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
         from sensor_msgs.msg import CameraInfo, Image, JointState
-        from std_msgs.msg import Bool, Float64
+        from std_msgs.msg import Bool, Float64, String
 
         from spatialbot_ros.nodes.ur_driver_emulator import UrDriverEmulatorNode
 
@@ -197,6 +204,7 @@ class Cell:
         self.scaling: list[float] = []
         self.program: list[bool] = []
         self.frames: dict[str, list[tuple[int, object]]] = {"color": [], "depth": [], "info": []}
+        self.truth: list[str] = []
 
         def on_joints(msg: JointState) -> None:
             with self.lock:
@@ -216,6 +224,7 @@ class Cell:
         latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
         c.create_subscription(Bool, "/io_and_status_controller/robot_program_running",
                               lambda m: self.program.append(m.data), latched)
+        c.create_subscription(String, "/sim/ground_truth", lambda m: self.truth.append(m.data), 10)
         c.create_subscription(Image, "/camera/camera/color/image_raw", keep("color"), qos_profile_sensor_data)
         c.create_subscription(Image, "/camera/camera/aligned_depth_to_color/image_raw", keep("depth"),
                               qos_profile_sensor_data)
@@ -425,6 +434,9 @@ def test_camera_topics_are_realsense_shaped_and_camera_enabled_stops_them(cell):
     assert (c.width, c.height, i.width, i.height) == (640, 480, 640, 480)
     depth_mm = np.frombuffer(bytes(d.data), dtype=np.uint16)
     assert 300 < np.median(depth_mm[depth_mm > 0]) < 2000  # the table, in millimetres
+    truth = json.loads(cell.truth[-1])
+    assert set(truth) == {"red_cup", "green_cup", "blue_cup", "plate"}  # the default scene
+    assert truth["green_cup"][:2] == pytest.approx([0.46, 0.0], abs=0.01)
     cell.set(camera_enabled=False)
     try:
         time.sleep(0.4)  # a frame being rendered may still arrive
@@ -488,3 +500,46 @@ def test_the_config_file_sets_every_declared_parameter_to_its_default():
     path = Path(__file__).resolve().parents[1] / "config" / "ur_driver_emulator.yaml"
     params = yaml.safe_load(path.read_text())["ur_driver_emulator"]["ros__parameters"]
     assert params == {name: default for name, (default, _) in PARAMS.items()}
+
+
+@ros_test
+def test_parallel_gripper_command_as_parallel_gripper_action_controller_answers_it():
+    pytest.importorskip("control_msgs", reason="control_msgs not built: scripts/build_interfaces.sh")
+    import rclpy
+    from action_msgs.msg import GoalStatus
+    from control_msgs.action import ParallelGripperCommand
+    from rclpy.action import ActionClient
+    from rclpy.executors import MultiThreadedExecutor
+    from rclpy.node import Node
+    from rclpy.parameter import Parameter
+
+    from spatialbot_ros.nodes.ur_driver_emulator import UrDriverEmulatorNode
+
+    ctx = rclpy.Context()  # a domain of its own: the module's emulator keeps running beside it
+    rclpy.init(context=ctx, domain_id=(41 + os.getpid() % 150) % 230)
+    emu = UrDriverEmulatorNode(context=ctx, parameter_overrides=[
+        Parameter("gripper_action_type", value="parallel_gripper_command"), Parameter("camera_enabled", value=False)])
+    client_node = Node("parallel_gripper_client", context=ctx)
+    client = ActionClient(client_node, ParallelGripperCommand, GRIPPER_ACTION)
+    executor = MultiThreadedExecutor(num_threads=4, context=ctx)
+    executor.add_node(emu)
+    executor.add_node(client_node)
+    spinner = threading.Thread(target=executor.spin, daemon=True)
+    spinner.start()
+    try:
+        assert client.wait_for_server(timeout_sec=10)
+        goal = ParallelGripperCommand.Goal()
+        goal.command.name, goal.command.position = [KNUCKLE_JOINT], [0.4]
+        handle = wait_future(client.send_goal_async(goal), 10.0)
+        res = wait_future(handle.get_result_async(), 10.0)
+        assert res.status == GoalStatus.STATUS_SUCCEEDED and res.result.reached_goal and not res.result.stalled
+        assert list(res.result.state.name) == [KNUCKLE_JOINT]
+        assert res.result.state.position[0] == pytest.approx(0.4, abs=0.01)
+        two = ParallelGripperCommand.Goal()
+        two.command.position = [0.1, 0.2]  # the controller expects exactly one position
+        assert not wait_future(client.send_goal_async(two), 10.0).accepted
+    finally:
+        executor.shutdown()
+        emu.destroy_node()
+        client_node.destroy_node()
+        ctx.try_shutdown()

@@ -509,3 +509,15 @@ def ground_instruction(instruction: str, marks: list[Mark], config: GroundingCon
             place_why = f"place {kind.replace('_', ' ')} {ref.describe()}"
     explanation = f"picked {pick.describe()}: {pick_why}" + (f"; {place_why}" if place_why else "")
     return Grounding(pick.id, place, explanation, pick_text, place_text, viewpoint)
+
+
+def require_object_phrase(instruction: str, default_viewpoint: str = "camera") -> InstructionParts:
+    """Parse an instruction far enough to know it names an object to pick (no marks needed), or
+    raise GroundingError ("hello"): policies call it from reset(), before anything moves."""
+    if not isinstance(instruction, str) or not instruction.strip():
+        raise GroundingError("empty instruction")
+    parts = split_instruction(instruction, default_viewpoint)
+    np_ = _parse_np(parts.pick_phrase)
+    if np_.color is None and np_.noun is None and not np_.selectors and np_.relation is None:
+        raise GroundingError(f"'{instruction.strip()}' names no object to pick (no colour, noun or position)")
+    return parts

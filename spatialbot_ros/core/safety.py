@@ -1,10 +1,15 @@
-"""Safety limits, on by default: workspace box, per-step and speed limits, joint limits, NaN/inf
-refusal, a latched e-stop and a watchdog. Every check raises SafetyViolation with a reason."""
+"""Safety limits, on by default: workspace box, per-step, speed and travel limits, joint limits,
+NaN/inf refusal, a latched e-stop and a watchdog. Every check raises SafetyViolation with a reason.
+
+This module is the one implementation of every check; the safety gate (motion/safety_gate.py)
+applies them to each planned motion before anything is executed."""
 
 from __future__ import annotations
 
 import enum
+import logging
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
@@ -14,7 +19,9 @@ from scipy.spatial.transform import Rotation
 
 from spatialbot_ros.core.actions import EEAction
 from spatialbot_ros.core.errors import SpatialBotError
-from spatialbot_ros.core.ur_kinematics import UR5_JOINT_LIMITS
+from spatialbot_ros.core.ur_kinematics import UR5_DH, UR5_JOINT_LIMITS, DHParams, fk
+
+log = logging.getLogger(__name__)
 
 
 class SafetyReason(enum.Enum):
@@ -27,6 +34,8 @@ class SafetyReason(enum.Enum):
     ESTOPPED = "estopped"
     STALE_INPUT = "stale_input"
     NOT_ARMED = "not_armed"
+    TRAVEL_TOO_LONG = "travel_too_long"  # one command moves the TCP further than max_travel_per_move_m
+    INVALID_COMMAND = "invalid_command"  # malformed: wrong shape, not a rotation, speed_scale outside (0, 1]
 
 
 class SafetyViolation(SpatialBotError):
@@ -45,6 +54,9 @@ class SafetyLimits:
     max_step_rotation_rad: float = 0.35
     max_tcp_speed_m_s: float = 0.25
     max_joint_speed_rad_s: float = 1.2
+    # TCP path length of one command: the executive's own moves (5 cm policy steps, the observe
+    # pose from anywhere over the table) stay well below; a 0.7 m jump across the table does not
+    max_travel_per_move_m: float = 0.6
     joint_limits_rad: tuple[tuple[float, float], ...] = field(
         default_factory=lambda: tuple(tuple(map(float, row)) for row in UR5_JOINT_LIMITS))
 
@@ -54,11 +66,18 @@ class SafetyLimits:
             raise ValueError("safety: workspace_min_m and workspace_max_m must be 3 finite numbers each")
         if np.any(lo >= hi):
             raise ValueError(f"safety: workspace_min_m {lo.tolist()} must be below workspace_max_m {hi.tolist()}")
-        for name in ("max_step_translation_m", "max_step_rotation_rad", "max_tcp_speed_m_s", "max_joint_speed_rad_s"):
+        for name in ("max_step_translation_m", "max_step_rotation_rad", "max_tcp_speed_m_s", "max_joint_speed_rad_s",
+                     "max_travel_per_move_m"):
             v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-                raise ValueError(f"safety: {name} must be a positive number, got {v!r}")
-        if len(self.joint_limits_rad) != 6 or any(a >= b for a, b in self.joint_limits_rad):
+            if isinstance(v, bool) or not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                raise ValueError(f"safety: {name} must be a positive finite number, got {v!r}")
+        try:
+            jl = np.asarray(self.joint_limits_rad, dtype=float)
+        except (TypeError, ValueError):
+            raise ValueError("safety: joint_limits_rad must be 6 (lower, upper) pairs of numbers") from None
+        if jl.shape != (6, 2) or not np.all(np.isfinite(jl)):
+            raise ValueError(f"safety: joint_limits_rad must be 6 finite (lower, upper) pairs, got {jl.tolist()}")
+        if np.any(jl[:, 0] >= jl[:, 1]):
             raise ValueError("safety: joint_limits_rad must be 6 (lower, upper) pairs with lower < upper")
 
     @classmethod
@@ -78,24 +97,95 @@ def _finite(name: str, value: np.ndarray) -> None:
         raise SafetyViolation(SafetyReason.NOT_FINITE, f"{name} contains NaN or inf")
 
 
+def _rotation_error(R: np.ndarray) -> float:
+    """How far a 3x3 is from a proper rotation: max |R^T R - I| (0 for a rotation), inf for det <= 0."""
+    if np.linalg.det(R) <= 0:
+        return math.inf
+    return float(np.max(np.abs(R.T @ R - np.eye(3))))
+
+
+ROTATION_TOLERANCE = 1e-4        # |R^T R - I| accepted (float32 round trips stay far below)
+PATH_SAMPLE_RAD = 0.02           # joint-space interpolation step when sampling the TCP path (about 1 cm)
+PLAN_START_TOLERANCE_RAD = 0.05  # a plan must start where the arm is
+TARGET_TOLERANCE_M = 0.01        # a plan's last waypoint must reach its target_tcp (same kinematics)
+
+
+@dataclass(frozen=True)
+class TcpPath:
+    """The TCP along a joint path: points (M, 3) sampled densely between waypoints, and for each
+    waypoint segment its index range into points and its TCP path length."""
+
+    points: np.ndarray
+    segment_ends: np.ndarray       # (N,) index into points of each waypoint
+    segment_lengths_m: np.ndarray  # (N,) TCP path length from the previous waypoint
+
+    @property
+    def length_m(self) -> float:
+        return float(np.sum(self.segment_lengths_m))
+
+
+def tcp_path(q_start: np.ndarray, positions: np.ndarray, tcp_offset_m: float, dh: DHParams = UR5_DH,
+             sample_rad: float = PATH_SAMPLE_RAD) -> TcpPath:
+    """Forward kinematics of the TCP along straight joint-space segments q_start -> positions[0] -> ...,
+    sampled every sample_rad of the largest joint change: what a controller interpolating between
+    waypoints sweeps, not only the waypoints themselves."""
+    pts_q = np.vstack([np.asarray(q_start, float)[None], np.asarray(positions, float)])
+    tool0_from_tcp = np.eye(4)
+    tool0_from_tcp[2, 3] = float(tcp_offset_m)
+    points = [(fk(pts_q[0], dh) @ tool0_from_tcp)[:3, 3]]
+    ends, lengths = [], []
+    for a, b in zip(pts_q[:-1], pts_q[1:], strict=True):
+        n = max(1, int(math.ceil(float(np.max(np.abs(b - a))) / sample_rad)))
+        seg = [(fk(a + (b - a) * (k / n), dh) @ tool0_from_tcp)[:3, 3] for k in range(1, n + 1)]
+        lengths.append(float(np.sum(np.linalg.norm(np.diff(np.vstack([points[-1][None], seg]), axis=0), axis=1))))
+        points.extend(seg)
+        ends.append(len(points) - 1)
+    return TcpPath(np.array(points), np.array(ends, dtype=int), np.array(lengths))
+
+
 class SafetyChecker:
+    """The one implementation of every motion check; raises SafetyViolation naming the reason."""
+
     def __init__(self, limits: SafetyLimits | None = None) -> None:
         self.limits = limits or SafetyLimits()
         self._joint_limits = np.asarray(self.limits.joint_limits_rad, dtype=float)
+        self._lo = np.asarray(self.limits.workspace_min_m, dtype=float)
+        self._hi = np.asarray(self.limits.workspace_max_m, dtype=float)
 
-    def check_pose(self, base_from_tcp: np.ndarray) -> None:
-        T = np.asarray(base_from_tcp, dtype=float)
-        if T.shape != (4, 4):
-            raise SafetyViolation(SafetyReason.NOT_FINITE, f"pose must be 4x4, got {T.shape}")
-        _finite("target pose", T)
-        if abs(np.linalg.det(T[:3, :3]) - 1.0) > 1e-3:
-            raise SafetyViolation(SafetyReason.NOT_FINITE, "target pose rotation is not a rotation matrix")
-        p = T[:3, 3]
-        lo, hi = np.asarray(self.limits.workspace_min_m), np.asarray(self.limits.workspace_max_m)
-        bad = [f"{ax}={v:.3f} not in [{a:.3f}, {b:.3f}]" for ax, v, a, b in zip("xyz", p, lo, hi, strict=True)
+    # -- single values --------------------------------------------------------------------
+    def check_speed_scale(self, speed_scale: object) -> float:
+        """A finite number in (0, 1]: 0, negative, 100 or NaN must never reach a planner."""
+        if isinstance(speed_scale, bool) or not isinstance(speed_scale, (int, float, np.floating, np.integer)):
+            raise SafetyViolation(SafetyReason.INVALID_COMMAND, f"speed_scale must be a number, got {speed_scale!r}")
+        s = float(speed_scale)
+        if not math.isfinite(s):
+            raise SafetyViolation(SafetyReason.NOT_FINITE, f"speed_scale is {s}")
+        if not 0.0 < s <= 1.0:
+            raise SafetyViolation(SafetyReason.INVALID_COMMAND, f"speed_scale {s} outside (0, 1]")
+        return s
+
+    def check_position(self, xyz: np.ndarray, what: str = "TCP target") -> None:
+        p = np.asarray(xyz, dtype=float).reshape(-1)[:3]
+        _finite(what, p)
+        bad = [f"{ax}={v:.3f} not in [{a:.3f}, {b:.3f}]" for ax, v, a, b in zip("xyz", p, self._lo, self._hi, strict=True)
                if not a <= v <= b]
         if bad:
-            raise SafetyViolation(SafetyReason.OUT_OF_WORKSPACE, "TCP target outside the workspace box: " + ", ".join(bad))
+            raise SafetyViolation(SafetyReason.OUT_OF_WORKSPACE, f"{what} outside the workspace box: " + ", ".join(bad))
+
+    def check_pose(self, base_from_tcp: np.ndarray) -> None:
+        """Finite 4x4 rigid transform (orthonormal rotation, det +1, bottom row 0 0 0 1) in the workspace."""
+        T = np.asarray(base_from_tcp, dtype=float)
+        if T.shape != (4, 4):
+            raise SafetyViolation(SafetyReason.INVALID_COMMAND, f"pose must be 4x4, got {T.shape}")
+        _finite("target pose", T)
+        if not np.allclose(T[3], [0.0, 0.0, 0.0, 1.0], atol=1e-9):
+            raise SafetyViolation(SafetyReason.INVALID_COMMAND, f"pose bottom row {T[3].tolist()} is not 0 0 0 1")
+        err = _rotation_error(T[:3, :3])
+        if err > ROTATION_TOLERANCE:
+            raise SafetyViolation(SafetyReason.INVALID_COMMAND,
+                                  "target pose rotation is not a rotation matrix (orthonormal, det +1): "
+                                  f"|R^T R - I| = {err:.2g}")
+        self.check_position(T[:3, 3])
 
     def check_delta(self, action: EEAction) -> None:
         _finite("delta translation", action.delta_translation_m)
@@ -131,7 +221,7 @@ class SafetyChecker:
     def check_joint_target(self, q: np.ndarray, q_now: np.ndarray | None = None, duration_s: float | None = None) -> None:
         q = np.asarray(q, dtype=float)
         if q.shape != (6,):
-            raise SafetyViolation(SafetyReason.NOT_FINITE, f"joint target must have 6 values, got {q.shape}")
+            raise SafetyViolation(SafetyReason.INVALID_COMMAND, f"joint target must have 6 values, got {q.shape}")
         _finite("joint target", q)
         lo, hi = self._joint_limits[:, 0], self._joint_limits[:, 1]
         out = np.nonzero((q < lo) | (q > hi))[0]
@@ -152,7 +242,8 @@ class SafetyChecker:
     def check_joint_trajectory(self, positions: np.ndarray, times: np.ndarray) -> None:
         P, t = np.asarray(positions, float), np.asarray(times, float)
         if P.ndim != 2 or P.shape[1] != 6 or t.shape != (P.shape[0],):
-            raise SafetyViolation(SafetyReason.NOT_FINITE, f"trajectory shapes {P.shape}, {t.shape} are not (N,6), (N,)")
+            raise SafetyViolation(SafetyReason.INVALID_COMMAND,
+                                  f"trajectory shapes {P.shape}, {t.shape} are not (N,6), (N,)")
         _finite("trajectory", P)
         _finite("trajectory times", t)
         if np.any(np.diff(t) <= 0):
@@ -166,23 +257,114 @@ class SafetyChecker:
         r = float(np.linalg.norm(Rotation.from_matrix(target[:3, :3] @ current[:3, :3].T).as_rotvec()))
         self.check_delta(EEAction(np.array([t, 0, 0]), np.array([r, 0, 0])))
 
+    # -- whole plans ----------------------------------------------------------------------
+    def check_plan(self, plan: object, *, tcp_offset_m: float, dh: DHParams = UR5_DH,
+                   q_now: np.ndarray | None = None) -> TcpPath:
+        """check_joint_path on a motion.base.JointPlan (or anything with q_start, positions,
+        times_s and target_tcp): what the safety gate runs before every execution."""
+        return self.check_joint_path(plan.q_start, plan.positions, plan.times_s,  # type: ignore[attr-defined]
+                                     tcp_offset_m=tcp_offset_m, dh=dh, q_now=q_now,
+                                     target_tcp=getattr(plan, "target_tcp", None))
 
-@dataclass
+    def check_joint_path(self, q_start: np.ndarray, positions: np.ndarray, times_s: np.ndarray, *,
+                         tcp_offset_m: float, dh: DHParams = UR5_DH, q_now: np.ndarray | None = None,
+                         target_tcp: np.ndarray | None = None) -> TcpPath:
+        """Everything a planned motion must satisfy before it is executed: finite waypoints inside the
+        joint limits, times strictly increasing, joint speed between consecutive waypoints, the TCP
+        (forward kinematics, sampled between waypoints) inside the workspace box, TCP speed per
+        segment, TCP travel per command; the plan starts where the arm is (q_now) and its last
+        waypoint reaches target_tcp. Returns the TCP path it checked."""
+        q0 = np.asarray(q_start, dtype=float)
+        P, t = np.asarray(positions, dtype=float), np.asarray(times_s, dtype=float)
+        if q0.shape != (6,) or P.ndim != 2 or P.shape[1] != 6 or len(P) == 0 or t.shape != (len(P),):
+            raise SafetyViolation(SafetyReason.INVALID_COMMAND,
+                                  f"plan shapes q_start {q0.shape}, positions {P.shape}, times {t.shape}: "
+                                  "expected (6,), (N,6), (N,) with N >= 1")
+        _finite("plan start", q0)
+        _finite("plan waypoints", P)
+        _finite("plan times", t)
+        if q_now is not None:
+            off = float(np.max(np.abs(q0 - np.asarray(q_now, float))))
+            if off > PLAN_START_TOLERANCE_RAD:
+                raise SafetyViolation(SafetyReason.INVALID_COMMAND,
+                                      f"plan starts {off:.3f} rad from the arm's joints (limit {PLAN_START_TOLERANCE_RAD})")
+        if t[0] < 0 or np.any(np.diff(t) <= 0):
+            raise SafetyViolation(SafetyReason.TOO_FAST, "plan times must start at >= 0 and increase strictly")
+        if t[0] == 0:  # the first waypoint is the start itself (MoveIt trajectories): nothing to cover in no time
+            if float(np.max(np.abs(P[0] - q0))) > 1e-6:
+                raise SafetyViolation(SafetyReason.TOO_FAST, "first waypoint at t=0 differs from the start")
+            q0, P, t = P[0], P[1:], t[1:]
+            if len(P) == 0:
+                return tcp_path(q0, q0[None], tcp_offset_m, dh)
+        prev_q, prev_t = q0, 0.0
+        for q, ti in zip(P, t, strict=True):
+            self.check_joint_target(q, prev_q, float(ti - prev_t))
+            prev_q, prev_t = q, float(ti)
+        path = tcp_path(q0, P, tcp_offset_m, dh)
+        inside = np.all((path.points >= self._lo) & (path.points <= self._hi), axis=1)
+        if not np.all(inside):
+            k = int(np.argmin(inside))
+            where = "start" if k == 0 else f"{k / (len(path.points) - 1):.0%} along the path"
+            self.check_position(path.points[k], f"TCP at {where}")
+        durations = np.diff(np.concatenate([[0.0], t]))
+        speeds = path.segment_lengths_m / durations
+        j = int(np.argmax(speeds))
+        if speeds[j] > self.limits.max_tcp_speed_m_s + 1e-9:
+            raise SafetyViolation(SafetyReason.TOO_FAST,
+                                  f"TCP speed {speeds[j]:.3f} m/s before waypoint {j} exceeds "
+                                  f"{self.limits.max_tcp_speed_m_s:.3f} m/s")
+        if path.length_m > self.limits.max_travel_per_move_m + 1e-9:
+            raise SafetyViolation(SafetyReason.TRAVEL_TOO_LONG,
+                                  f"TCP travels {path.length_m:.3f} m in one command "
+                                  f"(limit {self.limits.max_travel_per_move_m:.3f} m)")
+        if target_tcp is not None:
+            miss = float(np.linalg.norm(path.points[-1] - np.asarray(target_tcp, float)[:3, 3]))
+            if miss > TARGET_TOLERANCE_M:
+                raise SafetyViolation(SafetyReason.INVALID_COMMAND,
+                                      f"plan ends {miss:.3f} m from its target (TCP offset or kinematics mismatch)")
+        return path
+
+
 class EStop:
-    """Latched: once engaged it stays engaged until reset() is called explicitly."""
+    """Latched and thread-safe: once engaged it stays engaged until reset() is called explicitly.
+    Listeners (e.g. the safety gate stopping the arm) are called on every engage, in the engaging
+    thread, so a stop preempts whatever motion is running elsewhere."""
 
-    engaged: bool = False
-    reason: str = ""
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._engaged = False
+        self._reason = ""
+        self._listeners: list[Callable[[str], None]] = []
+
+    @property
+    def engaged(self) -> bool:
+        return self._engaged
+
+    @property
+    def reason(self) -> str:
+        return self._reason
+
+    def add_listener(self, listener: Callable[[str], None]) -> None:
+        with self._lock:
+            self._listeners.append(listener)
 
     def engage(self, reason: str = "e-stop") -> None:
-        self.engaged, self.reason = True, reason
+        with self._lock:
+            self._engaged, self._reason = True, reason or "e-stop"
+            listeners = list(self._listeners)
+        for listener in listeners:  # outside the lock: a listener may read the state
+            try:
+                listener(self._reason)
+            except Exception:  # noqa: BLE001 - one failing listener must not keep the others from stopping
+                log.exception("e-stop listener failed")
 
     def reset(self) -> None:
-        self.engaged, self.reason = False, ""
+        with self._lock:
+            self._engaged, self._reason = False, ""
 
     def check(self) -> None:
-        if self.engaged:
-            raise SafetyViolation(SafetyReason.ESTOPPED, self.reason or "e-stop engaged")
+        if self._engaged:
+            raise SafetyViolation(SafetyReason.ESTOPPED, self._reason or "e-stop engaged")
 
 
 @dataclass

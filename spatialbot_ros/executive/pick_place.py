@@ -1,8 +1,11 @@
 """The pick-and-place executive: an explicit state machine over named phases.
 
-Each phase asks the policy for a step and executes it through a motion backend after the safety
-checker has accepted it. Perception happens only through camera frames (the policy's view);
-every way an attempt can end is a FailureReason, never an exception trace.
+Each phase asks the policy for a step and sends it through the safety gate (motion/safety_gate.py,
+SafeMotion: plan, check every waypoint, execute or dry-run); the executive keeps no motion checks
+of its own beyond one: when the policy first grounds the object (and place), every pose the task
+will visit is checked against the workspace before anything moves toward it. Perception happens
+only through camera frames (the policy's view); every way an attempt can end is a FailureReason,
+never an exception trace: run() never raises.
 """
 
 from __future__ import annotations
@@ -15,15 +18,14 @@ from typing import Protocol
 
 import numpy as np
 
-from spatialbot_ros.core.actions import GripperCommand
-from spatialbot_ros.core.ee_delta import apply_ee_action
-from spatialbot_ros.core.errors import FrameError, SpatialBotError
+from spatialbot_ros.core.actions import EEAction, GripperCommand
+from spatialbot_ros.core.errors import FrameError, GroundingError, SpatialBotError
 from spatialbot_ros.core.frame import RGBDFrame
 from spatialbot_ros.core.grasp import top_down_rotation
-from spatialbot_ros.core.safety import EStop, SafetyChecker, SafetyViolation
+from spatialbot_ros.core.safety import EStop, SafetyChecker, SafetyReason, SafetyViolation
 from spatialbot_ros.core.task import FailureReason, TaskPhase
 from spatialbot_ros.core.transforms import make_pose
-from spatialbot_ros.motion.base import MotionBackend, MotionResult, MotionStatus
+from spatialbot_ros.motion.base import GripperState, MotionResult, MotionStatus
 from spatialbot_ros.policy.base import Observation, Policy, PolicyStep
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,26 @@ PHASE_SEQUENCE: tuple[TaskPhase, ...] = (
 PICK_ONLY_SEQUENCE: tuple[TaskPhase, ...] = PHASE_SEQUENCE[:6]
 _MOVE_PHASES = {TaskPhase.APPROACH, TaskPhase.DESCEND, TaskPhase.LIFT, TaskPhase.CARRY, TaskPhase.PLACE,
                 TaskPhase.RETREAT}
+
+
+TASK_POSES_KEY = "task_poses"  # PolicyStep.extras: {name: base_from_tcp} of every pose the task will visit
+_CHECKED_TASK_POSES = ("pregrasp", "grasp", "lift", "preplace", "place", "retreat")
+
+
+class GatedMotion(Protocol):
+    """What the executive moves through: SafeMotion (motion/safety_gate.py) or anything with its methods."""
+
+    def current_pose(self) -> np.ndarray: ...
+
+    def gripper_state(self) -> GripperState: ...
+
+    def move_to_pose(self, base_from_tcp: np.ndarray, speed_scale: float = 1.0) -> MotionResult: ...
+
+    def move_by_delta(self, action: EEAction, speed_scale: float = 1.0) -> MotionResult: ...
+
+    def gripper(self, command: GripperCommand, force_n: float | None = None) -> MotionResult: ...
+
+    def stop(self) -> None: ...
 
 
 class FrameSource(Protocol):
@@ -90,25 +112,36 @@ class PickPlaceResult:
     target_mark_id: int | None = None
 
 
+_BY_CAUSE = {SafetyReason.ESTOPPED.value: FailureReason.ESTOP, SafetyReason.STALE_INPUT.value: FailureReason.STALE_FRAME}
+_BY_STATUS = {MotionStatus.REFUSED: FailureReason.SAFETY_REFUSED, MotionStatus.UNREACHABLE: FailureReason.UNREACHABLE,
+              MotionStatus.NOT_READY: FailureReason.ROBOT_NOT_READY, MotionStatus.ABORTED: FailureReason.MOTION_FAILED}
+
+
 class PickPlaceExecutive:
     """Runs one instruction to completion or to a named failure."""
 
-    def __init__(self, policy: Policy, motion: MotionBackend, camera: FrameSource, safety: SafetyChecker,
+    def __init__(self, policy: Policy, motion: GatedMotion, camera: FrameSource, safety: SafetyChecker | None = None,
                  config: ExecutiveConfig | None = None, estop: EStop | None = None,
                  on_step: Callable[[StepRecord], None] | None = None) -> None:
+        """motion: the safety gate. safety / estop default to the gate's own checker and e-stop (the
+        checker judges the grounded task poses; the e-stop ends the run with reason estop)."""
         self.policy = policy
         self.motion = motion
         self.camera = camera
-        self.safety = safety
+        self.safety = safety or getattr(motion, "checker", None) or SafetyChecker()
         self.config = config or ExecutiveConfig()
-        self.estop = estop or EStop()
+        self.estop = estop or getattr(motion, "estop", None) or EStop()
         self.on_step = on_step
         self._cancel = False
         self._pick_only = self.config.pick_only
+        self._targets_checked = False
+        self._dry_run = 0  # commands the gate validated and did not send (real robot not armed)
         self.phase = TaskPhase.APPROACH
 
     def cancel(self) -> None:
+        """Request the end of the run and stop the motion in progress (from any thread)."""
         self._cancel = True
+        self.motion.stop()
 
     # -- helpers ----------------------------------------------------------------------------
     def _fingertips(self, tcp: np.ndarray, width_m: float) -> np.ndarray:
@@ -154,31 +187,49 @@ class PickPlaceExecutive:
         if self.on_step is not None:
             self.on_step(StepRecord(obs.phase, index, step, obs.tcp_pose_base, obs.frame, wall_s=wall))
         if not step.ok:
-            reason = FailureReason(step.extras.get("failure", FailureReason.POLICY_ERROR.value))
+            failure = step.extras.get("failure", FailureReason.POLICY_ERROR.value)
+            reason = next((r for r in FailureReason if r.value == failure), FailureReason.POLICY_ERROR)
             raise _Abort(reason, step.error)
         return step
 
-    def _execute(self, step: PolicyStep, tcp: np.ndarray) -> None:
-        action = step.action
-        try:
-            self.safety.check_delta(action)
-            target = apply_ee_action(tcp, action)
-            self.safety.check_pose(target)
-        except SafetyViolation as exc:
-            raise _Abort(FailureReason.SAFETY_REFUSED, str(exc)) from exc
+    def _check_task_poses(self, step: PolicyStep) -> None:
+        """Once, when the policy first grounds the object: every pose the task will visit (the
+        policy's task poses, else the grounded object and place points) must lie in the workspace,
+        so a place target outside it is refused before the arm moves, not mid-carry."""
+        if self._targets_checked or step.target is None:
+            return
+        self._targets_checked = True
+        poses = step.extras.get(TASK_POSES_KEY) or {}
+        points = [(name, np.asarray(poses[name], float)[:3, 3]) for name in _CHECKED_TASK_POSES if poses.get(name) is not None]
+        if not points:
+            points = [("object", step.target.point_base)]
+            if step.place is not None:
+                points.append(("place point", step.place.point_base))
+        for name, xyz in points:
+            try:
+                self.safety.check_position(xyz, f"{name} position")
+            except SafetyViolation as exc:
+                raise _Abort(FailureReason.SAFETY_REFUSED, f"task refused before moving: {exc}") from exc
+
+    def _outcome(self, outcome: MotionResult, what: str) -> None:
+        """Carry on after a motion that succeeded or was dry-run; otherwise end with its reason."""
+        if outcome.status == MotionStatus.DRY_RUN:
+            self._dry_run += 1
+            return
+        if outcome.ok:
+            return
+        reason = _BY_CAUSE.get(outcome.cause) or _BY_STATUS.get(outcome.status, FailureReason.MOTION_FAILED)
+        if reason == FailureReason.MOTION_FAILED and self._cancel:
+            reason = FailureReason.CANCELLED
+        raise _Abort(reason, f"{what}: {outcome.message or outcome.status.value}")
+
+    def _execute(self, step: PolicyStep, phase: TaskPhase) -> None:
         self._check_interrupts()
-        outcome = self.motion.move_linear(target, self.config.speed_scale)
-        if not outcome.ok:
-            reason = {MotionStatus.REFUSED: FailureReason.SAFETY_REFUSED,
-                      MotionStatus.UNREACHABLE: FailureReason.UNREACHABLE}.get(outcome.status, FailureReason.MOTION_FAILED)
-            raise _Abort(reason, outcome.message or outcome.status.value)
+        self._outcome(self.motion.move_by_delta(step.action, self.config.speed_scale), phase.value)
 
     def _gripper(self, command: GripperCommand) -> None:
         self._check_interrupts()
-        outcome = self.motion.gripper(command)
-        if not outcome.ok:
-            raise _Abort(FailureReason.SAFETY_REFUSED if outcome.status == MotionStatus.REFUSED
-                         else FailureReason.MOTION_FAILED, outcome.message)
+        self._outcome(self.motion.gripper(command), f"gripper {command.name.lower()}")
 
     def _go_to_observe_pose(self) -> None:
         target = self.config.observe_pose()
@@ -187,15 +238,8 @@ class PickPlaceExecutive:
         current = self.motion.current_pose()
         if np.linalg.norm(current[:3, 3] - target[:3, 3]) <= self.config.observe_tolerance_m:
             return
-        try:
-            self.safety.check_pose(target)
-        except SafetyViolation as exc:
-            raise _Abort(FailureReason.SAFETY_REFUSED, f"observe pose: {exc}") from exc
         self._check_interrupts()
-        outcome = self.motion.move_to_pose(target, self.config.speed_scale)
-        if not outcome.ok:
-            raise _Abort(FailureReason.UNREACHABLE if outcome.status == MotionStatus.UNREACHABLE
-                         else FailureReason.MOTION_FAILED, f"observe pose: {outcome.message}")
+        self._outcome(self.motion.move_to_pose(target, self.config.speed_scale), "observe pose")
 
     # -- phases -----------------------------------------------------------------------------
     def _run_move_phase(self, instruction: str, phase: TaskPhase, result: PickPlaceResult,
@@ -205,9 +249,10 @@ class PickPlaceExecutive:
             obs = self._observe(instruction, phase, with_frame=first_needs_frame and i == 0)
             step = self._policy_step(obs, result, result.steps)
             result.steps += 1
+            self._check_task_poses(step)
             if step.phase_done:
                 return
-            self._execute(step, obs.tcp_pose_base)
+            self._execute(step, phase)
         raise _Abort(FailureReason.TIMEOUT, f"{phase.value}: goal not reached in {self.config.max_steps_per_phase} steps")
 
     def _run_phase(self, instruction: str, phase: TaskPhase, result: PickPlaceResult) -> None:
@@ -228,6 +273,8 @@ class PickPlaceExecutive:
         result.steps += 1
         if step.contact is not None:
             result.contact_judgments.append((phase, step.contact.touching, step.contact.valid))
+        if self._dry_run:
+            return  # nothing moved: the frames cannot show contact, a grasp or a lift
         width = obs.gripper_width_m
         if phase == TaskPhase.CHECK_CONTACT and step.contact is not None and step.contact.valid \
                 and step.contact.gap_mm > cfg.max_precheck_gap_mm:
@@ -244,18 +291,34 @@ class PickPlaceExecutive:
                 raise _Abort(FailureReason.LIFT_FAILED,
                              f"object still on the table ({frac:.0%} of its pixels show the table)")
 
-    def run(self, instruction: str) -> PickPlaceResult:
-        """Execute one instruction. Bad input is refused before any motion."""
+    def _stop_motion(self) -> None:
+        try:
+            self.motion.stop()
+        except Exception:  # noqa: BLE001 - the run is ending anyway; a failing stop must not escape run()
+            log.exception("motion.stop() failed")
+
+    def run(self, instruction: str, pick_only: bool | None = None) -> PickPlaceResult:
+        """Execute one instruction; never raises. Bad input is refused before any motion, and nothing
+        moves before the policy has parsed the instruction. pick_only: end holding the object
+        (None: the config's setting)."""
         t0 = time.perf_counter()
         result = PickPlaceResult(False, FailureReason.NONE)
         self._cancel = False
-        if not isinstance(instruction, str) or not instruction.strip():
-            result.reason, result.message = FailureReason.BAD_INPUT, "empty instruction"
-            return result
-        self.policy.reset(instruction)
-        sequence = PICK_ONLY_SEQUENCE if self.config.pick_only else PHASE_SEQUENCE
-        self._pick_only = self.config.pick_only
+        self._targets_checked = False
+        self._dry_run = 0
         try:
+            if not isinstance(instruction, str) or not instruction.strip():
+                result.reason, result.message = FailureReason.BAD_INPUT, "empty instruction"
+                return result
+            if pick_only is not None and not isinstance(pick_only, bool):
+                result.reason, result.message = FailureReason.BAD_INPUT, f"pick_only must be a bool, got {pick_only!r}"
+                return result
+            self._pick_only = self.config.pick_only if pick_only is None else pick_only
+            sequence = PICK_ONLY_SEQUENCE if self._pick_only else PHASE_SEQUENCE
+            reset_shadow = getattr(self.motion, "reset_shadow", None)
+            if reset_shadow is not None:
+                reset_shadow()  # a dry run of an earlier goal left a shadow arm behind: start from the real one
+            self.policy.reset(instruction)
             for phase in sequence:
                 if self._pick_only and phase not in PICK_ONLY_SEQUENCE:
                     break
@@ -263,16 +326,30 @@ class PickPlaceExecutive:
                 log.info("phase %s", phase.value)
                 self._run_phase(instruction, phase, result)
             self.phase = result.phase_reached = TaskPhase.DONE
-            result.succeeded = True
+            if self._dry_run:
+                result.reason = FailureReason.DRY_RUN
+                result.message = (f"dry run: {self._dry_run} commands validated and not sent "
+                                  "(the robot is not armed); physical checks skipped")
+            else:
+                result.succeeded = True
         except _Abort as abort:
             result.reason, result.message = abort.reason, abort.message
             log.warning("pick-place ended in %s: %s", abort.reason.value, abort.message)
-            self.motion.stop()
+            self._stop_motion()
+        except GroundingError as exc:
+            result.reason, result.message = FailureReason.GROUNDING_FAILED, str(exc)
+            log.warning("pick-place could not ground the instruction: %s", exc)
+            self._stop_motion()
         except SpatialBotError as exc:
             result.reason, result.message = FailureReason.BAD_INPUT, str(exc)
             log.warning("pick-place refused bad input: %s", exc)
-            self.motion.stop()
-        result.wall_s = time.perf_counter() - t0
+            self._stop_motion()
+        except Exception as exc:  # noqa: BLE001 - run() reports, never raises: a bug must still stop the arm
+            result.reason, result.message = FailureReason.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}"
+            log.exception("pick-place internal error")
+            self._stop_motion()
+        finally:
+            result.wall_s = time.perf_counter() - t0
         return result
 
 

@@ -89,13 +89,16 @@ class MotionBackend(Protocol):
         """base_from_tcp now."""
         ...
 
-    def plan_joints(self, q: np.ndarray, speed_scale: float) -> JointPlan:
-        """Raises PlanningFailed when no plan exists."""
+    def plan_joints(self, q: np.ndarray, speed_scale: float, *, q_start: np.ndarray | None = None) -> JointPlan:
+        """Raises PlanningFailed when no plan exists. q_start: plan from there instead of the current
+        joints (the dry run walks a goal from where its previous, unsent motion ended)."""
         ...
 
-    def plan_pose(self, base_from_tcp: np.ndarray, speed_scale: float) -> JointPlan: ...
+    def plan_pose(self, base_from_tcp: np.ndarray, speed_scale: float, *,
+                  q_start: np.ndarray | None = None) -> JointPlan: ...
 
-    def plan_linear(self, base_from_tcp: np.ndarray, speed_scale: float) -> JointPlan:
+    def plan_linear(self, base_from_tcp: np.ndarray, speed_scale: float, *,
+                    q_start: np.ndarray | None = None) -> JointPlan:
         """Straight-line TCP motion (Cartesian path / Pilz LIN / moveL), sampled densely enough to check."""
         ...
 

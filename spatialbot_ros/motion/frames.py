@@ -66,8 +66,15 @@ def ur_pose_vector(T: np.ndarray) -> list[float]:
 
 
 def joints_from_state(msg: object, joint_names: tuple[str, ...]) -> np.ndarray | None:
-    """Positions of joint_names (in that order) from a sensor_msgs/JointState; None if any is missing."""
-    names = list(msg.name)  # type: ignore[attr-defined]
-    if not all(j in names for j in joint_names):
+    """Positions of joint_names (in that order) from a sensor_msgs/JointState; None if any is missing,
+    the message carries fewer positions than names, or a value is not finite (a malformed state
+    must read as "no state", never as a pose)."""
+    names = list(getattr(msg, "name", []) or [])
+    positions = list(getattr(msg, "position", []) or [])
+    if len(positions) != len(names):
         return None
-    return np.array([msg.position[names.index(j)] for j in joint_names])  # type: ignore[attr-defined]
+    index = {n: i for i, n in enumerate(names)}
+    if not all(j in index for j in joint_names):
+        return None
+    q = np.array([positions[index[j]] for j in joint_names], dtype=float)
+    return q if np.all(np.isfinite(q)) else None

@@ -3,8 +3,10 @@ interface (`/<controller>/joint_trajectory`, trajectory_msgs/JointTrajectory), c
 /joint_states, gripper opening on a std_msgs/Float64 topic. Works with ros2_control's JTC (whose
 topic interface needs no control_msgs) and with the mujoco_sim node.
 
-The owning node must be spun by another thread (a MultiThreadedExecutor): the blocking calls wait
-for joint states that arrive through its callbacks.
+It implements the plan / execute protocol (motion/base.py) and checks nothing itself: wrap it in
+SafeMotion. The owning node must be spun by another thread (a MultiThreadedExecutor): execute()
+waits for joint states that arrive through its callbacks and polls the stop flag every poll_s, so
+stop() from another thread preempts within one poll (and publishes a hold at once).
 """
 
 from __future__ import annotations
@@ -20,7 +22,14 @@ from trajectory_msgs.msg import JointTrajectory
 
 from spatialbot_ros.core.actions import GripperCommand
 from spatialbot_ros.core.ur_kinematics import UR5_JOINT_LIMITS, UR_JOINT_NAMES, dh_for, ik_nearest
-from spatialbot_ros.motion.base import GripperState, MotionResult, MotionStatus
+from spatialbot_ros.motion.base import (
+    GripperState,
+    JointPlan,
+    MotionResult,
+    MotionStatus,
+    PlanKind,
+    PlanningFailed,
+)
 from spatialbot_ros.motion.frames import joints_from_state, tcp_pose_from_joints, tool0_pose_for_tcp
 from spatialbot_ros.motion.joint_trajectory import (
     TrajectoryConfig,
@@ -44,6 +53,7 @@ class TopicMotionConfig:
     settled_rad: float = 0.003         # error at which a motion counts as finished
     settle_timeout_s: float = 1.0
     gripper_settle_s: float = 0.8
+    poll_s: float = 0.01               # execute() looks at the stop flag and the joints this often
 
 
 class RosTopicMotionBackend:
@@ -80,6 +90,10 @@ class RosTopicMotionBackend:
             time.sleep(0.02)
         return False
 
+    @property
+    def tcp_offset_m(self) -> float:
+        return self.cfg.tcp_offset_m
+
     def current_joints(self) -> np.ndarray:
         with self._lock:
             if self._q is None:
@@ -89,47 +103,78 @@ class RosTopicMotionBackend:
     def current_pose(self) -> np.ndarray:
         return tcp_pose_from_joints(self.current_joints(), self.cfg.tcp_offset_m, self.dh)
 
-    def _execute(self, waypoints: np.ndarray, speed_scale: float) -> MotionResult:
-        self._stop.clear()
-        q0 = self.current_joints()
+    # -- planning (nothing is sent) ------------------------------------------------------------
+    def _start(self, q_start: np.ndarray | None) -> np.ndarray:
+        self._stop.clear()  # a stop before this plan belongs to an earlier motion
+        if q_start is not None:
+            return np.asarray(q_start, float).copy()
+        with self._lock:
+            q = None if self._q is None else self._q.copy()
+        if q is None:
+            raise PlanningFailed(MotionResult(MotionStatus.NOT_READY,
+                                              f"no joint states on {self.cfg.joint_states_topic}: is the driver running?",
+                                              "no_joint_states"))
+        return q
+
+    def _timed(self, kind: PlanKind, q0: np.ndarray, waypoints: np.ndarray, speed_scale: float,
+               target_tcp: np.ndarray | None) -> JointPlan:
         times, vel = time_parameterize(q0, waypoints, self.traj_cfg, speed_scale)
-        self._traj_pub.publish(build_joint_trajectory(waypoints, times, vel))
-        start = time.monotonic()
-        done_at = start + float(times[-1])  # the controller needs the whole duration
+        return JointPlan(kind, q0, np.asarray(waypoints, float), times, speed_scale,
+                         None if target_tcp is None else np.asarray(target_tcp, float).copy(),
+                         native=build_joint_trajectory(waypoints, times, vel))
+
+    def plan_joints(self, q: np.ndarray, speed_scale: float, *, q_start: np.ndarray | None = None) -> JointPlan:
+        q0 = self._start(q_start)
+        return self._timed(PlanKind.JOINTS, q0, np.asarray(q, float).reshape(1, 6), speed_scale, None)
+
+    def plan_pose(self, base_from_tcp: np.ndarray, speed_scale: float, *,
+                  q_start: np.ndarray | None = None) -> JointPlan:
+        q0 = self._start(q_start)
+        q = ik_nearest(tool0_pose_for_tcp(base_from_tcp, self.cfg.tcp_offset_m), q0, self.dh, UR5_JOINT_LIMITS)
+        if q is None:
+            raise PlanningFailed(MotionResult(MotionStatus.UNREACHABLE, "no IK solution within joint limits", "no_ik"))
+        return self._timed(PlanKind.POSE, q0, q[None], speed_scale, base_from_tcp)
+
+    def plan_linear(self, base_from_tcp: np.ndarray, speed_scale: float, *,
+                    q_start: np.ndarray | None = None) -> JointPlan:
+        q0 = self._start(q_start)
+        start_tcp = tcp_pose_from_joints(q0, self.cfg.tcp_offset_m, self.dh)
+        wp = plan_linear(q0, start_tcp, base_from_tcp, self.traj_cfg, self.dh)
+        if wp is None:
+            raise PlanningFailed(MotionResult(MotionStatus.UNREACHABLE, "straight line leaves the reachable space",
+                                              "no_ik"))
+        return self._timed(PlanKind.LINEAR, q0, wp, speed_scale, base_from_tcp)
+
+    # -- execution ---------------------------------------------------------------------------------
+    def execute(self, plan: JointPlan) -> MotionResult:
+        """Publish the trajectory and wait for the joints to settle at its end; ABORTED within one
+        poll of stop()."""
+        if self._stop.is_set():
+            return MotionResult(MotionStatus.ABORTED, "stopped before the trajectory was sent", "stopped")
+        msg = plan.native if isinstance(plan.native, JointTrajectory) else build_joint_trajectory(
+            plan.positions, plan.times_s, np.zeros_like(plan.positions))
+        self._traj_pub.publish(msg)
+        goal = np.asarray(plan.positions[-1], float)
+        done_at = time.monotonic() + plan.duration_s  # the controller needs the whole duration
         end = done_at + self.cfg.settle_timeout_s
         while time.monotonic() < end:
-            if self._stop.is_set():
-                return MotionResult(MotionStatus.ABORTED, "stopped")
-            err = float(np.max(np.abs(self.current_joints() - waypoints[-1])))
+            if self._stop.wait(self.cfg.poll_s):
+                return MotionResult(MotionStatus.ABORTED, "stopped", "stopped")
+            err = float(np.max(np.abs(self.current_joints() - goal)))
             if time.monotonic() >= done_at and err <= self.cfg.settled_rad:
                 return MotionResult(MotionStatus.SUCCEEDED)
-            time.sleep(0.01)
-        err = float(np.max(np.abs(self.current_joints() - waypoints[-1])))
+        err = float(np.max(np.abs(self.current_joints() - goal)))
         if err <= self.cfg.tolerance_rad:
             return MotionResult(MotionStatus.SUCCEEDED, f"settled within {err:.3f} rad")
-        return MotionResult(MotionStatus.ABORTED, f"joints {err:.3f} rad from the trajectory's end")
-
-    def move_joints(self, q: np.ndarray, speed_scale: float = 1.0) -> MotionResult:
-        return self._execute(np.asarray(q, float)[None], speed_scale)
-
-    def move_to_pose(self, base_from_tcp: np.ndarray, speed_scale: float = 1.0) -> MotionResult:
-        tool0 = tool0_pose_for_tcp(base_from_tcp, self.cfg.tcp_offset_m)
-        q = ik_nearest(tool0, self.current_joints(), self.dh, UR5_JOINT_LIMITS)
-        if q is None:
-            return MotionResult(MotionStatus.UNREACHABLE, "no IK solution within joint limits")
-        return self.move_joints(q, speed_scale)
-
-    def move_linear(self, base_from_tcp: np.ndarray, speed_scale: float = 1.0) -> MotionResult:
-        wp = plan_linear(self.current_joints(), self.current_pose(), base_from_tcp, self.traj_cfg, self.dh)
-        if wp is None:
-            return MotionResult(MotionStatus.UNREACHABLE, "straight line leaves the reachable space")
-        return self._execute(wp, speed_scale)
+        return MotionResult(MotionStatus.ABORTED, f"joints {err:.3f} rad from the trajectory's end", "tracking")
 
     def gripper(self, command: GripperCommand, force_n: float | None = None) -> MotionResult:
         if command == GripperCommand.HOLD:
             return MotionResult(MotionStatus.SUCCEEDED)
+        self._stop.clear()
         self._grip_pub.publish(Float64(data=0.0 if command == GripperCommand.CLOSE else self.cfg.max_opening_m))
-        time.sleep(self.cfg.gripper_settle_s)
+        if self._stop.wait(self.cfg.gripper_settle_s):
+            return MotionResult(MotionStatus.ABORTED, "stopped while the gripper moved", "stopped")
         return MotionResult(MotionStatus.SUCCEEDED)
 
     def gripper_state(self) -> GripperState:

@@ -4,6 +4,7 @@ camera info exactly as realsense2_camera does, and the joint states, at a fixed 
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 
@@ -57,7 +58,7 @@ class MujocoSimNode(Node):
         self._pub_joints = self.create_publisher(JointState, p["joint_states_topic"], 10)
         self._pub_truth = self.create_publisher(String, p["ground_truth_topic"], 10)
         self.create_subscription(JointTrajectory, p["trajectory_topic"], self._on_trajectory, 10)
-        self.create_subscription(Float64, p["gripper_topic"], lambda m: self.cell.command_gripper(m.data), 10)
+        self.create_subscription(Float64, p["gripper_topic"], self._on_gripper, 10)
         self.create_service(SetBool, p["camera_enabled_service"], self._on_camera_enabled)
         self.camera_enabled = True
         self._follower = TrajectoryFollower()
@@ -70,9 +71,17 @@ class MujocoSimNode(Node):
             order = [list(msg.joint_names).index(j) for j in UR_JOINT_NAMES]
             positions = [[pt.positions[i] for i in order] for pt in msg.points]
             times = [pt.time_from_start.sec + pt.time_from_start.nanosec * 1e-9 for pt in msg.points]
+            if not all(math.isfinite(v) for pt in positions for v in pt):
+                raise ValueError("trajectory contains NaN or inf positions")
             self._follower.start(self.cell.joint_positions(), positions, times, time.monotonic())
         except (ValueError, IndexError) as exc:
             self.get_logger().error(f"trajectory refused: {exc}")
+
+    def _on_gripper(self, msg: Float64) -> None:
+        try:
+            self.cell.command_gripper(msg.data)
+        except ValueError as exc:  # the cell refuses NaN / inf: log it, keep simulating
+            self.get_logger().error(f"gripper command refused: {exc}")
 
     def _on_camera_enabled(self, request: SetBool.Request, response: SetBool.Response) -> SetBool.Response:
         self.camera_enabled = bool(request.data)

@@ -1,8 +1,11 @@
-"""pick_place: the executive as a node. Goals arrive as a spatialbot_interfaces/PickPlace action
-(feedback per step, cancel, a result naming the failure reason) when the typed package is built,
-and always on a topic (JSON {"id", "instruction"} or plain text) with JSON feedback/result and a
-cancel topic. Motion goes to a joint trajectory controller's topic interface, frames come from the
-camera topics. Only conversion and wiring here: the state machine is spatialbot_ros.executive."""
+"""pick_place: the executive as a node, on the real cell and in simulation alike.
+
+Motion goes through ONE path assembled from parameters (motion/assembly.py): the arm backend
+(`motion_backend`), the gripper backend (`gripper_backend`) and the SafeMotion gate in front of both,
+in dry-run until a person arms it through `arm_service` (std_srvs/SetBool). The e-stop bridge, the
+camera and joint-state watchdogs and the cancel path all stop the motion in progress. Goals arrive
+as the spatialbot_interfaces/PickPlace action (when built) and on a JSON topic. Conversion and
+wiring only: the state machine is spatialbot_ros.executive, the checks are core.safety."""
 
 from __future__ import annotations
 
@@ -10,98 +13,143 @@ import json
 import threading
 import uuid
 from collections.abc import Callable
+from typing import Any
 
-from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
-from sensor_msgs.msg import CameraInfo, Image
-from std_msgs.msg import String
+from sensor_msgs.msg import CameraInfo, Image, JointState
+from std_msgs.msg import Bool, String
+from std_srvs.srv import SetBool
+from trajectory_msgs.msg import JointTrajectory
+from visualization_msgs.msg import MarkerArray
 
 from spatialbot_ros.core.errors import FrameError
 from spatialbot_ros.core.frame import RGBDFrame
 from spatialbot_ros.core.frame_sync import ApproximateTimeSync
-from spatialbot_ros.core.safety import EStop, SafetyChecker
+from spatialbot_ros.core.safety import EStop, SafetyChecker, Watchdog
+from spatialbot_ros.core.task import FailureReason
 from spatialbot_ros.core.transforms import extrinsic_from_params
+from spatialbot_ros.core.ur_kinematics import UR_JOINT_NAMES, dh_for
 from spatialbot_ros.executive.pick_place import ExecutiveConfig, PickPlaceExecutive, StepRecord
-from spatialbot_ros.motion.ros_topic_backend import RosTopicMotionBackend, TopicMotionConfig
+from spatialbot_ros.motion.assembly import build_cell_motion, motion_settings
+from spatialbot_ros.motion.base import JointPlan
+from spatialbot_ros.motion.frames import joints_from_state
+from spatialbot_ros.nodes import pick_place_params as params
 from spatialbot_ros.nodes.conversions import msgs_to_rgbd, stamp_to_s
-from spatialbot_ros.nodes.estop_bridge import EStopBridge
-from spatialbot_ros.nodes.pick_place_action import PickPlaceActionServer, step_detail
+from spatialbot_ros.nodes.estop_bridge import COMMAND_QOS, LATCHED_QOS, EStopBridge
+from spatialbot_ros.nodes.guard import guarded
+from spatialbot_ros.nodes.motion_preview import plan_to_markers, plan_to_trajectory
+from spatialbot_ros.nodes.pick_place_action import PickPlaceActionServer, goal_from_json, step_detail
 from spatialbot_ros.nodes.runner import run_node, spin_multithreaded
+from spatialbot_ros.nodes.tf_extrinsics import TfExtrinsics
+from spatialbot_ros.nodes.tf_publisher import TfPublisher
 from spatialbot_ros.nodes.typed_interfaces import interfaces_available, policy_step_to_msg
 from spatialbot_ros.policy.registry import POLICY_BACKENDS, make_policy_from_params
 
-PARAMS = {
-    "color_topic": ("/camera/camera/color/image_raw", "colour image (rgb8/bgr8)"),
-    "depth_topic": ("/camera/camera/aligned_depth_to_color/image_raw", "depth aligned to colour (16UC1 mm)"),
-    "info_topic": ("/camera/camera/color/camera_info", "colour camera info"),
-    "action_name": ("/pick_place", "spatialbot_interfaces/PickPlace action (when the package is built)"),
-    "policy_step_topic": ("/pick_place/policy_step", "spatialbot_interfaces/PolicyStep per executed step (when built)"),
-    "base_frame": ("base", "frame of the published targets and deltas"),
-    "goal_topic": ("/pick_place/goal", "goals: JSON {id, instruction} or plain text"),
-    "cancel_topic": ("/pick_place/cancel", "goal id to cancel (empty: the running goal)"),
-    "feedback_topic": ("/pick_place/feedback", "JSON per step: id, phase, step, detail"),
-    "result_topic": ("/pick_place/result", "JSON: id, succeeded, failure_reason, message, explanation"),
-    "trajectory_topic": ("/joint_trajectory_controller/joint_trajectory", "JTC topic interface"),
-    "joint_states_topic": ("/joint_states", "joint states of arm and fingers"),
-    "gripper_topic": ("/gripper/opening_command", "std_msgs/Float64 gripper opening, m"),
-    "ur_type": ("ur5", "ur5 or ur5e (DH table for IK)"),
-    "tcp_offset_m": (0.128, "fingertip centre along tool0 z, m"),
-    "frame_timeout_s": (1.0, "abort with stale_frame when the newest camera frame is older"),
-    "sync_slop_s": (0.01, "max stamp difference between colour, depth and info"),
-    "policy": ("geometric", "policy backend: geometric, onnx, spatialbot, transformers, openai, magma"),
-    "model_dir": ("", "onnx: trained model directory (empty = shipped); VLM backends: model directory or hub id"),
-    "backend_config": ("", "YAML file with a section of options per backend: onnx providers (TensorRT fp16, engine cache), VLM models (config/policy_backends.yaml)"),
-    "camera_extrinsics.xyz": ([1.15, 0.0, 0.62], "camera position in the base frame (m)"),
-    "camera_extrinsics.quat_xyzw": ([0.650041, 0.650041, -0.278293, -0.278293], "camera orientation in the base frame"),
-}
+PARAMS = params.PARAMS
 
 
 class PickPlaceNode(Node):
     def __init__(self, **kwargs: object) -> None:
         super().__init__("pick_place", **kwargs)
-        for name, (default, text) in PARAMS.items():
-            self.declare_parameter(name, default, ParameterDescriptor(description=text))
-        p = {name: self.get_parameter(name).value for name in PARAMS}
-        if float(p["frame_timeout_s"]) <= 0:
-            raise ValueError("parameter frame_timeout_s must be positive")
-        self.base_from_camera = extrinsic_from_params(p["camera_extrinsics.xyz"], p["camera_extrinsics.quat_xyzw"])
-        self.frame_timeout_s = float(p["frame_timeout_s"])
+        p = params.declare(self)
+        params.validate_start(p)
+        self.add_on_set_parameters_callback(params.on_set_parameters)
         if p["policy"] not in POLICY_BACKENDS:
             raise ValueError(f"parameter policy must be one of {sorted(POLICY_BACKENDS)}, got '{p['policy']}'")
+        self.p = p
+        self.base_frame = str(p["base_frame"])
+        self.base_from_camera = extrinsic_from_params(p["camera_extrinsics.xyz"], p["camera_extrinsics.quat_xyzw"])
         self.policy = make_policy_from_params(str(p["policy"]), str(p["model_dir"]), str(p["backend_config"]))
+        self.checker = SafetyChecker(params.safety_limits(p))
         self.estop = EStop()
-        EStopBridge(self, self.estop)
-        self.motion = RosTopicMotionBackend(self, TopicMotionConfig(
-            trajectory_topic=p["trajectory_topic"], joint_states_topic=p["joint_states_topic"],
-            gripper_topic=p["gripper_topic"], ur_type=p["ur_type"], tcp_offset_m=float(p["tcp_offset_m"])))
+        safety_group = MutuallyExclusiveCallbackGroup()  # e-stop, arming and watchdogs never wait behind a goal
+        EStopBridge(self, self.estop, str(p["estop_topic"]), str(p["estop_state_topic"]),
+                    str(p["reset_estop_service"]), callback_group=safety_group)
+        self.watchdogs = {"camera": Watchdog(float(p["frame_timeout_s"])),
+                          "joint_states": Watchdog(float(p["joint_states_timeout_s"]))}
+        self._dh = dh_for(str(p["ur_type"]))
+        self._pub_preview = self.create_publisher(JointTrajectory, p["preview_topic"], 10)
+        self._pub_preview_markers = self.create_publisher(MarkerArray, p["preview_markers_topic"], 10)
+        self.motion = build_cell_motion(self, motion_settings(p), self.checker, self.estop, self.watchdogs,
+                                        preview=self._publish_preview)
+        self._pub_armed = self.create_publisher(Bool, p["armed_state_topic"], LATCHED_QOS)
+        self.create_service(SetBool, p["arm_service"], guarded(self, self._on_arm, lambda _q, res: res),
+                            callback_group=safety_group)
+        self.estop.add_listener(lambda _reason: self._publish_armed())
+        self._publish_armed()
+
         self._sync = ApproximateTimeSync(slop_s=float(p["sync_slop_s"]))
         self._latest: tuple | None = None
         self._lock = threading.Lock()
+        sensors = ReentrantCallbackGroup()
         for stream, topic, kind in (("color", "color_topic", Image), ("depth", "depth_topic", Image),
                                     ("info", "info_topic", CameraInfo)):
-            self.create_subscription(kind, p[topic], lambda m, s=stream: self._on_camera(s, m), qos_profile_sensor_data)
-        self.create_subscription(String, p["goal_topic"], self._on_goal, 10)
-        self.create_subscription(String, p["cancel_topic"], self._on_cancel, 10)
+            self.create_subscription(kind, p[topic], guarded(self, lambda m, s=stream: self._on_camera(s, m)),
+                                     qos_profile_sensor_data, callback_group=sensors)
+        self.create_subscription(JointState, p["joint_states_topic"], guarded(self, self._on_joint_state), 10,
+                                 callback_group=sensors)
+        self.create_subscription(String, p["goal_topic"], guarded(self, self._on_goal), COMMAND_QOS)
+        self.create_subscription(String, p["cancel_topic"], guarded(self, self._on_cancel), COMMAND_QOS,
+                                 callback_group=safety_group)
         self._pub_feedback = self.create_publisher(String, p["feedback_topic"], 10)
         self._pub_result = self.create_publisher(String, p["result_topic"], 10)
+        self._tf = TfPublisher(self)
+        self._tf_extrinsics = (TfExtrinsics(self, str(p["camera_extrinsics.parent_frame"]),
+                                            str(p["camera_extrinsics.child_frame"])) if p["extrinsics_from_tf"] else None)
+        if p["publish_camera_tf"]:
+            self._tf.publish_static(str(p["camera_extrinsics.parent_frame"]), str(p["camera_extrinsics.child_frame"]),
+                                    self.base_from_camera)
         self._executive: PickPlaceExecutive | None = None
         self._goal_id = ""
         self._busy = threading.Lock()
         self._action = self._pub_step = None
-        self.base_frame = str(p["base_frame"])
         if interfaces_available():
             from spatialbot_interfaces.msg import PolicyStep
 
             self._action = PickPlaceActionServer(self, str(p["action_name"]), self)
             self._pub_step = self.create_publisher(PolicyStep, p["policy_step_topic"], 10)
+        mode = "dry-run until armed" if p["real_hardware"] else "simulation (no arming needed)"
+        self.get_logger().info(f"pick_place ready: motion {self.motion.name}, {mode}, policy {p['policy']}")
 
-    # -- FrameSource for the executive ------------------------------------------------------
-    def _on_camera(self, stream: str, msg: object) -> None:
-        triple = self._sync.add(stream, stamp_to_s(msg.header.stamp), msg)  # type: ignore[attr-defined]
+    # -- arming and previews ----------------------------------------------------------------
+    def _on_arm(self, request: SetBool.Request, response: SetBool.Response) -> SetBool.Response:
+        want = bool(request.data)
+        if want and self.estop.engaged:
+            response.success, response.message = False, "refused: the e-stop is engaged (reset it first)"
+        else:
+            self.motion.arm(want)
+            response.success = True
+            response.message = "armed: motions are sent to the robot" if want else "disarmed: dry-run"
+        (self.get_logger().warning if want else self.get_logger().info)(f"arm request {want}: {response.message}")
+        self._publish_armed()
+        return response
+
+    def _publish_armed(self) -> None:
+        self._pub_armed.publish(Bool(data=bool(self.motion.armed)))
+
+    def _publish_preview(self, plan: JointPlan, dry_run: bool) -> None:
+        stamp = self.get_clock().now().to_msg()
+        self._pub_preview.publish(plan_to_trajectory(plan, self.base_frame, stamp))
+        self._pub_preview_markers.publish(plan_to_markers(plan, self._dh, float(self.p["tcp_offset_m"]),
+                                                          self.base_frame, stamp, dry_run))
+
+    def safe_stop(self) -> None:
+        """Called by the runner on the way out: stop the arm."""
+        self.motion.stop()
+
+    # -- sensors: the FrameSource for the executive, and the watchdogs ------------------------
+    def _on_camera(self, stream: str, msg: Any) -> None:
+        triple = self._sync.add(stream, stamp_to_s(msg.header.stamp), msg)
         if triple is not None:
             with self._lock:
                 self._latest = (triple["color"], triple["depth"], triple["info"])
+            self.watchdogs["camera"].feed()
+
+    def _on_joint_state(self, msg: JointState) -> None:
+        if joints_from_state(msg, UR_JOINT_NAMES) is not None:
+            self.watchdogs["joint_states"].feed()
 
     def latest_frame(self) -> RGBDFrame:
         with self._lock:
@@ -115,41 +163,48 @@ class PickPlaceNode(Node):
 
     # -- goals --------------------------------------------------------------------------------
     def _on_goal(self, msg: String) -> None:
-        try:
-            data = json.loads(msg.data)
-            goal_id, instruction = str(data.get("id") or uuid.uuid4().hex[:8]), data.get("instruction", "")
-        except (json.JSONDecodeError, AttributeError):
-            goal_id, instruction = uuid.uuid4().hex[:8], msg.data
-        busy = self.start_goal(goal_id, str(instruction), lambda rec: self._feedback(goal_id, rec), self._publish_result)
+        goal_id, instruction, pick_only = goal_from_json(msg.data)
+        goal_id = goal_id or uuid.uuid4().hex[:8]
+        busy = self.start_goal(goal_id, instruction, pick_only, lambda rec: self._feedback(goal_id, rec),
+                               self._publish_result)
         if busy:
-            self._publish_result({"id": goal_id, "succeeded": False, "failure_reason": "rejected", "message": busy})
+            self._publish_result({"id": goal_id, "succeeded": False, "failure_reason": FailureReason.REJECTED.value,
+                                  "message": busy})
 
     def _on_cancel(self, msg: String) -> None:
         if msg.data in ("", self._goal_id):
             self.cancel_goal()
 
-    # -- one goal at a time, whichever interface it came from ---------------------------------
     @property
     def busy(self) -> bool:
         return self._busy.locked()
 
-    def start_goal(self, goal_id: str, instruction: str, on_step: Callable[[StepRecord], None],
+    def start_goal(self, goal_id: str, instruction: str, pick_only: bool, on_step: Callable[[StepRecord], None],
                    on_done: Callable[[dict], None]) -> str:
         """Run a goal in its own thread; '' when started, else why not (busy)."""
         if not self._busy.acquire(blocking=False):
             return f"busy with goal {self._goal_id}"
         self._goal_id = goal_id
+        p = self.p
+        if self._tf_extrinsics is not None:
+            from_tf = self._tf_extrinsics.lookup()
+            if from_tf is not None:
+                self.base_from_camera = from_tf
+        frame_timeout = float(self.get_parameter("frame_timeout_s").value)
+        self.watchdogs["camera"].timeout_s = frame_timeout
 
         def step_out(rec: StepRecord) -> None:
             if self._pub_step is not None:
                 self._pub_step.publish(policy_step_to_msg(instruction, rec.phase.value, rec.step, self.base_frame,
                                                           self.get_clock().now().to_msg()))
+            self._publish_step_frames(rec)
             on_step(rec)
 
-        self._executive = PickPlaceExecutive(
-            self.policy, self.motion, self, SafetyChecker(), ExecutiveConfig(frame_max_age_s=self.frame_timeout_s),
-            estop=self.estop, on_step=step_out)
-        threading.Thread(target=self._run, args=(goal_id, instruction, on_done), daemon=True).start()
+        config = ExecutiveConfig(frame_max_age_s=frame_timeout, speed_scale=float(self.get_parameter("speed_scale").value),
+                                 observe_tcp_xyz=tuple(float(v) for v in p["observe_tcp_xyz"]))  # type: ignore[arg-type]
+        self._executive = PickPlaceExecutive(self.policy, self.motion, self, self.checker, config, estop=self.estop,
+                                             on_step=step_out)
+        threading.Thread(target=self._run, args=(goal_id, instruction, pick_only, on_done), daemon=True).start()
         return ""
 
     def cancel_goal(self) -> None:
@@ -160,18 +215,31 @@ class PickPlaceNode(Node):
         self._pub_feedback.publish(String(data=json.dumps(
             {"id": goal_id, "phase": rec.phase.value, "step": rec.index, "detail": step_detail(rec)})))
 
-    def _run(self, goal_id: str, instruction: str, on_done: Callable[[dict], None]) -> None:
+    def _publish_step_frames(self, rec: StepRecord) -> None:
+        stamp = self.get_clock().now().to_msg()
+        if rec.step.target is not None:
+            self._tf.publish_point(self.base_frame, str(self.p["target_frame"]), rec.step.target.point_base, stamp)
+        goal = rec.step.extras.get("goal_pose")
+        if goal is not None:
+            self._tf.publish(self.base_frame, str(self.p["grasp_frame"]), goal, stamp)
+
+    def _run(self, goal_id: str, instruction: str, pick_only: bool, on_done: Callable[[dict], None]) -> None:
         executive = self._executive
-        assert executive is not None
         try:
-            if not self.motion.wait_for_joint_states(10.0):
-                result = {"id": goal_id, "succeeded": False, "failure_reason": "bad_input",
-                          "message": "no joint states: is the robot driver running?"}
+            if len(instruction) > int(self.p["max_instruction_chars"]):
+                result = {"id": goal_id, "succeeded": False, "failure_reason": FailureReason.BAD_INPUT.value,
+                          "message": f"instruction of {len(instruction)} characters refused "
+                                     f"(limit {self.p['max_instruction_chars']})"}
             else:
-                r = executive.run(instruction)
+                r = executive.run(instruction, pick_only=pick_only or None)  # type: ignore[union-attr]
                 result = {"id": goal_id, "succeeded": r.succeeded, "failure_reason": r.reason.value,
                           "message": r.message, "explanation": r.explanation, "target_mark_id": r.target_mark_id,
                           "steps": r.steps}
+        except Exception as exc:  # noqa: BLE001 - a goal always ends with a result, the node keeps serving
+            self.motion.stop()
+            self.get_logger().error(f"goal {goal_id}: internal error: {type(exc).__name__}: {exc}")
+            result = {"id": goal_id, "succeeded": False, "failure_reason": FailureReason.INTERNAL_ERROR.value,
+                      "message": f"{type(exc).__name__}: {exc}"[:500]}
         finally:
             self._executive = None
             self._busy.release()
@@ -179,11 +247,12 @@ class PickPlaceNode(Node):
 
     def _publish_result(self, data: dict) -> None:
         self._pub_result.publish(String(data=json.dumps(data)))
-        self.get_logger().info(f"goal {data['id']}: {data['failure_reason'] if not data['succeeded'] else 'succeeded'}")
+        self.get_logger().info(f"goal {data['id']}: {data['failure_reason'] if not data['succeeded'] else 'succeeded'}"
+                               + (f" ({data.get('message', '')})" if not data["succeeded"] else ""))
 
 
 def main(args: list[str] | None = None) -> None:
-    # several threads: the action's execute callback waits while camera and joint-state callbacks run
+    # several threads: goals wait on motion while camera, joint-state, e-stop and arm callbacks run
     run_node(PickPlaceNode, args, spin=spin_multithreaded)
 
 

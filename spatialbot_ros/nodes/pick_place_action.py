@@ -8,6 +8,7 @@ the executive's failure reason. Conversion and waiting only.
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from typing import Any, Protocol
@@ -16,14 +17,17 @@ from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
 
+from spatialbot_ros.core.task import FailureReason
 from spatialbot_ros.executive.pick_place import StepRecord
+
+MAX_GOAL_BYTES = 65536  # a goal message larger than this is refused before it is parsed
 
 
 class GoalRunner(Protocol):
     @property
     def busy(self) -> bool: ...
 
-    def start_goal(self, goal_id: str, instruction: str, on_step: Any, on_done: Any) -> str: ...
+    def start_goal(self, goal_id: str, instruction: str, pick_only: bool, on_step: Any, on_done: Any) -> str: ...
 
     def cancel_goal(self) -> None: ...
 
@@ -34,6 +38,23 @@ def step_detail(rec: StepRecord) -> str:
     if rec.step.contact is not None:
         detail = rec.step.contact.evidence
     return detail
+
+
+def goal_from_json(data: str) -> tuple[str, str, bool]:
+    """(id, instruction, pick_only) from a JSON goal {"id", "instruction", "pick_only"} or plain text.
+    Anything else (a list, nesting, wrong types, megabytes) becomes an instruction the executive
+    refuses; it never raises."""
+    if len(data) > MAX_GOAL_BYTES:
+        return "", data[:MAX_GOAL_BYTES + 1], False
+    try:
+        goal = json.loads(data)
+    except (ValueError, RecursionError):
+        return "", data, False
+    if not isinstance(goal, dict):
+        return "", data if not isinstance(goal, str) else goal, False
+    goal_id, instruction, pick_only = goal.get("id"), goal.get("instruction", ""), goal.get("pick_only", False)
+    return (str(goal_id)[:64] if isinstance(goal_id, (str, int)) else "",
+            instruction if isinstance(instruction, str) else "", pick_only is True)
 
 
 def goal_instruction(instruction: str, place_phrase: str, pick_only: bool) -> tuple[str, str]:
@@ -67,7 +88,8 @@ class PickPlaceActionServer:
         instruction, error = goal_instruction(goal.instruction, goal.place_phrase, goal.pick_only)
         if error:
             handle.abort()
-            return PickPlace.Result(succeeded=False, failure_reason="bad_input", message=error, target_mark_id=-1)
+            return PickPlace.Result(succeeded=False, failure_reason=FailureReason.BAD_INPUT.value, message=error,
+                                    target_mark_id=-1)
         done = threading.Event()
         box: dict = {}
 
@@ -78,10 +100,11 @@ class PickPlaceActionServer:
             box.update(result)
             done.set()
 
-        busy = self._runner.start_goal(uuid.uuid4().hex[:8], instruction, on_step, on_done)
+        busy = self._runner.start_goal(uuid.uuid4().hex[:8], instruction, bool(goal.pick_only), on_step, on_done)
         if busy:  # another goal (either interface) started in between
             handle.abort()
-            return PickPlace.Result(succeeded=False, failure_reason="rejected", message=busy, target_mark_id=-1)
+            return PickPlace.Result(succeeded=False, failure_reason=FailureReason.REJECTED.value, message=busy,
+                                    target_mark_id=-1)
         cancel_sent = False
         while not done.wait(0.05):
             if handle.is_cancel_requested and not cancel_sent:

@@ -36,6 +36,7 @@ from spatialbot_ros.sim.ur_driver_emulator import (
     GoalState,
     JointTolerance,
     Tolerances,
+    TrajectoryExecution,
     TrajectoryGoal,
     TrajectoryPoint,
     UrDriverEmulator,
@@ -53,6 +54,8 @@ PARAMS = {
     "color_topic": ("/camera/camera/color/image_raw", "colour image (rgb8)"),
     "depth_topic": ("/camera/camera/aligned_depth_to_color/image_raw", "depth aligned to colour (16UC1, mm)"),
     "info_topic": ("/camera/camera/color/camera_info", "colour camera info"),
+    "aligned_depth_info_topic": ("/camera/camera/aligned_depth_to_color/camera_info",
+                                 "aligned depth camera info (the colour intrinsics, as realsense-ros publishes it)"),
     "ground_truth_topic": ("/sim/ground_truth", "JSON object positions for scoring (never used for acting)"),
     "physics_rate_hz": (100.0, "physics loop and joint state / speed scaling publish rate; physics follows wall time"),
     "camera_rate_hz": (10.0, "rendering rate of the simulated camera"),
@@ -126,6 +129,7 @@ class UrDriverEmulatorNode(Node):
         self._pub_color = self.create_publisher(Image, p["color_topic"], qos_profile_system_default)
         self._pub_depth = self.create_publisher(Image, p["depth_topic"], qos_profile_system_default)
         self._pub_info = self.create_publisher(CameraInfo, p["info_topic"], CAMERA_INFO_QOS)
+        self._pub_depth_info = self.create_publisher(CameraInfo, p["aligned_depth_info_topic"], CAMERA_INFO_QOS)
         self._pub_truth = self.create_publisher(String, p["ground_truth_topic"], 10)
         self._pub_program.publish(Bool(data=self.emulator.program_running))
         self.add_on_set_parameters_callback(self._on_parameters)
@@ -200,6 +204,7 @@ class UrDriverEmulatorNode(Node):
                     self._pub_color.publish(color)
                     self._pub_depth.publish(depth)
                     self._pub_info.publish(info)
+                    self._pub_depth_info.publish(info)
             except Exception as exc:  # a lagging reliable subscriber must not end the camera
                 self.get_logger().warning(f"camera frame not published: {exc}", throttle_duration_sec=5.0)
 
@@ -222,7 +227,8 @@ class UrDriverEmulatorNode(Node):
         ex = self._executions.get(key)
         if ex is not None:
             self._cancel_requested.add(key)
-            cancel = self.emulator.cancel_trajectory if hasattr(ex, "trajectory") else self.emulator.cancel_gripper
+            cancel = (self.emulator.cancel_trajectory if isinstance(ex, TrajectoryExecution)
+                      else self.emulator.cancel_gripper)
             cancel(ex)  # holds at once; the execute callback then ends the goal canceled
         return CancelResponse.ACCEPT
 

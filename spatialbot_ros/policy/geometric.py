@@ -17,7 +17,12 @@ from spatialbot_ros.core.errors import GraspError, GroundingError, SpatialBotErr
 from spatialbot_ros.core.frame import RGBDFrame
 from spatialbot_ros.core.geometry import to_base
 from spatialbot_ros.core.grasp import GraspConfig, GraspPlan, PlacePlan, plan_place, plan_top_down_grasp
-from spatialbot_ros.core.grounding import Grounding, GroundingConfig, ground_instruction
+from spatialbot_ros.core.grounding import (
+    Grounding,
+    GroundingConfig,
+    ground_instruction,
+    require_object_phrase,
+)
 from spatialbot_ros.core.marks import Mark, MarkProposer, Proposals
 from spatialbot_ros.core.som_proposer import GeometricProposer, ProposerConfig
 from spatialbot_ros.core.task import FailureReason, TaskPhase
@@ -106,8 +111,13 @@ class GeometricPolicy:
         self._plan: _Plan | None = None
 
     def reset(self, instruction: str) -> None:
-        self._instruction = instruction
+        """Raises GroundingError when the rule grounder cannot parse an object phrase from the
+        instruction ("hello"): nothing moves for it. A VLM grounder reads language the rules do not,
+        so it decides at the first frame; an empty instruction is reported by step()."""
         self._plan = None
+        if isinstance(self.grounder, RuleGrounder) and isinstance(instruction, str) and instruction.strip():
+            require_object_phrase(instruction, self.config.grounding.default_viewpoint)
+        self._instruction = instruction
 
     # -- perception -------------------------------------------------------------------------
     def perceive(self, frame: RGBDFrame, base_from_camera: np.ndarray) -> Proposals:
@@ -210,6 +220,14 @@ class GeometricPolicy:
             return p.retreat_pose if p is not None else g.lift_pose
         return None
 
+    def _task_poses(self) -> dict[str, np.ndarray]:
+        assert self._plan is not None
+        g, p = self._plan.grasp, self._plan.place_plan
+        poses = {"pregrasp": g.pregrasp_pose, "grasp": g.grasp_pose, "lift": g.lift_pose}
+        if p is not None:
+            poses.update(preplace=p.preplace_pose, place=p.place_pose, retreat=p.retreat_pose)
+        return poses
+
     def step(self, obs: Observation) -> PolicyStep:
         timings: dict[str, float] = {}
         t_start = time.perf_counter()
@@ -231,6 +249,7 @@ class GeometricPolicy:
         plan = self._plan
         step = PolicyStep(EEAction(gripper=_GRIPPER_BY_PHASE[obs.phase]), target=plan.target, place=plan.place,
                           marks=plan.marks, explanation=plan.grounding.explanation, timings_ms=timings)
+        step.extras["task_poses"] = self._task_poses()  # the executive checks them all before moving
         if obs.frame is not None and obs.phase in (TaskPhase.CHECK_CONTACT, TaskPhase.CLOSE):
             t0 = time.perf_counter()
             step.contact = self.judge_contact(obs)

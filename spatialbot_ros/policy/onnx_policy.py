@@ -27,6 +27,7 @@ from spatialbot_ros.core.grounding import (
     parse_place_phrase,
     phrase_shape,
     place_target_for,
+    require_object_phrase,
 )
 from spatialbot_ros.core.marks import Mark, MarkProposer, Proposals
 from spatialbot_ros.core.som_proposer import GeometricProposer, ProposerConfig
@@ -149,10 +150,13 @@ class OnnxPolicy:
         return list(self.session.get_providers())
 
     def reset(self, instruction: str) -> None:
+        """Raises GroundingError when the instruction names no object to pick ("hello"): nothing moves
+        for it. An empty one is reported by step() as bad input."""
         self._percept = None
         self._text = None
         if not isinstance(instruction, str) or not instruction.strip():
             return
+        require_object_phrase(instruction, self.config.grounding.default_viewpoint)
         self._text = InstructionText.from_instruction(instruction, self.config.grounding.default_viewpoint)
         emb = self._encoder.phrase_features([self._text.pick, self._text.place])
         self._pick_emb, self._place_emb = emb[0:1], emb[1:2]

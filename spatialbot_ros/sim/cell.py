@@ -109,7 +109,7 @@ class Ur5Cell:
 
     def reset(self, q_home: np.ndarray | None = None) -> None:
         mujoco.mj_resetData(self.model, self.data)
-        q = self.home_joints() if q_home is None else np.asarray(q_home, float)
+        q = self.home_joints() if q_home is None else _finite_joints(q_home)
         self.data.qpos[self._arm_qpos] = q
         self.data.ctrl[self._arm_act] = q
         self.data.qpos[self._finger_qpos] = MAX_OPENING_M / 2
@@ -221,7 +221,7 @@ class Ur5Cell:
                     tol_rad: float = 0.03) -> bool:
         """Smooth (quintic) joint-space motion at the joint speed limit; True if it tracked."""
         q0 = self.data.ctrl[self._arm_act].copy()
-        q1 = np.asarray(q_target, dtype=float)
+        q1 = _finite_joints(q_target)
         speed = self.config.max_joint_speed_rad_s * max(1e-3, min(1.0, speed_scale))
         duration = max(0.05, 1.875 * float(np.max(np.abs(q1 - q0))) / speed)  # quintic peak speed = 1.875 * avg
         dt = self.model.opt.timestep
@@ -236,9 +236,13 @@ class Ur5Cell:
 
     def command_joints(self, q: np.ndarray) -> None:
         """Position targets for the arm actuators (physics advances elsewhere)."""
-        self.data.ctrl[self._arm_act] = np.asarray(q, dtype=float)
+        self.data.ctrl[self._arm_act] = _finite_joints(q)
 
     def command_gripper(self, opening_m: float) -> None:
+        """Opening target (m, clipped to the stroke); NaN or inf is refused before it reaches MuJoCo."""
+        if isinstance(opening_m, bool) or not isinstance(opening_m, (int, float, np.floating, np.integer)) \
+                or not math.isfinite(float(opening_m)):
+            raise ValueError(f"gripper opening must be a finite number of metres, got {opening_m!r}")
         self.data.ctrl[self._finger_act] = float(np.clip(opening_m, 0.0, MAX_OPENING_M)) / 2
 
     def set_gripper(self, opening_m: float, settle_s: float = 0.4) -> float:
@@ -262,6 +266,14 @@ class Ur5Cell:
     def _arm_qvel(self) -> np.ndarray:
         m = self.model
         return np.array([m.jnt_dofadr[mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_JOINT, j)] for j in _ARM_JOINTS])
+
+
+def _finite_joints(q: np.ndarray) -> np.ndarray:
+    """6 finite joint angles, or ValueError: a NaN target would poison the simulation state."""
+    arr = np.asarray(q, dtype=float)
+    if arr.shape != (6,) or not np.all(np.isfinite(arr)):
+        raise ValueError(f"joint command must be 6 finite angles (rad), got {arr.tolist()}")
+    return arr
 
 
 _ARM_JOINTS = ("shoulder_pan_joint", "shoulder_lift_joint", "elbow_joint", "wrist_1_joint", "wrist_2_joint",

@@ -15,6 +15,7 @@ from spatialbot_ros.core.safety import SafetyChecker, SafetyLimits
 from spatialbot_ros.core.task import FailureReason, TaskPhase
 from spatialbot_ros.executive.pick_place import ExecutiveConfig, PickPlaceExecutive, StepRecord
 from spatialbot_ros.motion.mujoco_backend import MujocoMotionBackend
+from spatialbot_ros.motion.safety_gate import SafeMotion
 from spatialbot_ros.policy.base import Policy
 from spatialbot_ros.sim.cell import CellConfig, Ur5Cell
 from spatialbot_ros.sim.scene import Scene
@@ -44,13 +45,21 @@ class SimCamera:
         return self.cell.time_s
 
 
-def view_from_observe_pose(cell: Ur5Cell) -> tuple[MujocoMotionBackend, RGBDFrame]:
+def sim_motion(cell: Ur5Cell, safety: SafetyChecker | None = None) -> SafeMotion:
+    """The cell's motion backend behind the safety gate: the simulator needs no arming, every
+    command is still planned, checked and only then executed."""
+    return SafeMotion(MujocoMotionBackend(cell), safety or SafetyChecker(), real_hardware=False)
+
+
+def view_from_observe_pose(cell: Ur5Cell) -> tuple[SafeMotion, RGBDFrame]:
     """Move the arm to the executive's observe pose and render what the camera sees from there:
     the frame perception works on before anything is grasped."""
-    motion = MujocoMotionBackend(cell)
+    motion = sim_motion(cell)
     pose = ExecutiveConfig().observe_pose()
     assert pose is not None
-    motion.move_to_pose(pose)
+    result = motion.move_to_pose(pose)
+    if not result.ok:
+        log.warning("observe pose not reached: %s", result.message)
     return motion, cell.render_rgbd(stamp_s=cell.time_s)
 
 
@@ -99,8 +108,7 @@ def run_episode(scene: Scene, policy: Policy, *, cell_config: CellConfig | None 
     cell = Ur5Cell(scene.objects, cell_config or CellConfig.from_scene(scene))
     cell.reset()
     camera = SimCamera(cell)
-    safety = SafetyChecker(safety_limits or SafetyLimits())
-    motion = MujocoMotionBackend(cell, safety=safety)
+    motion = sim_motion(cell, SafetyChecker(safety_limits or SafetyLimits()))
     names = list(cell.object_names)
     pick_name = scene.expected.pick
     place_target = expected_place_point(scene, cell)
@@ -129,7 +137,7 @@ def run_episode(scene: Scene, policy: Policy, *, cell_config: CellConfig | None 
         if on_step is not None:
             on_step(rec, cell)
 
-    executive = PickPlaceExecutive(policy, motion, camera, safety, executive_config, on_step=record)
+    executive = PickPlaceExecutive(policy, motion, camera, config=executive_config, on_step=record)
     result = executive.run(scene.instruction)
     if result.succeeded:
         cell.step_seconds(0.6)  # let the object settle before scoring
@@ -164,4 +172,4 @@ def run_episode(scene: Scene, policy: Policy, *, cell_config: CellConfig | None 
     )
 
 
-__all__ = ["EpisodeResult", "SimCamera", "run_episode", "TaskPhase"]
+__all__ = ["EpisodeResult", "SimCamera", "run_episode", "sim_motion", "TaskPhase"]

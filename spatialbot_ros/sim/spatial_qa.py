@@ -93,6 +93,7 @@ class _Rendered:
 def _render_scene(seed: int, touching: bool | None) -> _Rendered | None:
     """Render a random scene from the observe pose; for touching questions pose the gripper around a
     graspable object (closed on it when `touching`, open beside it otherwise)."""
+    from spatialbot_ros.core.actions import GripperCommand
     from spatialbot_ros.core.grasp import top_down_rotation
     from spatialbot_ros.core.som_proposer import GeometricProposer
     from spatialbot_ros.core.transforms import make_pose
@@ -122,13 +123,13 @@ def _render_scene(seed: int, touching: bool | None) -> _Rendered | None:
         x, y = centres[held][:2]
         z = max(0.015, min(obj.height_m * 0.5, obj.height_m - 0.02))
         yaw = float(obj.yaw) if obj.kind == "box" else 0.0
-        cell.set_gripper(0.085)
+        motion.gripper(GripperCommand.OPEN)
         if not motion.move_to_pose(make_pose((x, y, z + 0.12), top_down_rotation(yaw))).ok or \
                 not motion.move_to_pose(make_pose((x, y, z), top_down_rotation(yaw))).ok:
             cell.close()
             return None
         if touching:
-            cell.set_gripper(0.0)
+            motion.gripper(GripperCommand.CLOSE)
         frame = cell.render_rgbd()
     qa = QaScene(frame, observe_frame, marks, cell.base_from_camera.copy(), cell.fingertip_positions().copy())
     return _Rendered(cell, qa, list(scene.objects), centres, held)

@@ -8,6 +8,7 @@ gripper palm and finger pads collide with objects and the table; objects collide
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Protocol
 from xml.sax.saxutils import quoteattr
 
@@ -100,7 +101,7 @@ def _box_inertia(mass: float, h: float) -> str:
     return f"{i:.6g} {i:.6g} {i:.6g}"
 
 
-def _arm_xml(dh: DHParams) -> str:
+def _arm_xml(dh: DHParams, tool0_extra: str = "") -> str:
     """Nested bodies: body i sits at DH frame i-1 and rotates about its z (joint i)."""
     d, a, alpha = dh.d, dh.a, dh.alpha
     parts: list[str] = []
@@ -124,7 +125,7 @@ def _arm_xml(dh: DHParams) -> str:
         )
     last = dh_transform(0.0, d[5], a[5], alpha[5])
     parts.append(f'<body name="tool0" pos="{_fmt(last[:3, 3])}" quat="{_fmt(_quat_wxyz(last[:3, :3]))}" gravcomp="1">'
-                 f'<site name="tool0" size="0.005"/>' + _gripper_xml() + "</body>")
+                 f'<site name="tool0" size="0.005"/>' + _gripper_xml() + tool0_extra + "</body>")
     return "".join(parts) + "</body>" * 6
 
 
@@ -153,17 +154,57 @@ def _gripper_xml() -> str:
             f'<site name="tcp" pos="0 0 {TCP_OFFSET_M:.6g}" size="0.005"/>' + "".join(fingers))
 
 
-def _camera_xml(base_from_camera: np.ndarray, k: CameraIntrinsics) -> str:
-    """MuJoCo cameras look along -z with y up; the optical frame looks along +z with y down."""
+def _camera_xml(base_from_camera: np.ndarray, k: CameraIntrinsics, name: str = "d435") -> str:
+    """MuJoCo cameras look along -z with y up; the optical frame looks along +z with y down.
+    `base_from_camera` is the optical frame in the parent body (the world, or tool0 for a wrist camera)."""
     R = base_from_camera[:3, :3]
     x_axis, y_up = R[:, 0], -R[:, 1]
     fovy = math.degrees(2 * math.atan(k.height / (2 * k.fy)))
-    return (f'<camera name="d435" pos="{_fmt(base_from_camera[:3, 3])}" xyaxes="{_fmt(x_axis)} {_fmt(y_up)}" '
+    return (f'<camera name={quoteattr(name)} pos="{_fmt(base_from_camera[:3, 3])}" xyaxes="{_fmt(x_axis)} {_fmt(y_up)}" '
             f'fovy="{fovy:.6g}"/>')
 
 
+def camera_xml(name: str, parent_from_camera: np.ndarray, intrinsics: CameraIntrinsics) -> str:
+    """A pinhole camera element (e.g. a wrist camera for CellExtras.tool0) from its optical frame."""
+    return _camera_xml(parent_from_camera, intrinsics, name)
+
+
+@dataclass(frozen=True)
+class CellExtras:
+    """Optional additions to the cell model (e.g. a calibration board): asset elements, bodies
+    attached to tool0 and bodies in the world. Empty by default: the cell is unchanged."""
+
+    assets: str = ""
+    tool0: str = ""
+    world: str = ""
+
+
+def calibration_board_xml(size_m: tuple[float, float], parent_from_board: np.ndarray, texture_file: str,
+                          on_tool0: bool = True, border_m: float = 0.015, name: str = "calibration_board") -> CellExtras:
+    """A flat printed board (texture `texture_file`, an asset the caller passes to MuJoCo) on a white
+    plate. The body frame is the board frame of the picture: origin at the image's top-left corner,
+    x right, y down the image, z into the plate (the printed face looks along -z). `parent_from_board`
+    places it on tool0 (board on the gripper) or, with on_tool0=False, in the world (on the table)."""
+    w, h = size_m
+    t = 0.004
+    verts = f"0 0 0  {w:.6g} 0 0  {w:.6g} {h:.6g} 0  0 {h:.6g} 0"
+    assets = (f'<texture name="{name}_tex" type="2d" file="{texture_file}"/>'
+              f'<material name="{name}_mat" texture="{name}_tex" specular="0" shininess="0" emission="0.25"/>'
+              f'<mesh name="{name}_mesh" vertex="{verts}" texcoord="0 0  1 0  1 1  0 1" face="0 2 1  0 3 2" '
+              'inertia="shell"/>')
+    body = (f'<body name="{name}" pos="{_fmt(parent_from_board[:3, 3])}" quat="{_fmt(_quat_wxyz(parent_from_board[:3, :3]))}">'
+            '<inertial pos="0 0 0" mass="0.1" diaginertia="1e-4 1e-4 1e-4"/>'
+            f'<geom name="{name}_print" type="mesh" mesh="{name}_mesh" pos="0 0 -0.0002" material="{name}_mat" '
+            'contype="0" conaffinity="0"/>'
+            f'<geom name="{name}_plate" type="box" size="{w / 2 + border_m:.6g} {h / 2 + border_m:.6g} {t / 2:.6g}" '
+            f'pos="{w / 2:.6g} {h / 2:.6g} {t / 2:.6g}" rgba="0.95 0.95 0.95 1" contype="0" conaffinity="0"/>'
+            "</body>")
+    return CellExtras(assets=assets, tool0=body) if on_tool0 else CellExtras(assets=assets, world=body)
+
+
 def build_cell_mjcf(objects: list[ObjectSpecLike], dh: DHParams, base_from_camera: np.ndarray,
-                    intrinsics: CameraIntrinsics, timestep: float = 0.002) -> str:
+                    intrinsics: CameraIntrinsics, timestep: float = 0.002, extras: CellExtras | None = None) -> str:
+    extras = extras or CellExtras()
     objs = "".join(_object_xml(o) for o in objects)
     arm_kp = (3000, 3000, 2500, 1000, 1000, 800)
     actuators = "".join(
@@ -173,7 +214,7 @@ def build_cell_mjcf(objects: list[ObjectSpecLike], dh: DHParams, base_from_camer
         f'<position name="{s}_finger_act" joint="{s}_finger_joint" kp="3000" kv="30" ctrlrange="0 {MAX_OPENING_M / 2:.6g}" '
         f'forcerange="-{GRIP_FORCE_N:.6g} {GRIP_FORCE_N:.6g}"/>' for s in ("left", "right"))
     return f"""<mujoco model="spatialbot_ur5_cell">
-  <compiler angle="radian" autolimits="true"/>
+  <compiler angle="radian" autolimits="true"/>{f"<asset>{extras.assets}</asset>" if extras.assets else ""}
   <option timestep="{timestep}" integrator="implicitfast" cone="elliptic" impratio="10"/>
   <visual><global offwidth="{intrinsics.width}" offheight="{intrinsics.height}"/>
     <quality shadowsize="0"/><headlight ambient="0.35 0.35 0.35" diffuse="0.45 0.45 0.45" specular="0.05 0.05 0.05"/>
@@ -185,9 +226,9 @@ def build_cell_mjcf(objects: list[ObjectSpecLike], dh: DHParams, base_from_camer
     {_camera_xml(base_from_camera, intrinsics)}
     <body name="base_link" pos="0 0 0">
       <geom type="cylinder" size="0.075 0.04" pos="0 0 0.04" contype="0" conaffinity="0" rgba="0.3 0.3 0.35 1"/>
-      {_arm_xml(dh)}
+      {_arm_xml(dh, extras.tool0)}
     </body>
-    {objs}
+    {objs}{extras.world}
   </worldbody>
   <contact><exclude body1="left_finger" body2="right_finger"/></contact>
   <actuator>{actuators}{grip}</actuator>

@@ -33,7 +33,13 @@ import mujoco
 import numpy as np
 
 from spatialbot_ros.core.frame import RGBDFrame
-from spatialbot_ros.core.robotiq import KNUCKLE_CLOSED_RAD, STROKE_M, knuckle_from_width, width_from_knuckle
+from spatialbot_ros.core.robotiq import (
+    KNUCKLE_CLOSED_RAD,
+    KNUCKLE_JOINT,
+    STROKE_M,
+    knuckle_from_width,
+    width_from_knuckle,
+)
 from spatialbot_ros.core.ur_kinematics import UR_JOINT_NAMES
 from spatialbot_ros.sim.cell import Ur5Cell
 
@@ -260,7 +266,7 @@ class TrajectoryFeedback:
 class TrajectoryExecution:
     """One accepted FollowJointTrajectory goal, updated by the physics thread."""
 
-    trajectory: SampledTrajectory
+    trajectory: SampledTrajectory | None  # None: ended before it started (invalid goal, no program)
     tolerances: Tolerances
     state: GoalState = GoalState.ACTIVE
     code: JtcCode = JtcCode.SUCCESSFUL
@@ -365,8 +371,6 @@ class UrDriverEmulator:
 
     def joint_snapshot(self) -> JointSnapshot:
         """Arm joints, then the Robotiq knuckle (from the simulated fingers' opening)."""
-        from spatialbot_ros.core.robotiq import KNUCKLE_JOINT
-
         with self._lock:
             q, v = self.cell.joint_positions(), self.cell.joint_velocities()
             knuckle, knuckle_v = self._knuckle_state()
@@ -397,8 +401,7 @@ class UrDriverEmulator:
             if not self._program_running:
                 code, message = JtcCode.INVALID_GOAL, "Controller is not running."
             if code is not JtcCode.SUCCESSFUL:
-                ended = TrajectoryExecution(SampledTrajectory(_placeholder_goal(self.config.joints),
-                                                              self.config.joints), self.config.tolerances)
+                ended = TrajectoryExecution(None, self.config.tolerances)
                 ended.finish(GoalState.ABORTED, code, message)
                 return ended
             if self._traj is not None:
@@ -484,6 +487,7 @@ class UrDriverEmulator:
     def _trajectory_update(self, ex: TrajectoryExecution, dt: float) -> None:
         q, v = self.cell.joint_positions(), self.cell.joint_velocities()
         traj, now = ex.trajectory, self._sim_time_s
+        assert traj is not None  # only started executions become active
         first = not traj.started
         if first:
             traj.start(now, q, v)
@@ -555,10 +559,6 @@ def _within(err_q: np.ndarray, err_v: np.ndarray, tol: np.ndarray) -> bool:
     measured state carries no accelerations, so acceleration tolerances are not either)."""
     pos, vel = tol[:, 0], tol[:, 1]
     return not (np.any((pos > 0) & (np.abs(err_q) > pos)) or np.any((vel > 0) & (np.abs(err_v) > vel)))
-
-
-def _placeholder_goal(joints: tuple[str, ...]) -> TrajectoryGoal:
-    return TrajectoryGoal(joints, (TrajectoryPoint(1.0, (0.0,) * len(joints)),))
 
 
 __all__ = ["EmulatorConfig", "GoalState", "GripperExecution", "JointTolerance", "JtcCode", "JointSnapshot",
