@@ -28,7 +28,7 @@ ARGUMENTS = [
     ("use_moveit", "false", "also start MoveIt (ur_moveit_config); then motion_backend:=move_group or moveit_py"),
     ("motion_backend", "joint_trajectory", "joint_trajectory | move_group | moveit_py | ur_rtde"),
     ("gripper_backend", "robotiq_action", "robotiq_action | robotiq_socket | none"),
-    ("gripper_action_type", "GripperCommand", "GripperCommand (gripper_action_controller) or ParallelGripperCommand"),
+    ("gripper_action_type", "gripper_command", "gripper_command (control_msgs/GripperCommand, gripper_action_controller) or parallel_gripper_command (ParallelGripperCommand)"),
     ("policy", "geometric", "policy backend: geometric, onnx, spatialbot, transformers, openai, magma"),
     ("model_dir", "", "model directory for the onnx / VLM backends (empty: shipped / configured)"),
     ("backend_config", "", "per-backend options file (config/policy_backends.yaml)"),

@@ -29,7 +29,7 @@ from spatialbot_ros.core.frame import RGBDFrame
 from spatialbot_ros.core.frame_sync import ApproximateTimeSync
 from spatialbot_ros.core.safety import EStop, SafetyChecker, Watchdog
 from spatialbot_ros.core.task import FailureReason
-from spatialbot_ros.core.transforms import extrinsic_from_params
+from spatialbot_ros.core.transforms import extrinsic_from_params, make_pose
 from spatialbot_ros.core.ur_kinematics import UR_JOINT_NAMES, dh_for
 from spatialbot_ros.executive.pick_place import ExecutiveConfig, PickPlaceExecutive, StepRecord
 from spatialbot_ros.motion.assembly import build_cell_motion, motion_settings
@@ -99,8 +99,8 @@ class PickPlaceNode(Node):
         self._tf_extrinsics = (TfExtrinsics(self, str(p["camera_extrinsics.parent_frame"]),
                                             str(p["camera_extrinsics.child_frame"])) if p["extrinsics_from_tf"] else None)
         if p["publish_camera_tf"]:
-            self._tf.publish_static(str(p["camera_extrinsics.parent_frame"]), str(p["camera_extrinsics.child_frame"]),
-                                    self.base_from_camera)
+            self._tf.publish_static([(str(p["camera_extrinsics.parent_frame"]), str(p["camera_extrinsics.child_frame"]),
+                                      self.base_from_camera)])
         self._executive: PickPlaceExecutive | None = None
         self._goal_id = ""
         self._busy = threading.Lock()
@@ -129,7 +129,7 @@ class PickPlaceNode(Node):
     def _publish_armed(self) -> None:
         self._pub_armed.publish(Bool(data=bool(self.motion.armed)))
 
-    def _publish_preview(self, plan: JointPlan, dry_run: bool) -> None:
+    def _publish_preview(self, plan: JointPlan, dry_run: bool = True) -> None:
         stamp = self.get_clock().now().to_msg()
         self._pub_preview.publish(plan_to_trajectory(plan, self.base_frame, stamp))
         self._pub_preview_markers.publish(plan_to_markers(plan, self._dh, float(self.p["tcp_offset_m"]),
@@ -216,12 +216,14 @@ class PickPlaceNode(Node):
             {"id": goal_id, "phase": rec.phase.value, "step": rec.index, "detail": step_detail(rec)})))
 
     def _publish_step_frames(self, rec: StepRecord) -> None:
-        stamp = self.get_clock().now().to_msg()
+        frames = []
         if rec.step.target is not None:
-            self._tf.publish_point(self.base_frame, str(self.p["target_frame"]), rec.step.target.point_base, stamp)
+            frames.append((self.base_frame, str(self.p["target_frame"]), make_pose(rec.step.target.point_base)))
         goal = rec.step.extras.get("goal_pose")
         if goal is not None:
-            self._tf.publish(self.base_frame, str(self.p["grasp_frame"]), goal, stamp)
+            frames.append((self.base_frame, str(self.p["grasp_frame"]), goal))
+        if frames:
+            self._tf.publish(frames, self.get_clock().now().to_msg())
 
     def _run(self, goal_id: str, instruction: str, pick_only: bool, on_done: Callable[[dict], None]) -> None:
         executive = self._executive

@@ -94,7 +94,7 @@ PARAMS: dict[str, Param] = {
     # gripper
     "gripper_backend": Param("robotiq_action", "robotiq_action | robotiq_socket | topic (mujoco_sim) | none"),
     "gripper_action_name": Param("/robotiq_gripper_controller/gripper_cmd", "Robotiq gripper action"),
-    "gripper_action_type": Param("GripperCommand", "GripperCommand (gripper_action_controller) or ParallelGripperCommand"),
+    "gripper_action_type": Param("gripper_command", "gripper_command (control_msgs/GripperCommand, gripper_action_controller) or parallel_gripper_command (ParallelGripperCommand)"),
     "gripper_joint": Param("robotiq_85_left_knuckle_joint", "gripper joint in /joint_states the finger width is read from"),
     "gripper_max_effort_n": Param(60.0, "gripper closing effort (N)"),
     "gripper_topic": Param("/gripper/opening_command", "topic gripper: std_msgs/Float64 opening (m)"),

@@ -62,6 +62,7 @@ PARAMS = {
     "speed_scaling": (1.0, "runtime: teach-pendant speed slider, 0..1 (scaled JTC time runs this fast)"),
     "program_running": (True, "runtime: the External Control program runs; false deactivates the trajectory controller"),
     "camera_enabled": (True, "runtime: false stops the camera frames (fault injection: camera unplugged)"),
+    "remove_object": ("", "runtime: knock this scene object out of the cell (fault injection: a grasp finds nothing)"),
     "invalid_goal_response": ("reject", "runtime: reject (JTC) or abort (accept, end with INVALID_JOINTS / INVALID_GOAL)"),
     "path_tolerance_rad": (0.2, "default trajectory (path) position tolerance per joint"),
     "goal_tolerance_rad": (0.1, "default goal position tolerance per joint"),
@@ -170,6 +171,9 @@ class UrDriverEmulatorNode(Node):
                     if prm.value not in ("reject", "abort"):
                         raise ValueError("invalid_goal_response must be reject or abort")
                     self.emulator.config.invalid_goal_response = prm.value
+                elif prm.name == "remove_object":
+                    if prm.value:
+                        self.emulator.remove_object(str(prm.value))
                 elif prm.name == "camera_enabled":
                     if not isinstance(prm.value, bool):
                         raise ValueError("camera_enabled must be a bool")

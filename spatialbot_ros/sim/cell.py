@@ -263,6 +263,21 @@ class Ur5Cell:
                 for s in ("left", "right")]
         return float(np.sum(self.data.qvel[dofs]))
 
+    def remove_object(self, name: str) -> None:
+        """Fault injection: the object is knocked out of the cell (moved 3 m away, at rest), e.g. to
+        make a closing gripper find nothing between its fingers."""
+        if name not in self._obj_body:
+            raise ValueError(f"no object '{name}' in the cell; objects: {', '.join(self.object_names)}")
+        m = self.model
+        body = self._obj_body[name]
+        jnt = int(m.body_jntadr[body])
+        if jnt < 0 or m.jnt_type[jnt] != mujoco.mjtJoint.mjJNT_FREE:
+            raise ValueError(f"object '{name}' is not free to move")
+        qadr, vadr = int(m.jnt_qposadr[jnt]), int(m.jnt_dofadr[jnt])
+        self.data.qpos[qadr:qadr + 7] = [0.0, 3.0, 0.05, 1.0, 0.0, 0.0, 0.0]
+        self.data.qvel[vadr:vadr + 6] = 0.0
+        mujoco.mj_forward(m, self.data)
+
     def _arm_qvel(self) -> np.ndarray:
         m = self.model
         return np.array([m.jnt_dofadr[mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_JOINT, j)] for j in _ARM_JOINTS])

@@ -369,6 +369,11 @@ class UrDriverEmulator:
                 self._traj = None
                 self._hold(self.cell.joint_positions())
 
+    def remove_object(self, name: str) -> None:
+        """Fault injection: knock an object out of the cell (the render twin copies the state)."""
+        with self._lock:
+            self.cell.remove_object(name)
+
     def joint_snapshot(self) -> JointSnapshot:
         """Arm joints, then the Robotiq knuckle (from the simulated fingers' opening)."""
         with self._lock:
