@@ -5,7 +5,7 @@ so the emulated cell is in dry-run until armed, exactly as the real one.
 `spatialbot-ros up cell-emulated` starts the same graph without `launch`."""
 
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, SetEnvironmentVariable, OpaqueFunction, Shutdown
+from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable, Shutdown
 from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node

@@ -13,8 +13,23 @@ from spatialbot_ros.core.grasp import top_down_rotation
 from spatialbot_ros.core.safety import EStop, SafetyChecker, Watchdog
 from spatialbot_ros.core.transforms import make_pose, pose_to_xyz_quat
 from spatialbot_ros.core.ur_kinematics import UR_JOINT_NAMES, fk, ik_nearest
-from spatialbot_ros.motion.base import GripperState, MotionBackendUnavailable, MotionResult, MotionStatus
-from spatialbot_ros.motion.frames import BASE_LINK_FROM_BASE, pose_stamped, tool0_goal, ur_pose_vector
+from spatialbot_ros.motion.base import (
+    GripperState,
+    JointPlan,
+    MotionBackendUnavailable,
+    MotionResult,
+    MotionStatus,
+    PlanKind,
+    PlanningFailed,
+)
+from spatialbot_ros.motion.frames import (
+    BASE_LINK_FROM_BASE,
+    pose_stamped,
+    tcp_pose_from_joints,
+    tool0_goal,
+    tool0_pose_for_tcp,
+    ur_pose_vector,
+)
 from spatialbot_ros.motion.gripper import RobotiqSocketConfig, RobotiqSocketGripper
 from spatialbot_ros.motion.joint_trajectory import (
     TrajectoryConfig,
@@ -27,33 +42,50 @@ from spatialbot_ros.motion.safety_gate import SafeMotion
 
 pytestmark = pytest.mark.core
 HOME_Q = np.array([0.0, -1.9, 1.9, -1.57, -1.57, 0.0])
+# an elbow-up arm at the executive's observe pose (0.42, 0, 0.35), pointing down
+START_Q = np.array([2.879, -1.755, 1.618, -1.434, -1.571, -1.834])
 
 
 class RecordingBackend:
-    """Stands in for a UR controller (which cannot exist here); records every command it gets."""
+    """Stands in for a UR controller (which cannot exist here): plans with our IK like the trajectory
+    backend does, and records every plan it is asked to execute."""
 
     name = "recording"
+    tcp_offset_m = 0.128
 
     def __init__(self):
         self.calls = []
-        self.pose = make_pose([0.45, 0.0, 0.3], top_down_rotation(0.0))
+        self.q = START_Q.copy()
 
     def current_joints(self):
-        return HOME_Q.copy()
+        return self.q.copy()
 
     def current_pose(self):
-        return self.pose.copy()
+        return tcp_pose_from_joints(self.q, self.tcp_offset_m)
 
-    def move_to_pose(self, T, speed_scale=1.0):
-        self.calls.append(("move_to_pose", T))
-        return MotionResult(MotionStatus.SUCCEEDED)
+    def _plan(self, kind, q_goal, speed_scale, target=None, q_start=None):
+        q0 = self.q if q_start is None else np.asarray(q_start, float)
+        n = 20
+        positions = np.array([q0 + (q_goal - q0) * (i / n) for i in range(1, n + 1)])
+        duration = max(float(np.max(np.abs(q_goal - q0))) / (0.1 * speed_scale), 0.5)
+        return JointPlan(kind, q0.copy(), positions, np.linspace(duration / n, duration, n), speed_scale, target)
 
-    def move_linear(self, T, speed_scale=1.0):
-        self.calls.append(("move_linear", T))
-        return MotionResult(MotionStatus.SUCCEEDED)
+    def plan_joints(self, q, speed_scale, *, q_start=None):
+        return self._plan(PlanKind.JOINTS, np.asarray(q, float), speed_scale, q_start=q_start)
 
-    def move_joints(self, q, speed_scale=1.0):
-        self.calls.append(("move_joints", q))
+    def plan_pose(self, T, speed_scale, *, q_start=None):
+        q = ik_nearest(tool0_pose_for_tcp(T, self.tcp_offset_m), self.q if q_start is None else q_start)
+        if q is None:
+            raise PlanningFailed(MotionResult(MotionStatus.UNREACHABLE, "no IK solution"))
+        return self._plan(PlanKind.POSE, q, speed_scale, T, q_start)
+
+    def plan_linear(self, T, speed_scale, *, q_start=None):
+        plan = self.plan_pose(T, speed_scale, q_start=q_start)
+        return JointPlan(PlanKind.LINEAR, plan.q_start, plan.positions, plan.times_s, speed_scale, T)
+
+    def execute(self, plan):
+        self.calls.append(("execute", plan.kind, plan.target_tcp))
+        self.q = plan.positions[-1].copy()
         return MotionResult(MotionStatus.SUCCEEDED)
 
     def gripper(self, command, force_n=None):
@@ -72,7 +104,7 @@ def gated(**kw):
     return SafeMotion(backend, SafetyChecker(), **{"armed": True, **kw}), backend
 
 
-GOOD = make_pose([0.5, 0.1, 0.2], top_down_rotation(0.0))
+GOOD = make_pose([0.5, 0.1, 0.25], top_down_rotation(0.0))
 
 
 @pytest.mark.parametrize("command", [
@@ -87,24 +119,29 @@ GOOD = make_pose([0.5, 0.1, 0.2], top_down_rotation(0.0))
 def test_every_refusal_sends_nothing(command):
     m, backend = gated()
     result = command(m)
-    assert result.status == MotionStatus.REFUSED and result.message
+    assert result.status == MotionStatus.REFUSED and result.message and result.cause
     assert backend.calls == [] and m.sent == []
+    assert m.move_linear(GOOD).ok and backend.calls[-1][0] == "execute"  # the same gate passes a good command
 
 
 def test_estop_latches_and_watchdog_blocks_until_fed():
     estop = EStop()
     m, backend = gated(estop=estop)
     estop.engage("operator")
-    assert m.move_linear(GOOD).status == MotionStatus.REFUSED and "estopped" in m.move_linear(GOOD).message
-    assert backend.calls == []
+    assert backend.calls == [("stop",)] and not m.armed  # engaging stops the arm at once and disarms
+    refused = m.move_linear(GOOD)
+    assert refused.status == MotionStatus.REFUSED and refused.cause == "estopped"
     m.stop()  # stopping is always allowed
-    assert backend.calls == [("stop",)]
+    assert backend.calls == [("stop",), ("stop",)]
     estop.reset()
-    assert m.move_linear(GOOD).ok
+    assert m.move_linear(GOOD).status == MotionStatus.DRY_RUN  # reset does not re-arm
+    m.arm(True)
+    assert m.move_linear(GOOD).ok and backend.calls[-1][0] == "execute"
     now = [0.0]
     wd = Watchdog(0.5, clock=lambda: now[0])
-    m2, b2 = gated(watchdog=wd)
-    assert m2.move_linear(GOOD).status == MotionStatus.REFUSED  # never fed: stale
+    m2, b2 = gated(watchdogs={"camera": wd})
+    stale = m2.move_linear(GOOD)
+    assert stale.status == MotionStatus.REFUSED and stale.cause == "stale_input" and "camera" in stale.message
     wd.feed()
     assert m2.move_linear(GOOD).ok and len(b2.calls) == 1
 
@@ -114,9 +151,10 @@ def test_real_hardware_is_dry_run_until_armed():
     r = m.move_linear(GOOD)
     assert r.status == MotionStatus.DRY_RUN and r.ok and backend.calls == []
     m.armed = True
+    start = backend.current_pose()[:3, 3]
     assert m.move_by_delta(EEAction(np.array([0.02, 0, 0]), np.zeros(3))).ok
-    kind, target = backend.calls[0]
-    assert kind == "move_linear" and np.allclose(target[:3, 3], [0.47, 0.0, 0.3])
+    _, kind, target = backend.calls[0]
+    assert kind == PlanKind.LINEAR and np.allclose(target[:3, 3], start + [0.02, 0.0, 0.0])
     sim, sim_backend = gated(armed=False, real_hardware=False)  # the simulator needs no arming
     assert sim.move_linear(GOOD).status == MotionStatus.SUCCEEDED and sim_backend.calls
 
@@ -362,7 +400,7 @@ def test_arm_with_gripper_routes_calls_and_stop_stops_both_even_if_the_arm_fails
     assert robot.name == "recording+fake_gripper" and robot.tcp_offset_m == 0.128
     assert robot.gripper(GripperCommand.CLOSE, 40.0).ok and gripper.calls == [(GripperCommand.CLOSE, 40.0)]
     assert robot.gripper_state() == GripperState(0.04, True)
-    assert np.allclose(robot.current_joints(), HOME_Q) and arm.calls == []
+    assert np.allclose(robot.current_joints(), START_Q) and arm.calls == []
     with pytest.raises(RuntimeError, match="driver gone"):
         robot.stop()
     assert arm.calls == [("stop",)] and gripper.calls[-1] == "stop"
