@@ -189,16 +189,21 @@ def test_moveit_goals_are_tool0_in_base_link_with_ros_quaternion_order():
     assert v[:3] == pytest.approx([0.5, 0.1, 0.2]) and len(v) == 6
 
 
-@pytest.mark.parametrize("name, package", [("moveit_py", "moveit-py"), ("ur_rtde", "ur-rtde"),
-                                           ("joint_trajectory", "control-msgs"), ("move_group", "moveit-msgs")])
-def test_absent_backends_import_lazily_and_name_what_to_install(name, package):
+@pytest.mark.parametrize("name, package, module_name", [
+    ("moveit_py", "moveit-py", "moveit"), ("ur_rtde", "ur-rtde", "rtde_control"),
+    ("joint_trajectory", "control-msgs", "control_msgs"), ("move_group", "moveit-msgs", "moveit_msgs")])
+def test_absent_backends_import_lazily_and_name_what_to_install(name, package, module_name, monkeypatch):
     import importlib
+    import sys
 
+    monkeypatch.setitem(sys.modules, module_name, None)  # absent even where the interfaces are built
     module = importlib.import_module(MOTION_BACKENDS[name].split(":")[0])  # importing works without the package
     assert module is not None
     kwargs = {"robot_ip": "192.0.2.10"} if name == "ur_rtde" else {}
     if name in ("joint_trajectory", "move_group"):
         kwargs = {"node": None}
+    if name in ("moveit_py", "ur_rtde", "move_group"):
+        kwargs["tcp_offset_m"] = 0.128
     with pytest.raises(MotionBackendUnavailable, match=package):
         make_motion_backend(name, **kwargs)
 
