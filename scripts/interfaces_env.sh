@@ -1,6 +1,7 @@
-# Sourced: puts the built spatialbot_interfaces (scripts/build_interfaces.sh) on the Python, library
-# and ament search paths. LD_LIBRARY_PATH must be set before Python starts, hence a shell script.
-# Does nothing when the package is not built; sourcing twice adds nothing twice.
+# Sourced: puts the interface packages scripts/build_interfaces.sh built (spatialbot_interfaces and,
+# without a system ROS, control_msgs and tf2_msgs) on the Python, library and ament search paths.
+# LD_LIBRARY_PATH must be set before Python starts, hence a shell script.
+# Does nothing when nothing is built; sourcing twice adds nothing twice.
 _sbi_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 _sbi_install="$_sbi_root/build/interfaces/install"
 _sbi_prepend() {  # _sbi_prepend VAR DIR

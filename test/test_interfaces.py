@@ -1,5 +1,6 @@
-"""spatialbot_interfaces built from .msg/.srv/.action against the PyPI ROS wheels: the types as
-declared, and the conversions the nodes use. (The nodes' typed topics, DepthQuery service and the
+"""spatialbot_interfaces and the upstream control_msgs / tf2_msgs subsets built from .msg/.srv/.action
+against the PyPI ROS wheels: the types as declared (upstream's field for field), and the conversions
+the nodes use. (The nodes' typed topics, DepthQuery service and the
 PickPlace action are exercised over DDS in test_policy_node_ros.py and test_pick_place_e2e.py.)
 
 Needs `scripts/build_interfaces.sh` and `source scripts/interfaces_env.sh` (LD_LIBRARY_PATH must be
@@ -75,6 +76,92 @@ def test_types_have_the_declared_fields_and_serialize():
     assert PickPlace.Goal(pick_only=True).pick_only
     assert PickPlace.Result.get_fields_and_field_types()["target_mark_id"] == "int32"
     assert PickPlace.Feedback.get_fields_and_field_types()["step"] == "int32"
+
+
+# Upstream definitions, field for field: control_msgs jazzy branch (5.8.0) and geometry2 jazzy
+# (tf2_msgs 0.36.x). A drifting interfaces/upstream/ definition fails here.
+_JTRAJ_POINT = "trajectory_msgs/JointTrajectoryPoint"
+_MDOF_POINT = "trajectory_msgs/MultiDOFJointTrajectoryPoint"
+UPSTREAM_FIELDS = {
+    ("control_msgs.action", "FollowJointTrajectory.Goal"): {
+        "trajectory": "trajectory_msgs/JointTrajectory",
+        "multi_dof_trajectory": "trajectory_msgs/MultiDOFJointTrajectory",
+        "path_tolerance": "sequence<control_msgs/JointTolerance>",
+        "component_path_tolerance": "sequence<control_msgs/JointComponentTolerance>",
+        "goal_tolerance": "sequence<control_msgs/JointTolerance>",
+        "component_goal_tolerance": "sequence<control_msgs/JointComponentTolerance>",
+        "goal_time_tolerance": "builtin_interfaces/Duration"},
+    ("control_msgs.action", "FollowJointTrajectory.Result"): {"error_code": "int32", "error_string": "string"},
+    ("control_msgs.action", "FollowJointTrajectory.Feedback"): {
+        "header": "std_msgs/Header", "joint_names": "sequence<string>",
+        "desired": _JTRAJ_POINT, "actual": _JTRAJ_POINT, "error": _JTRAJ_POINT,
+        "multi_dof_joint_names": "sequence<string>",
+        "multi_dof_desired": _MDOF_POINT, "multi_dof_actual": _MDOF_POINT, "multi_dof_error": _MDOF_POINT},
+    ("control_msgs.action", "GripperCommand.Goal"): {"command": "control_msgs/GripperCommand"},
+    ("control_msgs.action", "GripperCommand.Result"): {
+        "position": "double", "effort": "double", "stalled": "boolean", "reached_goal": "boolean"},
+    ("control_msgs.action", "GripperCommand.Feedback"): {
+        "position": "double", "effort": "double", "stalled": "boolean", "reached_goal": "boolean"},
+    ("control_msgs.action", "ParallelGripperCommand.Goal"): {"command": "sensor_msgs/JointState"},
+    ("control_msgs.action", "ParallelGripperCommand.Result"): {
+        "state": "sensor_msgs/JointState", "stalled": "boolean", "reached_goal": "boolean"},
+    ("control_msgs.action", "ParallelGripperCommand.Feedback"): {"state": "sensor_msgs/JointState"},
+    ("control_msgs.msg", "GripperCommand"): {"position": "double", "max_effort": "double"},
+    ("control_msgs.msg", "JointTolerance"): {
+        "name": "string", "position": "double", "velocity": "double", "acceleration": "double"},
+    ("control_msgs.msg", "JointComponentTolerance"): {
+        "joint_name": "string", "component": "uint16", "position": "double", "velocity": "double",
+        "acceleration": "double"},
+    ("control_msgs.msg", "SpeedScalingFactor"): {"factor": "double"},
+    ("tf2_msgs.msg", "TFMessage"): {"transforms": "sequence<geometry_msgs/TransformStamped>"},
+}
+UPSTREAM_CONSTANTS = {
+    ("control_msgs.action", "FollowJointTrajectory.Result"): {
+        "SUCCESSFUL": 0, "INVALID_GOAL": -1, "INVALID_JOINTS": -2, "OLD_HEADER_TIMESTAMP": -3,
+        "PATH_TOLERANCE_VIOLATED": -4, "GOAL_TOLERANCE_VIOLATED": -5},
+    ("control_msgs.msg", "JointComponentTolerance"): {
+        "X_AXIS": 1, "Y_AXIS": 2, "Z_AXIS": 3, "TRANSLATION": 4, "ROTATION": 5},
+}
+
+
+def _upstream_type(module: str, dotted: str):
+    import importlib
+
+    obj = importlib.import_module(module)
+    for part in dotted.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+@pytest.mark.parametrize(("module", "name"), sorted(UPSTREAM_FIELDS))
+def test_upstream_types_match_the_upstream_definitions(module, name):
+    pytest.importorskip(module.split(".")[0], reason="control_msgs/tf2_msgs not built: scripts/build_interfaces.sh")
+    cls = _upstream_type(module, name)
+    assert cls.get_fields_and_field_types() == UPSTREAM_FIELDS[(module, name)]
+    # rosidl generates a definition's constants as upper-case properties of the type's metaclass
+    consts = {k: getattr(cls, k) for k in dir(type(cls)) if k.isupper() and not k.startswith("_")}
+    assert consts == UPSTREAM_CONSTANTS.get((module, name), {})
+
+
+def test_upstream_action_goals_round_trip_through_cdr():
+    from builtin_interfaces.msg import Duration
+    from control_msgs.action import FollowJointTrajectory, ParallelGripperCommand
+    from control_msgs.msg import JointTolerance
+    from rclpy.serialization import deserialize_message, serialize_message
+    from trajectory_msgs.msg import JointTrajectoryPoint
+
+    goal = FollowJointTrajectory.Goal(goal_time_tolerance=Duration(sec=0, nanosec=500_000_000))
+    goal.trajectory.joint_names = ["shoulder_pan_joint", "elbow_joint"]
+    goal.trajectory.points = [JointTrajectoryPoint(positions=[0.1, -0.2], time_from_start=Duration(sec=2))]
+    goal.path_tolerance = [JointTolerance(name="elbow_joint", position=0.05)]
+    back = deserialize_message(serialize_message(goal), FollowJointTrajectory.Goal)
+    assert list(back.trajectory.joint_names) == ["shoulder_pan_joint", "elbow_joint"]
+    assert list(back.trajectory.points[0].positions) == [0.1, -0.2] and back.trajectory.points[0].time_from_start.sec == 2
+    assert back.path_tolerance[0].name == "elbow_joint" and back.path_tolerance[0].position == 0.05
+    assert back.goal_time_tolerance.nanosec == 500_000_000
+    cmd = ParallelGripperCommand.Goal()
+    cmd.command.name, cmd.command.position = ["robotiq_85_left_knuckle_joint"], [0.4]
+    assert list(deserialize_message(serialize_message(cmd), ParallelGripperCommand.Goal).command.position) == [0.4]
 
 
 def test_marks_and_grounding_convert_to_typed_messages(six_object_cell):
