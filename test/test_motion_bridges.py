@@ -196,7 +196,8 @@ def test_absent_backends_import_lazily_and_name_what_to_install(name, package, m
     import importlib
     import sys
 
-    monkeypatch.setitem(sys.modules, module_name, None)  # absent even where the interfaces are built
+    for cached in [m for m in sys.modules if m == module_name or m.startswith(module_name + ".")] + [module_name]:
+        monkeypatch.setitem(sys.modules, cached, None)  # absent even where the interfaces are built
     module = importlib.import_module(MOTION_BACKENDS[name].split(":")[0])  # importing works without the package
     assert module is not None
     kwargs = {"robot_ip": "192.0.2.10"} if name == "ur_rtde" else {}

@@ -671,3 +671,34 @@ def test_move_group_without_a_server_is_not_ready(ros):
         assert info.value.result.status == MotionStatus.NOT_READY and info.value.result.cause == "no_server"
     finally:
         node.destroy_node()
+
+
+# ======================================================================================
+# the built moveit_msgs against upstream (Jazzy 2.6.0)
+# ======================================================================================
+@pytest.mark.core
+@needs_moveit_msgs
+def test_built_moveit_msgs_have_the_upstream_fields_we_rely_on():
+    from moveit_msgs.msg import CollisionObject, MoveItErrorCodes
+    from moveit_msgs.srv import GetCartesianPath
+    from shape_msgs.msg import SolidPrimitive
+
+    from spatialbot_ros.motion.move_group_backend import MOVEIT_ERROR_CODES
+
+    assert GetCartesianPath.Request.get_fields_and_field_types() == {
+        "header": "std_msgs/Header", "start_state": "moveit_msgs/RobotState", "group_name": "string",
+        "link_name": "string", "waypoints": "sequence<geometry_msgs/Pose>", "max_step": "double",
+        "jump_threshold": "double", "prismatic_jump_threshold": "double", "revolute_jump_threshold": "double",
+        "avoid_collisions": "boolean", "path_constraints": "moveit_msgs/Constraints",
+        "max_velocity_scaling_factor": "double", "max_acceleration_scaling_factor": "double",
+        "cartesian_speed_limited_link": "string", "max_cartesian_speed": "double"}
+    assert GetCartesianPath.Response.get_fields_and_field_types() == {
+        "start_state": "moveit_msgs/RobotState", "solution": "moveit_msgs/RobotTrajectory", "fraction": "double",
+        "error_code": "moveit_msgs/MoveItErrorCodes"}
+    assert MoveItErrorCodes.get_fields_and_field_types() == {"val": "int32", "message": "string", "source": "string"}
+    # the backend's code table is the message's constants, name for name
+    consts = {getattr(MoveItErrorCodes, k): k for k in dir(type(MoveItErrorCodes)) if k.isupper() and not k.startswith("_")}
+    assert consts == MOVEIT_ERROR_CODES
+    assert (CollisionObject.ADD, CollisionObject.REMOVE, CollisionObject.APPEND, CollisionObject.MOVE) == \
+        (b"\x00", b"\x01", b"\x02", b"\x03")   # `byte` fields are bytes in Python
+    assert (SolidPrimitive.BOX, SolidPrimitive.SPHERE, SolidPrimitive.CYLINDER) == (1, 2, 3)

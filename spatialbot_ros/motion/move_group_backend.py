@@ -179,6 +179,7 @@ class MoveGroupBackend:
     """MotionBackend over move_group. Arm only: the gripper is a separate backend."""
 
     name = "move_group"
+    config_type = MoveGroupConfig   # flat parameters fill it (motion/registry.py)
 
     def __init__(self, node: Any, tcp_offset_m: float, config: MoveGroupConfig | None = None,
                  obstacles: CellObstacles | None = None) -> None:

@@ -73,6 +73,7 @@ class MoveItPyBackend:
     """MotionBackend over moveit_py. Arm only: the gripper is a separate backend."""
 
     name = "moveit_py"
+    config_type = MoveItPyConfig   # flat parameters fill it (motion/registry.py)
 
     def __init__(self, tcp_offset_m: float, config: MoveItPyConfig | None = None,
                  obstacles: CellObstacles | None = None, moveit: Any = None) -> None:

@@ -109,6 +109,7 @@ class UrRtdeBackend:
     """MotionBackend over ur_rtde's RTDEControlInterface / RTDEReceiveInterface."""
 
     name = "ur_rtde"
+    config_type = UrRtdeConfig   # flat parameters fill it (motion/registry.py)
 
     def __init__(self, robot_ip: str, tcp_offset_m: float, config: UrRtdeConfig | None = None) -> None:
         try:
