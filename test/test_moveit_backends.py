@@ -38,6 +38,13 @@ needs_moveit_msgs = pytest.mark.skipif(not HAVE_MOVEIT_MSGS,
                                        reason="moveit_msgs not built: run scripts/build_interfaces.sh")
 
 
+def wait_for(cond: Any, timeout_s: float = 10.0) -> bool:
+    end = time.monotonic() + timeout_s
+    while not cond() and time.monotonic() < end:
+        time.sleep(0.01)
+    return bool(cond())
+
+
 def tcp_of(q: np.ndarray) -> np.ndarray:
     return fk(q, UR5_DH) @ make_pose([0, 0, TCP])
 
@@ -136,9 +143,15 @@ def install_fake_moveit(monkeypatch: pytest.MonkeyPatch, fake: FakeMoveIt) -> No
         def __init__(self, name: str) -> None:
             self.name = name
             self.goal: tuple[str, Any] | None = None
+            self.start: np.ndarray | None = None
 
         def set_start_state_to_current_state(self) -> None:
             fake.calls.append(("set_start_state_to_current_state", None))
+            self.start = None
+
+        def set_start_state(self, configuration_name: str | None = None, robot_state: Any = None) -> None:
+            fake.calls.append(("set_start_state", robot_state))
+            self.start = np.array([robot_state.joint_positions[j] for j in UR_JOINT_NAMES])
 
         def set_goal_state(self, configuration_name: str | None = None, robot_state: Any = None,
                            pose_stamped_msg: Any = None, pose_link: str | None = None,
@@ -157,13 +170,14 @@ def install_fake_moveit(monkeypatch: pytest.MonkeyPatch, fake: FakeMoveIt) -> No
             if fake.plan_error != 1:
                 return MotionPlanResponse(fake.plan_error, None)
             kind, goal = self.goal
+            q0 = fake.q if self.start is None else self.start
             if kind == "state":
                 q1 = np.array([goal.joint_positions[j] for j in UR_JOINT_NAMES])
             else:
                 msg, _link = goal
-                q1 = ik_nearest(base_from_planning_pose(msg.pose), fake.q, UR5_DH)
+                q1 = ik_nearest(base_from_planning_pose(msg.pose), q0, UR5_DH)
             scaling = single_plan_parameters.max_velocity_scaling_factor if single_plan_parameters else 1.0
-            return MotionPlanResponse(1, RobotTrajectory(*joint_path(fake.q, q1, scaling)))
+            return MotionPlanResponse(1, RobotTrajectory(*joint_path(q0, q1, scaling)))
 
     class PlanningSceneMonitor:
         @contextlib.contextmanager
@@ -323,7 +337,8 @@ def test_moveit_py_stop_stops_the_execution_manager(fake_moveit):
     worker = threading.Thread(target=lambda: out.setdefault("r", b.execute(plan)))
     t0 = time.monotonic()
     worker.start()
-    time.sleep(0.1)
+    assert wait_for(lambda: "execute" in fake_moveit.names())   # the motion is running
+    time.sleep(0.05)
     b.stop()
     worker.join(timeout=5.0)
     assert not worker.is_alive() and time.monotonic() - t0 < 3.0
@@ -427,6 +442,16 @@ class FakeMoveGroup:
             q = self.q.copy()
         self._js.publish(self._js_type(name=[*UR_JOINT_NAMES, "robotiq_85_left_knuckle_joint"], position=[*q, 0.0]))
 
+    def _start_q(self, start_state: Any) -> np.ndarray:
+        """A request's start: the joints it names (applied as a diff), else the current ones."""
+        with self.lock:
+            q = self.q.copy()
+        names = list(start_state.joint_state.name)
+        for i, j in enumerate(UR_JOINT_NAMES):
+            if j in names:
+                q[i] = start_state.joint_state.position[names.index(j)]
+        return q
+
     def _state(self) -> Any:
         from moveit_msgs.msg import RobotState
 
@@ -460,8 +485,7 @@ class FakeMoveGroup:
             goal_handle.abort()
             return result
         c = req.goal_constraints[0]
-        with self.lock:
-            q0 = self.q.copy()
+        q0 = self._start_q(req.start_state)
         if c.joint_constraints:
             by_name = {jc.joint_name: jc.position for jc in c.joint_constraints}
             q1 = np.array([by_name[j] for j in UR_JOINT_NAMES])
@@ -506,8 +530,7 @@ class FakeMoveGroup:
         from scipy.spatial.transform import Rotation, Slerp
 
         self.cart_requests.append(req)
-        with self.lock:
-            q0 = self.q.copy()
+        q0 = self._start_q(req.start_state)
         start, goal = fk(q0, UR5_DH), base_from_planning_pose(req.waypoints[0])
         n = max(1, int(math.ceil(np.linalg.norm(goal[:3, 3] - start[:3, 3]) / req.max_step)))
         slerp = Slerp([0.0, 1.0], Rotation.from_matrix(np.stack([start[:3, :3], goal[:3, :3]])))
@@ -544,6 +567,7 @@ def move_group_cell(ros: Any, **cfg: Any):
 
     server_node, client_node = ros.create_node("fake_move_group"), ros.create_node("move_group_client")
     server = FakeMoveGroup(server_node, HOME_Q)
+    cfg.setdefault("server_timeout_s", 15.0)   # discovery on a loaded CI machine
     backend = MoveGroupBackend(client_node, tcp_offset_m=TCP, config=MoveGroupConfig(**cfg))
     executor = MultiThreadedExecutor(num_threads=4)
     executor.add_node(server_node)
@@ -642,19 +666,20 @@ def test_move_group_executes_the_checked_trajectory_and_reports_failures(ros):
 @needs_moveit_msgs
 def test_move_group_stop_cancels_the_goal_in_flight(ros):
     with move_group_cell(ros) as (server, backend):
-        plan = backend.plan_joints(HOME_Q + 0.5, 0.5)           # about 3 s of motion
-        assert plan.duration_s > 2.0
+        plan = backend.plan_joints(HOME_Q + 1.0, 0.5)           # about 6 s of motion
+        assert plan.duration_s > 5.0
         out = {}
         worker = threading.Thread(target=lambda: out.setdefault("r", backend.execute(plan)))
         t0 = time.monotonic()
         worker.start()
-        time.sleep(0.4)
+        assert wait_for(lambda: bool(server.exec_goals))            # the motion is running
+        time.sleep(0.2)
         backend.stop()
         worker.join(timeout=5.0)
         assert not worker.is_alive() and time.monotonic() - t0 < plan.duration_s
         assert out["r"].status == MotionStatus.ABORTED
-        assert server.cancelled.wait(3.0)                        # the server saw the cancel
-        assert not np.allclose(backend.current_joints(), HOME_Q + 0.5, atol=1e-3)
+        assert server.cancelled.wait(10.0)                       # the server saw the cancel
+        assert not np.allclose(backend.current_joints(), HOME_Q + 1.0, atol=1e-3)
 
 
 @pytest.mark.ros
@@ -664,7 +689,9 @@ def test_move_group_without_a_server_is_not_ready(ros):
 
     node = ros.create_node("lonely_client")
     try:
-        backend = MoveGroupBackend(node, tcp_offset_m=TCP, config=MoveGroupConfig(apply_scene=False, server_timeout_s=0.3))
+        # names no earlier test served (a destroyed server's endpoints can linger in discovery)
+        cfg = MoveGroupConfig(apply_scene=False, server_timeout_s=0.3, move_action="/nobody/move_action")
+        backend = MoveGroupBackend(node, tcp_offset_m=TCP, config=cfg)
         backend._on_joints(types.SimpleNamespace(name=list(UR_JOINT_NAMES), position=list(HOME_Q)))
         with pytest.raises(PlanningFailed) as info:
             backend.plan_joints(HOME_Q + 0.1, 1.0)
@@ -702,3 +729,34 @@ def test_built_moveit_msgs_have_the_upstream_fields_we_rely_on():
     assert (CollisionObject.ADD, CollisionObject.REMOVE, CollisionObject.APPEND, CollisionObject.MOVE) == \
         (b"\x00", b"\x01", b"\x02", b"\x03")   # `byte` fields are bytes in Python
     assert (SolidPrimitive.BOX, SolidPrimitive.SPHERE, SolidPrimitive.CYLINDER) == (1, 2, 3)
+
+
+@pytest.mark.core
+def test_moveit_py_plans_from_a_given_start_for_dry_runs(fake_moveit):
+    b = moveit_py_backend()
+    shadow = HOME_Q + np.array([0.2, 0.0, -0.1, 0.0, 0.1, 0.0])
+    plan = b.plan_pose(tcp_of(shadow) @ make_pose([0.0, 0.0, 0.03]), 1.0, q_start=shadow)
+    assert np.allclose(plan.q_start, shadow)
+    (state,) = [arg for name, arg in fake_moveit.calls if name == "set_start_state"]
+    assert [state.joint_positions[j] for j in UR_JOINT_NAMES] == pytest.approx(list(shadow))
+    assert b.execute(plan).cause == "stale_plan"          # the real arm is elsewhere: never executed
+    before = len(fake_moveit.calls)
+    b.plan_joints(HOME_Q + 0.1, 1.0)                       # without q_start: from the current state
+    later = fake_moveit.names()[before:]
+    assert "set_start_state_to_current_state" in later and "set_start_state" not in later
+
+
+@pytest.mark.ros
+@needs_moveit_msgs
+def test_move_group_plans_from_a_given_start_for_dry_runs(ros):
+    shadow = HOME_Q + np.array([0.2, 0.0, -0.1, 0.0, 0.1, 0.0])
+    with move_group_cell(ros) as (server, backend):
+        plan = backend.plan_linear(tcp_of(shadow) @ make_pose([0.0, 0.0, 0.03]), 1.0, q_start=shadow)
+        start = server.cart_requests[-1].start_state
+        assert start.is_diff and list(start.joint_state.name) == list(UR_JOINT_NAMES)
+        assert list(start.joint_state.position) == pytest.approx(list(shadow))
+        assert np.allclose(plan.q_start, shadow)
+        jplan = backend.plan_joints(HOME_Q, 1.0, q_start=shadow)
+        assert list(server.move_goals[-1].request.start_state.joint_state.position) == pytest.approx(list(shadow))
+        result = backend.execute(jplan)
+        assert result.status == MotionStatus.REFUSED and result.cause == "stale_plan" and not server.exec_goals

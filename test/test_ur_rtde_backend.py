@@ -286,7 +286,7 @@ def test_execute_polls_the_async_move_until_it_ends(arm):
 
 @pytest.mark.parametrize("kind", ["joints", "linear"])
 def test_stop_preempts_a_running_move_with_the_matching_stop(arm, kind):
-    arm.time_scale = 0.5                        # slow: the move would take seconds
+    arm.time_scale = 0.1                        # slow: the move would take many seconds
     b = backend()
     if kind == "joints":
         plan = b.plan_joints(HOME_Q + 0.5, 1.0)
@@ -296,11 +296,14 @@ def test_stop_preempts_a_running_move_with_the_matching_stop(arm, kind):
     worker = threading.Thread(target=lambda: out.setdefault("r", b.execute(plan)))
     t0 = time.monotonic()
     worker.start()
-    time.sleep(0.2)
+    end = time.monotonic() + 10.0
+    while not (sent(arm, "moveJ") or sent(arm, "moveL")) and time.monotonic() < end:
+        time.sleep(0.01)                        # the move is on its way
+    time.sleep(0.1)
     b.stop()
     worker.join(timeout=5.0)
     assert not worker.is_alive()
-    assert time.monotonic() - t0 < 2.0          # well before the move would have ended
+    assert time.monotonic() - t0 < 4.0          # well before the move would have ended
     assert out["r"].status == MotionStatus.ABORTED and out["r"].cause == "stopped"
     assert sent(arm, "stopJ" if kind == "joints" else "stopL")
     assert not np.allclose(arm.q, plan.positions[-1], atol=1e-3)   # the arm did not get there
@@ -346,3 +349,15 @@ def test_gripper_is_refused(arm):
 
     result = backend().gripper(GripperCommand.CLOSE)
     assert result.status == MotionStatus.REFUSED
+
+
+def test_plans_from_a_given_start_for_dry_runs(arm):
+    b = backend()
+    shadow = HOME_Q + np.array([0.2, 0.0, -0.1, 0.0, 0.1, 0.0])
+    plan = b.plan_pose(tcp_of(shadow) @ make_pose([0.0, 0.0, 0.03]), 1.0, q_start=shadow)
+    assert np.allclose(plan.q_start, shadow) and np.allclose(tcp_of(plan.positions[-1]), tcp_of(shadow) @ make_pose([0, 0, 0.03]))
+    lin = b.plan_linear(tcp_of(shadow) @ make_pose([0.05, 0.0, 0.0]), 1.0, q_start=shadow)
+    first = tcp_of(lin.positions[0])[:3, 3]
+    assert np.linalg.norm(first - tcp_of(shadow)[:3, 3]) < 0.011    # the line starts at the shadow's TCP
+    result = b.execute(lin)
+    assert result.status == MotionStatus.REFUSED and result.cause == "stale_plan" and not sent(arm, "moveL")

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from spatialbot_ros.core.actions import GripperCommand
-from spatialbot_ros.core.ur_kinematics import UR_JOINT_NAMES
+from spatialbot_ros.core.ur_kinematics import UR_JOINT_NAMES, dh_for
 from spatialbot_ros.motion.base import (
     GripperState,
     JointPlan,
@@ -81,7 +81,7 @@ def scaling_factor(base: float, speed_scale: float) -> float:
     speed_scale, capped at 1. Never 0: MoveIt reads 0 (or anything outside (0, 1]) as full speed."""
     if not (isinstance(speed_scale, (int, float)) and math.isfinite(speed_scale) and speed_scale > 0):
         raise PlanningFailed(MotionResult(MotionStatus.REFUSED, f"speed_scale must be a positive number, got {speed_scale!r}",
-                                          cause="not_finite"))
+                                          cause="invalid_command"))
     return min(float(base) * float(speed_scale), 1.0)
 
 
@@ -134,6 +134,7 @@ def _cancel_if_accepted(send_future: Any) -> None:
 @dataclass(frozen=True)
 class MoveGroupConfig:
     group: str = "ur_manipulator"
+    ur_type: str = "ur5"                    # kinematics of current_pose() and the gate's checks
     planning_frame: str = "base_link"
     ee_link: str = "tool0"
     move_action: str = "/move_action"
@@ -173,6 +174,7 @@ class MoveGroupConfig:
             raise ValueError("move_group: set cartesian_jump_threshold or cartesian_revolute_jump_threshold_rad "
                              "(both 0 disables MoveIt's joint-jump check)")
         tool0_goal(np.eye(4), 0.0, self.planning_frame)  # raises for an unknown planning frame
+        dh_for(self.ur_type)                              # raises for an unknown arm
 
 
 class MoveGroupBackend:
@@ -196,6 +198,7 @@ class MoveGroupBackend:
             raise ValueError(f"move_group: tcp_offset_m must be a finite length >= 0, got {tcp_offset_m!r}")
         self.node, self.tcp_offset_m = node, float(tcp_offset_m)
         self.cfg = config or MoveGroupConfig()
+        self.dh = dh_for(self.cfg.ur_type)
         self.obstacles = obstacles or CellObstacles()
         self._move = ActionClient(node, MoveGroup, self.cfg.move_action)
         self._exec = ActionClient(node, ExecuteTrajectory, self.cfg.execute_action)
@@ -222,13 +225,29 @@ class MoveGroupBackend:
             return self._q.copy()
 
     def current_pose(self) -> np.ndarray:
-        return tcp_pose_from_joints(self.current_joints(), self.tcp_offset_m)
+        return tcp_pose_from_joints(self.current_joints(), self.tcp_offset_m, self.dh)
 
     def _q_now(self) -> np.ndarray:
         try:
             return self.current_joints()
         except RuntimeError as exc:
             raise PlanningFailed(MotionResult(MotionStatus.NOT_READY, str(exc), cause="no_joint_states")) from exc
+
+    def _start(self, q_start: np.ndarray | None) -> tuple[np.ndarray, Any]:
+        """The joints a plan starts from and the moveit_msgs/RobotState saying so: the current
+        state (an empty diff), or q_start (a dry run walking a whole task from its shadow state)."""
+        from moveit_msgs.msg import RobotState
+
+        state = RobotState(is_diff=True)
+        if q_start is None:
+            return self._q_now(), state
+        q = np.asarray(q_start, float)
+        if q.shape != (6,) or not np.all(np.isfinite(q)):
+            raise PlanningFailed(MotionResult(MotionStatus.REFUSED, f"q_start must be 6 finite values, got {q}",
+                                              cause="invalid_command"))
+        state.joint_state.name = list(UR_JOINT_NAMES)
+        state.joint_state.position = [float(v) for v in q]
+        return q, state
 
     # -- waiting --------------------------------------------------------------------------
     def _wait(self, future: Any, timeout_s: float, what: str) -> Any:
@@ -264,7 +283,7 @@ class MoveGroupBackend:
         log.info("planning scene: added %s", ", ".join(o.name for o in self.obstacles.obstacles))
 
     # -- planning -------------------------------------------------------------------------
-    def _motion_plan_goal(self, speed_scale: float) -> Any:
+    def _motion_plan_goal(self, speed_scale: float, start_state: Any) -> Any:
         from moveit_msgs.action import MoveGroup
 
         goal = MoveGroup.Goal()
@@ -275,7 +294,7 @@ class MoveGroupBackend:
         req.allowed_planning_time = float(self.cfg.planning_time_s)
         req.max_velocity_scaling_factor = scaling_factor(self.cfg.velocity_scaling, speed_scale)
         req.max_acceleration_scaling_factor = scaling_factor(self.cfg.acceleration_scaling, speed_scale)
-        req.start_state.is_diff = True              # plan from the current state
+        req.start_state = start_state
         goal.planning_options.plan_only = True      # the gate checks before anything moves
         goal.planning_options.planning_scene_diff.is_diff = True
         goal.planning_options.planning_scene_diff.robot_state.is_diff = True
@@ -333,11 +352,11 @@ class MoveGroupBackend:
                 self._handle = None
 
     def _plan_move_group(self, kind: PlanKind, constraints: Any, speed_scale: float,
-                         target_tcp: np.ndarray | None) -> JointPlan:
+                         target_tcp: np.ndarray | None, q_start: np.ndarray | None) -> JointPlan:
         self._cancel.clear()
-        q_now = self._q_now()
+        q_now, start_state = self._start(q_start)
         self.apply_planning_scene()
-        goal = self._motion_plan_goal(speed_scale)
+        goal = self._motion_plan_goal(speed_scale, start_state)
         goal.request.goal_constraints.append(constraints)
         wrapped = self._run_goal(self._move, goal, self.cfg.move_action, self.cfg.planning_time_s + self.cfg.server_timeout_s)
         if wrapped is None:
@@ -350,22 +369,25 @@ class MoveGroupBackend:
                                           q_now if start is None else start, speed_scale,
                                           native=res.planned_trajectory, target_tcp=target_tcp)
 
-    def plan_joints(self, q: np.ndarray, speed_scale: float = 1.0) -> JointPlan:
-        return self._plan_move_group(PlanKind.JOINTS, self._joint_constraints(q), speed_scale, None)
+    def plan_joints(self, q: np.ndarray, speed_scale: float = 1.0, q_start: np.ndarray | None = None) -> JointPlan:
+        return self._plan_move_group(PlanKind.JOINTS, self._joint_constraints(q), speed_scale, None, q_start)
 
-    def plan_pose(self, base_from_tcp: np.ndarray, speed_scale: float = 1.0) -> JointPlan:
-        return self._plan_move_group(PlanKind.POSE, self._pose_constraints(base_from_tcp), speed_scale, base_from_tcp)
+    def plan_pose(self, base_from_tcp: np.ndarray, speed_scale: float = 1.0,
+                  q_start: np.ndarray | None = None) -> JointPlan:
+        return self._plan_move_group(PlanKind.POSE, self._pose_constraints(base_from_tcp), speed_scale, base_from_tcp,
+                                     q_start)
 
-    def plan_linear(self, base_from_tcp: np.ndarray, speed_scale: float = 1.0) -> JointPlan:
+    def plan_linear(self, base_from_tcp: np.ndarray, speed_scale: float = 1.0,
+                    q_start: np.ndarray | None = None) -> JointPlan:
         from moveit_msgs.srv import GetCartesianPath
 
         self._cancel.clear()
-        q_now = self._q_now()
+        q_now, start_state = self._start(q_start)
         self.apply_planning_scene()
         goal = pose_stamped(tool0_goal(base_from_tcp, self.tcp_offset_m, self.cfg.planning_frame), self.cfg.planning_frame)
         req = GetCartesianPath.Request()
         req.header.frame_id = self.cfg.planning_frame
-        req.start_state.is_diff = True
+        req.start_state = start_state
         req.group_name, req.link_name = self.cfg.group, self.cfg.ee_link
         req.waypoints = [goal.pose]
         req.max_step = float(self.cfg.cartesian_max_step_m)

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from spatialbot_ros.core.actions import GripperCommand
-from spatialbot_ros.core.ur_kinematics import UR_JOINT_NAMES
+from spatialbot_ros.core.ur_kinematics import UR_JOINT_NAMES, dh_for
 from spatialbot_ros.motion.base import (
     GripperState,
     JointPlan,
@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 class MoveItPyConfig:
     node_name: str = "spatialbot_moveit_py"
     group: str = "ur_manipulator"
+    ur_type: str = "ur5"                     # kinematics of current_pose() and the gate's checks
     ee_link: str = "tool0"
     planning_frame: str = "base_link"
     plan_namespace: str = ""                 # PlanRequestParameters namespace for pose/joint goals
@@ -67,6 +68,7 @@ class MoveItPyConfig:
             if not (math.isfinite(v) and 0.0 < v <= 1.0):
                 raise ValueError(f"moveit_py: {name} must be in (0, 1], got {v!r} (0 means full speed to MoveIt)")
         tool0_goal(np.eye(4), 0.0, self.planning_frame)  # raises for an unknown planning frame
+        dh_for(self.ur_type)                              # raises for an unknown arm
 
 
 class MoveItPyBackend:
@@ -87,6 +89,7 @@ class MoveItPyBackend:
             raise ValueError(f"moveit_py: tcp_offset_m must be a finite length >= 0, got {tcp_offset_m!r}")
         self.tcp_offset_m = float(tcp_offset_m)
         self.cfg = config or MoveItPyConfig()
+        self.dh = dh_for(self.cfg.ur_type)
         self.obstacles = obstacles or CellObstacles()
         self._robot = moveit if moveit is not None else MoveItPy(node_name=self.cfg.node_name)
         self._arm = self._robot.get_planning_component(self.cfg.group)
@@ -104,7 +107,7 @@ class MoveItPyBackend:
         return np.array([float(positions[j]) for j in UR_JOINT_NAMES])
 
     def current_pose(self) -> np.ndarray:
-        return tcp_pose_from_joints(self.current_joints(), self.tcp_offset_m)
+        return tcp_pose_from_joints(self.current_joints(), self.tcp_offset_m, self.dh)
 
     def apply_planning_scene(self) -> None:
         """Add the table and camera mount to MoveIt's world (once; the first plan calls it)."""
@@ -126,11 +129,33 @@ class MoveItPyBackend:
             params.planner_id = self.cfg.lin_planner
         return params
 
-    def _plan(self, kind: PlanKind, params: Any, target_tcp: np.ndarray | None, speed_scale: float) -> JointPlan:
-        try:
-            q_now = self.current_joints()
-        except RuntimeError as exc:
-            raise PlanningFailed(MotionResult(MotionStatus.NOT_READY, str(exc), cause="no_joint_states")) from exc
+    def _robot_state(self, q: np.ndarray) -> Any:
+        from moveit.core.robot_state import RobotState
+
+        state = RobotState(self._robot.get_robot_model())
+        state.set_to_default_values()
+        state.joint_positions = {name: float(v) for name, v in zip(UR_JOINT_NAMES, np.asarray(q, float), strict=True)}
+        state.update()
+        return state
+
+    def _set_start(self, q_start: np.ndarray | None) -> np.ndarray:
+        """Plan from the current state, or from q_start (a dry run walking a task from its shadow)."""
+        if q_start is None:
+            try:
+                q_now = self.current_joints()
+            except RuntimeError as exc:
+                raise PlanningFailed(MotionResult(MotionStatus.NOT_READY, str(exc), cause="no_joint_states")) from exc
+            self._arm.set_start_state_to_current_state()
+            return q_now
+        q = np.asarray(q_start, float)
+        if q.shape != (6,) or not np.all(np.isfinite(q)):
+            raise PlanningFailed(MotionResult(MotionStatus.REFUSED, f"q_start must be 6 finite values, got {q}",
+                                              cause="invalid_command"))
+        self._arm.set_start_state(robot_state=self._robot_state(q))
+        return q
+
+    def _plan(self, kind: PlanKind, params: Any, target_tcp: np.ndarray | None, speed_scale: float,
+              q_now: np.ndarray) -> JointPlan:
         response = self._arm.plan(single_plan_parameters=params)
         if not response:
             code = getattr(response.error_code, "val", response.error_code)
@@ -139,35 +164,29 @@ class MoveItPyBackend:
         return joint_plan_from_trajectory(kind, msg.joint_trajectory, q_now, speed_scale, native=response.trajectory,
                                           target_tcp=target_tcp)
 
-    def _set_pose_goal(self, base_from_tcp: np.ndarray) -> None:
+    def _plan_pose_goal(self, kind: PlanKind, namespace: str, base_from_tcp: np.ndarray, speed_scale: float,
+                        q_start: np.ndarray | None) -> JointPlan:
+        self.apply_planning_scene()
+        params = self._params(namespace, speed_scale, linear=kind == PlanKind.LINEAR)
+        q_now = self._set_start(q_start)
         goal = pose_stamped(tool0_goal(base_from_tcp, self.tcp_offset_m, self.cfg.planning_frame), self.cfg.planning_frame)
-        self._arm.set_start_state_to_current_state()
         self._arm.set_goal_state(pose_stamped_msg=goal, pose_link=self.cfg.ee_link)
+        return self._plan(kind, params, base_from_tcp, speed_scale, q_now)
 
-    def plan_pose(self, base_from_tcp: np.ndarray, speed_scale: float = 1.0) -> JointPlan:
+    def plan_pose(self, base_from_tcp: np.ndarray, speed_scale: float = 1.0,
+                  q_start: np.ndarray | None = None) -> JointPlan:
+        return self._plan_pose_goal(PlanKind.POSE, self.cfg.plan_namespace, base_from_tcp, speed_scale, q_start)
+
+    def plan_linear(self, base_from_tcp: np.ndarray, speed_scale: float = 1.0,
+                    q_start: np.ndarray | None = None) -> JointPlan:
+        return self._plan_pose_goal(PlanKind.LINEAR, self.cfg.lin_namespace, base_from_tcp, speed_scale, q_start)
+
+    def plan_joints(self, q: np.ndarray, speed_scale: float = 1.0, q_start: np.ndarray | None = None) -> JointPlan:
         self.apply_planning_scene()
         params = self._params(self.cfg.plan_namespace, speed_scale, linear=False)
-        self._set_pose_goal(base_from_tcp)
-        return self._plan(PlanKind.POSE, params, base_from_tcp, speed_scale)
-
-    def plan_linear(self, base_from_tcp: np.ndarray, speed_scale: float = 1.0) -> JointPlan:
-        self.apply_planning_scene()
-        params = self._params(self.cfg.lin_namespace, speed_scale, linear=True)
-        self._set_pose_goal(base_from_tcp)
-        return self._plan(PlanKind.LINEAR, params, base_from_tcp, speed_scale)
-
-    def plan_joints(self, q: np.ndarray, speed_scale: float = 1.0) -> JointPlan:
-        from moveit.core.robot_state import RobotState
-
-        self.apply_planning_scene()
-        params = self._params(self.cfg.plan_namespace, speed_scale, linear=False)
-        state = RobotState(self._robot.get_robot_model())
-        state.set_to_default_values()
-        state.joint_positions = {name: float(v) for name, v in zip(UR_JOINT_NAMES, np.asarray(q, float), strict=True)}
-        state.update()
-        self._arm.set_start_state_to_current_state()
-        self._arm.set_goal_state(robot_state=state)
-        return self._plan(PlanKind.JOINTS, params, None, speed_scale)
+        q_now = self._set_start(q_start)
+        self._arm.set_goal_state(robot_state=self._robot_state(q))
+        return self._plan(PlanKind.JOINTS, params, None, speed_scale, q_now)
 
     # -- execution ------------------------------------------------------------------------
     def execute(self, plan: JointPlan) -> MotionResult:

@@ -33,7 +33,7 @@ from spatialbot_ros.motion.base import (
     PlanKind,
     PlanningFailed,
 )
-from spatialbot_ros.motion.frames import tool0_pose_for_tcp, ur_pose_vector
+from spatialbot_ros.motion.frames import tcp_pose_from_joints, tool0_pose_for_tcp, ur_pose_vector
 from spatialbot_ros.motion.joint_trajectory import TrajectoryConfig, plan_linear
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ def scaled_limit(base: float, speed_scale: float, cap: float) -> float:
     """base * speed_scale, capped; speed_scale must be a positive number."""
     if not (isinstance(speed_scale, (int, float)) and math.isfinite(speed_scale) and speed_scale > 0):
         raise PlanningFailed(MotionResult(MotionStatus.REFUSED, f"speed_scale must be a positive number, got {speed_scale!r}",
-                                          cause="not_finite"))
+                                          cause="invalid_command"))
     return min(float(base) * float(speed_scale), float(cap))
 
 
@@ -146,11 +146,20 @@ class UrRtdeBackend:
         return make_pose(p[:3], Rotation.from_rotvec(p[3:]))
 
     # -- planning -------------------------------------------------------------------------
-    def _joint_move_plan(self, kind: PlanKind, q_target: np.ndarray, speed_scale: float,
+    def _q0(self, q_start: np.ndarray | None) -> np.ndarray:
+        """The arm's joints now, or q_start (a dry run walking a task from its shadow state)."""
+        if q_start is None:
+            return self.current_joints()
+        q = np.asarray(q_start, float)
+        if q.shape != (6,) or not np.all(np.isfinite(q)):
+            raise PlanningFailed(MotionResult(MotionStatus.REFUSED, f"q_start must be 6 finite values, got {q}",
+                                              cause="invalid_command"))
+        return q
+
+    def _joint_move_plan(self, kind: PlanKind, q0: np.ndarray, q_target: np.ndarray, speed_scale: float,
                          target_tcp: np.ndarray | None) -> JointPlan:
         v = scaled_limit(self.cfg.joint_speed_rad_s, speed_scale, self.cfg.max_joint_speed_rad_s)
         a = scaled_limit(self.cfg.joint_accel_rad_s2, speed_scale, self.cfg.max_joint_accel_rad_s2)
-        q0 = self.current_joints()
         dq = q_target - q0
         length = float(np.max(np.abs(dq)))   # moveJ: the leading joint sets the profile
         n = int(math.ceil(length / self.cfg.joint_step_rad)) if length > 0 else 0
@@ -160,27 +169,31 @@ class UrRtdeBackend:
         move = RtdeMove("moveJ", tuple(float(x) for x in q_target), v, a)
         return JointPlan(kind, q0, positions, times, float(speed_scale), target_tcp, native=move)
 
-    def plan_joints(self, q: np.ndarray, speed_scale: float = 1.0) -> JointPlan:
+    def plan_joints(self, q: np.ndarray, speed_scale: float = 1.0, q_start: np.ndarray | None = None) -> JointPlan:
         q = np.asarray(q, float)
         if q.shape != (6,) or not np.all(np.isfinite(q)):
             raise PlanningFailed(MotionResult(MotionStatus.REFUSED, f"joint target must be 6 finite values, got {q}",
-                                              cause="not_finite"))
-        return self._joint_move_plan(PlanKind.JOINTS, q, speed_scale, None)
+                                              cause="invalid_command"))
+        return self._joint_move_plan(PlanKind.JOINTS, self._q0(q_start), q, speed_scale, None)
 
-    def plan_pose(self, base_from_tcp: np.ndarray, speed_scale: float = 1.0) -> JointPlan:
-        tool0 = tool0_pose_for_tcp(base_from_tcp, self.tcp_offset_m)
-        q = ik_nearest(tool0, self.current_joints(), self.dh, UR5_JOINT_LIMITS)
+    def plan_pose(self, base_from_tcp: np.ndarray, speed_scale: float = 1.0,
+                  q_start: np.ndarray | None = None) -> JointPlan:
+        q0 = self._q0(q_start)
+        q = ik_nearest(tool0_pose_for_tcp(base_from_tcp, self.tcp_offset_m), q0, self.dh, UR5_JOINT_LIMITS)
         if q is None:
             raise PlanningFailed(MotionResult(MotionStatus.UNREACHABLE, "no IK solution within joint limits", cause="no_ik"))
-        return self._joint_move_plan(PlanKind.POSE, q, speed_scale, np.asarray(base_from_tcp, float))
+        return self._joint_move_plan(PlanKind.POSE, q0, q, speed_scale, np.asarray(base_from_tcp, float))
 
-    def plan_linear(self, base_from_tcp: np.ndarray, speed_scale: float = 1.0) -> JointPlan:
+    def plan_linear(self, base_from_tcp: np.ndarray, speed_scale: float = 1.0,
+                    q_start: np.ndarray | None = None) -> JointPlan:
         from scipy.spatial.transform import Rotation
 
         v = scaled_limit(self.cfg.tcp_speed_m_s, speed_scale, self.cfg.max_tcp_speed_m_s)
         a = scaled_limit(self.cfg.tcp_accel_m_s2, speed_scale, self.cfg.max_tcp_accel_m_s2)
         goal = np.asarray(base_from_tcp, float)
-        q0, start = self.current_joints(), self.current_pose()
+        q0 = self._q0(q_start)
+        # from the controller's own TCP pose when planning from now; from our FK for a dry-run start
+        start = self.current_pose() if q_start is None else tcp_pose_from_joints(q0, self.tcp_offset_m, self.dh)
         traj_cfg = TrajectoryConfig(tcp_offset_m=self.tcp_offset_m, linear_step_m=self.cfg.linear_step_m)
         waypoints = plan_linear(q0, start, goal, traj_cfg, self.dh)
         if waypoints is None:
