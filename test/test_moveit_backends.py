@@ -24,14 +24,17 @@ from typing import Any
 import numpy as np
 import pytest
 
+from spatialbot_ros.core.grasp import top_down_rotation
 from spatialbot_ros.core.transforms import make_pose, pose_from_xyz_quat
 from spatialbot_ros.core.ur_kinematics import UR5_DH, UR_JOINT_NAMES, fk, ik_nearest
 from spatialbot_ros.motion.base import MotionStatus, PlanKind, PlanningFailed
 from spatialbot_ros.motion.frames import BASE_LINK_FROM_BASE, tool0_goal
 from spatialbot_ros.motion.planning_scene import BoxObstacle, CellObstacles
 
-HOME_Q = np.array([0.0, -1.9, 1.9, -1.57, -1.57, 0.0])
 TCP = 0.128
+# elbow-up, TCP pointing down at (0.45, 0, 0.30) m: inside the default safety workspace
+HOME_Q = ik_nearest(make_pose([0.45, 0.0, 0.30], top_down_rotation(0.0)) @ np.linalg.inv(make_pose([0, 0, TCP])),
+                    np.array([2.9, -1.7, 1.7, -1.57, -1.57, -1.8]), UR5_DH)
 UR_MAX_JOINT_SPEED = math.pi        # what the fake planners time trajectories with at scaling 1
 HAVE_MOVEIT_MSGS = importlib.util.find_spec("moveit_msgs") is not None
 needs_moveit_msgs = pytest.mark.skipif(not HAVE_MOVEIT_MSGS,

@@ -23,8 +23,10 @@ from spatialbot_ros.motion.frames import ur_pose_vector
 
 pytestmark = pytest.mark.core
 
-HOME_Q = np.array([0.0, -1.9, 1.9, -1.57, -1.57, 0.0])
 TCP = 0.128
+# elbow-up, TCP pointing down at (0.45, 0, 0.30) m: inside the default safety workspace
+HOME_Q = ik_nearest(make_pose([0.45, 0.0, 0.30], top_down_rotation(0.0)) @ np.linalg.inv(make_pose([0, 0, TCP])),
+                    np.array([2.9, -1.7, 1.7, -1.57, -1.57, -1.8]), UR5_DH)
 
 
 class FakeStatus:
