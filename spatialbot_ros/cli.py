@@ -66,11 +66,15 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         from spatialbot_ros.core.errors import bounded_message
 
-        self.exit(ExitCode.USAGE, bounded_message(f"{self.prog}: error: {message} (see {self.prog} --help)") + "\n")
+        text = bounded_message(f"{self.prog}: error: {message}", 300)
+        self.exit(ExitCode.USAGE, f"{text} (see {self.prog} --help)\n")
 
 
 def _int_at_least(lo: int):  # noqa: ANN202 - an argparse type factory
     def parse(text: str) -> int:
+        digits = text.strip().lstrip("+-")
+        if len(digits) > 12 and digits.isdigit():  # before int(): Python refuses > 4300 digits with ValueError
+            raise argparse.ArgumentTypeError(f"{text[:20]}... is implausibly large (at most 1000000000)")
         try:
             value = int(text, 10)
         except ValueError:

@@ -279,7 +279,7 @@ def collect_demos(out_dir: Path, config: DemoConfig, progress: bool = True, resu
     kept = resumed
     bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), desc="demos", unit="ep", disable=not progress)
     ctx = mp.get_context("spawn")
-    with JsonlLog(out_dir / TRIED_FILE, truncate=not resume) as tried_log, \
+    with bar, JsonlLog(out_dir / TRIED_FILE, truncate=not resume) as tried_log, \
             (ctx.Pool(max(1, config.workers)) if config.workers > 1 else _Serial()) as pool:
         for (i, job), ep in zip(todo, pool.imap(_collect_seed, [job for _, job in todo]), strict=True):
             bar.update(1)

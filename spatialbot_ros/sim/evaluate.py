@@ -149,19 +149,20 @@ def evaluate(policy_name: str, scenes: list[Scene], *, seed: int | None = None, 
     if out_dir is not None:
         results, episode_log = _open_run(Path(out_dir), policy_name, scenes, seed, resume)
     resumed = len(results)
+    bar = tqdm(total=len(scenes), initial=resumed, desc=f"eval {policy_name}", unit="ep", disable=not progress)
     try:
         policy = make_policy(policy_name, **(policy_kwargs or {}))
-        bar = tqdm(scenes[resumed:], desc=f"eval {policy_name}", unit="ep", disable=not progress,
-                   initial=resumed, total=len(scenes))
-        for i, scene in enumerate(bar, start=resumed):
-            res = run_episode(scene, policy)
+        for i in range(resumed, len(scenes)):
+            res = run_episode(scenes[i], policy)
             results.append(res)
             if episode_log is not None:
                 episode_log.append({"index": i, **asdict(res)})
+            bar.update(1)
             bar.set_postfix(success=f"{sum(r.success for r in results)}/{len(results)}")
             if not res.success:
-                log.info("episode %s failed: %s (%s)", scene.name, res.reason, res.message)
+                log.info("episode %s failed: %s (%s)", scenes[i].name, res.reason, res.message)
     finally:
+        bar.close()
         if episode_log is not None:
             episode_log.close()
     summary = summarize(policy_name, results, seed, time.perf_counter() - t0)
