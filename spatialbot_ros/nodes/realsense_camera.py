@@ -48,7 +48,7 @@ class RealSenseCameraNode(Node):
         """Read one aligned frame from the device and publish it; False if none came."""
         try:
             frame = self.source.read(timeout_ms)  # type: ignore[attr-defined]
-        except (FrameError, RuntimeError) as exc:  # pyrealsense2 raises RuntimeError on timeouts and unplugs
+        except (FrameError, RuntimeError, OSError) as exc:  # pyrealsense2: RuntimeError on timeouts and unplugs
             self.get_logger().warning(f"no frame: {str(exc)[:200]}", throttle_duration_sec=5.0)
             return False
         if not isinstance(frame, RGBDFrame):
