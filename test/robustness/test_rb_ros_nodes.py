@@ -37,11 +37,10 @@ def _spin(executor, cond, timeout=8.0) -> bool:
 class PolicyGraph:
     def __init__(self, rclpy, frame, base_from_camera):
         from rclpy.executors import SingleThreadedExecutor
+        from rclpy.parameter import Parameter
         from rclpy.qos import qos_profile_sensor_data
         from sensor_msgs.msg import CameraInfo, Image
         from std_msgs.msg import String
-
-        from rclpy.parameter import Parameter
 
         from spatialbot_ros.core.transforms import pose_to_xyz_quat
         from spatialbot_ros.nodes.spatial_policy import LATCHED, PARAMS, SpatialPolicyNode
