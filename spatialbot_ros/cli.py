@@ -268,7 +268,10 @@ def _cmd_up(args: argparse.Namespace) -> int:
 def _cmd_selftest(args: argparse.Namespace) -> int:
     from spatialbot_ros.selftest import run_selftest
 
-    return run_selftest(robustness=args.robustness, fast=args.fast)
+    code, table = run_selftest(robustness=args.robustness, fast=args.fast)
+    print(f"\nrobustness ({'fast slice' if args.fast else 'full suite'}): surface, probes, clean")
+    print(table or "(no probes ran)")
+    return code
 
 
 def build_parser() -> argparse.ArgumentParser:
