@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import copy
 import json
-import resource
 import time
+import tracemalloc
 
 import pytest
 import yaml
@@ -187,26 +187,33 @@ def test_not_a_readable_file(tmp_path, kind):
     _refused(path)
 
 
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def _refused_within(path, seconds: float, megabytes: float) -> SceneError:
+    """Refused within the time, with at most `megabytes` of Python allocations at the peak."""
+    tracemalloc.start()
+    try:
+        t0 = time.perf_counter()
+        e = _refused(path, bound_s=seconds)
+        elapsed = time.perf_counter() - t0
+        peak_mb = tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+    assert elapsed <= seconds and peak_mb <= megabytes, (elapsed, peak_mb)
+    return e
 
 
 def test_billion_laughs_refused_fast_and_small(tmp_path):
     """issue 17: a 1 kB alias bomb took 54-59 s and 2.4 GB before a MemoryError; now <= 1 s, <= 100 MB."""
     path = write(tmp_path / "bomb.yaml", billion_laughs_yaml())
     assert path.stat().st_size < 1500
-    rss0, t0 = _peak_rss_mb(), time.perf_counter()
-    e = _refused(path, bound_s=1.0)
-    assert time.perf_counter() - t0 <= 1.0 and _peak_rss_mb() - rss0 <= 100
+    e = _refused_within(path, 1.0, 100)
     assert "aliases" in str(e)
 
 
-def test_140k_object_scene_refused_fast(tmp_path):
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_140k_object_scene_refused_fast(tmp_path, fmt):
     """issue 17: an 8.5 MB scene with 140k objects was refused only after 102 s and 1.5 GB."""
-    path = write(tmp_path / "big.json", many_objects_scene_json())
-    rss0 = _peak_rss_mb()
-    _refused(path, bound_s=2.0)
-    assert _peak_rss_mb() - rss0 <= 100
+    text = many_objects_scene_json()  # JSON is YAML flow syntax: the same document both ways
+    _refused_within(write(tmp_path / f"big.{fmt}", text), 2.0, 100)
 
 
 def test_140k_objects_under_the_size_limit_refused_by_count(tmp_path):
@@ -217,7 +224,7 @@ def test_140k_objects_under_the_size_limit_refused_by_count(tmp_path):
     t0 = time.perf_counter()
     with pytest.raises(Exception, match="more than") as info:
         loads_structured(text, "big.json", "json", InputLimits(max_bytes=64 * 2**20))
-    assert time.perf_counter() - t0 <= 2.0 and type(info.value).__name__ == "InputFileError"
+    assert time.perf_counter() - t0 <= 5.0 and type(info.value).__name__ == "InputFileError"  # ~0.6 s unloaded
 
 
 def test_too_many_objects_refused_before_layout(tmp_path):
