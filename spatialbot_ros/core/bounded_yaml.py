@@ -9,7 +9,6 @@ so the check costs a fraction of the parse. Errors name the file and say what li
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,11 +101,12 @@ def loads_structured(text: str, source: str, fmt: str = "yaml", limits: InputLim
 def _check_yaml_events(text: str, limits: InputLimits, fail: Any) -> None:
     """Count nodes (aliases expanded by size, never by copying), aliases and depth from the event
     stream, before anything is constructed."""
-    anchors: dict[str, int] = {}
-    stack: list[list[Any]] = []  # [anchor, expanded node count] per open collection
+    anchors: dict[str, int] = {}  # anchor -> node count of its value, aliases inside it expanded
+    stack: list[list[Any]] = []   # per open collection: [anchor, node count so far (itself included)]
     total = aliases = 0
 
-    def add(n: int) -> None:
+    def count(n: int) -> None:
+        """n more nodes in the document (and in the collection being read)."""
         nonlocal total
         total += n
         if total > limits.max_nodes:
@@ -120,24 +120,22 @@ def _check_yaml_events(text: str, limits: InputLimits, fail: Any) -> None:
             aliases += 1
             if aliases > limits.max_aliases:
                 raise fail(f"more than {limits.max_aliases} YAML aliases (*name); write the values out")
-            add(anchors.get(ev.anchor, 1))
+            count(anchors.get(ev.anchor, 1))
         elif isinstance(ev, yaml.ScalarEvent):
             if ev.anchor:
                 anchors[ev.anchor] = 1
-            add(1)
+            count(1)
         elif isinstance(ev, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
             if len(stack) >= limits.max_depth:
                 raise fail(f"nested deeper than {limits.max_depth} levels")
+            count(1)
             stack.append([ev.anchor, 1])
         elif isinstance(ev, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
             anchor, n = stack.pop()
             if anchor:
                 anchors[anchor] = n
-            total_before = total
-            add(1)
-            total = total_before + 1  # the children were counted as they came
             if stack:
-                stack[-1][1] += n - 1
+                stack[-1][1] += n - 1  # its children were counted in the total as they came
 
 
 def _events(text: str) -> Iterator[yaml.Event]:
@@ -158,7 +156,7 @@ def _check_tree(data: Any, limits: InputLimits, fail: Any) -> None:
         seen += 1
         if seen > limits.max_nodes:
             raise fail(f"more than {limits.max_nodes} values; the file is too large to be a scene or config")
-        if depth > limits.max_depth:
+        if isinstance(value, (dict, list)) and depth >= limits.max_depth:  # the top collection is level 1
             raise fail(f"nested deeper than {limits.max_depth} levels (at {where or 'top level'})")
         if isinstance(value, dict):
             for k, v in value.items():
@@ -168,5 +166,3 @@ def _check_tree(data: Any, limits: InputLimits, fail: Any) -> None:
                 todo.append((v, depth + 1, f"{where}.{k}" if where else str(k)))
         elif isinstance(value, list):
             todo.extend((v, depth + 1, f"{where}[{i}]") for i, v in enumerate(value))
-        elif isinstance(value, float) and math.isnan(value):
-            continue
