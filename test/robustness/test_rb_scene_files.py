@@ -239,8 +239,8 @@ def test_alias_bomb_in_a_scenes_file(tmp_path):
 _values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True, allow_infinity=True) |
     st.text(max_size=30) | st.sampled_from(["cup", "red", "red_cup", "left_of", "color", "camera"]),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8) | st.integers(), inner,
-                                                                max_size=4),
+    lambda inner: st.lists(inner, min_size=1, max_size=4) |
+    st.dictionaries(st.text(max_size=8) | st.integers(), inner, min_size=1, max_size=4),
     max_leaves=12)
 _fields = st.sampled_from(["name", "instruction", "category", "viewpoint", "seed", "objects", "objects.0",
                            "objects.0.kind", "objects.0.color", "objects.0.position", "objects.0.position.0",
