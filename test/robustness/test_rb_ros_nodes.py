@@ -316,3 +316,50 @@ def test_camera_source_failures_are_logged_not_fatal(rclpy_domain, six_object_ce
         assert node.publish_next(10) is True and node.published == 1
     finally:
         node.destroy_node()
+
+
+DEPTH_QUERIES = {
+    "nan_point": dict(x=nan, y=0.5, normalized=True),
+    "inf_point": dict(x=float("inf"), y=float("-inf"), normalized=True),
+    "huge_point": dict(x=1e308, y=1e308, normalized=False),
+    "negative_point": dict(x=-5.0, y=-5.0, normalized=False),
+    "normalized_out": dict(x=1.5, y=0.5, normalized=True),
+    "box_inverted": dict(box_xyxy=[300, 300, 100, 100]),
+    "box_zero_area": dict(box_xyxy=[100, 100, 100, 100]),
+    "box_outside": dict(box_xyxy=[5000, 5000, 6000, 6000]),
+    "box_huge": dict(box_xyxy=[-2**31, -2**31, 2**31 - 1, 2**31 - 1]),
+    "box_partly_minus_one": dict(box_xyxy=[-1, -1, -1, 5]),
+}
+
+
+@pytest.mark.surface("node_spatial_policy")
+@pytest.mark.parametrize("name", [pytest.param(n, marks=() if n == "nan_point" else pytest.mark.robustness_full)
+                                  for n in DEPTH_QUERIES])
+def test_depth_query_service_refuses_bad_requests_and_keeps_answering(policy_graph, name):
+    from spatialbot_ros.nodes.typed_interfaces import interfaces_available
+
+    if not interfaces_available():
+        pytest.skip("typed interfaces not built: scripts/build_interfaces.sh")
+    from spatialbot_interfaces.srv import DepthQuery
+
+    from spatialbot_ros.nodes.spatial_policy import PARAMS
+
+    g = policy_graph
+    client = g.op.create_client(DepthQuery, PARAMS["depth_service"][0])
+    try:
+        assert _spin(g.ex, client.service_is_ready, 5.0)
+
+        def call(**fields):
+            req = DepthQuery.Request(box_xyxy=[-1, -1, -1, -1])
+            for k, v in fields.items():
+                setattr(req, k, v)
+            fut = client.call_async(req)
+            assert _spin(g.ex, fut.done, 5.0), "no answer (the service stopped)"
+            return fut.result()
+
+        r = call(**DEPTH_QUERIES[name])
+        assert (not r.ok and r.message) or (r.ok and math.isfinite(r.depth_mm))
+        good = call(x=0.5, y=0.5, normalized=True)
+        assert good.ok and good.depth_mm > 0
+    finally:
+        g.op.destroy_client(client)
