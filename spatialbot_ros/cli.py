@@ -380,17 +380,41 @@ def _missing_package(exc: ModuleNotFoundError) -> int | None:
     return _fail(ExitCode.MISSING_PACKAGE, f"this command needs the optional package '{name}': {hint}")
 
 
+def _kept(args: argparse.Namespace) -> str:
+    """What an interrupted run left in --out, exactly (read back from disk)."""
+    out = getattr(args, "out", None)
+    if out is None or not hasattr(args, "resume"):
+        return ""
+    try:
+        from spatialbot_ros.core.durable import read_jsonl
+
+        if args.command == "eval":
+            from spatialbot_ros.sim.evaluate import EPISODES_FILE, RUN_FILE
+
+            run = json.loads((Path(out) / RUN_FILE).read_text()) if (Path(out) / RUN_FILE).exists() else {}
+            what = f"{len(read_jsonl(Path(out) / EPISODES_FILE)[0])} of {run.get('episodes', '?')} episodes"
+        elif args.command == "demos":
+            from spatialbot_ros.learn.demos import TRIED_FILE
+
+            rows, _ = read_jsonl(Path(out) / TRIED_FILE)
+            what = f"{sum(r.get('episode') is not None for r in rows)} episodes ({len(rows)} scenes tried)"
+        else:
+            from spatialbot_ros.sim.spatial_qa import ANSWERS_FILE
+
+            what = f"{len(read_jsonl(Path(out) / ANSWERS_FILE)[0])} answered questions"
+    except Exception:  # noqa: BLE001 - the report must not hide the interrupt
+        what = "the finished episodes"
+    return f"; {what} kept in {out}, continue with --resume"
+
+
 def _run(args: argparse.Namespace) -> int:
     """Every expected failure -> one line on stderr and its exit code; only bugs print a traceback."""
     from spatialbot_ros.core.errors import OutputError, RunStateError, SpatialBotError, TaskFailedError
 
-    out = getattr(args, "out", None)
     try:
         return int(args.func(args))
     except KeyboardInterrupt:
-        kept = f"; finished episodes are kept in {out}, continue with --resume" if out is not None and \
-            hasattr(args, "resume") else ""
-        return _fail(ExitCode.INTERRUPTED, f"{args.command}: interrupted{kept}")
+        return _fail(ExitCode.INTERRUPTED, f"{args.command}: interrupted{_kept(args)}")
     except TaskFailedError as exc:
         return _fail(ExitCode.TASK_FAILED, f"{args.command}: {exc}")
     except (OutputError, RunStateError) as exc:

@@ -228,7 +228,11 @@ def test_interrupt_is_one_line_and_says_what_was_kept(tmp_path, capsys, monkeypa
 
     monkeypatch.setattr("spatialbot_ros.cli._cmd_eval", interrupted)
     line = _one_line(capsys, ["eval", "--out", str(tmp_path)], ExitCode.INTERRUPTED)
-    assert str(tmp_path) in line and "--resume" in line
+    assert str(tmp_path) in line and "--resume" in line and "0 of ? episodes" in line
+    (tmp_path / "run.json").write_text('{"episodes": 5}')
+    (tmp_path / "episodes.jsonl").write_text('{"index": 0, "scene": "a"}\n{"index": 1, "scene": "b"}\n{"ind')
+    line = _one_line(capsys, ["eval", "--out", str(tmp_path)], ExitCode.INTERRUPTED)
+    assert "2 of 5 episodes kept" in line
 
 
 @pytest.mark.surface("cli_files")
