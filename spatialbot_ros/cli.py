@@ -106,6 +106,7 @@ def _float_in(lo: float, hi: float):  # noqa: ANN202 - an argparse type factory
 positive_int = _int_at_least(1)
 # = policy.registry.POLICY_BACKENDS (kept here so --help needs no policy import; a test checks they agree)
 POLICY_NAMES = ("geometric", "magma", "onnx", "openai", "spatialbot", "transformers")
+UP_PROFILES = ("sim", "sim_pick_place", "camera")  # = graph_up.PROFILES
 seed_int = _int_at_least(0)
 
 
@@ -352,7 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(func=_cmd_spatial_qa)
 
     u = sub.add_parser("up", help="start a node graph as separate processes from config/*.yaml (no ros2 launch needed)")
-    u.add_argument("profile", help="sim, sim_pick_place or camera")
+    u.add_argument("profile", choices=UP_PROFILES, help="the node graph to start")
     u.add_argument("--duration", type=_float_in(0.0, 1e7), default=None, help="stop after this many seconds")
     u.set_defaults(func=_cmd_up)
 

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from hostile import VALID_SCENE, billion_laughs_yaml, write
 
-from spatialbot_ros.cli import POLICY_NAMES, ExitCode, main
+from spatialbot_ros.cli import POLICY_NAMES, UP_PROFILES, ExitCode, main
 from spatialbot_ros.core.errors import MAX_MESSAGE_CHARS
 
 pytestmark = pytest.mark.core
@@ -65,6 +65,7 @@ ARG_CASES = [
     (["spatial-qa", "--n", "-50"], "at least 1"),
     (["up"], "required"),
     (["up", "sim", "--duration", "nan"], "finite"),
+    (["up", "bogus"], "invalid choice"),
     (["up", "sim", "--duration", "-1"], "finite"),
     ([], "required"),
     (["fly"], "invalid choice"),
@@ -98,6 +99,13 @@ def test_policy_choices_match_the_registry():
     from spatialbot_ros.policy.registry import POLICY_BACKENDS
 
     assert tuple(sorted(POLICY_BACKENDS)) == POLICY_NAMES
+
+
+@pytest.mark.surface("cli_args")
+def test_up_profiles_match_graph_up():
+    from spatialbot_ros.graph_up import PROFILES
+
+    assert tuple(PROFILES) == UP_PROFILES
 
 
 SCENE_FILES = {
