@@ -124,9 +124,11 @@ def _check_config_file(path: Path | None, what: str) -> None:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    from spatialbot_ros.core.durable import check_writable
     from spatialbot_ros.sim.demo import load_demo_scene, run_demo
 
     scene = load_demo_scene(args.scene)
+    check_writable(args.out)
     log.info("scene %s: %r", scene.name, scene.instruction)
     result = run_demo(scene, args.out, policy_name=args.policy, animate=not args.no_animation)
     status = "SUCCESS" if result.success else f"FAILED ({result.reason}: {result.message})"
@@ -176,7 +178,9 @@ def _cmd_scenes(args: argparse.Namespace) -> int:
     if args.out is None:
         print(json.dumps([scene_to_dict(s) for s in scenes], indent=2))
         return 0
-    args.out.mkdir(parents=True, exist_ok=True)
+    from spatialbot_ros.core.durable import check_writable
+
+    check_writable(args.out)
     for s in scenes:
         save_scene(s, args.out / f"{s.name}.yaml")
     print(f"wrote {len(scenes)} scenes to {args.out}")
@@ -222,8 +226,10 @@ def _cmd_demos(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    from spatialbot_ros.core.durable import check_writable
     from spatialbot_ros.learn.train import TrainConfig, train
 
+    check_writable(args.out)
     report = train(args.data, args.out, TrainConfig(seed=args.seed, max_minutes=args.max_minutes, epochs=args.epochs))
     print(json.dumps(report, indent=2))
     return 0

@@ -170,16 +170,20 @@ def test_bad_backend_config_through_the_cli(tmp_path, capsys, command, name):
 
 @pytest.mark.surface("cli_files")
 @pytest.mark.parametrize("out", ["file", "under_file", "sys"])
-@pytest.mark.parametrize("command", ["eval", "spatial-qa", "demos"])
+@pytest.mark.parametrize("command", ["eval", "spatial-qa", "demos", "demo", "train", "scenes"])
 def test_unwritable_out_is_found_before_the_first_episode(tmp_path, capsys, monkeypatch, out, command):
     """issue 17: an unwritable --out was found only after every episode had run."""
     ran = []
     monkeypatch.setattr("spatialbot_ros.sim.episode.run_episode", lambda *a, **k: ran.append(1))
     monkeypatch.setattr("spatialbot_ros.sim.spatial_qa.generate_qa", lambda *a, **k: ran.append(1) or [])
     monkeypatch.setattr("spatialbot_ros.learn.demos._collect_seed", lambda *a, **k: ran.append(1))
+    monkeypatch.setattr("spatialbot_ros.sim.demo.run_demo", lambda *a, **k: ran.append(1))
+    monkeypatch.setattr("spatialbot_ros.learn.train.train", lambda *a, **k: ran.append(1))
     f = write(tmp_path / "f", "x")
     path = {"file": f, "under_file": f / "sub", "sys": Path("/sys/spatialbot_out")}[out]
-    argv = [command, "--out", str(path)] + (["--episodes", "1", "--workers", "1"] if command == "demos" else [])
+    extra = {"demos": ["--episodes", "1", "--workers", "1"], "train": ["--data", str(tmp_path)],
+             "scenes": ["--n", "1"]}
+    argv = [command, "--out", str(path), *extra.get(command, [])]
     if command == "eval":
         argv += ["--episodes", "1"]
     line = _one_line(capsys, argv, ExitCode.FILE_ERROR)
