@@ -335,8 +335,5 @@ class _Serial:
     def __exit__(self, *exc: object) -> None:
         return None
 
-    def __bool__(self) -> bool:
-        return True
-
     def imap(self, fn: Any, jobs: list[Any], chunksize: int = 1) -> Any:
         return map(fn, jobs)
