@@ -278,6 +278,30 @@ def test_gripper_commands_never_poison_the_physics(sim_graph, value):
 
 @pytest.mark.robustness_full
 @pytest.mark.surface("node_mujoco_sim")
+@pytest.mark.parametrize("sequence", [(False,), (False, False), (True,), (False, True, False, True)])
+def test_camera_service_toggles_and_physics_keeps_running(sim_graph, sequence):
+    from std_srvs.srv import SetBool
+
+    from spatialbot_ros.nodes.mujoco_sim import PARAMS
+
+    g = sim_graph
+    client = g["op"].create_client(SetBool, PARAMS["camera_enabled_service"][0])
+    try:
+        assert _spin(g["ex"], client.service_is_ready, 5.0)
+        for value in sequence:
+            fut = client.call_async(SetBool.Request(data=value))
+            assert _spin(g["ex"], fut.done, 5.0) and fut.result().success
+            assert g["sim"].camera_enabled is value
+        n = len(g["states"])
+        assert _spin(g["ex"], lambda: len(g["states"]) > n + 10), "joint states stopped"
+    finally:
+        fut = client.call_async(SetBool.Request(data=True))
+        _spin(g["ex"], fut.done, 5.0)
+        g["op"].destroy_client(client)
+
+
+@pytest.mark.robustness_full
+@pytest.mark.surface("node_mujoco_sim")
 def test_after_the_probes_a_good_trajectory_still_moves_the_arm(sim_graph):
     g = sim_graph
     start = np.array(g["sim"].cell.joint_positions())
