@@ -104,10 +104,10 @@ def _float_in(lo: float, hi: float):  # noqa: ANN202 - an argparse type factory
 
 
 positive_int = _int_at_least(1)
-# = policy.registry.POLICY_BACKENDS (kept here so --help needs no policy import; a test checks they agree)
-POLICY_NAMES = ("geometric", "magma", "onnx", "openai", "spatialbot", "transformers")
-UP_PROFILES = ("sim", "sim_pick_place", "camera")  # = graph_up.PROFILES
 seed_int = _int_at_least(0)
+# = policy.registry.POLICY_BACKENDS and graph_up.PROFILES (here so --help imports neither; tests check they agree)
+POLICY_NAMES = ("geometric", "magma", "onnx", "openai", "spatialbot", "transformers")
+UP_PROFILES = ("sim", "sim_pick_place", "camera")
 
 
 def _check_config_file(path: Path | None, what: str) -> None:
@@ -156,8 +156,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     try:
         kwargs = policy_options(args.policy, str(args.model_dir or ""), str(args.backend_config or ""))
     except ValueError as e:
-        print(f"eval: {e}", file=sys.stderr)
-        return 2
+        return _fail(ExitCode.USAGE, f"eval: {e}")
     summary, _ = evaluate(args.policy, scenes, seed=None if args.scenes else args.seed, out_dir=args.out,
                           policy_kwargs=kwargs, resume=args.resume)
     lo, hi = summary.success_ci95
@@ -204,8 +203,7 @@ def _cmd_ground(args: argparse.Namespace) -> int:
     try:
         g = ground_instruction(args.instruction or scene.instruction, proposals.marks)
     except GroundingError as exc:
-        print(f"ground: grounding error: {exc}", file=sys.stderr)
-        return ExitCode.TASK_FAILED
+        return _fail(ExitCode.TASK_FAILED, f"ground: grounding error: {exc}")
     print(json.dumps({k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in asdict(g).items()}, default=str, indent=2))
     return 0
 
@@ -245,8 +243,7 @@ def _cmd_spatial_qa(args: argparse.Namespace) -> int:
         if args.policy not in ("builtin", "geometric"):
             answerers.append(answerer_for(args.policy, str(args.model_dir or ""), str(args.backend_config or "")))
     except ValueError as e:
-        print(f"spatial-qa: {e}", file=sys.stderr)
-        return 2
+        return _fail(ExitCode.USAGE, f"spatial-qa: {e}")
     from spatialbot_ros.sim.evaluate import check_writable
 
     check_writable(args.out)
