@@ -1,21 +1,134 @@
-"""`spatialbot-ros` command line: demo, eval, spatial-qa, scenes, demos, train, calibrate, up."""
+"""`spatialbot-ros` command line: demo, eval, spatial-qa, scenes, demos, train, calibrate, up, selftest."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import math
 import sys
+import traceback
 from dataclasses import asdict
+from enum import IntEnum
 from pathlib import Path
+from typing import NoReturn
 
 log = logging.getLogger("spatialbot_ros")
 
+REPORT_TO = "the spatialbot_ros maintainers (package.xml: maintainers@spatialbot-ros.dev)"
+
+
+class ExitCode(IntEnum):
+    """Process exit status: scripts tell a refused input from a failed task or a bug."""
+
+    OK = 0
+    TASK_FAILED = 1        # the run finished, the task did not succeed (demo failed, instruction not grounded)
+    USAGE = 2              # bad command-line arguments
+    BAD_INPUT = 3          # a scene, config or dataset file (or value) was refused
+    FILE_ERROR = 4         # a file could not be read or written (--out not writable, disk full, run mismatch)
+    MISSING_PACKAGE = 5    # an optional package this command needs is not installed
+    INTERNAL = 70          # a bug: traceback printed, please report it
+    INTERRUPTED = 130      # Ctrl-C: finished episodes are kept
+
+
+EXIT_CODES_EPILOG = "exit codes:\n" + "\n".join(
+    f"  {c.value:<4}{text}" for c, text in (
+        (ExitCode.OK, "success"),
+        (ExitCode.TASK_FAILED, "the task ran but failed (demo not solved, instruction not grounded)"),
+        (ExitCode.USAGE, "bad command-line arguments"),
+        (ExitCode.BAD_INPUT, "a scene, config or dataset file was refused (the message names file and field)"),
+        (ExitCode.FILE_ERROR, "a file could not be read or written (--out not writable, disk full, "
+                              "--resume of a different run)"),
+        (ExitCode.MISSING_PACKAGE, "an optional package is missing (the message says what to install)"),
+        (ExitCode.INTERNAL, "internal error: a bug, reported with a traceback"),
+        (ExitCode.INTERRUPTED, "interrupted (Ctrl-C); finished episodes are kept, continue with --resume"),
+    )) + "\n--debug prints the traceback of any error."
+
+# optional packages -> how to get them (module names as ModuleNotFoundError.name reports them)
+OPTIONAL_PACKAGES = {
+    "torch": "pip install torch==2.13.0 (CPU build; a bare `torch` pulls CUDA)",
+    "onnxruntime": "pip install onnxruntime (or onnxruntime-gpu, never both)",
+    "transformers": "pip install transformers",
+    "av": "pip install av (PyAV: LeRobot videos)",
+    "pyarrow": "pip install pyarrow (LeRobot datasets)",
+    "pyrealsense2": "pip install pyrealsense2 (and Debian's libusb-1.0-0)",
+    "mujoco": "pip install mujoco (and MUJOCO_GL=egl with libegl1 libgl1-mesa-dri)",
+    "rclpy": "install the ROS 2 wheels: scripts/setup.sh",
+    "hypothesis": "pip install hypothesis (robustness selftest)",
+    "pytest": "pip install pytest (selftest)",
+    "matplotlib": "pip install matplotlib (plots)",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """Argument errors are one line on stderr (the value cut to a readable length), exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        from spatialbot_ros.core.errors import bounded_message
+
+        text = bounded_message(f"{self.prog}: error: {message}", 300)
+        self.exit(ExitCode.USAGE, f"{text} (see {self.prog} --help)\n")
+
+
+def _int_at_least(lo: int):  # noqa: ANN202 - an argparse type factory
+    def parse(text: str) -> int:
+        digits = text.strip().lstrip("+-")
+        if len(digits) > 12 and digits.isdigit():  # before int(): Python refuses > 4300 digits with ValueError
+            raise argparse.ArgumentTypeError(f"{text[:20]}... is implausibly large (at most 1000000000)")
+        try:
+            value = int(text, 10)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text[:40]!r}") from None
+        if value < lo:
+            raise argparse.ArgumentTypeError(f"must be at least {lo}, got {value}")
+        if value > 10**9:
+            raise argparse.ArgumentTypeError(f"{text[:20]}... is implausibly large (at most 1000000000)")
+        return value
+
+    parse.__name__ = f"integer >= {lo}"
+    return parse
+
+
+def _float_in(lo: float, hi: float):  # noqa: ANN202 - an argparse type factory
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text[:40]!r}") from None
+        if not math.isfinite(value) or not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"must be a finite number in [{lo:g}, {hi:g}], got {text[:40]}")
+        return value
+
+    parse.__name__ = f"number in [{lo:g}, {hi:g}]"
+    return parse
+
+
+positive_int = _int_at_least(1)
+seed_int = _int_at_least(0)
+# = policy.registry.POLICY_BACKENDS and graph_up.PROFILES (here so --help imports neither; tests check they agree)
+POLICY_NAMES = ("geometric", "magma", "onnx", "openai", "spatialbot", "transformers")
+UP_PROFILES = ("sim", "sim_pick_place", "camera")
+
+
+def _check_config_file(path: Path | None, what: str) -> None:
+    """Refuse a bad options file with one clear line before any model is loaded (bounded parse)."""
+    if path is None:
+        return
+    from spatialbot_ros.core.bounded_yaml import InputLimits, load_structured_file
+    from spatialbot_ros.core.errors import InputFileError
+
+    data = load_structured_file(path, InputLimits(max_bytes=2**20), what=what)
+    if data is not None and not isinstance(data, dict):
+        raise InputFileError(f"{path}: {what}: expected a mapping of backend name -> options, "
+                             f"got {type(data).__name__}")
+
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    from spatialbot_ros.core.durable import check_writable
     from spatialbot_ros.sim.demo import load_demo_scene, run_demo
 
     scene = load_demo_scene(args.scene)
+    check_writable(args.out)
     log.info("scene %s: %r", scene.name, scene.instruction)
     result = run_demo(scene, args.out, policy_name=args.policy, animate=not args.no_animation)
     status = "SUCCESS" if result.success else f"FAILED ({result.reason}: {result.message})"
@@ -33,16 +146,19 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     if not args.verbose:  # per-phase logs would drown the progress bar
         for name in ("spatialbot_ros.executive", "spatialbot_ros.policy"):
             logging.getLogger(name).setLevel(logging.WARNING)
+    from spatialbot_ros.sim.evaluate import check_writable
+
+    check_writable(args.out)  # before any scene is generated or episode run
+    _check_config_file(args.backend_config, "backend config")
     scenes = scenes_for_eval(args.episodes, args.seed, args.scenes, phrasing_set=args.phrasing)
     from spatialbot_ros.policy.registry import policy_options
 
     try:
         kwargs = policy_options(args.policy, str(args.model_dir or ""), str(args.backend_config or ""))
     except ValueError as e:
-        print(f"eval: {e}", file=sys.stderr)
-        return 2
+        return _fail(ExitCode.USAGE, f"eval: {e}")
     summary, _ = evaluate(args.policy, scenes, seed=None if args.scenes else args.seed, out_dir=args.out,
-                          policy_kwargs=kwargs)
+                          policy_kwargs=kwargs, resume=args.resume)
     lo, hi = summary.success_ci95
     print(f"policy {summary.policy}: success {summary.success_rate:.1%} (95% CI {lo:.1%}-{hi:.1%}) over "
           f"{summary.episodes} episodes; grounding {summary.grounding_accuracy:.1%}; contact "
@@ -61,7 +177,9 @@ def _cmd_scenes(args: argparse.Namespace) -> int:
     if args.out is None:
         print(json.dumps([scene_to_dict(s) for s in scenes], indent=2))
         return 0
-    args.out.mkdir(parents=True, exist_ok=True)
+    from spatialbot_ros.core.durable import check_writable
+
+    check_writable(args.out)
     for s in scenes:
         save_scene(s, args.out / f"{s.name}.yaml")
     print(f"wrote {len(scenes)} scenes to {args.out}")
@@ -85,8 +203,7 @@ def _cmd_ground(args: argparse.Namespace) -> int:
     try:
         g = ground_instruction(args.instruction or scene.instruction, proposals.marks)
     except GroundingError as exc:
-        print(f"grounding error: {exc}")
-        return 1
+        return _fail(ExitCode.TASK_FAILED, f"ground: grounding error: {exc}")
     print(json.dumps({k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in asdict(g).items()}, default=str, indent=2))
     return 0
 
@@ -99,15 +216,18 @@ def _cmd_demos(args: argparse.Namespace) -> int:
     summary = collect_demos(args.out, DemoConfig(episodes=args.episodes, seed=args.seed, workers=args.workers,
                                                  camera_jitter_m=args.camera_jitter,
                                                  extra_instructions=args.extra_instructions,
-                                                 grounding_scenes=args.grounding_scenes))
-    print(f"kept {summary['episodes_kept']}/{summary['episodes_tried']} expert episodes, {summary['frames']} frames "
-          f"-> {args.out} (LeRobot v3)")
+                                                 grounding_scenes=args.grounding_scenes), resume=args.resume)
+    resumed = f" ({summary['episodes_resumed']} from the earlier run)" if summary.get("episodes_resumed") else ""
+    print(f"kept {summary['episodes_kept']}/{summary['episodes_tried']} expert episodes{resumed}, "
+          f"{summary['frames']} frames -> {args.out} (LeRobot v3)")
     return 0
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    from spatialbot_ros.core.durable import check_writable
     from spatialbot_ros.learn.train import TrainConfig, train
 
+    check_writable(args.out)
     report = train(args.data, args.out, TrainConfig(seed=args.seed, max_minutes=args.max_minutes, epochs=args.epochs))
     print(json.dumps(report, indent=2))
     return 0
@@ -117,15 +237,18 @@ def _cmd_spatial_qa(args: argparse.Namespace) -> int:
     from spatialbot_ros.policy.spatial_answerers import BuiltinAnswerer, answerer_for
     from spatialbot_ros.sim.spatial_qa import evaluate_qa, generate_qa, write_qa_report
 
+    _check_config_file(args.backend_config, "backend config")
     try:
         answerers = [BuiltinAnswerer()]
         if args.policy not in ("builtin", "geometric"):
             answerers.append(answerer_for(args.policy, str(args.model_dir or ""), str(args.backend_config or "")))
     except ValueError as e:
-        print(f"spatial-qa: {e}", file=sys.stderr)
-        return 2
+        return _fail(ExitCode.USAGE, f"spatial-qa: {e}")
+    from spatialbot_ros.sim.evaluate import check_writable
+
+    check_writable(args.out)
     items = generate_qa(args.n, args.seed, progress=True)
-    report = evaluate_qa(answerers, items, args.n, args.seed, progress=True)
+    report = evaluate_qa(answerers, items, args.n, args.seed, progress=True, out_dir=args.out, resume=args.resume)
     write_qa_report(report, args.out)
     print(report.table())
     print(f"  report: {args.out}/spatial_qa.json, spatial_qa.txt, spatial_qa.png, spatial_qa_answers.jsonl")
@@ -159,22 +282,33 @@ def _cmd_up(args: argparse.Namespace) -> int:
     return up(args.profile, args.duration, extra_params=args.params_file)
 
 
+def _cmd_selftest(args: argparse.Namespace) -> int:
+    from spatialbot_ros.selftest import run_selftest
+
+    code, table = run_selftest(robustness=args.robustness, fast=args.fast)
+    print(f"\nrobustness ({'fast slice' if args.fast else 'full suite'}): surface, probes, clean")
+    print(table or "(no probes ran)")
+    return code
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="spatialbot-ros", description=__doc__)
+    p = _Parser(prog="spatialbot-ros", description=__doc__, epilog=EXIT_CODES_EPILOG,
+                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    p.add_argument("--debug", action="store_true", help="print the full traceback of any error")
     sub = p.add_subparsers(dest="command", required=True)
 
     d = sub.add_parser("demo", help="headless MuJoCo pick-and-place with SoM-annotated frames")
     d.add_argument("--scene", type=Path, default=None, help="scene YAML/JSON (default: scenes/default.yaml)")
     d.add_argument("--out", type=Path, default=Path("out/demo"))
-    d.add_argument("--policy", default="geometric")
+    d.add_argument("--policy", default="geometric", choices=POLICY_NAMES)
     d.add_argument("--no-animation", action="store_true", help="skip per-step frames for the GIF")
     d.set_defaults(func=_cmd_demo)
 
     e = sub.add_parser("eval", help="success rate of a policy over seeded random (or given) scenes")
-    e.add_argument("--policy", default="geometric")
-    e.add_argument("--episodes", type=int, default=100)
-    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--policy", default="geometric", choices=POLICY_NAMES)
+    e.add_argument("--episodes", type=positive_int, default=100)
+    e.add_argument("--seed", type=seed_int, default=0)
     e.add_argument("--scenes", type=Path, default=None, help="run every scene in this file as given")
     e.add_argument("--phrasing", choices=["train", "heldout"], default="train")
     e.add_argument("--model-dir", default=None, help="onnx: a trained model directory (default: the shipped "
@@ -182,11 +316,13 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--backend-config", type=Path, default=None, help="VLM backends: options YAML "
                    "(config/policy_backends.yaml)")
     e.add_argument("--out", type=Path, default=Path("out/eval"))
+    e.add_argument("--resume", action="store_true", help="continue the interrupted run in --out (same seeds, "
+                   "same results as one uninterrupted run)")
     e.set_defaults(func=_cmd_eval)
 
     s = sub.add_parser("scenes", help="generate seeded random scenes")
-    s.add_argument("--n", type=int, default=10)
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--n", type=positive_int, default=10)
+    s.add_argument("--seed", type=seed_int, default=0)
     s.add_argument("--phrasing", choices=["train", "heldout"], default="train")
     s.add_argument("--out", type=Path, default=None)
     s.set_defaults(func=_cmd_scenes)
@@ -197,22 +333,24 @@ def build_parser() -> argparse.ArgumentParser:
     g.set_defaults(func=_cmd_ground)
     dm = sub.add_parser("demos", help="record expert demonstrations in the MuJoCo cell (LeRobot v3 dataset)")
     dm.add_argument("--out", type=Path, required=True)
-    dm.add_argument("--episodes", type=int, default=300)
-    dm.add_argument("--seed", type=int, default=1000)
-    dm.add_argument("--workers", type=int, default=2)
-    dm.add_argument("--camera-jitter", type=float, default=0.02, help="std of camera position jitter (m)")
-    dm.add_argument("--extra-instructions", type=int, default=20,
+    dm.add_argument("--episodes", type=positive_int, default=300)
+    dm.add_argument("--seed", type=seed_int, default=1000)
+    dm.add_argument("--workers", type=positive_int, default=2)
+    dm.add_argument("--camera-jitter", type=_float_in(0.0, 0.2), default=0.02, help="std of camera position jitter (m)")
+    dm.add_argument("--extra-instructions", type=_int_at_least(0), default=20,
                     help="extra verified instructions per scene for the grounding heads")
-    dm.add_argument("--grounding-scenes", type=int, default=2000,
+    dm.add_argument("--grounding-scenes", type=_int_at_least(0), default=2000,
                     help="extra perception-only scenes (one rendered frame each) for the grounding heads")
+    dm.add_argument("--resume", action="store_true", help="continue the interrupted recording in --out")
     dm.set_defaults(func=_cmd_demos)
 
     t = sub.add_parser("train", help="train the learned policy on demonstrations; writes checkpoint, ONNX, metadata")
     t.add_argument("--data", type=Path, required=True, help="LeRobot v3 dataset from `demos`")
     t.add_argument("--out", type=Path, required=True)
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--epochs", type=int, default=60)
-    t.add_argument("--max-minutes", type=float, default=14.0, help="stop training after this long (wall clock)")
+    t.add_argument("--seed", type=seed_int, default=0)
+    t.add_argument("--epochs", type=positive_int, default=60)
+    t.add_argument("--max-minutes", type=_float_in(0.01, 10080.0), default=14.0,
+                   help="stop training after this long (wall clock)")
     t.set_defaults(func=_cmd_train)
 
     x = sub.add_parser("export", help="export policy.onnx again from a trained model directory's model.pt")
@@ -222,11 +360,12 @@ def build_parser() -> argparse.ArgumentParser:
     q = sub.add_parser("spatial-qa", help="SpatialBench-style questions on sim scenes: accuracy per category, "
                        "the built-in perception as the baseline")
     q.add_argument("--policy", default="builtin", help="builtin, or a VLM backend: spatialbot, transformers, openai, magma")
-    q.add_argument("--n", type=int, default=50, help="questions per category")
-    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--n", type=positive_int, default=50, help="questions per category")
+    q.add_argument("--seed", type=seed_int, default=0)
     q.add_argument("--model-dir", default=None, help="VLM backends: a model directory or hub id")
     q.add_argument("--backend-config", type=Path, default=None, help="VLM backends: options YAML")
     q.add_argument("--out", type=Path, default=Path("out/spatial_qa"))
+    q.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
     q.set_defaults(func=_cmd_spatial_qa)
 
     c = sub.add_parser("calibrate", help="hand-eye calibration of the camera from ChArUco views (recorded, or "
@@ -263,20 +402,109 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=_cmd_calibrate)
 
     u = sub.add_parser("up", help="start a node graph as separate processes from config/*.yaml (no ros2 launch needed)")
-    u.add_argument("profile", help="sim, sim_pick_place, camera or cell-emulated")
-    u.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    u.add_argument("profile", choices=UP_PROFILES, help="the node graph to start")
+    u.add_argument("--duration", type=_float_in(0.0, 1e7), default=None, help="stop after this many seconds")
     u.add_argument("--params-file", type=Path, action="append", default=[],
                    help="extra ROS parameter file for our nodes, e.g. a calibration (repeatable)")
     u.set_defaults(func=_cmd_up)
+
+    st = sub.add_parser("selftest", help="run the project's own checks; --robustness: the red-team suite "
+                        "(table: surface, probes, clean)")
+    st.add_argument("--robustness", action="store_true", help="the robustness probes of test/robustness")
+    st.add_argument("--fast", action="store_true", help="only the fast slice (seconds)")
+    st.set_defaults(func=_cmd_selftest)
     return p
 
 
+def _fail(code: ExitCode, message: str) -> int:
+    from spatialbot_ros.core.errors import bounded_message
+
+    print(bounded_message(f"spatialbot-ros: {message}"), file=sys.stderr)
+    return int(code)
+
+
+def _missing_package(exc: ModuleNotFoundError) -> int | None:
+    """A missing optional package -> one line saying what to install; None when the module is ours."""
+    name = (exc.name or "").split(".")[0]
+    if not name or name == "spatialbot_ros":
+        return None
+    hint = OPTIONAL_PACKAGES.get(name, f"pip install {name}")
+    return _fail(ExitCode.MISSING_PACKAGE, f"this command needs the optional package '{name}': {hint}")
+
+
+def _kept(args: argparse.Namespace) -> str:
+    """What an interrupted run left in --out, exactly (read back from disk)."""
+    out = getattr(args, "out", None)
+    if out is None or not hasattr(args, "resume"):
+        return ""
+    try:
+        from spatialbot_ros.core.durable import read_jsonl
+
+        if args.command == "eval":
+            from spatialbot_ros.sim.evaluate import EPISODES_FILE, RUN_FILE
+
+            run = json.loads((Path(out) / RUN_FILE).read_text()) if (Path(out) / RUN_FILE).exists() else {}
+            what = f"{len(read_jsonl(Path(out) / EPISODES_FILE)[0])} of {run.get('episodes', '?')} episodes"
+        elif args.command == "demos":
+            from spatialbot_ros.learn.demos import TRIED_FILE
+
+            rows, _ = read_jsonl(Path(out) / TRIED_FILE)
+            what = f"{sum(r.get('episode') is not None for r in rows)} episodes ({len(rows)} scenes tried)"
+        else:
+            from spatialbot_ros.sim.spatial_qa import ANSWERS_FILE
+
+            what = f"{len(read_jsonl(Path(out) / ANSWERS_FILE)[0])} answered questions"
+    except Exception:  # noqa: BLE001 - the report must not hide the interrupt
+        what = "the finished episodes"
+    return f"; {what} kept in {out}, continue with --resume"
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Every expected failure -> one line on stderr and its exit code; only bugs print a traceback."""
+    from spatialbot_ros.core.errors import OutputError, RunStateError, SpatialBotError, TaskFailedError
+
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return _fail(ExitCode.INTERRUPTED, f"{args.command}: interrupted{_kept(args)}")
+    except TaskFailedError as exc:
+        return _fail(ExitCode.TASK_FAILED, f"{args.command}: {exc}")
+    except (OutputError, RunStateError) as exc:
+        return _fail(ExitCode.FILE_ERROR, f"{args.command}: {exc}")
+    except SpatialBotError as exc:
+        return _fail(ExitCode.BAD_INPUT, f"{args.command}: {exc}")
+    except ModuleNotFoundError as exc:
+        code = _missing_package(exc)
+        if code is None:
+            raise
+        return code
+    except FileNotFoundError as exc:
+        return _fail(ExitCode.BAD_INPUT, f"{args.command}: {exc.filename or ''}: {exc.strerror or exc}; check the path")
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _fail(ExitCode.FILE_ERROR, f"{args.command}: {where}{exc.strerror or exc}")
+    except MemoryError:
+        return _fail(ExitCode.INTERNAL, f"{args.command}: out of memory; use smaller inputs")
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2, already printed as one line)
+        return int(exc.code or 0) if not isinstance(exc.code, str) else int(ExitCode.USAGE)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    logging.getLogger("matplotlib").setLevel(logging.WARNING)
-    return int(args.func(args))
+    for noisy in ("matplotlib", "OpenGL"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    if args.debug:
+        return int(args.func(args))  # every error with its traceback
+    try:
+        return _run(args)
+    except Exception as exc:  # noqa: BLE001 - a genuine bug: traceback and where to report it
+        traceback.print_exc()
+        return _fail(ExitCode.INTERNAL, f"{args.command}: internal error ({type(exc).__name__}): this is a bug; "
+                     f"please report it with the command line and the traceback above to {REPORT_TO}")
 
 
 if __name__ == "__main__":

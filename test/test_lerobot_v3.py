@@ -56,7 +56,10 @@ def test_round_trip_layout_and_content(tmp_path):
     np.testing.assert_allclose(ds.column("action"), np.concatenate([e["action"] for e in eps]), atol=1e-7)
     assert ds.episodes[1]["dataset_from_index"] == 5 and ds.episodes[1]["dataset_to_index"] == 8
     assert ds.episodes[1]["scene"] == "b"
-    assert ds.episodes[1]["videos/observation.images.color/from_timestamp"] == pytest.approx(0.5)
+    # one file per episode (durable when the episode ends): episode 1 starts its own video
+    assert ds.episodes[1]["videos/observation.images.color/file_index"] == 1
+    assert ds.episodes[1]["videos/observation.images.color/from_timestamp"] == 0.0
+    assert ds.episodes[1]["videos/observation.images.color/to_timestamp"] == pytest.approx(0.3)
     assert ds.tasks == {0: "pick the red cup", 1: "pick the blue box"}
     depth = ds.decode_video("observation.images.depth")  # FFV1 gray16: lossless millimetres
     np.testing.assert_array_equal(depth, np.concatenate([e["observation.images.depth"] for e in eps]))

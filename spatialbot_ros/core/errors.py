@@ -31,3 +31,39 @@ class GroundingError(SpatialBotError):
 
 class GraspError(SpatialBotError):
     """No feasible grasp (too wide for the gripper, too few points, ...)."""
+
+
+class InputFileError(SpatialBotError):
+    """A scene or config file is unreadable, too large, too deep or not the expected structure."""
+
+
+class OutputError(SpatialBotError):
+    """An output directory is not writable, or holds a run that must not be overwritten."""
+
+
+class RunStateError(SpatialBotError):
+    """A run directory to resume does not match the arguments (different policy, seed, scenes ...)."""
+
+
+MAX_MESSAGE_CHARS = 400
+
+
+def short_repr(value: object, limit: int = 80) -> str:
+    """repr() bounded in work and length: nested or aliased structures are never expanded in full."""
+    import reprlib
+
+    r = reprlib.Repr()
+    r.maxlevel, r.maxlist, r.maxdict, r.maxtuple, r.maxset = 3, 4, 4, 4, 4
+    r.maxstring, r.maxother, r.maxlong = limit, limit, 40
+    text = r.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def bounded_message(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """One line of at most `limit` characters (a huge bad value is cut, with a marker)."""
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 14] + " ...(truncated)"
+
+
+class TaskFailedError(SpatialBotError):
+    """A run completed without producing what it exists for (no episode solved, nothing to write)."""

@@ -20,6 +20,14 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from spatialbot_ros.core.durable import (
+    JsonlLog,
+    atomic_write_bytes,
+    atomic_write_json,
+    check_writable,
+    read_jsonl,
+)
+from spatialbot_ros.core.errors import OutputError, RunStateError, TaskFailedError
 from spatialbot_ros.core.instruction_templates import generate_instruction
 from spatialbot_ros.core.marks import Mark
 from spatialbot_ros.learn.features import (
@@ -232,35 +240,76 @@ def _collect_seed(args: tuple[int, float, int]) -> _Episode | None:
         return None
 
 
-def collect_demos(out_dir: Path, config: DemoConfig, progress: bool = True) -> dict[str, Any]:
-    """Write a LeRobot v3 dataset of expert demonstrations; returns a summary."""
-    writer = LeRobotV3Writer(Path(out_dir), FPS, DEMO_FEATURES, robot_type="ur5")
+RUN_FILE = "demos_run.json"       # the recording's settings (a resume must match them)
+TRIED_FILE = "demos_tried.jsonl"  # one line per finished scene, kept or not: what a resume skips
+
+
+def _run_settings(config: DemoConfig) -> dict[str, Any]:
+    return {"episodes": config.episodes, "seed": config.seed, "camera_jitter_m": config.camera_jitter_m,
+            "extra_instructions": config.extra_instructions}
+
+
+def collect_demos(out_dir: Path, config: DemoConfig, progress: bool = True, resume: bool = False) -> dict[str, Any]:
+    """Write a LeRobot v3 dataset of expert demonstrations; returns a summary. Each kept episode is
+    durable when written; resume=True continues a killed recording with the same settings (the
+    same seeds, so the same episodes as one uninterrupted run)."""
+    out_dir = Path(out_dir)
+    check_writable(out_dir)
+    if not resume and ((out_dir / "meta" / "info.json").exists() or (out_dir / RUN_FILE).exists()):
+        raise OutputError(f"{out_dir} already holds a recording; pass --resume to continue it, or choose another --out")
+    settings = _run_settings(config)
+    if resume and (out_dir / RUN_FILE).exists():
+        before = json.loads((out_dir / RUN_FILE).read_text())
+        differ = [k for k in settings if before.get(k) != settings[k]]
+        if differ:
+            raise RunStateError(f"{out_dir}: --resume with other settings ({', '.join(differ)} differ); use the "
+                                "same arguments or another --out")
+    writer = LeRobotV3Writer(out_dir, FPS, DEMO_FEATURES, robot_type="ur5", resume=resume)
+    atomic_write_json(out_dir / RUN_FILE, settings)
     seeds = np.random.default_rng(config.seed).integers(0, 2**31 - 1, size=config.episodes)
     jobs = [(int(s), config.camera_jitter_m, config.extra_instructions) for s in seeds]
-    kept = 0
-    bar = tqdm(total=len(jobs), desc="demos", unit="ep", disable=not progress)
+    tried, _ = read_jsonl(out_dir / TRIED_FILE, repair=True) if resume else ([], 0)
+    done = {int(r["job"]) for r in tried}
+    kept_seeds = {int(e["seed"]) for e in writer.episode_meta() if "seed" in e}
+    done |= {i for i, job in enumerate(jobs) if job[0] in kept_seeds}  # written, killed before it was logged
+    resumed = writer.episodes_written
+    todo = [(i, job) for i, job in enumerate(jobs) if i not in done]
+    if resume:
+        log.info("%s: resuming: %d scenes done (%d episodes kept), %d to go", out_dir, len(done), resumed, len(todo))
+    kept = resumed
+    bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), desc="demos", unit="ep", disable=not progress)
     ctx = mp.get_context("spawn")
-    with ctx.Pool(max(1, config.workers)) if config.workers > 1 else _Serial() as pool:
-        for ep in pool.imap(_collect_seed, jobs):
+    with bar, JsonlLog(out_dir / TRIED_FILE, truncate=not resume) as tried_log, \
+            (ctx.Pool(max(1, config.workers)) if config.workers > 1 else _Serial()) as pool:
+        for (i, job), ep in zip(todo, pool.imap(_collect_seed, [job for _, job in todo]), strict=True):
             bar.update(1)
-            if ep is None:
-                continue
-            frames = {k: np.stack(v) for k, v in ep.frames.items()}
-            writer.add_episode(frames, ep.instruction, ep.meta)
-            kept += 1
-            bar.set_postfix(kept=kept)
+            index = None
+            if ep is not None:
+                frames = {k: np.stack(v) for k, v in ep.frames.items()}
+                index = writer.add_episode(frames, ep.instruction, ep.meta)
+                kept += 1
+                bar.set_postfix(kept=kept)
+            tried_log.append({"job": i, "seed": job[0], "episode": index})
     bar.close()
     if kept == 0:
-        raise RuntimeError("the expert solved none of the scenes; nothing to write")
+        raise TaskFailedError("the expert solved none of the scenes; nothing to write")
     writer.finalize()
-    n_grounding = _collect_grounding(Path(out_dir), config, progress) if config.grounding_scenes else 0
-    return {"episodes_tried": len(jobs), "episodes_kept": kept, "frames": writer._frames,
-            "grounding_samples": n_grounding, "out": str(out_dir)}
+    n_grounding = 0
+    if config.grounding_scenes:
+        n_grounding = _collect_grounding(out_dir, config, progress, reuse=resume)
+    return {"episodes_tried": len(jobs), "episodes_kept": kept, "episodes_resumed": resumed,
+            "frames": writer.frames_written, "grounding_samples": n_grounding, "out": str(out_dir)}
 
 
-def _collect_grounding(out_dir: Path, config: DemoConfig, progress: bool) -> int:
+def _collect_grounding(out_dir: Path, config: DemoConfig, progress: bool, reuse: bool = False) -> int:
+    """All the perception-only samples in one parquet file, renamed into place when complete (a
+    resumed recording keeps a finished one and redoes an unfinished one)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
+
+    path = out_dir / GROUNDING_FILE
+    if reuse and path.exists():
+        return pq.read_metadata(path).num_rows
 
     seeds = np.random.default_rng(config.seed + 1).integers(0, 2**31 - 1, size=config.grounding_scenes)
     jobs = [(int(s), config.camera_jitter_m, config.extra_instructions) for s in seeds]
@@ -271,9 +320,9 @@ def _collect_grounding(out_dir: Path, config: DemoConfig, progress: bool) -> int
             rows.extend(items)
             bar.update(1)
     bar.close()
-    path = out_dir / GROUNDING_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(rows), path)
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_pylist(rows), sink)
+    atomic_write_bytes(path, sink.getvalue().to_pybytes())
     return len(rows)
 
 

@@ -37,6 +37,8 @@ PARAMS = {
     "ground_truth_topic": ("/sim/ground_truth", "JSON object poses for scoring (never used for acting)"),
     "camera_enabled_service": ("/sim/set_camera_enabled", "std_srvs/SetBool: stop/start the camera (fault injection)"),
 }
+MAX_TRAJECTORY_POINTS = 10_000
+JOINT_LIMIT_RAD = 2 * math.pi + 1e-6   # UR joints: +-2 pi
 
 
 class MujocoSimNode(Node):
@@ -67,15 +69,30 @@ class MujocoSimNode(Node):
         self.create_timer(1.0 / float(p["physics_rate_hz"]), self._physics_tick)
 
     def _on_trajectory(self, msg: JointTrajectory) -> None:
+        """A malformed trajectory is refused with one log line; the arm keeps its current target."""
         try:
-            order = [list(msg.joint_names).index(j) for j in UR_JOINT_NAMES]
-            positions = [[pt.positions[i] for i in order] for pt in msg.points]
+            names = list(msg.joint_names)
+            if len(set(names)) != len(names):
+                raise ValueError("joint names repeat")
+            if len(msg.points) > MAX_TRAJECTORY_POINTS:
+                raise ValueError(f"{len(msg.points)} points; at most {MAX_TRAJECTORY_POINTS}")
+            order = [names.index(j) for j in UR_JOINT_NAMES]
+            positions = [[float(pt.positions[i]) for i in order] for pt in msg.points]
+            if any(not (math.isfinite(q) and abs(q) <= JOINT_LIMIT_RAD) for row in positions for q in row):
+                raise ValueError(f"positions must be finite and within +-{JOINT_LIMIT_RAD:.2f} rad")
             times = [pt.time_from_start.sec + pt.time_from_start.nanosec * 1e-9 for pt in msg.points]
             if not all(math.isfinite(v) for pt in positions for v in pt):
                 raise ValueError("trajectory contains NaN or inf positions")
             self._follower.start(self.cell.joint_positions(), positions, times, time.monotonic())
         except (ValueError, IndexError) as exc:
-            self.get_logger().error(f"trajectory refused: {exc}")
+            self.get_logger().error(f"trajectory refused: {str(exc)[:200]}", throttle_duration_sec=1.0)
+
+    def _on_gripper(self, msg: Float64) -> None:
+        if not math.isfinite(msg.data):
+            self.get_logger().error(f"gripper command refused: opening {msg.data} is not finite",
+                                    throttle_duration_sec=1.0)
+            return
+        self.cell.command_gripper(msg.data)  # clipped to the gripper's range
 
     def _on_gripper(self, msg: Float64) -> None:
         try:

@@ -12,6 +12,7 @@ from sensor_msgs.msg import CameraInfo, Image
 
 from spatialbot_ros.camera.realsense import RealSenseCamera, StreamConfig
 from spatialbot_ros.core.errors import FrameError
+from spatialbot_ros.core.frame import RGBDFrame
 from spatialbot_ros.nodes.conversions import rgbd_to_msgs
 from spatialbot_ros.nodes.runner import run_node
 
@@ -47,8 +48,12 @@ class RealSenseCameraNode(Node):
         """Read one aligned frame from the device and publish it; False if none came."""
         try:
             frame = self.source.read(timeout_ms)  # type: ignore[attr-defined]
-        except FrameError as exc:
-            self.get_logger().warning(str(exc), throttle_duration_sec=5.0)
+        except (FrameError, RuntimeError, OSError) as exc:  # pyrealsense2: RuntimeError on timeouts and unplugs
+            self.get_logger().warning(f"no frame: {str(exc)[:200]}", throttle_duration_sec=5.0)
+            return False
+        if not isinstance(frame, RGBDFrame):
+            self.get_logger().error(f"camera source returned {type(frame).__name__}, not an RGBDFrame",
+                                    throttle_duration_sec=5.0)
             return False
         color, depth, info = rgbd_to_msgs(frame, self.get_clock().now().to_msg())
         self._pub_color.publish(color)

@@ -13,7 +13,7 @@ from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import String
 from visualization_msgs.msg import MarkerArray
 
-from spatialbot_ros.core.errors import SpatialBotError
+from spatialbot_ros.core.errors import SpatialBotError, bounded_message
 from spatialbot_ros.core.frame import RGBDFrame
 from spatialbot_ros.core.frame_sync import ApproximateTimeSync
 from spatialbot_ros.core.som_overlay import draw_marks
@@ -49,6 +49,7 @@ PARAMS = {
     "camera_extrinsics.xyz": ([1.15, 0.0, 0.62], "camera position in the base frame (m)"),
     "camera_extrinsics.quat_xyzw": ([0.0, 0.0, 0.0, 1.0], "camera optical frame orientation in the base frame"),
 }
+MAX_INSTRUCTION_CHARS = 2000
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
@@ -89,6 +90,11 @@ class SpatialPolicyNode(Node):
             self.get_logger().info("spatialbot_interfaces not built: JSON result topic only, no DepthQuery service")
 
     def _on_instruction(self, msg: String) -> None:
+        if len(msg.data) > MAX_INSTRUCTION_CHARS:
+            self.get_logger().error(f"instruction refused: {len(msg.data)} characters, at most "
+                                    f"{MAX_INSTRUCTION_CHARS}", throttle_duration_sec=2.0)
+            self.instruction = ""
+            return
         self.instruction = msg.data
 
     def _on(self, stream: str, msg: object) -> None:
@@ -102,11 +108,16 @@ class SpatialPolicyNode(Node):
             frame = msgs_to_rgbd(triple["color"], triple["depth"], triple["info"])
             self._latest_frame = frame
             proposals, grounding = self.policy.ground(frame, self.instruction, self.base_from_camera)
-        except SpatialBotError as exc:  # bad frame or instruction: report, never guess
-            self._pub_result.publish(grounding_json(self.instruction, [], None, str(exc), stamp_s=stamp_to_s(stamp)))
+        except Exception as exc:  # noqa: BLE001 - bad frame or instruction (or a policy bug): report, keep serving
+            if not isinstance(exc, SpatialBotError):
+                self.get_logger().error(f"policy failed on a frame ({type(exc).__name__}: {str(exc)[:200]}); "
+                                        "reported as an error result", throttle_duration_sec=2.0)
+                exc = SpatialBotError(f"internal error ({type(exc).__name__}): {str(exc)[:200]}")
+            text = bounded_message(str(exc))
+            self._pub_result.publish(grounding_json(self.instruction, [], None, text, stamp_s=stamp_to_s(stamp)))
             if self._pub_step is not None:
-                self._pub_step.publish(grounding_to_step_msg(self.instruction, [], None, str(exc), self.base_frame, stamp))
-            self.get_logger().warning(str(exc), throttle_duration_sec=2.0)
+                self._pub_step.publish(grounding_to_step_msg(self.instruction, [], None, text, self.base_frame, stamp))
+            self.get_logger().warning(text, throttle_duration_sec=2.0)
             return
         chosen = proposals.by_id(grounding.pick_mark_id)
         if self._pub_overlay.get_subscription_count() > 0:  # drawing and sending 1 MB costs ms: only when watched

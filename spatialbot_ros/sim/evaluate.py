@@ -2,21 +2,35 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
+from spatialbot_ros.core.durable import (
+    JsonlLog,
+    atomic_write_json,
+    atomic_write_text,
+    check_writable,
+    read_jsonl,
+)
+from spatialbot_ros.core.errors import OutputError, RunStateError
 from spatialbot_ros.policy.registry import make_policy
 from spatialbot_ros.sim.episode import EpisodeResult, run_episode
-from spatialbot_ros.sim.scene import Scene
+from spatialbot_ros.sim.scene import Scene, scene_to_dict
 from spatialbot_ros.sim.scene_generator import generate_scenes
+
+__all__ = ["EvalSummary", "check_writable", "evaluate", "load_run", "scenes_for_eval", "summarize", "wilson_ci95",
+           "write_report"]
+RUN_FILE = "run.json"           # what the run is: policy, scenes (digest), seed
+EPISODES_FILE = "episodes.jsonl"  # one finished episode per line, fsynced: survives a kill
 
 log = logging.getLogger(__name__)
 
@@ -71,25 +85,89 @@ def summarize(policy: str, results: list[EpisodeResult], seed: int | None, wall_
     )
 
 
+def scenes_digest(scenes: list[Scene]) -> str:
+    text = json.dumps([scene_to_dict(s) for s in scenes], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _result_from_row(row: dict[str, Any]) -> EpisodeResult:
+    return EpisodeResult(**{f.name: row[f.name] for f in fields(EpisodeResult) if f.name in row})
+
+
+def load_run(out_dir: Path, repair: bool = False) -> tuple[dict[str, Any] | None, list[EpisodeResult], int]:
+    """(run description, finished episodes in order, bytes of a torn last record) of an eval --out."""
+    out_dir = Path(out_dir)
+    run = None
+    if (out_dir / RUN_FILE).exists():
+        try:
+            run = json.loads((out_dir / RUN_FILE).read_text())
+        except ValueError as exc:
+            raise RunStateError(f"{out_dir / RUN_FILE}: unreadable ({exc}); remove the directory to start over") from exc
+    rows, torn = read_jsonl(out_dir / EPISODES_FILE, repair=repair)
+    return run, [_result_from_row(r) for r in rows], torn
+
+
+def _open_run(out_dir: Path, policy_name: str, scenes: list[Scene], seed: int | None,
+              resume: bool) -> tuple[list[EpisodeResult], JsonlLog]:
+    """The episodes an earlier run of the same evaluation kept (resume), and the log to append to."""
+    check_writable(out_dir)
+    want = {"command": "eval", "policy": policy_name, "seed": seed, "episodes": len(scenes),
+            "scenes_digest": scenes_digest(scenes), "scene_names": [s.name for s in scenes]}
+    run, done, _ = load_run(out_dir, repair=resume)
+    if run is not None and not resume and len(done) < int(run.get("episodes", 0)):
+        raise OutputError(f"{out_dir} holds an unfinished run ({len(done)} of {run.get('episodes')} episodes kept); "
+                          "pass --resume to continue it, or choose another --out")
+    if not resume or run is None:
+        if resume:
+            log.info("%s: no earlier run to resume; starting a new one", out_dir)
+        atomic_write_json(out_dir / RUN_FILE, want)
+        return [], JsonlLog(out_dir / EPISODES_FILE, truncate=True)
+    differ = [k for k in ("policy", "seed", "episodes", "scenes_digest") if run.get(k) != want[k]]
+    if differ:
+        raise RunStateError(f"{out_dir}: --resume of a different run ({', '.join(differ)} differ: was "
+                            f"{', '.join(f'{k}={str(run.get(k))[:16]}' for k in differ)}); use the same arguments "
+                            "or another --out")
+    for i, r in enumerate(done):
+        if i >= len(scenes) or r.scene != scenes[i].name:
+            raise RunStateError(f"{out_dir / EPISODES_FILE}: record {i} is scene {r.scene!r}, expected "
+                                f"{scenes[i].name if i < len(scenes) else 'none'}; remove the directory to start over")
+    log.info("%s: resuming after %d of %d finished episodes", out_dir, len(done), len(scenes))
+    return done, JsonlLog(out_dir / EPISODES_FILE)
+
+
 def evaluate(policy_name: str, scenes: list[Scene], *, seed: int | None = None, out_dir: Path | None = None,
-             progress: bool = True, policy_kwargs: dict[str, Any] | None = None) -> tuple[EvalSummary, list[EpisodeResult]]:
+             progress: bool = True, policy_kwargs: dict[str, Any] | None = None,
+             resume: bool = False) -> tuple[EvalSummary, list[EpisodeResult]]:
     """One policy instance for all episodes (the executive resets it per instruction), so model
-    loading is paid once."""
+    loading is paid once. With out_dir every finished episode is appended to episodes.jsonl
+    (fsynced) before the next starts; resume=True continues a killed run of the same evaluation."""
     import time
 
     t0 = time.perf_counter()
     results: list[EpisodeResult] = []
-    policy = make_policy(policy_name, **(policy_kwargs or {}))
-    bar = tqdm(scenes, desc=f"eval {policy_name}", unit="ep", disable=not progress)
-    for scene in bar:
-        res = run_episode(scene, policy)
-        results.append(res)
-        bar.set_postfix(success=f"{sum(r.success for r in results)}/{len(results)}")
-        if not res.success:
-            log.info("episode %s failed: %s (%s)", scene.name, res.reason, res.message)
+    episode_log: JsonlLog | None = None
+    if out_dir is not None:
+        results, episode_log = _open_run(Path(out_dir), policy_name, scenes, seed, resume)
+    resumed = len(results)
+    bar = tqdm(total=len(scenes), initial=resumed, desc=f"eval {policy_name}", unit="ep", disable=not progress)
+    try:
+        policy = make_policy(policy_name, **(policy_kwargs or {}))
+        for i in range(resumed, len(scenes)):
+            res = run_episode(scenes[i], policy)
+            results.append(res)
+            if episode_log is not None:
+                episode_log.append({"index": i, **asdict(res)})
+            bar.update(1)
+            bar.set_postfix(success=f"{sum(r.success for r in results)}/{len(results)}")
+            if not res.success:
+                log.info("episode %s failed: %s (%s)", scenes[i].name, res.reason, res.message)
+    finally:
+        bar.close()
+        if episode_log is not None:
+            episode_log.close()
     summary = summarize(policy_name, results, seed, time.perf_counter() - t0)
     if out_dir is not None:
-        write_report(summary, results, out_dir)
+        write_report(summary, results, Path(out_dir))
     return summary, results
 
 
@@ -103,8 +181,7 @@ def scenes_for_eval(episodes: int, seed: int, scenes_file: Path | None = None, p
 
 def write_report(summary: EvalSummary, results: list[EpisodeResult], out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "eval.json").write_text(json.dumps(
-        {**asdict(summary), "results": [asdict(r) for r in results]}, indent=2, default=float))
+    atomic_write_json(out_dir / "eval.json", {**asdict(summary), "results": [asdict(r) for r in results]})
     lo, hi = summary.success_ci95
     lines = [
         f"# Evaluation: policy `{summary.policy}`, {summary.episodes} episodes (seed {summary.seed})", "",
@@ -119,7 +196,7 @@ def write_report(summary: EvalSummary, results: list[EpisodeResult], out_dir: Pa
         "", "| stage | median ms |", "|---|---|",
         *[f"| {k} | {v:.2f} |" for k, v in summary.latency_ms_median.items()],
     ]
-    (out_dir / "eval.md").write_text("\n".join(lines) + "\n")
+    atomic_write_text(out_dir / "eval.md", "\n".join(lines) + "\n")
     _plot(summary, out_dir / "eval.png")
 
 
@@ -147,5 +224,7 @@ def _plot(summary: EvalSummary, path: Path) -> None:
     axes[2].barh(list(lat), list(lat.values()), color="tab:gray")
     axes[2].set_title("median latency per stage (ms)")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, dpi=100)
     plt.close(fig)
+    tmp.replace(path)

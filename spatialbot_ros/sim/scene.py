@@ -12,8 +12,11 @@ from typing import Any
 import numpy as np
 import yaml
 
+from spatialbot_ros.core.bounded_yaml import InputLimits, load_structured_file
 from spatialbot_ros.core.colors import COLOR_NAMES
-from spatialbot_ros.core.errors import SpatialBotError
+from spatialbot_ros.core.errors import InputFileError, bounded_message, short_repr
+from spatialbot_ros.core.grounding import RELATIONS
+from spatialbot_ros.core.instruction_templates import CATEGORIES
 from spatialbot_ros.core.transforms import look_at
 
 KINDS = ("cup", "box", "sphere", "plate", "bowl")
@@ -36,9 +39,15 @@ SIZE_RANGES: dict[str, dict[str, tuple[float, float]]] = {
 # reachable table area for object centres (base frame, metres)
 TABLE_AREA = {"x": (0.28, 0.78), "y": (-0.4, 0.4), "min_radius": 0.28, "max_radius": 0.8}
 MIN_CLEARANCE_M = 0.01
+MAX_OBJECTS = 64            # per scene: the cell and the SoM proposer are built for a table, not a warehouse
+MAX_SCENES_PER_FILE = 5000
+MAX_TEXT_CHARS = 2000       # names, instructions
+MAX_ABS_NUMBER = 1e6        # beyond this a scene number is a typo (and a 400-digit int overflows floats)
+# scene and scenes files: 4 MB holds ~2500 scenes; node and alias budgets stop bombs before they are built
+SCENE_LIMITS = InputLimits()
 
 
-class SceneError(SpatialBotError):
+class SceneError(InputFileError):
     """A scene file is malformed; the message names the file and the field."""
 
 
@@ -122,36 +131,55 @@ class _Ctx:
         self.source = source
 
     def fail(self, path: str, msg: str) -> SceneError:
-        return SceneError(f"{self.source}: {path}: {msg}")
+        return SceneError(bounded_message(f"{self.source}: {path}: {msg}"))
 
     def mapping(self, value: Any, path: str, allowed: set[str], required: set[str] = frozenset()) -> dict:
         if not isinstance(value, dict):
             raise self.fail(path, f"expected a mapping, got {type(value).__name__}")
+        bad_keys = [k for k in value if not isinstance(k, str)]
+        if bad_keys:
+            raise self.fail(path, f"key {short_repr(bad_keys[0], 40)} is a {type(bad_keys[0]).__name__}; "
+                            "field names are strings")
         unknown = set(value) - allowed
         if unknown:
-            raise self.fail(path, f"unknown key(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+            raise self.fail(path, f"unknown key(s) {short_repr(sorted(unknown))}; allowed: {sorted(allowed)}")
         missing = required - set(value)
         if missing:
             raise self.fail(path, f"missing required key(s) {sorted(missing)}")
         return value
 
     def number(self, value: Any, path: str, lo: float | None = None, hi: float | None = None) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise self.fail(path, f"expected a finite number, got {value!r}")
+        # magnitude before isfinite(): math.isfinite(10**400) raises OverflowError
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                (isinstance(value, int) and abs(value) > MAX_ABS_NUMBER) or not math.isfinite(value):
+            raise self.fail(path, f"expected a finite number, got {short_repr(value, 40)}")
+        if abs(value) > MAX_ABS_NUMBER:
+            raise self.fail(path, f"{short_repr(value, 40)} is not a plausible scene value (|x| > {MAX_ABS_NUMBER:g})")
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             raise self.fail(path, f"{value} is outside the plausible range [{lo}, {hi}]")
         return float(value)
 
     def vector(self, value: Any, path: str, n: int) -> tuple[float, ...]:
         if not isinstance(value, (list, tuple)) or len(value) != n:
-            raise self.fail(path, f"expected a list of {n} numbers, got {value!r}")
+            raise self.fail(path, f"expected a list of {n} numbers, got {short_repr(value)}")
         return tuple(self.number(v, f"{path}[{i}]") for i, v in enumerate(value))
 
     def string(self, value: Any, path: str, choices: tuple[str, ...] | None = None) -> str:
         if not isinstance(value, str) or not value.strip():
-            raise self.fail(path, f"expected a non-empty string, got {value!r}")
+            raise self.fail(path, f"expected a non-empty string, got {short_repr(value)}")
+        if len(value) > MAX_TEXT_CHARS:
+            raise self.fail(path, f"{len(value)} characters; at most {MAX_TEXT_CHARS}")
         if choices is not None and value not in choices:
-            raise self.fail(path, f"{value!r} is not one of {', '.join(choices)}")
+            raise self.fail(path, f"{short_repr(value)} is not one of {', '.join(choices)}")
+        return value
+
+    def whole(self, value: Any, path: str, lo: int, hi: int) -> int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(path, f"expected a whole number, got {short_repr(value, 40)}")
+        if not lo <= value <= hi:
+            raise self.fail(path, f"{short_repr(value, 40)} is outside [{lo}, {hi}]")
         return value
 
 
@@ -207,14 +235,16 @@ def scene_from_dict(d: Any, source: str = "<scene>") -> Scene:
                                  "category"}, {"name", "objects", "instruction", "expected"})
     if not isinstance(d["objects"], list) or not d["objects"]:
         raise ctx.fail("objects", "expected a non-empty list of objects")
+    if len(d["objects"]) > MAX_OBJECTS:  # before any per-object work: the layout check is quadratic
+        raise ctx.fail("objects", f"{len(d['objects'])} objects; a scene holds at most {MAX_OBJECTS}")
     objects = [_object_from_dict(o, f"objects[{i}]", ctx) for i, o in enumerate(d["objects"])]
     _check_layout(objects, ctx)
     cam_d = ctx.mapping(d.get("camera", {}), "camera", {"position", "look_at", "width", "height", "hfov_deg"})
     cam = CameraSpec(
         position=ctx.vector(cam_d.get("position", CameraSpec.position), "camera.position", 3),
         look_at=ctx.vector(cam_d.get("look_at", CameraSpec.look_at), "camera.look_at", 3),
-        width=int(ctx.number(cam_d.get("width", 640), "camera.width", 64, 4096)),
-        height=int(ctx.number(cam_d.get("height", 480), "camera.height", 48, 4096)),
+        width=ctx.whole(cam_d.get("width", 640), "camera.width", 64, 4096),
+        height=ctx.whole(cam_d.get("height", 480), "camera.height", 48, 4096),
         hfov_deg=ctx.number(cam_d.get("hfov_deg", 69.0), "camera.hfov_deg", 20.0, 120.0))
     if math.dist(cam.position, cam.look_at) < 0.1:
         raise ctx.fail("camera.look_at", "must be at least 0.1 m from camera.position")
@@ -238,12 +268,19 @@ def scene_from_dict(d: Any, source: str = "<scene>") -> Scene:
         point = ctx.vector(point, "expected.place_point", 2)
     if place is not None and point is not None:
         raise ctx.fail("expected", "give either place (an object) or place_point, not both")
+    relation = exp_d.get("relation")
+    if relation is not None:
+        relation = ctx.string(relation, "expected.relation", RELATIONS)
+        if place is None and point is None:
+            raise ctx.fail("expected.relation", "a relation needs a place_point (or a place object) it describes")
+    category = d.get("category")
+    category = "" if category in (None, "") else ctx.string(category, "category", CATEGORIES)
     return Scene(
         name=ctx.string(d["name"], "name"), objects=objects, instruction=ctx.string(d["instruction"], "instruction"),
-        expected=Expected(pick, place, point, exp_d.get("relation")), camera=cam, robot=robot,
-        seed=int(ctx.number(d["seed"], "seed")) if d.get("seed") is not None else None,
+        expected=Expected(pick, place, point, relation), camera=cam, robot=robot,
+        seed=ctx.whole(d["seed"], "seed", 0, 2**63 - 1) if d.get("seed") is not None else None,
         viewpoint=ctx.string(d.get("viewpoint", "camera"), "viewpoint", ("camera", "robot")),
-        category=str(d.get("category", "")))
+        category=category)
 
 
 def scene_to_dict(scene: Scene) -> dict:
@@ -275,15 +312,8 @@ def scene_to_dict(scene: Scene) -> dict:
 
 
 def _read(path: Path) -> Any:
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise SceneError(f"{path}: cannot read: {exc.strerror}") from exc
-    try:
-        return json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise SceneError(f"{path}: not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: {exc}") from exc
+    """Bounded, safe parse: size, alias, node and depth limits before anything is built."""
+    return load_structured_file(Path(path), SCENE_LIMITS, what="scene file", error=SceneError)
 
 
 def load_scene(path: Path | str) -> Scene:
@@ -296,6 +326,12 @@ def load_scenes(path: Path | str) -> list[Scene]:
     if isinstance(data, dict) and "scenes" in data:
         if not isinstance(data["scenes"], list) or not data["scenes"]:
             raise SceneError(f"{path}: scenes: expected a non-empty list")
+        if len(data["scenes"]) > MAX_SCENES_PER_FILE:
+            raise SceneError(f"{path}: scenes: {len(data['scenes'])} scenes; at most {MAX_SCENES_PER_FILE} per file")
+        extra = set(data) - {"scenes"}
+        if extra:
+            raise SceneError(bounded_message(f"{path}: unknown top-level key(s) {short_repr(sorted(map(str, extra)))} "
+                                             "beside scenes"))
         return [scene_from_dict(s, f"{path}: scenes[{i}]") for i, s in enumerate(data["scenes"])]
     return [scene_from_dict(data, str(path))]
 

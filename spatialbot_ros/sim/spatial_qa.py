@@ -23,6 +23,14 @@ from typing import Any, Protocol
 import numpy as np
 from tqdm import tqdm
 
+from spatialbot_ros.core.durable import (
+    JsonlLog,
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_text,
+    read_jsonl,
+)
+from spatialbot_ros.core.errors import OutputError, RunStateError
 from spatialbot_ros.core.frame import RGBDFrame
 from spatialbot_ros.core.marks import Mark
 from spatialbot_ros.core.transforms import invert, transform_points
@@ -314,24 +322,72 @@ class QaReport:
         return "\n".join(rows)
 
 
+ANSWERS_FILE = "spatial_qa_answers.jsonl"  # one answered question per line, fsynced: survives a kill
+QA_RUN_FILE = "spatial_qa_run.json"
+
+
+def _open_qa_run(out_dir: Path, answerers: list[SpatialAnswerer], items: list[tuple[QaScene, SpatialQuestion]],
+                 n_per_category: int, seed: int, resume: bool) -> tuple[list[dict[str, Any]], JsonlLog]:
+    """The rows an earlier run of the same questions kept (resume), and the log to append to."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    want = {"n_per_category": n_per_category, "seed": seed, "answerers": [a.name for a in answerers],
+            "questions": len(items)}
+    run_path = out_dir / QA_RUN_FILE
+    before = json.loads(run_path.read_text()) if run_path.exists() else None
+    rows, _ = read_jsonl(out_dir / ANSWERS_FILE, repair=resume)
+    if before is not None and not resume and len(rows) < int(before.get("questions", 0)):
+        raise OutputError(f"{out_dir} holds an unfinished run ({len(rows)} of {before.get('questions')} questions "
+                          "answered); pass --resume to continue it, or choose another --out")
+    if not resume or before is None:
+        atomic_write_json(run_path, want)
+        return [], JsonlLog(out_dir / ANSWERS_FILE, truncate=True)
+    differ = [k for k in want if before.get(k) != want[k]]
+    if differ:
+        raise RunStateError(f"{out_dir}: --resume of a different run ({', '.join(differ)} differ); use the same "
+                            "arguments or another --out")
+    for i, row in enumerate(rows):
+        if i >= len(items) or row.get("question") != items[i][1].question:
+            raise RunStateError(f"{out_dir / ANSWERS_FILE}: line {i + 1} is not question {i + 1} of this run; "
+                                "remove the directory to start over")
+    log.info("%s: resuming after %d of %d answered questions", out_dir, len(rows), len(items))
+    return rows, JsonlLog(out_dir / ANSWERS_FILE)
+
+
 def evaluate_qa(answerers: list[SpatialAnswerer], items: list[tuple[QaScene, SpatialQuestion]], n_per_category: int,
-                seed: int, progress: bool = False) -> QaReport:
+                seed: int, progress: bool = False, out_dir: Path | None = None, resume: bool = False) -> QaReport:
+    """Ask every question; with out_dir each answered question is appended to the answers log
+    (fsynced) as it finishes, and resume=True continues a killed run of the same questions."""
     correct: dict[str, dict[str, int]] = {a.name: dict.fromkeys(CATEGORIES, 0) for a in answerers}
     counts = dict.fromkeys(CATEGORIES, 0)
     answers: list[dict[str, Any]] = []
-    for qa, q in tqdm(items, desc="spatial QA", disable=not progress):
-        counts[q.category] += 1
-        row: dict[str, Any] = {"category": q.category, "question": q.question, "truth": q.truth, "seed": q.scene_seed}
+    answer_log: JsonlLog | None = None
+    if out_dir is not None:
+        answers, answer_log = _open_qa_run(Path(out_dir), answerers, items, n_per_category, seed, resume)
+    for row in answers:
+        counts[row["category"]] += 1
         for a in answerers:
-            try:
-                text = a.answer(q, qa)
-            except Exception as e:  # one failing question must not end the evaluation
-                log.warning("%s failed on %r: %s", a.name, q.question, e)
-                text = f"<error: {e}>"
-            ok = score_answer(q, text)
-            correct[a.name][q.category] += int(ok)
-            row[a.name] = {"answer": text, "correct": ok}
-        answers.append(row)
+            correct[a.name][row["category"]] += int(bool(row[a.name]["correct"]))
+    try:
+        for qa, q in tqdm(items[len(answers):], desc="spatial QA", disable=not progress, initial=len(answers),
+                          total=len(items)):
+            counts[q.category] += 1
+            row: dict[str, Any] = {"category": q.category, "question": q.question, "truth": q.truth,
+                                   "seed": q.scene_seed}
+            for a in answerers:
+                try:
+                    text = a.answer(q, qa)
+                except Exception as e:  # one failing question must not end the evaluation
+                    log.warning("%s failed on %r: %s", a.name, q.question, e)
+                    text = f"<error: {e}>"
+                ok = score_answer(q, text)
+                correct[a.name][q.category] += int(ok)
+                row[a.name] = {"answer": text, "correct": ok}
+            answers.append(row)
+            if answer_log is not None:
+                answer_log.append(row)
+    finally:
+        if answer_log is not None:
+            answer_log.close()
     total = sum(counts.values())
     accuracy = {}
     for a, per in correct.items():
@@ -345,11 +401,10 @@ def write_qa_report(report: QaReport, out_dir: Path) -> None:
     """spatial_qa.json (accuracies), spatial_qa_answers.jsonl (every answer), spatial_qa.txt, spatial_qa.png."""
     out_dir.mkdir(parents=True, exist_ok=True)
     summary = {k: v for k, v in asdict(report).items() if k != "answers"}
-    (out_dir / "spatial_qa.json").write_text(json.dumps(summary, indent=2))
-    with (out_dir / "spatial_qa_answers.jsonl").open("w") as f:
-        for row in report.answers:
-            f.write(json.dumps(row, default=str) + "\n")
-    (out_dir / "spatial_qa.txt").write_text(report.table() + "\n")
+    atomic_write_json(out_dir / "spatial_qa.json", summary)
+    atomic_write_bytes(out_dir / ANSWERS_FILE, "".join(json.dumps(row, default=str) + "\n"
+                                                       for row in report.answers).encode())
+    atomic_write_text(out_dir / "spatial_qa.txt", report.table() + "\n")
     import matplotlib
 
     matplotlib.use("Agg")
@@ -367,5 +422,7 @@ def write_qa_report(report: QaReport, out_dir: Path) -> None:
     ax.legend(loc="upper center", ncol=max(1, len(report.accuracy)), fontsize=8)
     ax.set_title(f"Spatial QA, {report.n_per_category} questions per category")
     fig.tight_layout()
-    fig.savefig(out_dir / "spatial_qa.png", dpi=120)
+    tmp = out_dir / ".spatial_qa.tmp.png"
+    fig.savefig(tmp, dpi=120)
     plt.close(fig)
+    tmp.replace(out_dir / "spatial_qa.png")
