@@ -25,7 +25,7 @@ from spatialbot_ros.core.grasp import top_down_rotation
 from spatialbot_ros.core.safety import EStop, SafetyChecker, SafetyReason, SafetyViolation
 from spatialbot_ros.core.task import FailureReason, TaskPhase
 from spatialbot_ros.core.transforms import make_pose
-from spatialbot_ros.motion.base import GripperState, MotionResult, MotionStatus
+from spatialbot_ros.motion.base import GripperState, MotionResult, MotionStatus, PlanningFailed
 from spatialbot_ros.policy.base import Observation, Policy, PolicyStep
 
 log = logging.getLogger(__name__)
@@ -343,6 +343,11 @@ class PickPlaceExecutive:
         except SpatialBotError as exc:
             result.reason, result.message = FailureReason.BAD_INPUT, str(exc)
             log.warning("pick-place refused bad input: %s", exc)
+            self._stop_motion()
+        except PlanningFailed as exc:  # the robot's state could not be read (no joint states, no driver)
+            result.reason = _BY_CAUSE.get(exc.result.cause) or _BY_STATUS.get(exc.result.status, FailureReason.MOTION_FAILED)
+            result.message = exc.result.message
+            log.warning("pick-place: robot state unavailable: %s", exc.result.message)
             self._stop_motion()
         except Exception as exc:  # noqa: BLE001 - run() reports, never raises: a bug must still stop the arm
             result.reason, result.message = FailureReason.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}"

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from spatialbot_ros.core.actions import GripperCommand
+from spatialbot_ros.core.safety import tcp_path
 from spatialbot_ros.core.timestamps import split_seconds
 from spatialbot_ros.core.transforms import make_pose
 from spatialbot_ros.core.ur_kinematics import (
@@ -65,6 +66,9 @@ class TrajectoryConfig:
     tcp_offset_m: float = 0.15
     max_joint_speed_rad_s: float = 1.0
     max_joint_accel_rad_s2: float = 2.0
+    # mean TCP speed per segment; the controller's cubic spline peaks at up to 1.5x the mean on a
+    # rest-to-rest segment, so 0.16 m/s keeps the peak under the safety gate's 0.25 m/s
+    max_tcp_speed_m_s: float = 0.16
     linear_step_m: float = 0.01           # straight lines: one IK waypoint per cm ...
     linear_step_rad: float = 0.05         # ... and per 0.05 rad of TCP rotation
     max_linear_joint_jump_rad: float = 0.5  # a bigger jump between line waypoints is a singularity
@@ -105,18 +109,23 @@ def hermite_peak_speeds(p0: np.ndarray, p1: np.ndarray, v0: np.ndarray, v1: np.n
 
 
 def time_parameterize(q_start: np.ndarray, waypoints: np.ndarray, cfg: TrajectoryConfig,
-                      speed_scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+                      speed_scale: float = 1.0,
+                      tcp_segment_lengths_m: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Times (N,) from the start and velocities (N,6) for joint waypoints (N,6).
 
-    Each segment starts at the longer of its speed-limited and its acceleration-limited (bang-bang)
-    time; velocities are central differences with zero at both ends. Segments are then stretched
-    until the controller's cubic spline through them stays within the speed limit everywhere, not
-    only at the waypoints.
+    Each segment starts at the longest of its joint-speed-limited, its acceleration-limited
+    (bang-bang) and, given the TCP path length of each segment, its TCP-speed-limited time;
+    velocities are central differences with zero at both ends. Segments are then stretched until the
+    controller's cubic spline through them stays within the joint speed limit everywhere, not only at
+    the waypoints.
     """
     pts = np.vstack([np.asarray(q_start, float)[None], np.asarray(waypoints, float)])
     dq = np.abs(np.diff(pts, axis=0)).max(axis=1)
-    v = cfg.max_joint_speed_rad_s * min(max(speed_scale, 1e-3), 1.0)
+    scale = min(max(speed_scale, 1e-3), 1.0)
+    v = cfg.max_joint_speed_rad_s * scale
     seg = np.maximum(dq / v, np.sqrt(4.0 * dq / cfg.max_joint_accel_rad_s2))
+    if tcp_segment_lengths_m is not None:
+        seg = np.maximum(seg, np.asarray(tcp_segment_lengths_m, float) / (cfg.max_tcp_speed_m_s * scale))
     seg = np.maximum(seg, 1e-3)
     vel = np.zeros_like(pts)
     for _ in range(20):
@@ -359,7 +368,8 @@ class JointTrajectoryBackend:
     # -- plan --------------------------------------------------------------------------------
     def _plan(self, kind: PlanKind, q_start: np.ndarray, waypoints: np.ndarray, speed_scale: float,
               target_tcp: np.ndarray | None = None) -> JointPlan:
-        times, vel = time_parameterize(q_start, waypoints, self.config, speed_scale)
+        tcp_lengths = tcp_path(q_start, waypoints, self.tcp_offset_m, self.dh).segment_lengths_m
+        times, vel = time_parameterize(q_start, waypoints, self.config, speed_scale, tcp_lengths)
         return JointPlan(kind, q_start, np.asarray(waypoints, float), times, speed_scale, target_tcp,
                          native=self._goal(waypoints, times, vel))
 

@@ -21,6 +21,7 @@ from std_msgs.msg import Float64
 from trajectory_msgs.msg import JointTrajectory
 
 from spatialbot_ros.core.actions import GripperCommand
+from spatialbot_ros.core.safety import tcp_path
 from spatialbot_ros.core.ur_kinematics import UR5_JOINT_LIMITS, UR_JOINT_NAMES, dh_for, ik_nearest
 from spatialbot_ros.motion.base import (
     GripperState,
@@ -118,7 +119,8 @@ class RosTopicMotionBackend:
 
     def _timed(self, kind: PlanKind, q0: np.ndarray, waypoints: np.ndarray, speed_scale: float,
                target_tcp: np.ndarray | None) -> JointPlan:
-        times, vel = time_parameterize(q0, waypoints, self.traj_cfg, speed_scale)
+        tcp_lengths = tcp_path(q0, waypoints, self.cfg.tcp_offset_m, self.dh).segment_lengths_m
+        times, vel = time_parameterize(q0, waypoints, self.traj_cfg, speed_scale, tcp_lengths)
         return JointPlan(kind, q0, np.asarray(waypoints, float), times, speed_scale,
                          None if target_tcp is None else np.asarray(target_tcp, float).copy(),
                          native=build_joint_trajectory(waypoints, times, vel))

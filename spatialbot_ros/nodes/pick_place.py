@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -228,10 +229,15 @@ class PickPlaceNode(Node):
     def _run(self, goal_id: str, instruction: str, pick_only: bool, on_done: Callable[[dict], None]) -> None:
         executive = self._executive
         try:
+            joints = self.watchdogs["joint_states"]
             if len(instruction) > int(self.p["max_instruction_chars"]):
                 result = {"id": goal_id, "succeeded": False, "failure_reason": FailureReason.BAD_INPUT.value,
                           "message": f"instruction of {len(instruction)} characters refused "
                                      f"(limit {self.p['max_instruction_chars']})"}
+            elif not _wait(lambda: not joints.expired(), float(self.p["robot_wait_s"])):
+                result = {"id": goal_id, "succeeded": False, "failure_reason": FailureReason.ROBOT_NOT_READY.value,
+                          "message": f"no joint states on {self.p['joint_states_topic']} for "
+                                     f"{self.p['robot_wait_s']} s: is the robot driver running?"}
             else:
                 r = executive.run(instruction, pick_only=pick_only or None)  # type: ignore[union-attr]
                 result = {"id": goal_id, "succeeded": r.succeeded, "failure_reason": r.reason.value,
@@ -251,6 +257,15 @@ class PickPlaceNode(Node):
         self._pub_result.publish(String(data=json.dumps(data)))
         self.get_logger().info(f"goal {data['id']}: {data['failure_reason'] if not data['succeeded'] else 'succeeded'}"
                                + (f" ({data.get('message', '')})" if not data["succeeded"] else ""))
+
+
+def _wait(condition: Callable[[], bool], timeout_s: float) -> bool:
+    end = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def main(args: list[str] | None = None) -> None:

@@ -66,6 +66,7 @@ PARAMS: dict[str, Param] = {
     "frame_timeout_s": Param(1.0, "camera watchdog: stop the arm and abort with stale_frame when frames stop "
                              "for longer during a goal", dynamic=True),
     "joint_states_timeout_s": Param(0.5, "joint-state watchdog: stop the arm when /joint_states stop for longer"),
+    "robot_wait_s": Param(10.0, "a goal waits this long for joint states before robot_not_ready"),
     "safety.workspace_min_m": Param(list(LIMITS.workspace_min_m), "TCP workspace box, lower corner (base frame, m)"),
     "safety.workspace_max_m": Param(list(LIMITS.workspace_max_m), "TCP workspace box, upper corner (base frame, m)"),
     "safety.max_step_translation_m": Param(LIMITS.max_step_translation_m, "largest policy step (m)"),
@@ -148,7 +149,7 @@ def validate_start(p: dict[str, Any]) -> None:
         raise ValueError(f"calibration.mode {p['calibration.mode']!r}: pick_place perceives from a camera fixed in the "
                          "base frame (eye_to_hand); a wrist camera (eye_in_hand) calibration is not supported by the "
                          "executive yet")
-    for name in ("frame_timeout_s", "joint_states_timeout_s", "sync_slop_s", "tcp_offset_m"):
+    for name in ("frame_timeout_s", "joint_states_timeout_s", "robot_wait_s", "sync_slop_s", "tcp_offset_m"):
         if not (isinstance(p[name], (int, float)) and math.isfinite(p[name]) and p[name] > 0):
             raise ValueError(f"parameter {name} must be a positive number, got {p[name]!r}")
     if check_dynamic("speed_scale", p["speed_scale"]):
