@@ -291,3 +291,87 @@ def test_hostile_messages_do_not_deafen_pick_place_and_read_only_parameters_are_
     assert r.failure_reason == "grounding_failed", r
     cell.node.destroy_publisher(goal_pub)
     cell.node.destroy_publisher(joints_pub)
+
+
+class InProcessPickPlace:
+    """A second pick_place on the same emulated cell, in this process (names of its own), so a test
+    can give it other parameters or break its backend and still talk to it only over DDS."""
+
+    PREFIX = "/pp_variant"
+
+    def __init__(self, cell: Cell, **overrides: object) -> None:
+        from rclpy.executors import MultiThreadedExecutor
+        from rclpy.parameter import Parameter
+        from std_msgs.msg import String
+
+        from spatialbot_ros.nodes.pick_place import PickPlaceNode
+
+        p = self.PREFIX
+        names = {"goal_topic": f"{p}/goal", "cancel_topic": f"{p}/cancel", "feedback_topic": f"{p}/feedback",
+                 "result_topic": f"{p}/result", "action_name": p, "policy_step_topic": f"{p}/policy_step",
+                 "arm_service": f"{p}/arm", "armed_state_topic": f"{p}/armed", "preview_topic": f"{p}/planned",
+                 "preview_markers_topic": f"{p}/planned_path", "estop_topic": f"{p}/estop",
+                 "estop_state_topic": f"{p}/estop_state", "reset_estop_service": f"{p}/reset_estop",
+                 "publish_camera_tf": False, "speed_scale": 1.0}
+        names.update(overrides)
+        self.node = PickPlaceNode(parameter_overrides=[Parameter(k, value=v) for k, v in names.items()],
+                                  cli_args=["--ros-args", "-r", "__node:=pick_place_variant"])
+        self.results: list[dict] = []
+        self.cell = cell
+        cell.node.create_subscription(String, f"{p}/result", lambda m: self.results.append(json.loads(m.data)), 10)
+        self.goals = cell.node.create_publisher(String, f"{p}/goal", 10)
+        self.executor = MultiThreadedExecutor(num_threads=4)
+        self.executor.add_node(self.node)
+        self._thread = threading.Thread(target=self.executor.spin, daemon=True)
+        self._thread.start()
+        assert cell.wait(lambda: self.goals.get_subscription_count() >= 1, 10.0)
+
+    def run(self, instruction: str, timeout: float = 90.0) -> dict:
+        from std_msgs.msg import String
+
+        n = len(self.results)
+        self.goals.publish(String(data=json.dumps({"instruction": instruction})))
+        assert self.cell.wait(lambda: len(self.results) > n, timeout), "no result"
+        return self.results[-1]
+
+    def close(self) -> None:
+        self.executor.shutdown()
+        self.node.destroy_node()
+
+
+def test_a_place_target_outside_the_workspace_is_refused_before_any_motion_toward_it(cell):
+    # the plate (x = 0.66, by now with the green cup on it: perceived as one white box) lies outside
+    # this cell's box; the red cup (x = 0.45) inside
+    variant = InProcessPickPlace(cell, **{"safety.workspace_max_m": [0.6, 0.6, 0.8]})
+    try:
+        variant.node.motion.arm(True)
+        first = variant.run("pick the purple cup")  # nothing purple: brings the arm to the observe pose only
+        assert first["failure_reason"] == "grounding_failed"
+        sent_before, q0 = list(variant.node.motion.sent), cell.joints()
+        r = variant.run("pick the red cup and put it on the white box")
+        assert r["failure_reason"] == "safety_refused" and "workspace" in r["message"], r
+        new = variant.node.motion.sent[len(sent_before):]
+        assert all(cmd.startswith("gripper") for cmd in new), new  # no arm motion at all
+        assert np.max(np.abs(cell.joints() - q0)) < 2e-3
+    finally:
+        variant.close()
+
+
+def test_a_backend_that_raises_ends_the_goal_as_internal_error_and_the_node_serves_the_next(cell):
+    variant = InProcessPickPlace(cell)
+    try:
+        variant.node.motion.arm(True)
+        arm = variant.node.motion.backend  # what the gate executes through (arm + gripper)
+        real_execute = arm.execute
+
+        def broken(plan):  # noqa: ANN001
+            raise RuntimeError("driver connection reset")
+
+        arm.execute = broken
+        r = variant.run("pick the red cup")
+        assert r["failure_reason"] == "internal_error" and "driver connection reset" in r["message"], r
+        arm.execute = real_execute
+        r = variant.run("pick the purple cup")
+        assert r["failure_reason"] == "grounding_failed", r  # the node answers the next goal
+    finally:
+        variant.close()

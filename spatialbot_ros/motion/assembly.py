@@ -68,11 +68,12 @@ def _arm_params(s: MotionSettings, node: Any) -> dict[str, Any]:
                 "tcp_offset_m": s.tcp_offset_m, "joint_states_topic": s.joint_states_topic,
                 "speed_scaling_topic": s.speed_scaling_topic, "program_running_topic": s.program_running_topic}
     if s.motion_backend == "move_group":
-        return {"node": node, "tcp_offset_m": s.tcp_offset_m, "group": s.planning_group,
+        return {"node": node, "tcp_offset_m": s.tcp_offset_m, "ur_type": s.ur_type, "group": s.planning_group,
                 "planning_frame": s.planning_frame, "joint_states_topic": s.joint_states_topic,
                 "velocity_scaling": s.moveit_velocity_scaling, "acceleration_scaling": s.moveit_acceleration_scaling}
     if s.motion_backend == "moveit_py":
-        return {"tcp_offset_m": s.tcp_offset_m, "group": s.planning_group, "planning_frame": s.planning_frame,
+        return {"tcp_offset_m": s.tcp_offset_m, "ur_type": s.ur_type, "group": s.planning_group,
+                "planning_frame": s.planning_frame,
                 "velocity_scaling": s.moveit_velocity_scaling, "acceleration_scaling": s.moveit_acceleration_scaling}
     if s.motion_backend == "ur_rtde":
         if not s.robot_ip:

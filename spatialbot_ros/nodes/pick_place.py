@@ -238,6 +238,10 @@ class PickPlaceNode(Node):
                 result = {"id": goal_id, "succeeded": False, "failure_reason": FailureReason.ROBOT_NOT_READY.value,
                           "message": f"no joint states on {self.p['joint_states_topic']} for "
                                      f"{self.p['robot_wait_s']} s: is the robot driver running?"}
+            elif not _wait(lambda: not self.watchdogs["camera"].expired(), float(self.p["robot_wait_s"])):
+                result = {"id": goal_id, "succeeded": False, "failure_reason": FailureReason.STALE_FRAME.value,
+                          "message": f"no synchronised camera frames on {self.p['color_topic']} for "
+                                     f"{self.p['robot_wait_s']} s: is the camera driver running (aligned depth on)?"}
             else:
                 r = executive.run(instruction, pick_only=pick_only or None)  # type: ignore[union-attr]
                 result = {"id": goal_id, "succeeded": r.succeeded, "failure_reason": r.reason.value,
