@@ -1,0 +1,423 @@
+"""E-stop -> standstill on the emulated real cell, over DDS between processes, vs the driver alone.
+
+`spatialbot-ros up cell-emulated` (UR driver emulator + spatial_policy + pick_place, pick_place's
+speed_scale from a temporary parameter file) runs as its own processes. Each trial arms
+pick_place, sends a pick-and-place goal, waits until the arm moves, waits a seeded random delay,
+then publishes std_msgs/Bool true on the e-stop topic the way `ros2 topic pub --once` does (a fresh
+reliable + volatile publisher, published once it matches) and records the publish time. The arm is
+at standstill at the first /joint_states sample from which every arm joint speed stays below
+--still-rad-s and every position within --settle-rad for --settle-s. Times come from the joint
+state header stamps (the emulator stamps each sample with the wall clock of its physics step, on
+this machine's clock), so they measure when the arm stopped, not when the message arrived; the
+receipt-time figure is printed beside it. TCP travel is the path length of the TCP (UR5 FK with
+the 0.128 m Robotiq TCP offset) from the last sample before the stop command to standstill.
+Every goal must end with failure_reason estop; then the e-stop is reset and the arm re-armed.
+
+Baseline, same run: a FollowJointTrajectory goal sent straight to the emulator's trajectory
+controller and cancelled at a random moment (cancel -> standstill of the driver alone), at a
+similar joint speed. Run: `python bench/bench_estop.py [--trials 20] [--quick]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger("bench_estop")
+
+INSTRUCTIONS = ("pick the middle cup and put it on the plate",
+                "pick the red cup and put it on the plate",
+                "pick the blue cup and put it on the plate")
+
+
+@dataclass(frozen=True)
+class JointSample:
+    stamp_s: float  # header stamp (emulator physics time = wall clock)
+    received_s: float  # time.time() when this process took it
+    q: np.ndarray  # arm joints, UR order
+    v: np.ndarray
+
+
+@dataclass(frozen=True)
+class StopCriteria:
+    moving_rad_s: float = 0.05  # any arm joint faster than this: the arm is moving
+    still_rad_s: float = 0.01  # every arm joint slower than this ...
+    settle_rad: float = 5e-4  # ... and within this of the standstill position ...
+    settle_s: float = 0.1  # ... for this long: standstill
+
+
+@dataclass
+class StopTrial:
+    kind: str  # "estop" or "baseline"
+    stop_to_standstill_ms: float  # command sent -> first standstill sample (stamps)
+    stop_to_standstill_received_ms: float  # the same by receipt time of that sample
+    tcp_travel_mm: float  # TCP path length after the command
+    joint_speed_at_stop_rad_s: float  # fastest arm joint when the command was sent
+    tcp_speed_at_stop_m_s: float
+    note: str = ""
+
+
+def is_moving(s: JointSample, c: StopCriteria) -> bool:
+    return bool(np.max(np.abs(s.v)) > c.moving_rad_s)
+
+
+def find_standstill(samples: Sequence[JointSample], after_s: float, c: StopCriteria) -> int | None:
+    """Index of the first sample stamped at/after after_s from which the arm stays still (speeds
+    below still_rad_s, positions within settle_rad) for settle_s; None if not (yet) seen. A window
+    needs samples reaching settle_s past its start, so a standstill is only found once proven."""
+    idx = [i for i, s in enumerate(samples) if s.stamp_s >= after_s]
+    for k, i in enumerate(idx):
+        start = samples[i]
+        ok, covered = True, False
+        for j in idx[k:]:
+            s = samples[j]
+            if np.max(np.abs(s.v)) >= c.still_rad_s or np.max(np.abs(s.q - start.q)) > c.settle_rad:
+                ok = False
+                break
+            if s.stamp_s - start.stamp_s >= c.settle_s:
+                covered = True
+                break
+        if ok and covered:
+            return i
+        if ok and not covered:
+            return None  # still inside a candidate window: wait for more samples
+    return None
+
+
+def tcp_path_mm(samples: Sequence[JointSample], tcp_xyz: Callable[[np.ndarray], np.ndarray]) -> float:
+    """TCP path length through the samples (mm)."""
+    pts = np.array([tcp_xyz(s.q) for s in samples])
+    return float(np.sum(np.linalg.norm(np.diff(pts, axis=0), axis=1)) * 1e3) if len(pts) > 1 else 0.0
+
+
+def measure_stop(samples: Sequence[JointSample], t_cmd_s: float, c: StopCriteria,
+                 tcp_xyz: Callable[[np.ndarray], np.ndarray], kind: str) -> StopTrial | None:
+    """The trial's figures from the joint samples around a stop command sent at t_cmd_s."""
+    i_stop = find_standstill(samples, t_cmd_s, c)
+    if i_stop is None:
+        return None
+    before = [i for i, s in enumerate(samples) if s.stamp_s <= t_cmd_s]
+    i0 = before[-1] if before else 0
+    s0 = samples[i0]
+    tcp_speed = 0.0
+    if i0 > 0:
+        dt = s0.stamp_s - samples[i0 - 1].stamp_s
+        if dt > 0:
+            tcp_speed = float(np.linalg.norm(tcp_xyz(s0.q) - tcp_xyz(samples[i0 - 1].q)) / dt)
+    return StopTrial(kind, (samples[i_stop].stamp_s - t_cmd_s) * 1e3, (samples[i_stop].received_s - t_cmd_s) * 1e3,
+                     tcp_path_mm(samples[i0:i_stop + 1], tcp_xyz), float(np.max(np.abs(s0.v))), tcp_speed)
+
+
+@dataclass
+class Summary:
+    n: int
+    median_ms: float
+    p90_ms: float
+    max_ms: float
+    median_received_ms: float
+    median_travel_mm: float
+    max_travel_mm: float
+    median_joint_speed: float
+    median_tcp_speed: float
+
+
+def summarise(trials: Sequence[StopTrial]) -> Summary:
+    ms = [t.stop_to_standstill_ms for t in trials]
+    travel = [t.tcp_travel_mm for t in trials]
+    return Summary(len(trials), statistics.median(ms), float(np.percentile(ms, 90)), max(ms),
+                   statistics.median(t.stop_to_standstill_received_ms for t in trials),
+                   statistics.median(travel), max(travel),
+                   statistics.median(t.joint_speed_at_stop_rad_s for t in trials),
+                   statistics.median(t.tcp_speed_at_stop_m_s for t in trials))
+
+
+def format_table(estop: Sequence[StopTrial], baseline: Sequence[StopTrial], retries: Sequence[str],
+                 target_ms: float) -> str:
+    rows = [f"{'stop command -> standstill':32s} {'trials':>6s} {'median ms':>9s} {'p90 ms':>7s} {'max ms':>7s} "
+            f"{'recv med':>8s} {'TCP mm med':>10s} {'TCP mm max':>10s} {'rad/s':>6s} {'TCP m/s':>7s}"]
+    sums = {}
+    for label, trials in (("e-stop via pick_place (DDS)", estop), ("baseline: FJT cancel, driver", baseline)):
+        if not trials:
+            rows.append(f"{label:32s} {0:6d}  (no trials completed)")
+            continue
+        s = sums[label] = summarise(trials)
+        rows.append(f"{label:32s} {s.n:6d} {s.median_ms:9.1f} {s.p90_ms:7.1f} {s.max_ms:7.1f} {s.median_received_ms:8.1f} "
+                    f"{s.median_travel_mm:10.1f} {s.max_travel_mm:10.1f} {s.median_joint_speed:6.2f} "
+                    f"{s.median_tcp_speed:7.3f}")
+    if len(sums) == 2:
+        e, b = sums.values()
+        rows.append(f"ratio e-stop / baseline (medians) = {e.median_ms / b.median_ms:.2f}x "
+                    f"(pick_place + DDS cost {e.median_ms - b.median_ms:.1f} ms)")
+        verdict = "met" if e.max_ms <= target_ms else "NOT met"
+        rows.append(f"target e-stop max <= {target_ms:.0f} ms: {verdict} (max {e.max_ms:.1f} ms)")
+    rows.append("times from /joint_states header stamps; 'recv med' = the same by receipt time; rad/s, TCP m/s = "
+                "median speed when the command was sent")
+    if retries:
+        rows.append(f"goals retried ({len(retries)}): " + "; ".join(retries))
+    return "\n".join(rows)
+
+
+@dataclass
+class Bench:
+    """The bench's ROS side: one node, spun by this thread only."""
+
+    node: object
+    commander: object
+    criteria: StopCriteria
+    estop_topic: str
+    deadline: float
+    samples: list[JointSample] = field(default_factory=list)
+    arm_joints: tuple[str, ...] = ()
+
+    def on_joint_state(self, msg: object) -> None:
+        received = time.time()
+        index = {n: i for i, n in enumerate(msg.name)}
+        if not all(n in index for n in self.arm_joints) or len(msg.velocity) != len(msg.name):
+            return
+        ids = [index[n] for n in self.arm_joints]
+        stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+        self.samples.append(JointSample(stamp, received, np.array([msg.position[i] for i in ids]),
+                                        np.array([msg.velocity[i] for i in ids])))
+        if len(self.samples) > 3000:  # 30 s at 100 Hz: more than any trial needs
+            del self.samples[:1000]
+
+    def spin(self, seconds: float = 0.0) -> None:
+        import rclpy
+
+        end = time.monotonic() + seconds
+        while True:
+            rclpy.spin_once(self.node, timeout_sec=0.005)
+            if time.monotonic() >= end:
+                return
+
+    def spin_until(self, cond: Callable[[], bool], timeout_s: float) -> bool:
+        end = min(time.monotonic() + timeout_s, self.deadline)
+        while not cond():
+            if time.monotonic() >= end:
+                return False
+            self.spin()
+        return True
+
+    def moving(self) -> bool:
+        return bool(self.samples) and is_moving(self.samples[-1], self.criteria)
+
+    def wait_moving_then(self, delay_s: float, ready: Callable[[], bool], ended: Callable[[], bool],
+                         timeout_s: float) -> bool:
+        """Wait until the arm moves, then delay_s, then until it moves and ready() holds (the stop
+        always lands on a moving arm); False when ended() (the motion's goal ended) or on timeout."""
+        if not self.spin_until(lambda: self.moving() or ended(), timeout_s) or ended():
+            return False
+        end = time.monotonic() + delay_s
+        self.spin_until(lambda: time.monotonic() >= end or ended(), delay_s + 1.0)
+        return self.spin_until(lambda: (self.moving() and ready()) or ended(), timeout_s) and not ended()
+
+    def wait_standstill(self, t_cmd_s: float, tcp_xyz: Callable, kind: str, timeout_s: float = 5.0) -> StopTrial | None:
+        trial = None
+
+        def done() -> bool:
+            nonlocal trial
+            trial = measure_stop(self.samples, t_cmd_s, self.criteria, tcp_xyz, kind)
+            return trial is not None
+
+        self.spin_until(done, timeout_s)
+        return trial
+
+    def estop_trial(self, instruction: str, delay_s: float, tcp_xyz: Callable) -> tuple[StopTrial | None, str]:
+        """One e-stop trial; (trial, "") or (None, why it must be retried)."""
+        from std_msgs.msg import Bool
+
+        from spatialbot_ros.nodes.estop_bridge import COMMAND_QOS
+
+        cmd = self.commander
+        ok, msg = cmd.arm(True)
+        if not ok:
+            return None, f"arm refused: {msg}"
+        cmd.pick_and_place(instruction)
+        pub = self.node.create_publisher(Bool, self.estop_topic, COMMAND_QOS)  # as `ros2 topic pub --once`
+        try:
+            moved = self.wait_moving_then(delay_s, lambda: pub.get_subscription_count() > 0,
+                                          lambda: cmd.is_done(0.0), timeout_s=60.0)
+            if not moved:
+                self.spin_until(lambda: cmd.is_done(0.0), 60.0)
+                r = cmd.result()
+                return None, f"goal ended before the e-stop: {r.failure_reason or r.result.value} {r.message[:60]}"
+            t_cmd = time.time()
+            pub.publish(Bool(data=True))
+            trial = self.wait_standstill(t_cmd, tcp_xyz, "estop")
+        finally:
+            self.node.destroy_publisher(pub)
+        if not self.spin_until(lambda: cmd.is_done(0.0), 30.0):
+            return None, "no goal result after the e-stop"
+        r = cmd.result()
+        if not cmd.reset_estop():
+            raise RuntimeError("the e-stop reset service did not answer")
+        if trial is None:
+            return None, "no standstill within 5 s of the e-stop"
+        if r.failure_reason != "estop":
+            trial.note = f"goal ended {r.failure_reason or r.result.value}, not estop"
+        return trial, ""
+
+    def baseline_trial(self, client: object, goal_q: np.ndarray, peak_rad_s: float, delay_s: float,
+                       tcp_xyz: Callable) -> tuple[StopTrial | None, str]:
+        """A FollowJointTrajectory goal straight to the driver, cancelled after delay_s of motion."""
+        from builtin_interfaces.msg import Duration
+        from control_msgs.action import FollowJointTrajectory
+        from trajectory_msgs.msg import JointTrajectoryPoint
+
+        from spatialbot_ros.core.ur_kinematics import UR_JOINT_NAMES
+
+        q0 = self.samples[-1].q
+        # cubic from rest to rest peaks at 1.5 x the mean speed
+        duration = max(0.5, 1.5 * float(np.max(np.abs(goal_q - q0))) / peak_rad_s)
+        goal = FollowJointTrajectory.Goal()
+        goal.trajectory.joint_names = list(UR_JOINT_NAMES)
+        goal.trajectory.points = [JointTrajectoryPoint(
+            positions=[float(x) for x in goal_q], velocities=[0.0] * 6,
+            time_from_start=Duration(sec=int(duration), nanosec=int((duration % 1) * 1e9)))]
+        sent = client.send_goal_async(goal)
+        if not self.spin_until(sent.done, 10.0) or not sent.result().accepted:
+            return None, "baseline goal not accepted"
+        handle = sent.result()
+        result = handle.get_result_async()
+        if not self.wait_moving_then(delay_s, lambda: True, result.done, timeout_s=10.0):
+            self.spin_until(result.done, duration + 5.0)
+            return None, "baseline goal ended before the cancel"
+        t_cmd = time.time()
+        cancel = handle.cancel_goal_async()
+        trial = self.wait_standstill(t_cmd, tcp_xyz, "baseline")
+        self.spin_until(lambda: cancel.done() and result.done(), 10.0)
+        if trial is None:
+            return None, "no standstill within 5 s of the cancel"
+        from action_msgs.msg import GoalStatus
+
+        if not result.done() or result.result().status != GoalStatus.STATUS_CANCELED:
+            trial.note = "baseline goal did not end canceled"
+        return trial, ""
+
+
+def write_params(directory: Path, speed_scale: float) -> Path:
+    path = directory / "bench_estop_params.yaml"
+    path.write_text(f"pick_place:\n  ros__parameters:\n    speed_scale: {speed_scale}\n")
+    return path
+
+
+def stop_graph(graph: subprocess.Popen, timeout_s: float = 30.0) -> None:
+    """SIGINT (cli up passes it on to every node, pick_place stops the arm), then wait, then kill."""
+    if graph.poll() is None:
+        graph.send_signal(signal.SIGINT)
+        try:
+            graph.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            graph.kill()
+            graph.wait(timeout=10)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--trials", type=int, default=20, help="e-stop trials (and as many baseline trials)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 3 trials of each")
+    parser.add_argument("--seed", type=int, default=0, help="seeds the random stop delays")
+    parser.add_argument("--max-delay-s", type=float, default=0.5, help="stop at a uniform random time this long into a motion")
+    parser.add_argument("--speed-scale", type=float, default=1.0, help="pick_place speed_scale")
+    parser.add_argument("--baseline-peak-rad-s", type=float, default=0.6, help="baseline trajectories' peak joint speed")
+    parser.add_argument("--target-ms", type=float, default=100.0, help="e-stop max target (issue 12)")
+    parser.add_argument("--time-limit-s", type=float, default=900.0, help="bound on the whole run")
+    parser.add_argument("--estop-topic", default="/spatialbot/estop")
+    parser.add_argument("--joint-states-topic", default="/joint_states")
+    parser.add_argument("--controller", default="scaled_joint_trajectory_controller")
+    args = parser.parse_args(argv)
+    trials = 3 if args.quick else args.trials
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    from spatialbot_ros.graph_up import DDS_TRANSPORTS
+
+    os.environ.setdefault("FASTDDS_BUILTIN_TRANSPORTS", DDS_TRANSPORTS)
+    os.environ.setdefault("ROS_DOMAIN_ID", str(150 + os.getpid() % 50))
+    import rclpy
+    from control_msgs.action import FollowJointTrajectory
+    from rclpy.action import ActionClient
+    from sensor_msgs.msg import JointState
+
+    from spatialbot_ros.commander import PickPlaceCommander
+    from spatialbot_ros.core.ur_kinematics import UR_JOINT_NAMES
+    from spatialbot_ros.motion.frames import tcp_pose_from_joints
+
+    def tcp_xyz(q: np.ndarray) -> np.ndarray:
+        return tcp_pose_from_joints(q, 0.128)[:3, 3]
+
+    rng = random.Random(args.seed)
+    deadline = time.monotonic() + args.time_limit_s
+    tmp = tempfile.TemporaryDirectory(prefix="bench_estop_")
+    params = write_params(Path(tmp.name), args.speed_scale)
+    graph_log = open(Path(tmp.name) / "graph.log", "w")  # noqa: SIM115 (closed in finally)
+    graph = subprocess.Popen([sys.executable, "-m", "spatialbot_ros.cli", "up", "cell-emulated",
+                              "--duration", str(args.time_limit_s + 60), "--params-file", str(params)],
+                             stdout=graph_log, stderr=subprocess.STDOUT)
+    rclpy.init()
+    node = rclpy.create_node("bench_estop")
+    estop, baseline, retries = [], [], []
+    try:
+        bench = Bench(node, PickPlaceCommander(node=node, estop_topic=args.estop_topic), StopCriteria(),
+                      args.estop_topic, deadline, arm_joints=UR_JOINT_NAMES)
+        node.create_subscription(JointState, args.joint_states_topic, bench.on_joint_state, 50)
+        fjt = ActionClient(node, FollowJointTrajectory, f"/{args.controller}/follow_joint_trajectory")
+        if not bench.commander.wait_for_server(60.0) or not bench.spin_until(
+                lambda: fjt.server_is_ready() and len(bench.samples) > 10, 60.0):
+            raise SystemExit("the cell-emulated graph did not come up (pick_place, the trajectory action, /joint_states)")
+        home = bench.samples[-1].q.copy()
+        log.info("graph up; baseline: %d cancels of driver trajectories", trials)
+        # the baseline first, near the start pose (high above the table: the cups stay where they are)
+        attempts = 0
+        while len(baseline) < trials and time.monotonic() < deadline and attempts < 3 * trials:
+            attempts += 1
+            goal_q = home.copy()
+            goal_q[0] += 0.35 if attempts % 2 else -0.35
+            goal_q[3] += 0.2 if attempts % 2 else -0.2
+            trial, why = bench.baseline_trial(fjt, goal_q, args.baseline_peak_rad_s, rng.uniform(0.0, args.max_delay_s), tcp_xyz)
+            if trial is None:
+                retries.append(f"baseline: {why}")
+                continue
+            baseline.append(trial)
+            log.info("baseline %2d: %.1f ms, %.1f mm", len(baseline), trial.stop_to_standstill_ms, trial.tcp_travel_mm)
+        attempts = 0
+        while len(estop) < trials and time.monotonic() < deadline and attempts < 3 * trials:
+            instruction = INSTRUCTIONS[attempts % len(INSTRUCTIONS)]
+            attempts += 1
+            trial, why = bench.estop_trial(instruction, rng.uniform(0.0, args.max_delay_s), tcp_xyz)
+            if trial is None:
+                retries.append(f"'{instruction}': {why}")
+                log.info("retry: %s", why)
+                continue
+            if trial.note:
+                retries.append(f"'{instruction}': {trial.note} (kept)")
+            estop.append(trial)
+            log.info("e-stop %2d: %.1f ms, %.1f mm", len(estop), trial.stop_to_standstill_ms, trial.tcp_travel_mm)
+    finally:
+        node.destroy_node()
+        rclpy.shutdown()
+        stop_graph(graph)
+        graph_log.close()
+        tmp.cleanup()
+    if time.monotonic() >= deadline:
+        retries.append(f"time limit {args.time_limit_s:.0f} s reached")
+    print(f"e-stop -> standstill, cell-emulated over Fast DDS, pick_place speed_scale {args.speed_scale}, "
+          f"stop delay U(0, {args.max_delay_s}) s into a motion, seed {args.seed}")
+    print(format_table(estop, baseline, retries, args.target_ms))
+    wrong = [t for t in estop if t.note]
+    return 0 if len(estop) == trials and len(baseline) == trials and not wrong else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
