@@ -71,6 +71,7 @@ class StopTrial:
     tcp_travel_mm: float  # TCP path length after the command
     joint_speed_at_stop_rad_s: float  # fastest arm joint when the command was sent
     tcp_speed_at_stop_m_s: float
+    ack_ms: float = float("nan")  # command sent -> its acknowledgement received (e-stop state / cancel response)
     note: str = ""
 
 
@@ -136,6 +137,8 @@ class Summary:
     max_travel_mm: float
     median_joint_speed: float
     median_tcp_speed: float
+    median_ack_ms: float
+    max_ack_ms: float
 
 
 def summarise(trials: Sequence[StopTrial]) -> Summary:
@@ -145,13 +148,15 @@ def summarise(trials: Sequence[StopTrial]) -> Summary:
                    statistics.median(t.stop_to_standstill_received_ms for t in trials),
                    statistics.median(travel), max(travel),
                    statistics.median(t.joint_speed_at_stop_rad_s for t in trials),
-                   statistics.median(t.tcp_speed_at_stop_m_s for t in trials))
+                   statistics.median(t.tcp_speed_at_stop_m_s for t in trials),
+                   float(np.nanmedian([t.ack_ms for t in trials])), float(np.nanmax([t.ack_ms for t in trials])))
 
 
 def format_table(estop: Sequence[StopTrial], baseline: Sequence[StopTrial], retries: Sequence[str],
                  target_ms: float) -> str:
     rows = [f"{'stop command -> standstill':32s} {'trials':>6s} {'median ms':>9s} {'p90 ms':>7s} {'max ms':>7s} "
-            f"{'recv med':>8s} {'TCP mm med':>10s} {'TCP mm max':>10s} {'rad/s':>6s} {'TCP m/s':>7s}"]
+            f"{'recv med':>8s} {'TCP mm med':>10s} {'TCP mm max':>10s} {'rad/s':>6s} {'TCP m/s':>7s} "
+            f"{'ack med':>7s} {'ack max':>7s}"]
     sums = {}
     for label, trials in (("e-stop via pick_place (DDS)", estop), ("baseline: FJT cancel, driver", baseline)):
         if not trials:
@@ -160,7 +165,7 @@ def format_table(estop: Sequence[StopTrial], baseline: Sequence[StopTrial], retr
         s = sums[label] = summarise(trials)
         rows.append(f"{label:32s} {s.n:6d} {s.median_ms:9.1f} {s.p90_ms:7.1f} {s.max_ms:7.1f} {s.median_received_ms:8.1f} "
                     f"{s.median_travel_mm:10.1f} {s.max_travel_mm:10.1f} {s.median_joint_speed:6.2f} "
-                    f"{s.median_tcp_speed:7.3f}")
+                    f"{s.median_tcp_speed:7.3f} {s.median_ack_ms:7.1f} {s.max_ack_ms:7.1f}")
     if len(sums) == 2:
         e, b = sums.values()
         rows.append(f"ratio e-stop / baseline (medians) = {e.median_ms / b.median_ms:.2f}x "
@@ -168,7 +173,8 @@ def format_table(estop: Sequence[StopTrial], baseline: Sequence[StopTrial], retr
         verdict = "met" if e.max_ms <= target_ms else "NOT met"
         rows.append(f"target e-stop max <= {target_ms:.0f} ms: {verdict} (max {e.max_ms:.1f} ms)")
     rows.append("times from /joint_states header stamps; 'recv med' = the same by receipt time; rad/s, TCP m/s = "
-                "median speed when the command was sent")
+                "median speed when the command was sent; ack = command -> pick_place's latched e-stop state "
+                "(e-stop) / the driver's cancel response (baseline) received")
     if retries:
         rows.append(f"goals retried ({len(retries)}): " + "; ".join(retries))
     return "\n".join(rows)
@@ -184,6 +190,7 @@ class Bench:
     estop_topic: str
     deadline: float
     samples: list[JointSample] = field(default_factory=list)
+    estop_states: list[tuple[float, bool]] = field(default_factory=list)  # (received, engaged)
     arm_joints: tuple[str, ...] = ()
 
     def on_joint_state(self, msg: object) -> None:
@@ -261,6 +268,11 @@ class Bench:
             t_cmd = time.time()
             pub.publish(Bool(data=True))
             trial = self.wait_standstill(t_cmd, tcp_xyz, "estop")
+            def acks() -> list[float]:
+                return [t for t, engaged in self.estop_states if engaged and t >= t_cmd]
+
+            if trial is not None and self.spin_until(lambda: bool(acks()), 2.0):
+                trial.ack_ms = (acks()[0] - t_cmd) * 1e3
         finally:
             self.node.destroy_publisher(pub)
         if not self.spin_until(lambda: cmd.is_done(0.0), 30.0):
@@ -308,10 +320,14 @@ class Bench:
             return None, "baseline goal ended before the cancel"
         t_cmd = time.time()
         cancel = handle.cancel_goal_async()
+        acked: list[float] = []
+        cancel.add_done_callback(lambda _f: acked.append(time.time()))
         trial = self.wait_standstill(t_cmd, tcp_xyz, "baseline")
         self.spin_until(lambda: cancel.done() and result.done(), 10.0)
         if trial is None:
             return None, "no standstill within 5 s of the cancel"
+        if acked:
+            trial.ack_ms = (acked[0] - t_cmd) * 1e3
         from action_msgs.msg import GoalStatus
 
         if not result.done() or result.result().status != GoalStatus.STATUS_CANCELED:
@@ -370,6 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target-ms", type=float, default=100.0, help="e-stop max target (issue 12)")
     parser.add_argument("--time-limit-s", type=float, default=900.0, help="bound on the whole run")
     parser.add_argument("--estop-topic", default="/spatialbot/estop")
+    parser.add_argument("--estop-state-topic", default="/spatialbot/estop_state")
     parser.add_argument("--joint-states-topic", default="/joint_states")
     parser.add_argument("--controller", default="scaled_joint_trajectory_controller")
     args = parser.parse_args(argv)
@@ -384,10 +401,12 @@ def main(argv: list[str] | None = None) -> int:
     from rclpy.action import ActionClient
     from rclpy.qos import qos_profile_sensor_data
     from sensor_msgs.msg import CameraInfo, JointState
+    from std_msgs.msg import Bool
 
     from spatialbot_ros.commander import PickPlaceCommander
     from spatialbot_ros.core.ur_kinematics import UR_JOINT_NAMES
     from spatialbot_ros.motion.frames import tcp_pose_from_joints
+    from spatialbot_ros.nodes.estop_bridge import LATCHED_QOS
 
     def tcp_xyz(q: np.ndarray) -> np.ndarray:
         return tcp_pose_from_joints(q, 0.128)[:3, 3]
@@ -404,6 +423,8 @@ def main(argv: list[str] | None = None) -> int:
         bench = Bench(node, PickPlaceCommander(node=node, estop_topic=args.estop_topic),
                       StopCriteria(moving_rad_s=args.moving_rad_s), args.estop_topic, deadline, arm_joints=UR_JOINT_NAMES)
         node.create_subscription(JointState, args.joint_states_topic, bench.on_joint_state, 50)
+        node.create_subscription(Bool, args.estop_state_topic,
+                                 lambda m: bench.estop_states.append((time.time(), bool(m.data))), LATCHED_QOS)
         fjt = ActionClient(node, FollowJointTrajectory, f"/{args.controller}/follow_joint_trajectory")
 
         camera_infos: list[float] = []
