@@ -4,8 +4,10 @@
 speed_scale from a temporary parameter file) runs as its own processes. Each trial arms
 pick_place, sends a pick-and-place goal, waits until the arm moves (a joint faster than
 --moving-rad-s: stopping an arm that barely moves says little), waits a seeded random delay and
-until it moves that fast again, then publishes std_msgs/Bool true on the e-stop topic the way `ros2 topic pub --once` does (a fresh
-reliable + volatile publisher, published once it matches) and records the publish time. The arm is
+until it moves that fast again, then publishes std_msgs/Bool true on the e-stop topic the way
+`ros2 topic pub --once` does (a fresh reliable + volatile publisher, published once it matches;
+rclpy warns that pick_place's second, transient-local e-stop subscription cannot match it, as it
+would for `ros2 topic pub`) and records the publish time. The arm is
 at standstill at the first /joint_states sample from which every arm joint speed stays below
 --still-rad-s and every position within --settle-rad for --settle-s. Times come from the joint
 state header stamps (the emulator stamps each sample with the wall clock of its physics step, on
@@ -19,7 +21,8 @@ straight to the emulator's trajectory controller (positions only, so the fastest
 constant speed: the e-stop trials' median joint speed at the stop) and cancelled at a seeded random
 moment: cancel -> standstill of the driver alone. The cell has no scene reset, so a goal that fails
 for another reason than the e-stop (a cup dropped at an earlier stop, a pose pick_place will not
-plan from) is noted and retried on a freshly started graph. Run: `python bench/bench_estop.py [--trials 20] [--quick]`.
+plan from) is noted and retried on a freshly started graph.
+Run: `python bench/bench_estop.py [--trials 20] [--quick]`.
 """
 
 from __future__ import annotations
@@ -268,6 +271,7 @@ class Bench:
             t_cmd = time.time()
             pub.publish(Bool(data=True))
             trial = self.wait_standstill(t_cmd, tcp_xyz, "estop")
+
             def acks() -> list[float]:
                 return [t for t, engaged in self.estop_states if engaged and t >= t_cmd]
 
@@ -375,11 +379,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smoke run: 3 trials of each")
     parser.add_argument("--seed", type=int, default=0, help="seeds the random stop delays")
     parser.add_argument("--max-delay-s", type=float, default=0.5, help="stop at a uniform random time this long into a motion")
-    parser.add_argument("--speed-scale", type=float, default=0.9,
-                        help="pick_place speed_scale (at 1.0 its observe-pose plan from some poses exceeds its own "
-                             "0.25 m/s TCP limit by ~7%% and the safety gate refuses it)")
+    parser.add_argument("--speed-scale", type=float, default=1.0, help="pick_place speed_scale (run-time parameter)")
     parser.add_argument("--moving-rad-s", type=float, default=StopCriteria.moving_rad_s,
                         help="the stop is sent only while an arm joint moves faster than this (both kinds)")
+    parser.add_argument("--still-rad-s", type=float, default=StopCriteria.still_rad_s,
+                        help="standstill: every arm joint slower than this ...")
+    parser.add_argument("--settle-rad", type=float, default=StopCriteria.settle_rad,
+                        help="... and within this of the standstill position ...")
+    parser.add_argument("--settle-s", type=float, default=StopCriteria.settle_s, help="... for this long")
     parser.add_argument("--baseline-speed-rad-s", type=float, default=0.0,
                         help="baseline trajectories' joint speed; 0: the median joint speed at the e-stops")
     parser.add_argument("--camera-info-topic", default="/camera/camera/color/camera_info")
@@ -421,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
     estop, baseline, retries, restarts = [], [], [], 0
     try:
         bench = Bench(node, PickPlaceCommander(node=node, estop_topic=args.estop_topic),
-                      StopCriteria(moving_rad_s=args.moving_rad_s), args.estop_topic, deadline, arm_joints=UR_JOINT_NAMES)
+                      StopCriteria(args.moving_rad_s, args.still_rad_s, args.settle_rad, args.settle_s), args.estop_topic, deadline, arm_joints=UR_JOINT_NAMES)
         node.create_subscription(JointState, args.joint_states_topic, bench.on_joint_state, 50)
         node.create_subscription(Bool, args.estop_state_topic,
                                  lambda m: bench.estop_states.append((time.time(), bool(m.data))), LATCHED_QOS)
