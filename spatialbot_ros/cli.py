@@ -107,7 +107,7 @@ positive_int = _int_at_least(1)
 seed_int = _int_at_least(0)
 # = policy.registry.POLICY_BACKENDS and graph_up.PROFILES (here so --help imports neither; tests check they agree)
 POLICY_NAMES = ("geometric", "magma", "onnx", "openai", "spatialbot", "transformers")
-UP_PROFILES = ("sim", "sim_pick_place", "camera", "cell-emulated")
+UP_PROFILES = ("sim", "sim_pick_place", "cell-emulated", "camera")  # = graph_up.PROFILES (a test checks)
 
 
 def _check_config_file(path: Path | None, what: str) -> None:
