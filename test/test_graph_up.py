@@ -30,7 +30,7 @@ def test_up_profiles_use_the_yaml_files_and_unknown_profiles_fail():
         assert DDS_TRANSPORTS in (ROOT / f).read_text(), f
     env = graph_env()
     assert env["FASTDDS_BUILTIN_TRANSPORTS"] in (DDS_TRANSPORTS, os.environ.get("FASTDDS_BUILTIN_TRANSPORTS"))
-    with pytest.raises(ValueError, match="sim, sim_pick_place, camera"):
+    with pytest.raises(ValueError, match="sim, sim_pick_place, cell-emulated, camera"):
         commands("moon")
 
 

@@ -10,6 +10,7 @@ wiring only: the state machine is spatialbot_ros.executive, the checks are core.
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 import uuid
@@ -234,11 +235,11 @@ class PickPlaceNode(Node):
                 result = {"id": goal_id, "succeeded": False, "failure_reason": FailureReason.BAD_INPUT.value,
                           "message": f"instruction of {len(instruction)} characters refused "
                                      f"(limit {self.p['max_instruction_chars']})"}
-            elif not _wait(lambda: not joints.expired(), float(self.p["robot_wait_s"])):
+            elif not _wait(lambda: joints.age_s() < math.inf, float(self.p["robot_wait_s"])):
                 result = {"id": goal_id, "succeeded": False, "failure_reason": FailureReason.ROBOT_NOT_READY.value,
                           "message": f"no joint states on {self.p['joint_states_topic']} for "
                                      f"{self.p['robot_wait_s']} s: is the robot driver running?"}
-            elif not _wait(lambda: not self.watchdogs["camera"].expired(), float(self.p["robot_wait_s"])):
+            elif not _wait(lambda: self.watchdogs["camera"].age_s() < math.inf, float(self.p["robot_wait_s"])):
                 result = {"id": goal_id, "succeeded": False, "failure_reason": FailureReason.STALE_FRAME.value,
                           "message": f"no synchronised camera frames on {self.p['color_topic']} for "
                                      f"{self.p['robot_wait_s']} s: is the camera driver running (aligned depth on)?"}

@@ -66,8 +66,8 @@ PARAMS: dict[str, Param] = {
     "frame_timeout_s": Param(1.0, "camera watchdog: stop the arm and abort with stale_frame when frames stop "
                              "for longer during a goal", dynamic=True),
     "joint_states_timeout_s": Param(0.5, "joint-state watchdog: stop the arm when /joint_states stop for longer"),
-    "robot_wait_s": Param(10.0, "a goal waits this long for joint states (else robot_not_ready) and camera "
-                          "frames (else stale_frame) before it starts"),
+    "robot_wait_s": Param(10.0, "right after start, a goal waits this long for the first joint states (else "
+                          "robot_not_ready) and camera frames (else stale_frame)"),
     "safety.workspace_min_m": Param(list(LIMITS.workspace_min_m), "TCP workspace box, lower corner (base frame, m)"),
     "safety.workspace_max_m": Param(list(LIMITS.workspace_max_m), "TCP workspace box, upper corner (base frame, m)"),
     "safety.max_step_translation_m": Param(LIMITS.max_step_translation_m, "largest policy step (m)"),
