@@ -233,7 +233,8 @@ class PickPlaceNode(Node):
                           "message": f"instruction of {len(instruction)} characters refused "
                                      f"(limit {self.p['max_instruction_chars']})"}
             else:
-                r = executive.run(instruction, pick_only=pick_only or None)  # type: ignore[union-attr]
+                # False: the config's default; anything not a bool is refused by the executive
+                r = executive.run(instruction, pick_only=None if pick_only is False else pick_only)  # type: ignore[union-attr]
                 result = {"id": goal_id, "succeeded": r.succeeded, "failure_reason": r.reason.value,
                           "message": r.message, "explanation": r.explanation, "target_mark_id": r.target_mark_id,
                           "steps": r.steps}
