@@ -130,7 +130,7 @@ class PickPlaceGraph:
         with self._lock:
             self.motion_commands += 1
 
-    def settle(self, quiet_s: float = 0.3) -> int:
+    def settle(self, quiet_s: float = 0.2) -> int:
         """Wait until no motion command has arrived for quiet_s (commands of the last goal may trail its result)."""
         last, since = self.motion_commands, time.monotonic()
         while time.monotonic() - since < quiet_s:
@@ -200,7 +200,7 @@ def moved(pp):
     before = pp.settle()
     yield lambda: pp.settle() - before
     pp.joint_state, pp.camera_on, pp.hostile_every = None, True, 1
-    time.sleep(0.3)  # the timer puts the good sensors back
+    time.sleep(0.25)  # the timer puts the good sensors back (joint states at 25 Hz, frames at 5 Hz)
     pp.normal_goal_answered()
 
 
@@ -258,7 +258,8 @@ def test_hostile_goal_string_ends_with_a_result_and_no_motion(pp, moved, name):
 
 
 @pytest.mark.surface("node_pick_place")
-@pytest.mark.parametrize("data", ["", "nope", "\x00", "x" * 1_000_000, "[" * 100_000, '{"id": 1}'],
+@pytest.mark.parametrize("data", [pytest.param(d, marks=() if i in (3, 4) else pytest.mark.robustness_full)
+                                  for i, d in enumerate(["", "nope", "\x00", "x" * 1_000_000, "[" * 100_000, '{"id": 1}'])],
                          ids=["empty", "other_id", "nul", "huge", "bracket_bomb", "json"])
 def test_cancel_topic_takes_anything(pp, moved, probes, data):
     from std_msgs.msg import String
