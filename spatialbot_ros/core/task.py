@@ -39,4 +39,5 @@ class FailureReason(enum.Enum):
     POLICY_ERROR = "policy_error"            # backend output unusable
     DRY_RUN = "dry_run"                      # real robot not armed: every command validated, none sent
     ROBOT_NOT_READY = "robot_not_ready"      # the robot cannot take commands (program stopped, no driver)
+    REJECTED = "rejected"                    # another goal is running: this one was not started
     INTERNAL_ERROR = "internal_error"        # an unexpected exception inside the executive (a bug): stopped

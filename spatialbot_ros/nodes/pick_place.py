@@ -40,7 +40,7 @@ from spatialbot_ros.motion.frames import joints_from_state
 from spatialbot_ros.nodes import pick_place_params as params
 from spatialbot_ros.nodes.conversions import msgs_to_rgbd, stamp_to_s
 from spatialbot_ros.nodes.estop_bridge import COMMAND_QOS, LATCHED_QOS, EStopBridge
-from spatialbot_ros.nodes.guard import guarded
+from spatialbot_ros.nodes.guard import guarded, loggable
 from spatialbot_ros.nodes.motion_preview import plan_to_markers, plan_to_trajectory
 from spatialbot_ros.nodes.pick_place_action import PickPlaceActionServer, goal_from_json, step_detail
 from spatialbot_ros.nodes.runner import run_node, spin_multithreaded
@@ -124,7 +124,11 @@ class PickPlaceNode(Node):
             self.motion.arm(want)
             response.success = True
             response.message = "armed: motions are sent to the robot" if want else "disarmed: dry-run"
-        (self.get_logger().warning if want else self.get_logger().info)(f"arm request {want}: {response.message}")
+        # one call site per severity: rclpy raises when a log call site changes severity
+        if want:
+            self.get_logger().warning(f"arm request true: {response.message}")
+        else:
+            self.get_logger().info(f"arm request false: {response.message}")
         self._publish_armed()
         return response
 
@@ -244,13 +248,14 @@ class PickPlaceNode(Node):
                           "message": f"no synchronised camera frames on {self.p['color_topic']} for "
                                      f"{self.p['robot_wait_s']} s: is the camera driver running (aligned depth on)?"}
             else:
-                r = executive.run(instruction, pick_only=pick_only or None)  # type: ignore[union-attr]
+                # False: the config's default; anything not a bool is refused by the executive
+                r = executive.run(instruction, pick_only=None if pick_only is False else pick_only)  # type: ignore[union-attr]
                 result = {"id": goal_id, "succeeded": r.succeeded, "failure_reason": r.reason.value,
                           "message": r.message, "explanation": r.explanation, "target_mark_id": r.target_mark_id,
                           "steps": r.steps}
         except Exception as exc:  # noqa: BLE001 - a goal always ends with a result, the node keeps serving
             self.motion.stop()
-            self.get_logger().error(f"goal {goal_id}: internal error: {type(exc).__name__}: {exc}")
+            self.get_logger().error(loggable(f"goal {goal_id}: internal error: {type(exc).__name__}: {exc}"))
             result = {"id": goal_id, "succeeded": False, "failure_reason": FailureReason.INTERNAL_ERROR.value,
                       "message": f"{type(exc).__name__}: {exc}"[:500]}
         finally:
@@ -260,8 +265,9 @@ class PickPlaceNode(Node):
 
     def _publish_result(self, data: dict) -> None:
         self._pub_result.publish(String(data=json.dumps(data)))
-        self.get_logger().info(f"goal {data['id']}: {data['failure_reason'] if not data['succeeded'] else 'succeeded'}"
-                               + (f" ({data.get('message', '')})" if not data["succeeded"] else ""))
+        self.get_logger().info(loggable(f"goal {data['id']}: "
+                                        f"{data['failure_reason'] if not data['succeeded'] else 'succeeded'}"
+                                        + (f" ({data.get('message', '')})" if not data["succeeded"] else "")))
 
 
 def _wait(condition: Callable[[], bool], timeout_s: float) -> bool:

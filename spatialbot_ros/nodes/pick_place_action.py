@@ -40,10 +40,11 @@ def step_detail(rec: StepRecord) -> str:
     return detail
 
 
-def goal_from_json(data: str) -> tuple[str, str, bool]:
+def goal_from_json(data: str) -> tuple[str, str, Any]:
     """(id, instruction, pick_only) from a JSON goal {"id", "instruction", "pick_only"} or plain text.
     Anything else (a list, nesting, wrong types, megabytes) becomes an instruction the executive
-    refuses; it never raises."""
+    refuses; it never raises. A pick_only that is not a bool is passed on as it came, so the
+    executive refuses it (read as false it would run the place half the sender did not ask for)."""
     if len(data) > MAX_GOAL_BYTES:
         return "", data[:MAX_GOAL_BYTES + 1], False
     try:
@@ -54,7 +55,7 @@ def goal_from_json(data: str) -> tuple[str, str, bool]:
         return "", data if not isinstance(goal, str) else goal, False
     goal_id, instruction, pick_only = goal.get("id"), goal.get("instruction", ""), goal.get("pick_only", False)
     return (str(goal_id)[:64] if isinstance(goal_id, (str, int)) else "",
-            instruction if isinstance(instruction, str) else "", pick_only is True)
+            instruction if isinstance(instruction, str) else "", False if pick_only is None else pick_only)
 
 
 def goal_instruction(instruction: str, place_phrase: str, pick_only: bool) -> tuple[str, str]:

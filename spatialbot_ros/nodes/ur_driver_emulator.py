@@ -5,6 +5,7 @@ The controller behaviour lives in sim/ur_driver_emulator.py; this node converts 
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from pathlib import Path
@@ -223,6 +224,10 @@ class UrDriverEmulatorNode(Node):
     def _on_gripper_goal(self, goal: object) -> GoalResponse:
         if isinstance(goal, ParallelGripperCommand.Goal) and len(goal.command.position) != 1:
             self.get_logger().error(f"gripper goal rejected: expects 1 position, got {len(goal.command.position)}")
+            return GoalResponse.REJECT
+        position = goal.command.position[0] if isinstance(goal, ParallelGripperCommand.Goal) else goal.command.position  # type: ignore[attr-defined]
+        if not math.isfinite(position):  # refused here, not raised later in the execute callback
+            self.get_logger().error(f"gripper goal rejected: position {position} is not finite")
             return GoalResponse.REJECT
         return GoalResponse.ACCEPT
 

@@ -15,6 +15,8 @@ SURFACES: dict[str, str] = {
     "node_spatial_policy": "spatial_policy node: Image, CameraInfo and instruction messages",
     "node_mujoco_sim": "mujoco_sim node: JointTrajectory, gripper Float64, SetBool service",
     "node_realsense_camera": "realsense_camera node: failing and malformed camera sources",
+    "node_pick_place": "pick_place node: goal/cancel strings, joint states, camera, e-stop, arm/reset, PickPlace action, params",
+    "node_ur_driver_emulator": "ur_driver_emulator node: FollowJointTrajectory and gripper goals, parameter sets",
     "durable_runs": "eval / spatial-qa / demos output: writability, resume, partial runs",
     "kill_dataset_writer": "LeRobot v3 writer killed with SIGKILL at random moments",
     "kill_eval": "`eval --out` killed with SIGKILL at random moments, then resumed",
