@@ -9,6 +9,8 @@ bridge subscribes twice, once with each durability. The state is published latch
 
 from __future__ import annotations
 
+import threading
+
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Bool
@@ -54,3 +56,35 @@ class EStopBridge:
         response.message = "e-stop reset (the robot stays disarmed until armed again)" if was else "e-stop was not engaged"
         self.node.get_logger().warning(response.message)
         return response
+
+
+class EStopNode:
+    """An EStopBridge on a node of its own (`<owner>_estop`), spun by its own single-threaded executor
+    in a thread: the stop is handled the moment it arrives, whatever the owner's executor is busy with."""
+
+    def __init__(self, owner: Node, estop: EStop, estop_topic: str, state_topic: str, reset_service: str) -> None:
+        from rclpy.executors import SingleThreadedExecutor
+
+        self.node = Node(f"{owner.get_name()}_estop", namespace=owner.get_namespace(), context=owner.context)
+        self.bridge = EStopBridge(self.node, estop, estop_topic, state_topic, reset_service)
+        self._executor = SingleThreadedExecutor(context=owner.context)
+        self._executor.add_node(self.node)
+        self._thread = threading.Thread(target=self._spin, name="estop-executor", daemon=True)
+        self._thread.start()
+
+    def _spin(self) -> None:
+        while self.node.context.ok() and not self._closed:
+            try:
+                self._executor.spin_once(timeout_sec=0.05)
+            except Exception:  # noqa: BLE001 - shutting down (context gone); the owner's runner stops the arm
+                if not self.node.context.ok() or self._closed:
+                    return
+                raise
+
+    _closed = False
+
+    def close(self) -> None:
+        self._closed = True
+        self._thread.join(timeout=1.0)
+        self._executor.shutdown()
+        self.node.destroy_node()

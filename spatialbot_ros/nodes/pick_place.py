@@ -39,7 +39,7 @@ from spatialbot_ros.motion.base import JointPlan
 from spatialbot_ros.motion.frames import joints_from_state
 from spatialbot_ros.nodes import pick_place_params as params
 from spatialbot_ros.nodes.conversions import msgs_to_rgbd, stamp_to_s
-from spatialbot_ros.nodes.estop_bridge import COMMAND_QOS, LATCHED_QOS, EStopBridge
+from spatialbot_ros.nodes.estop_bridge import COMMAND_QOS, LATCHED_QOS, EStopNode
 from spatialbot_ros.nodes.guard import guarded, loggable
 from spatialbot_ros.nodes.motion_preview import plan_to_markers, plan_to_trajectory
 from spatialbot_ros.nodes.pick_place_action import PickPlaceActionServer, goal_from_json, step_detail
@@ -66,9 +66,11 @@ class PickPlaceNode(Node):
         self.policy = make_policy_from_params(str(p["policy"]), str(p["model_dir"]), str(p["backend_config"]))
         self.checker = SafetyChecker(params.safety_limits(p))
         self.estop = EStop()
-        safety_group = MutuallyExclusiveCallbackGroup()  # e-stop, arming and watchdogs never wait behind a goal
-        EStopBridge(self, self.estop, str(p["estop_topic"]), str(p["estop_state_topic"]),
-                    str(p["reset_estop_service"]), callback_group=safety_group)
+        safety_group = MutuallyExclusiveCallbackGroup()  # arming and cancel never wait behind a goal
+        # the e-stop has a node and an executor thread of its own: it never queues behind the joint-state
+        # and camera callbacks (hundreds a second) that this node's executor serves
+        self._estop_node = EStopNode(self, self.estop, str(p["estop_topic"]), str(p["estop_state_topic"]),
+                                     str(p["reset_estop_service"]))
         self.watchdogs = {"camera": Watchdog(float(p["frame_timeout_s"])),
                           "joint_states": Watchdog(float(p["joint_states_timeout_s"]))}
         self._dh = dh_for(str(p["ur_type"]))
@@ -140,6 +142,10 @@ class PickPlaceNode(Node):
         self._pub_preview.publish(plan_to_trajectory(plan, self.base_frame, stamp))
         self._pub_preview_markers.publish(plan_to_markers(plan, self._dh, float(self.p["tcp_offset_m"]),
                                                           self.base_frame, stamp, dry_run))
+
+    def destroy_node(self) -> None:
+        self._estop_node.close()
+        super().destroy_node()
 
     def safe_stop(self) -> None:
         """Called by the runner on the way out: stop the arm."""
