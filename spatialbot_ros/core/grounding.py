@@ -564,6 +564,28 @@ def parse_place_phrase(place_phrase: str) -> tuple[str, str]:
     return kind, ref.text
 
 
+@dataclass(frozen=True)
+class PhraseAttributes:
+    """What a noun phrase states about its object, for checking a mark another grounder chose."""
+    color: str | None
+    shape: str | None
+    noun: str | None
+    selectors: tuple[tuple[str, str | int], ...]
+    relation: str | None
+
+
+def phrase_attributes(phrase: str) -> PhraseAttributes:
+    """The colour, kind, selectors and relation a noun phrase states ('the tallest red cup')."""
+    text, _ = _strip_viewpoint(_normalise(bounded_text(phrase)), GroundingConfig().default_viewpoint)
+    np_ = _parse_np(text)
+    return PhraseAttributes(np_.color, np_.shape, np_.noun, tuple(np_.selectors), np_.relation)
+
+
+def place_phrase_attributes(place_phrase: str) -> tuple[str, str]:
+    """(place kind or relation, reference phrase) of a place phrase; bounded like an instruction."""
+    return parse_place_phrase(bounded_text(place_phrase))
+
+
 def phrase_shape(phrase: str) -> str | None:
     """The shape the phrase's head noun names ('the block left of the cup' -> 'box'), None when the
     noun is generic or unknown. The vocabulary is NOUNS."""

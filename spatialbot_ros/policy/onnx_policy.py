@@ -29,6 +29,7 @@ from spatialbot_ros.core.grounding import (
     place_target_for,
     require_object_phrase,
 )
+from spatialbot_ros.core.grounding_check import CheckContext, verify_grounding
 from spatialbot_ros.core.marks import Mark, MarkProposer, Proposals
 from spatialbot_ros.core.som_proposer import GeometricProposer, ProposerConfig
 from spatialbot_ros.core.task import FailureReason, TaskPhase
@@ -232,9 +233,15 @@ class OnnxPolicy:
             point = np.asarray(target.point_base if target.point_base is not None else np.zeros(3), float)
             p.place = PlaceGoal(target.kind, point, p.marks[j].id, float(p.marks[j].height_m), target.relation)
             why += f"; place {rel.replace('_', ' ')} {p.marks[j].describe()} (p={place_p[j]:.2f})"
+        grounding = Grounding(mark.id, target, why, self._text.pick, self._text.place, self._text.viewpoint)
+        try:   # confident is not correct: the choice must agree with what the phrases state
+            verify_grounding(grounding, CheckContext(p.marks, self._text.viewpoint, self.config.grounding))
+        except GroundingError:
+            p.target = p.place = None
+            raise
         p.explanation = why
         p.choices = choices
-        return Grounding(mark.id, target, why, self._text.pick, self._text.place, self._text.viewpoint)
+        return grounding
 
     def _with_lexicon_prior(self, logits: np.ndarray, phrase: str, marks: list[Mark]) -> np.ndarray:
         shape = phrase_shape(phrase) if self.config.lexicon_prior else None
