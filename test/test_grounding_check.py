@@ -158,3 +158,13 @@ def test_the_learned_policy_keeps_a_correct_choice():
     g = fake.choose(marks, "red", "bowl")
     assert g.pick_mark_id == _id(marks, "red") and g.place.mark_id == _id(marks, "bowl")
     assert fake.last.target is not None and fake.last.place is not None
+
+
+def test_a_learned_relative_place_point_is_above_the_table():
+    """The executive checks the place point against the workspace (z >= 5 mm) before moving: a
+    relative place is where the held object's centre will rest, not a point in the table."""
+    fake = _FakeOnnx("put the red cup to the left of the bowl")
+    marks = _marks(THREE_CUPS)
+    g = fake.choose(marks, "red", "bowl", relation="left_of")
+    assert g.place.kind == "relative" and g.place.relation == "left_of"
+    assert fake.last.place.point_base[2] == pytest.approx(0.05)   # half the 0.10 m cup

@@ -230,7 +230,9 @@ class OnnxPolicy:
             choices["relation_choice"][0, r] = 1.0
             target = place_target_for(p.marks[j], None if rel == "support" else rel, p.marks, self.config.grounding,
                                       obs.base_from_camera, self._text.viewpoint)
-            point = np.asarray(target.point_base if target.point_base is not None else np.zeros(3), float)
+            point = np.asarray(target.point_base if target.point_base is not None else np.zeros(3), float).copy()
+            if target.kind == "relative":   # the held object's centre once set down on the table, not z = 0
+                point[2] = max(point[2], 0.5 * float(mark.height_m))
             p.place = PlaceGoal(target.kind, point, p.marks[j].id, float(p.marks[j].height_m), target.relation)
             why += f"; place {rel.replace('_', ' ')} {p.marks[j].describe()} (p={place_p[j]:.2f})"
         grounding = Grounding(mark.id, target, why, self._text.pick, self._text.place, self._text.viewpoint)
