@@ -73,3 +73,32 @@ def test_a_noise_colour_image_reads_unknown_and_is_refused(rendered, policies, n
         policies[name].ground(noisy, "pick the red cup", base_from_camera)
     proposals = policies["geometric"].perceive(noisy, base_from_camera)
     assert proposals.marks and {m.color_name for m in proposals.marks} == {"unknown"}
+
+
+class _ScriptedVlm:
+    """Stands in for a VLM's text only: answers the given mark numbers in order."""
+
+    name = "scripted"
+
+    def __init__(self, answers: list[str]) -> None:
+        self.answers = list(answers)
+
+    def generate(self, request) -> str:
+        return self.answers.pop(0) if self.answers else ""
+
+
+def test_a_vlm_choice_passes_the_same_check(rendered, policies):
+    from spatialbot_ros.policy.vlm_grounder import VlmGrounder
+
+    frame, base_from_camera = rendered
+    marks = policies["geometric"].perceive(frame, base_from_camera).marks
+    by_colour = {m.color_name: m for m in marks}
+    wrong = VlmGrounder(_ScriptedVlm([f"Mark {by_colour['red'].id}"]))
+    with pytest.raises(GroundingError, match="says green"):
+        wrong.ground("pick the green cup", frame, marks, base_from_camera)
+    onto_cup = VlmGrounder(_ScriptedVlm([f"Mark {by_colour['red'].id}", f"Mark {by_colour['blue'].id}"]))
+    with pytest.raises(GroundingError, match="names a plate"):
+        onto_cup.ground("put the red cup on the plate", frame, marks, base_from_camera)
+    right = VlmGrounder(_ScriptedVlm([f"Mark {by_colour['green'].id}", f"Mark {by_colour['white'].id}"]))
+    g = right.ground("put the green cup on the plate", frame, marks, base_from_camera)
+    assert g.pick_mark_id == by_colour["green"].id and g.place.mark_id == by_colour["white"].id
