@@ -308,7 +308,9 @@ def _parse_np(text: str) -> _NounPhrase:
                 np_.selectors[-1] = (f"ordinal_{'right' if side == 'left' else 'left'}", 1)
             w = f"{word} from the {side}"
         elif w in COLOR_NAMES:
-            if np_.color is None:
+            if np_.noun is not None and NOUNS[np_.noun] is not None:
+                np_.unused.append(w)   # a colour after the head noun describes another object
+            elif np_.color is None:
                 np_.color = w
                 np_.used.append((w, f"colour {w}"))
             elif w != np_.color:
@@ -318,7 +320,7 @@ def _parse_np(text: str) -> _NounPhrase:
                 np_.noun = w
                 np_.shape = NOUNS[w]
                 np_.used.append((w, f"kind {NOUNS[w] or 'any object'}"))
-            elif NOUNS[w] is not None and NOUNS[w] != np_.shape:
+            elif NOUNS[w] is not None:
                 np_.unused.append(w)   # a second object noun in one phrase: which one is meant?
         elif w in ORDINALS and nxt == "from" and nxt2 in ("left", "right"):
             np_.selectors.append((f"ordinal_{nxt2}", ORDINALS[w]))
