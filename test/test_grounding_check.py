@@ -158,6 +158,9 @@ def test_the_learned_policy_keeps_a_correct_choice():
     g = fake.choose(marks, "red", "bowl")
     assert g.pick_mark_id == _id(marks, "red") and g.place.mark_id == _id(marks, "bowl")
     assert fake.last.target is not None and fake.last.place is not None
+    # the same phrase-by-phrase report as the rule grounder's, in the result and its explanation
+    assert ("red", "pick: colour red") in g.report and ("bowl", "place reference: kind bowl") in g.report
+    assert "'bowl' = place reference: kind bowl" in g.explanation
 
 
 def test_a_learned_relative_place_point_is_above_the_table():

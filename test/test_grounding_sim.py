@@ -102,3 +102,4 @@ def test_a_vlm_choice_passes_the_same_check(rendered, policies):
     right = VlmGrounder(_ScriptedVlm([f"Mark {by_colour['green'].id}", f"Mark {by_colour['white'].id}"]))
     g = right.ground("put the green cup on the plate", frame, marks, base_from_camera)
     assert g.pick_mark_id == by_colour["green"].id and g.place.mark_id == by_colour["white"].id
+    assert ("green", "pick: colour green") in g.report and ("plate", "place reference: kind plate") in g.report

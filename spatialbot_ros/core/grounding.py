@@ -646,7 +646,6 @@ def ground_instruction(instruction: str, marks: list[Mark], config: GroundingCon
         raise GroundingError(str(exc), [m.describe() for m in marks]) from None
     resolver = _Resolver(marks, viewpoint, cfg, base_from_camera)
     pick, pick_why = resolver.resolve(pick_np, set(), graspable_only=True, role="pick")
-    report = [(w, f"pick: {meaning}") for w, meaning in pick_np.all_used()]
     place: PlaceTarget | None = None
     place_why = ""
     if place_parsed is not None:
@@ -660,12 +659,32 @@ def ground_instruction(instruction: str, marks: list[Mark], config: GroundingCon
         else:
             place = PlaceTarget("relative", ref.id, kind, resolver.place_point(ref, kind))
             place_why = f"place {kind.replace('_', ' ')} {ref.describe()}"
+    report = _report(pick_np, place_text, place_parsed, viewpoint)
+    explanation = f"picked {pick.describe()}: {pick_why}" + (f"; {place_why}" if place_why else "")
+    explanation += "; " + format_report(report)
+    return Grounding(pick.id, place, explanation, pick_text, place_text, viewpoint, report)
+
+
+def _report(pick_np: _NounPhrase, place_text: str, place_parsed: tuple[str, _NounPhrase] | None,
+            viewpoint: str) -> list[tuple[str, str]]:
+    report = [(w, f"pick: {meaning}") for w, meaning in pick_np.all_used()]
+    if place_parsed is not None:
+        kind, ref_np = place_parsed
         report.append((place_text.split(ref_np.text)[0].strip() or kind, f"place: {kind.replace('_', ' ')}"))
         report += [(w, f"place reference: {meaning}") for w, meaning in ref_np.all_used()]
     report.append(("viewpoint", viewpoint))
-    explanation = f"picked {pick.describe()}: {pick_why}" + (f"; {place_why}" if place_why else "")
-    explanation += "; read: " + ", ".join(f"'{w}' = {meaning}" for w, meaning in report)
-    return Grounding(pick.id, place, explanation, pick_text, place_text, viewpoint, report)
+    return report
+
+
+def phrase_report(parts: InstructionParts) -> list[tuple[str, str]]:
+    """The grounding report (phrase, what it was read as) for a split instruction: what a learned or
+    VLM grounder was asked, shown the same way as the rule grounder's."""
+    place = _parse_place(parts.place_phrase) if parts.place_phrase else None
+    return _report(_parse_np(parts.pick_phrase), parts.place_phrase, place, parts.viewpoint)
+
+
+def format_report(report: list[tuple[str, str]]) -> str:
+    return "read: " + ", ".join(f"'{w}' = {meaning}" for w, meaning in report)
 
 
 def require_object_phrase(instruction: str, default_viewpoint: str = "camera") -> InstructionParts:

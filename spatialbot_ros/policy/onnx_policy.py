@@ -24,7 +24,10 @@ from spatialbot_ros.core.frame import RGBDFrame
 from spatialbot_ros.core.grounding import (
     Grounding,
     GroundingConfig,
+    InstructionParts,
+    format_report,
     parse_place_phrase,
+    phrase_report,
     phrase_shape,
     place_target_for,
     require_object_phrase,
@@ -235,7 +238,9 @@ class OnnxPolicy:
                 point[2] = max(point[2], 0.5 * float(mark.height_m))
             p.place = PlaceGoal(target.kind, point, p.marks[j].id, float(p.marks[j].height_m), target.relation)
             why += f"; place {rel.replace('_', ' ')} {p.marks[j].describe()} (p={place_p[j]:.2f})"
-        grounding = Grounding(mark.id, target, why, self._text.pick, self._text.place, self._text.viewpoint)
+        report = phrase_report(InstructionParts(self._text.pick, self._text.place, self._text.viewpoint))
+        why += f"; {format_report(report)}"
+        grounding = Grounding(mark.id, target, why, self._text.pick, self._text.place, self._text.viewpoint, report)
         try:   # confident is not correct: the choice must agree with what the phrases state
             verify_grounding(grounding, CheckContext(p.marks, self._text.viewpoint, self.config.grounding))
         except GroundingError:

@@ -20,7 +20,9 @@ from spatialbot_ros.core.frame import RGBDFrame
 from spatialbot_ros.core.grounding import (
     Grounding,
     GroundingConfig,
+    format_report,
     parse_place_phrase,
+    phrase_report,
     place_target_for,
     split_instruction,
 )
@@ -137,7 +139,9 @@ class VlmGrounder:
             ref = self._ask_mark(ref_phrase, "place", frame, others, images)
             place = place_target_for(ref, relation, marks, self.config.grounding, base_from_camera, parts.viewpoint)
             why += f"; place {relation.replace('_', ' ')} {ref.describe()}"
-        grounding = Grounding(pick.id, place, why, parts.pick_phrase, parts.place_phrase, parts.viewpoint)
+        report = phrase_report(parts)
+        grounding = Grounding(pick.id, place, f"{why}; {format_report(report)}", parts.pick_phrase,
+                              parts.place_phrase, parts.viewpoint, report)
         verify_grounding(grounding, CheckContext(marks, parts.viewpoint, self.config.grounding))
         return grounding
 
