@@ -20,26 +20,37 @@ COLOR_NAMES: tuple[str, ...] = tuple(PALETTE)
 
 # OpenCV hue (0..179) centres of the chromatic names.
 _HUE_CENTRES = {"red": 0, "orange": 14, "yellow": 28, "green": 62, "blue": 115, "purple": 140}
+UNKNOWN = "unknown"
+# abstain below these: the hue vectors of a painted surface agree (resultant length near 1 under
+# shading); noise, glare or a corrupted stream scatters them, and a confident wrong name is worse
+# than "unknown", which no stated colour can match
+MIN_HUE_AGREEMENT = 0.6
+MIN_ACHROMATIC_AGREEMENT = 0.7
 
 
 def name_color(pixels_rgb: np.ndarray) -> str:
-    """Name the dominant colour of (N,3) uint8 RGB pixels from the palette.
+    """Name the dominant colour of (N,3) uint8 RGB pixels from the palette, or "unknown".
 
-    Uses median HSV: low saturation -> white/black by value, otherwise nearest hue centre.
+    Uses median HSV: low saturation -> white/black by value, otherwise nearest hue centre. Abstains
+    ("unknown") when the pixels do not agree on a hue (or, for white/black, on brightness).
     """
     px = np.asarray(pixels_rgb, dtype=np.uint8).reshape(-1, 1, 3)
     if px.shape[0] == 0:
-        return "unknown"
+        return UNKNOWN
     hsv = cv2.cvtColor(px, cv2.COLOR_RGB2HSV).reshape(-1, 3).astype(float)
     sat, val = np.median(hsv[:, 1]), np.median(hsv[:, 2])
-    if sat < 60:
-        return "white" if val > 110 else "black"
-    if val < 40:
-        return "black"
+    if sat < 60 or val < 40:
+        name = "white" if sat < 60 and val > 110 else "black"
+        bright = hsv[:, 2] > 110
+        agree = float(np.mean(bright if name == "white" else ~bright))
+        return name if agree >= MIN_ACHROMATIC_AGREEMENT else UNKNOWN
     chromatic = hsv[hsv[:, 1] >= 60]
     # circular median-ish: mean of unit vectors on the hue circle
     ang = chromatic[:, 0] / 180.0 * 2 * np.pi
-    hue = (np.degrees(np.arctan2(np.sin(ang).mean(), np.cos(ang).mean())) % 360) / 2.0
+    s_mean, c_mean = np.sin(ang).mean(), np.cos(ang).mean()
+    if float(np.hypot(s_mean, c_mean)) < MIN_HUE_AGREEMENT:
+        return UNKNOWN
+    hue = (np.degrees(np.arctan2(s_mean, c_mean)) % 360) / 2.0
 
     def dist(c: float) -> float:
         d = abs(hue - c) % 180

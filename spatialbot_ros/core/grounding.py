@@ -15,6 +15,14 @@ import numpy as np
 
 from spatialbot_ros.core.colors import COLOR_NAMES
 from spatialbot_ros.core.errors import GroundingError
+from spatialbot_ros.core.instruction_parse import (
+    FILLER,
+    bounded_text,
+    refuse_dangling_pronoun,
+    refuse_deep_nesting,
+    refuse_negation,
+    refuse_unknown,
+)
 from spatialbot_ros.core.marks import Mark
 
 NOUNS: dict[str, str | None] = {
@@ -59,6 +67,22 @@ _PLACE_PREPS = [
     (r"in", "into"), (r"over", "on"), (r"to", "to"),
 ]
 
+_DEPTH_NEAR = ("closest", "nearest", "front", "frontmost", "near", "closer", "nearer")
+_DEPTH_FAR = ("farthest", "furthest", "back", "far", "rear", "farther", "further", "backmost", "distant")
+_MIDDLE = ("middle", "center", "centre", "central")
+# every word the grounder reads somewhere (verbs, viewpoint, relation and place words); a word outside
+# this set and FILLER is refused by name rather than skipped
+KNOWN_WORDS: frozenset[str] = frozenset(
+    set(NOUNS) | set(COLOR_NAMES) | set(ORDINALS) | set(SIZE_WORDS) | set(_DEPTH_NEAR) | set(_DEPTH_FAR)
+    | set(_MIDDLE) | set("""pick up grab grasp take lift get fetch seize hold collect put place move drop set bring
+    transfer stack carry lay position deposit leave relocate shift from in robot robot's view perspective point of
+    side camera camera's my your image as seen i see it them to left right on front before behind back at next
+    beside near close by between two both and top onto into inside over spot area last leftmost rightmost
+    then""".split()))
+
+_OBJECT_WORDS = frozenset(set(NOUNS) | set(COLOR_NAMES) | set(ORDINALS) | set(SIZE_WORDS) | set(_DEPTH_NEAR)
+                          | set(_DEPTH_FAR) | set(_MIDDLE) | {"left", "right", "leftmost", "rightmost", "last"})
+
 
 @dataclass(frozen=True)
 class GroundingConfig:
@@ -93,6 +117,8 @@ class Grounding:
     pick_phrase: str = ""
     place_phrase: str = ""
     viewpoint: str = "camera"
+    # (phrase, what it was used for), in instruction order: every content word of the instruction
+    report: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -105,6 +131,22 @@ class _NounPhrase:
     relation: str | None = None
     reference: _NounPhrase | None = None
     reference2: _NounPhrase | None = None   # "between X and Y"
+    used: list[tuple[str, str]] = field(default_factory=list)   # (word(s), meaning) for the report
+    unused: list[str] = field(default_factory=list)             # content words this phrase could not use
+
+    def all_unused(self) -> list[str]:
+        out = list(self.unused)
+        for ref in (self.reference, self.reference2):
+            if ref is not None:
+                out += ref.all_unused()
+        return out
+
+    def all_used(self) -> list[tuple[str, str]]:
+        out = list(self.used)
+        for ref in (self.reference, self.reference2):
+            if ref is not None:
+                out += ref.all_used()
+        return out
 
 
 def _normalise(text: str) -> str:
@@ -120,29 +162,84 @@ def _strip_viewpoint(text: str, default: str) -> tuple[str, str]:
     return text, default
 
 
+def _prefix_check(prefix: str) -> None:
+    """Words before the verb ("could you ...") must be filler: anything else would be dropped."""
+    dropped = [w for w in prefix.split() if w not in FILLER and not re.fullmatch(_PICK_VERBS + "|" + _PLACE_VERBS, w)]
+    if dropped:
+        raise GroundingError(f"cannot use {' '.join(dropped)!r} before the verb; start with what to do "
+                             "(e.g. 'pick the red cup')")
+
+
+def _split_at_place(rest: str, kinds: tuple[str, ...] | None = None) -> tuple[str, str] | None:
+    """Split "X <place phrase>" at the last preposition with an object on both sides, so relations
+    inside the pick phrase ("the cup left of the box on the plate") stay there. kinds: only these
+    place-preposition patterns (not relations) may start the place phrase."""
+    preps = [(rx, k) for rx, k in _PLACE_PREPS if kinds is None or rx in kinds]
+    spans = [m.span() for rx, _ in _PLACE_PREPS + _RELATIONS for m in re.finditer(rf"\b{rx}\b", rest)
+             if m.start() > 0]
+    rel_starts = {m.start() for rx, _ in _RELATIONS for m in re.finditer(rf"\b{rx}\b", rest)}
+    allowed = {m.start() for rx, _ in (preps if kinds is not None else _PLACE_PREPS + _RELATIONS)
+               for m in re.finditer(rf"\b{rx}\b", rest) if m.start() > 0}
+    if kinds is not None:
+        allowed -= rel_starts
+    starts = sorted({a for a, b in spans if a in allowed and not any(a2 < a < b2 for a2, b2 in spans)})
+    for pos in reversed(starts):
+        head, tail = rest[:pos].strip(), rest[pos:].strip()
+        if _names_object(head) and _names_object(tail):
+            return head, tail
+    return None
+
+
 def _split_pick_place(text: str) -> tuple[str, str]:
-    """(pick phrase, place phrase) from a whole instruction."""
+    """(pick phrase, place phrase) from a whole instruction; a place clause is never dropped."""
     place_m = re.match(rf"^(?:.*?\b)?{_PLACE_VERBS}\s+(.*)$", text)
     pick_m = re.match(rf"^(?:.*?\b)?{_PICK_VERBS}\s+(.*)$", text)
     if pick_m and (not place_m or pick_m.start(1) <= place_m.start(1)):
+        _prefix_check(text[: pick_m.start(1)])
         # "pick the X (and) (then) put it on Y"
         parts = re.split(rf"\b(?:and\s+)?(?:then\s+)?{_PLACE_VERBS}\b", pick_m.group(1), maxsplit=1)
         if len(parts) == 2:
             return parts[0].strip(), re.sub(r"^(?:it|them|that|this)\b", "", parts[1].strip()).strip()
+        # "take the red cup to the bowl": a place without a place verb
+        split = _split_at_place(pick_m.group(1), (r"on\s+top\s+of", "onto", "into", "to"))
+        if split is not None:
+            return split
         return pick_m.group(1).strip(), ""
     if place_m:
-        # "put the X <place phrase>": split at the last preposition with an object on both sides,
-        # so relations inside the pick phrase ("the cup left of the box on the plate") stay there
+        _prefix_check(text[: place_m.start(1)])
         rest = place_m.group(1)
-        spans = [m.span() for rx, _ in _PLACE_PREPS + _RELATIONS for m in re.finditer(rf"\b{rx}\b", rest)
-                 if m.start() > 0]
-        starts = sorted({a for a, b in spans if not any(a2 < a < b2 for a2, b2 in spans)})
-        for pos in reversed(starts):
-            head, tail = rest[:pos].strip(), rest[pos:].strip()
-            if _names_object(head) and _names_object(tail):
-                return head, tail
-        return rest.strip(), ""
-    return text.strip(), ""
+        split = _split_at_place(rest)
+        return split if split is not None else (rest.strip(), "")
+    # no verb: "the red cup goes into the bowl", "the red cup into the bowl please"
+    split = _split_at_place(text, tuple(rx for rx, _ in _PLACE_PREPS if rx != "over"))
+    return split if split is not None else (text.strip(), "")
+
+
+def _prepare(instruction: object, default_viewpoint: str) -> tuple[str, str, str, str]:
+    """(pick phrase, place phrase, viewpoint, normalised text) after the checks that refuse what the
+    grounder would otherwise misread: too long, too nested, negated, unknown words, dangling pronoun."""
+    raw = bounded_text(instruction)
+    text = _normalise(raw)
+    words = text.split()
+    refuse_negation(words, raw)
+    refuse_deep_nesting(text)
+    if not any(w in _OBJECT_WORDS for w in words):
+        raise GroundingError(f"'{raw.strip()}' names no object to pick (no colour, noun or position)")
+    refuse_unknown(words, KNOWN_WORDS, raw)
+    text, viewpoint = _strip_viewpoint(text, default_viewpoint)
+    pick, place = _split_pick_place(text)
+    refuse_dangling_pronoun(pick, "pick")
+    if place:
+        refuse_dangling_pronoun(re.sub(r"^(?:it|them|that|this)\s+", "", place), "place")
+    return pick, place, viewpoint, text
+
+
+def _refuse_unused(np_: _NounPhrase, role: str, instruction: str) -> None:
+    unused = np_.all_unused()
+    if unused:
+        raise GroundingError(f"the {role} phrase '{np_.text}' has word(s) the grounder cannot use "
+                             f"({', '.join(repr(w) for w in dict.fromkeys(unused))}) in '{instruction.strip()}'; "
+                             "refusing rather than ignoring them")
 
 
 @dataclass(frozen=True)
@@ -155,8 +252,7 @@ class InstructionParts:
 def split_instruction(instruction: str, default_viewpoint: str = "camera") -> InstructionParts:
     """The pick phrase, the place phrase and the viewpoint of an instruction (no marks needed):
     what a learned or VLM grounder is asked about, one phrase at a time."""
-    text, viewpoint = _strip_viewpoint(_normalise(instruction), default_viewpoint)
-    pick, place = _split_pick_place(text)
+    pick, place, viewpoint, _ = _prepare(instruction, default_viewpoint)
     return InstructionParts(pick, place, viewpoint)
 
 
@@ -174,11 +270,13 @@ def _parse_np(text: str) -> _NounPhrase:
     if two:
         np_.relation = "between_two"
         np_.reference = _parse_np(two.group(1))
+        np_.used.append(("between the two", "relation between_two"))
         text = text[: two.start()]
     elif bm:
         np_.relation = "between"
         np_.reference = _parse_np(bm.group(1))
         np_.reference2 = _parse_np(bm.group(2))
+        np_.used.append(("between", "relation between"))
         text = text[: bm.start()]
     else:
         for rx, rel in _RELATIONS:
@@ -186,36 +284,55 @@ def _parse_np(text: str) -> _NounPhrase:
             if rm and _names_object(text[rm.end():]) and rm.start() > 0:
                 np_.relation = rel
                 np_.reference = _parse_np(text[rm.end():])
+                np_.used.append((rm.group(0).strip(), f"relation {rel}"))
                 text = text[: rm.start()]
                 break
     # "second cup from the left" -> "second@left cup"
     text = re.sub(rf"\b({'|'.join(ORDINALS)}|last)\s+((?:[a-z]+\s+){{0,2}}?)from\s+(?:the\s+)?(left|right)\b",
                   lambda m: f"{m.group(1)}@{m.group(3)} {m.group(2)}", text)
+    # "the cup in the middle", "the ball on the left", "the box at the back": the position word itself
+    text = re.sub(r"\b(?:in|on|at|to)\s+the\s+(?:far\s+|very\s+)?(middle|centre|center|left|right|back|front|rear)\b",
+                  r"\1", text)
+    text = re.sub(r"\b(?:in|at)\s+(front|back)\b", r"\1", text)
     words = text.split()
     i = 0
     while i < len(words):
         w = words[i]
         nxt = words[i + 1] if i + 1 < len(words) else ""
         nxt2 = words[i + 2] if i + 2 < len(words) else ""
+        n_sel = len(np_.selectors)
         if "@" in w:
             word, side = w.split("@")
             np_.selectors.append((f"ordinal_{side}", 1 if word == "last" and side == "left" else ORDINALS.get(word, 1)))
             if word == "last":
                 np_.selectors[-1] = (f"ordinal_{'right' if side == 'left' else 'left'}", 1)
+            w = f"{word} from the {side}"
         elif w in COLOR_NAMES:
-            np_.color = np_.color or w
+            if np_.noun is not None and NOUNS[np_.noun] is not None:
+                np_.unused.append(w)   # a colour after the head noun describes another object
+            elif np_.color is None:
+                np_.color = w
+                np_.used.append((w, f"colour {w}"))
+            elif w != np_.color:
+                np_.unused.append(w)
         elif w in NOUNS:
             if np_.noun is None:
                 np_.noun = w
                 np_.shape = NOUNS[w]
+                np_.used.append((w, f"kind {NOUNS[w] or 'any object'}"))
+            elif NOUNS[w] is not None:
+                np_.unused.append(w)   # a second object noun in one phrase: which one is meant?
         elif w in ORDINALS and nxt == "from" and nxt2 in ("left", "right"):
             np_.selectors.append((f"ordinal_{nxt2}", ORDINALS[w]))
+            w = f"{w} from {nxt2}"
             i += 2
         elif w in ORDINALS and nxt in ("left", "leftmost"):
             np_.selectors.append(("ordinal_left", ORDINALS[w]))
+            w = f"{w} {nxt}"
             i += 1
         elif w in ORDINALS and nxt in ("right", "rightmost"):
             np_.selectors.append(("ordinal_right", ORDINALS[w]))
+            w = f"{w} {nxt}"
             i += 1
         elif w in ORDINALS:
             np_.selectors.append(("ordinal_left", ORDINALS[w]))
@@ -225,14 +342,19 @@ def _parse_np(text: str) -> _NounPhrase:
             np_.selectors.append(("extreme", "left"))
         elif w in ("rightmost", "right"):
             np_.selectors.append(("extreme", "right"))
-        elif w in ("middle", "center", "centre", "central"):
+        elif w in _MIDDLE:
             np_.selectors.append(("middle", "lr"))
-        elif w in ("closest", "nearest", "front", "frontmost", "near", "closer", "nearer"):
+        elif w in _DEPTH_NEAR:
             np_.selectors.append(("depth", "near"))
-        elif w in ("farthest", "furthest", "back", "far", "rear", "farther", "further", "backmost", "distant"):
+        elif w in _DEPTH_FAR:
             np_.selectors.append(("depth", "far"))
         elif w in SIZE_WORDS:
             np_.selectors.append(SIZE_WORDS[w])
+        elif w not in FILLER:
+            np_.unused.append(w)
+        if len(np_.selectors) > n_sel:
+            kind, arg = np_.selectors[-1]
+            np_.used.append((w, f"{kind} {arg}"))
         i += 1
     return np_
 
@@ -444,6 +566,28 @@ def parse_place_phrase(place_phrase: str) -> tuple[str, str]:
     return kind, ref.text
 
 
+@dataclass(frozen=True)
+class PhraseAttributes:
+    """What a noun phrase states about its object, for checking a mark another grounder chose."""
+    color: str | None
+    shape: str | None
+    noun: str | None
+    selectors: tuple[tuple[str, str | int], ...]
+    relation: str | None
+
+
+def phrase_attributes(phrase: str) -> PhraseAttributes:
+    """The colour, kind, selectors and relation a noun phrase states ('the tallest red cup')."""
+    text, _ = _strip_viewpoint(_normalise(bounded_text(phrase)), GroundingConfig().default_viewpoint)
+    np_ = _parse_np(text)
+    return PhraseAttributes(np_.color, np_.shape, np_.noun, tuple(np_.selectors), np_.relation)
+
+
+def place_phrase_attributes(place_phrase: str) -> tuple[str, str]:
+    """(place kind or relation, reference phrase) of a place phrase; bounded like an instruction."""
+    return parse_place_phrase(bounded_text(place_phrase))
+
+
 def phrase_shape(phrase: str) -> str | None:
     """The shape the phrase's head noun names ('the block left of the cup' -> 'box'), None when the
     noun is generic or unknown. The vocabulary is NOUNS."""
@@ -458,7 +602,8 @@ def resolve_phrase(phrase: str, marks: list[Mark], config: GroundingConfig | Non
     """The one mark a noun phrase ('the red cup', 'the plate left of the bowl') names, any shape;
     GroundingError when none or several fit. For spatial questions about objects."""
     cfg = config or GroundingConfig()
-    text, viewpoint = _strip_viewpoint(_normalise(phrase), cfg.default_viewpoint)
+    text, viewpoint = _strip_viewpoint(_normalise(bounded_text(phrase)), cfg.default_viewpoint)
+    refuse_deep_nesting(text)
     return _Resolver(marks, viewpoint, cfg, base_from_camera).resolve(_parse_np(text), set(), False, "object")[0]
 
 
@@ -488,16 +633,23 @@ def ground_instruction(instruction: str, marks: list[Mark], config: GroundingCon
         raise GroundingError("empty instruction", [m.describe() for m in marks])
     if not marks:
         raise GroundingError("no objects were found on the table to ground the instruction")
-    text = _normalise(instruction)
-    text, viewpoint = _strip_viewpoint(text, cfg.default_viewpoint)
-    pick_text, place_text = _split_pick_place(text)
-    pick_np = _parse_np(pick_text)
+    try:
+        pick_text, place_text, viewpoint, _ = _prepare(instruction, cfg.default_viewpoint)
+        pick_np = _parse_np(pick_text)
+        _refuse_unused(pick_np, "pick", instruction)
+        place_parsed = _parse_place(place_text) if place_text else None
+        if place_parsed is not None:
+            _refuse_unused(place_parsed[1], "place", instruction)
+    except GroundingError as exc:
+        if exc.candidates:
+            raise
+        raise GroundingError(str(exc), [m.describe() for m in marks]) from None
     resolver = _Resolver(marks, viewpoint, cfg, base_from_camera)
     pick, pick_why = resolver.resolve(pick_np, set(), graspable_only=True, role="pick")
     place: PlaceTarget | None = None
     place_why = ""
-    if place_text:
-        kind, ref_np = _parse_place(place_text)
+    if place_parsed is not None:
+        kind, ref_np = place_parsed
         ref, _ = resolver.resolve(ref_np, {pick.id}, graspable_only=False, role="place")
         if kind in ("on", "into", "to"):
             pkind = "into" if ref.shape == "bowl" else "on"
@@ -507,8 +659,32 @@ def ground_instruction(instruction: str, marks: list[Mark], config: GroundingCon
         else:
             place = PlaceTarget("relative", ref.id, kind, resolver.place_point(ref, kind))
             place_why = f"place {kind.replace('_', ' ')} {ref.describe()}"
+    report = _report(pick_np, place_text, place_parsed, viewpoint)
     explanation = f"picked {pick.describe()}: {pick_why}" + (f"; {place_why}" if place_why else "")
-    return Grounding(pick.id, place, explanation, pick_text, place_text, viewpoint)
+    explanation += "; " + format_report(report)
+    return Grounding(pick.id, place, explanation, pick_text, place_text, viewpoint, report)
+
+
+def _report(pick_np: _NounPhrase, place_text: str, place_parsed: tuple[str, _NounPhrase] | None,
+            viewpoint: str) -> list[tuple[str, str]]:
+    report = [(w, f"pick: {meaning}") for w, meaning in pick_np.all_used()]
+    if place_parsed is not None:
+        kind, ref_np = place_parsed
+        report.append((place_text.split(ref_np.text)[0].strip() or kind, f"place: {kind.replace('_', ' ')}"))
+        report += [(w, f"place reference: {meaning}") for w, meaning in ref_np.all_used()]
+    report.append(("viewpoint", viewpoint))
+    return report
+
+
+def phrase_report(parts: InstructionParts) -> list[tuple[str, str]]:
+    """The grounding report (phrase, what it was read as) for a split instruction: what a learned or
+    VLM grounder was asked, shown the same way as the rule grounder's."""
+    place = _parse_place(parts.place_phrase) if parts.place_phrase else None
+    return _report(_parse_np(parts.pick_phrase), parts.place_phrase, place, parts.viewpoint)
+
+
+def format_report(report: list[tuple[str, str]]) -> str:
+    return "read: " + ", ".join(f"'{w}' = {meaning}" for w, meaning in report)
 
 
 def require_object_phrase(instruction: str, default_viewpoint: str = "camera") -> InstructionParts:
@@ -518,6 +694,9 @@ def require_object_phrase(instruction: str, default_viewpoint: str = "camera") -
         raise GroundingError("empty instruction")
     parts = split_instruction(instruction, default_viewpoint)
     np_ = _parse_np(parts.pick_phrase)
+    _refuse_unused(np_, "pick", instruction)
+    if parts.place_phrase:
+        _refuse_unused(_parse_place(parts.place_phrase)[1], "place", instruction)
     if np_.color is None and np_.noun is None and not np_.selectors and np_.relation is None:
         raise GroundingError(f"'{instruction.strip()}' names no object to pick (no colour, noun or position)")
     return parts

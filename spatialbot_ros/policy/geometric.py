@@ -23,6 +23,7 @@ from spatialbot_ros.core.grounding import (
     ground_instruction,
     require_object_phrase,
 )
+from spatialbot_ros.core.grounding_check import CheckContext, verify_grounding
 from spatialbot_ros.core.marks import Mark, MarkProposer, Proposals
 from spatialbot_ros.core.som_proposer import GeometricProposer, ProposerConfig
 from spatialbot_ros.core.task import FailureReason, TaskPhase
@@ -126,14 +127,21 @@ class GeometricPolicy:
     def ground(self, frame: RGBDFrame, instruction: str, base_from_camera: np.ndarray) -> tuple[Proposals, Grounding]:
         """One-shot perception + grounding for a frame (what the spatial_policy node publishes)."""
         proposals = self.perceive(frame, base_from_camera)
-        return proposals, self.grounder.ground(instruction, frame, proposals.marks, base_from_camera)
+        return proposals, self._verified(self.grounder.ground(instruction, frame, proposals.marks, base_from_camera),
+                                         proposals.marks)
+
+    def _verified(self, grounding: Grounding, marks: list[Mark]) -> Grounding:
+        """Whatever grounder chose (rules, a VLM, ...), its marks must agree with what the phrases state."""
+        verify_grounding(grounding, CheckContext(marks, grounding.viewpoint, self.config.grounding))
+        return grounding
 
     def _make_plan(self, obs: Observation, timings: dict[str, float]) -> _Plan:
         assert obs.frame is not None
         t0 = time.perf_counter()
         proposals = self.perceive(obs.frame, obs.base_from_camera)
         t1 = time.perf_counter()
-        grounding = self.grounder.ground(obs.instruction, obs.frame, proposals.marks, obs.base_from_camera)
+        grounding = self._verified(self.grounder.ground(obs.instruction, obs.frame, proposals.marks,
+                                                        obs.base_from_camera), proposals.marks)
         t2 = time.perf_counter()
         mark = proposals.by_id(grounding.pick_mark_id)
         points_base = to_base(mark.points_cam, obs.base_from_camera)

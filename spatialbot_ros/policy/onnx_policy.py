@@ -24,11 +24,15 @@ from spatialbot_ros.core.frame import RGBDFrame
 from spatialbot_ros.core.grounding import (
     Grounding,
     GroundingConfig,
+    InstructionParts,
+    format_report,
     parse_place_phrase,
+    phrase_report,
     phrase_shape,
     place_target_for,
     require_object_phrase,
 )
+from spatialbot_ros.core.grounding_check import CheckContext, verify_grounding
 from spatialbot_ros.core.marks import Mark, MarkProposer, Proposals
 from spatialbot_ros.core.som_proposer import GeometricProposer, ProposerConfig
 from spatialbot_ros.core.task import FailureReason, TaskPhase
@@ -229,12 +233,22 @@ class OnnxPolicy:
             choices["relation_choice"][0, r] = 1.0
             target = place_target_for(p.marks[j], None if rel == "support" else rel, p.marks, self.config.grounding,
                                       obs.base_from_camera, self._text.viewpoint)
-            point = np.asarray(target.point_base if target.point_base is not None else np.zeros(3), float)
+            point = np.asarray(target.point_base if target.point_base is not None else np.zeros(3), float).copy()
+            if target.kind == "relative":   # the held object's centre once set down on the table, not z = 0
+                point[2] = max(point[2], 0.5 * float(mark.height_m))
             p.place = PlaceGoal(target.kind, point, p.marks[j].id, float(p.marks[j].height_m), target.relation)
             why += f"; place {rel.replace('_', ' ')} {p.marks[j].describe()} (p={place_p[j]:.2f})"
+        report = phrase_report(InstructionParts(self._text.pick, self._text.place, self._text.viewpoint))
+        why += f"; {format_report(report)}"
+        grounding = Grounding(mark.id, target, why, self._text.pick, self._text.place, self._text.viewpoint, report)
+        try:   # confident is not correct: the choice must agree with what the phrases state
+            verify_grounding(grounding, CheckContext(p.marks, self._text.viewpoint, self.config.grounding))
+        except GroundingError:
+            p.target = p.place = None
+            raise
         p.explanation = why
         p.choices = choices
-        return Grounding(mark.id, target, why, self._text.pick, self._text.place, self._text.viewpoint)
+        return grounding
 
     def _with_lexicon_prior(self, logits: np.ndarray, phrase: str, marks: list[Mark]) -> np.ndarray:
         shape = phrase_shape(phrase) if self.config.lexicon_prior else None

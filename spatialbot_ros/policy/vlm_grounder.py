@@ -20,10 +20,13 @@ from spatialbot_ros.core.frame import RGBDFrame
 from spatialbot_ros.core.grounding import (
     Grounding,
     GroundingConfig,
+    format_report,
     parse_place_phrase,
+    phrase_report,
     place_target_for,
     split_instruction,
 )
+from spatialbot_ros.core.grounding_check import CheckContext, verify_grounding
 from spatialbot_ros.core.marks import Mark
 from spatialbot_ros.core.som_overlay import draw_marks
 from spatialbot_ros.policy.depth_tool_loop import DepthLoopResult, run_depth_loop
@@ -136,7 +139,11 @@ class VlmGrounder:
             ref = self._ask_mark(ref_phrase, "place", frame, others, images)
             place = place_target_for(ref, relation, marks, self.config.grounding, base_from_camera, parts.viewpoint)
             why += f"; place {relation.replace('_', ' ')} {ref.describe()}"
-        return Grounding(pick.id, place, why, parts.pick_phrase, parts.place_phrase, parts.viewpoint)
+        report = phrase_report(parts)
+        grounding = Grounding(pick.id, place, f"{why}; {format_report(report)}", parts.pick_phrase,
+                              parts.place_phrase, parts.viewpoint, report)
+        verify_grounding(grounding, CheckContext(marks, parts.viewpoint, self.config.grounding))
+        return grounding
 
     def judge_contact(self, object_phrase: str, frame: RGBDFrame, marks: list[Mark]) -> ParseResult:
         """Yes/no contact question on the current frame (evidence: the transcript with its depth queries)."""
