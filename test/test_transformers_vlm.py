@@ -115,7 +115,8 @@ def test_depth_loop_and_som_grounding_through_generate(tiny_dirs, scene):
     vlm = load(tiny_dirs["llava"], prompt_format="spatialbot")
     proc = forced_text(vlm, ["Depth(0.5,0.5)", f" mm, so Mark {target.id}"])
     grounder = VlmGrounder(vlm, VlmGrounderConfig(max_new_tokens=24))
-    g = grounder.ground("pick up the object", frame, marks, cell.base_from_camera)
+    # a phrase that names one object (the shared grounding check refuses an ambiguous "the object")
+    g = grounder.ground(f"pick up the {target.color_name} object", frame, marks, cell.base_from_camera)
     assert g.pick_mark_id == target.id
     depth = round(DepthAPI(frame).depth_at(0.5, 0.5))
     assert grounder.last_transcripts[0].text == f"Depth(0.5,0.5)={depth} mm, so Mark {target.id}"

@@ -21,10 +21,13 @@ from spatialbot_ros.core.frame import RGBDFrame
 from spatialbot_ros.core.marks import DepthStats
 
 _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)"
+# a value after `=`: like _NUM but a trailing dot ends the sentence ("=1500.") and is not part of it;
+# a model-written ".5" is a value too (so an answer is never glued onto it)
+_ANSWER = r"[-+]?(?:\d+(?:\.\d+)?|\.\d+)"
 # `Depth(x, y)`, optionally followed by `=` and optionally an answer (a number or `unknown`).
 # The look-behind keeps `MaxDepth(…)` or `myDepth(…)` from counting as a request.
 DEPTH_REQUEST = re.compile(
-    rf"(?<![A-Za-z0-9_])Depth\(\s*({_NUM})\s*,\s*({_NUM})\s*\)(?:(\s*=)(\s*(?:[-+]?\d+(?:\.\d+)?|unknown))?)?"
+    rf"(?<![A-Za-z0-9_])Depth\(\s*({_NUM})\s*,\s*({_NUM})\s*\)(?:(\s*=)(\s*(?:{_ANSWER}|unknown))?)?"
 )
 
 
