@@ -71,3 +71,62 @@ def running_nodes():
         if "spatialbot_ros.nodes.mujoco_sim" in text or "spatialbot_ros.nodes.spatial_policy" in text:
             found.append(f"{cmdline.parent.name}: {text}")
     return found
+
+
+def test_a_node_that_dies_brings_the_whole_graph_down(tmp_path):
+    """SIGKILL one process of `up`: the others are stopped and `up` exits non-zero (the launch files
+    do the same with on_exit=Shutdown())."""
+    import signal
+
+    def children(pid):
+        out = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] != "Z":
+                out.append(int(stat.parent.name))
+        return out
+
+    graph = subprocess.Popen([sys.executable, "-m", "spatialbot_ros.cli", "up", "sim", "--duration", "120"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        end = time.monotonic() + 30
+        procs = []
+        while time.monotonic() < end and len(procs) < 2:
+            procs = children(graph.pid)
+            time.sleep(0.2)
+        assert len(procs) == 2
+        time.sleep(2.0)
+        os.kill(procs[0], signal.SIGKILL)
+        assert graph.wait(timeout=30) != 0
+        assert children(graph.pid) == [] and not Path(f"/proc/{procs[1]}").exists()
+    finally:
+        if graph.poll() is None:
+            graph.kill()
+
+
+def test_a_node_whose_executor_dies_stops_the_arm_and_exits_non_zero():
+    import pytest as _pytest
+
+    from spatialbot_ros.nodes.runner import run_node
+
+    stopped = []
+
+    class Node:
+        def get_name(self):
+            return "broken"
+
+        def safe_stop(self):
+            stopped.append(True)
+
+        def destroy_node(self):
+            pass
+
+    def spin(_node):
+        raise RuntimeError("executor died")
+
+    with _pytest.raises(SystemExit) as exc:
+        run_node(Node, args=[], spin=spin)
+    assert exc.value.code == 1 and stopped == [True]
