@@ -150,7 +150,11 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     check_writable(args.out)  # before any scene is generated or episode run
     _check_config_file(args.backend_config, "backend config")
-    scenes = scenes_for_eval(args.episodes, args.seed, args.scenes, phrasing_set=args.phrasing)
+    if args.suite is not None:
+        if args.scenes is not None or args.phrasing != "train":
+            return _fail(ExitCode.USAGE, "eval: --suite runs its own frozen scenes; drop --scenes/--phrasing")
+        return _eval_suite(args)
+    scenes = scenes_for_eval(args.episodes or 100, args.seed, args.scenes, phrasing_set=args.phrasing)
     from spatialbot_ros.policy.registry import policy_options
 
     try:
@@ -166,6 +170,22 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     if summary.failures:
         print("  failures: " + ", ".join(f"{k}={v}" for k, v in summary.failures.items()))
     print(f"  report: {args.out}/eval.json, eval.md, eval.png")
+    return 0
+
+
+def _eval_suite(args: argparse.Namespace) -> int:
+    from spatialbot_ros.policy.registry import policy_options
+    from spatialbot_ros.sim.heldout_eval import evaluate_suite
+
+    try:
+        kwargs = policy_options(args.policy, str(args.model_dir or ""), str(args.backend_config or ""))
+    except ValueError as e:
+        return _fail(ExitCode.USAGE, f"eval: {e}")
+    s = evaluate_suite(args.policy, episodes=args.episodes, out_dir=args.out, policy_kwargs=kwargs, resume=args.resume)
+    print(f"policy {s.policy} on the held-out suite ({s.episodes} episodes): success {s.success_rate:.1%}; "
+          f"grounding {s.grounding_accuracy:.1%}; refusal precision {s.refusal_precision:.1%}, recall "
+          f"{s.refusal_recall:.1%}; silent misreadings {s.silent_misreadings}")
+    print(f"  report: {args.out}/heldout.json, heldout.md (episodes: eval.json, eval.md)")
     return 0
 
 
@@ -307,9 +327,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("eval", help="success rate of a policy over seeded random (or given) scenes")
     e.add_argument("--policy", default="geometric", choices=POLICY_NAMES)
-    e.add_argument("--episodes", type=positive_int, default=100)
+    e.add_argument("--episodes", type=positive_int, default=None, help="default 100 (with --suite: all of it)")
     e.add_argument("--seed", type=seed_int, default=0)
     e.add_argument("--scenes", type=Path, default=None, help="run every scene in this file as given")
+    e.add_argument("--suite", choices=["heldout"], default=None, help="the frozen held-out instruction suite "
+                   "(first --episodes cases): success, grounding, refusal precision/recall, silent misreadings")
     e.add_argument("--phrasing", choices=["train", "heldout"], default="train")
     e.add_argument("--model-dir", default=None, help="onnx: a trained model directory (default: the shipped "
                    "model); VLM backends: a model directory or hub id")
