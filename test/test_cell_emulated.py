@@ -249,7 +249,8 @@ def test_estop_published_like_ros2_topic_pub_stops_the_motion_latches_and_needs_
 def test_camera_unplugged_mid_motion_stops_the_arm_with_stale_frame(cell):
     ok, _ = cell.cmd.arm(True)
     assert ok
-    cell.cmd.pick_and_place("pick the blue cup and put it on the plate")
+    # pick-only: after the pick-and-place the cup on the plate may read as one box, so no place phrase
+    cell.cmd.pick_and_place("pick the blue cup", pick_only=True)
     assert cell.wait(lambda: cell.speed() > 0.1 or cell.cmd.is_done(), 30.0) and not cell.cmd.is_done(), \
         f"the arm never moved: {cell.cmd.result()}"
     cell.set_emulator(camera_enabled=False)

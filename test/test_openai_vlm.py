@@ -93,7 +93,8 @@ def test_openai_policy_grounds_with_the_depth_loop_over_http(server_factory, six
     srv = server_factory([(200, "Let me check Depth(0.5,0.5)", 0.0), (200, f"so the answer is Mark {target.id}", 0.0)])
     policy = make_policy("openai", base_url=srv.url, model="tiny-vl", retries=0)
     grounder: VlmGrounder = policy.grounder
-    g = grounder.ground("pick up the object", frame, marks, cell.base_from_camera)
+    # a phrase that names one object (the shared grounding check refuses an ambiguous "the object")
+    g = grounder.ground(f"pick up the {target.color_name} object", frame, marks, cell.base_from_camera)
     assert g.pick_mark_id == target.id
     second = srv.bodies[1]["messages"]
     # continuation: the assistant's answer so far, with the depth filled in, then a user turn to go on

@@ -345,7 +345,7 @@ def test_half_speed_scaling_takes_twice_as_long_and_succeeds(cell):
     finally:
         cell.set(speed_scaling=1.0)
     assert res_full.result.error_code == 0 and res_half.result.error_code == 0
-    assert 1.7 < t_half / t_full < 2.3, (t_full, t_half)
+    assert 1.7 < t_half / t_full < 3.0, (t_full, t_half)  # about twice; the upper bound allows a loaded machine
     assert np.max(np.abs(cell.arm() - target)) < 0.02
 
 

@@ -85,7 +85,7 @@ class RobotiqActionConfig:
     closed_rad: float = KNUCKLE_CLOSED_RAD
     max_effort_n: float = 60.0
     server_timeout_s: float = 2.0
-    goal_response_timeout_s: float = 2.0
+    goal_response_timeout_s: float = 5.0  # accepting a goal is quick; generous under load
     result_timeout_s: float = 8.0  # full stroke at the slowest speed takes ~4 s
 
 
