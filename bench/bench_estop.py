@@ -353,20 +353,26 @@ class Graph:
 
     def start(self) -> None:
         with open(self.log_path, "a") as out:
+            # a session of its own: stop() signals the whole graph, so no node outlives the bench
             self.proc = subprocess.Popen([sys.executable, "-m", "spatialbot_ros.cli", "up", "cell-emulated",
                                           "--duration", str(self.duration_s), "--params-file", str(self.params)],
-                                         stdout=out, stderr=subprocess.STDOUT)
+                                         stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
     def stop(self, timeout_s: float = 30.0) -> None:
         """SIGINT (cli up passes it on to every node, pick_place stops the arm), then wait, then kill."""
-        if self.proc is None or self.proc.poll() is not None:
+        if self.proc is None:
             return
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        try:  # whatever of the graph is left (a node that ignored the stop)
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
     def log_tail(self, chars: int = 2000) -> str:
         return self.log_path.read_text()[-chars:] if self.log_path.exists() else ""

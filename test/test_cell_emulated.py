@@ -29,6 +29,23 @@ class Cell:
     """The running graph plus an operator's view of it: joint states, ground truth, previews, TF."""
 
     def __init__(self, tmp: Path) -> None:
+        self.calibration = tmp / "calibration.yaml"
+        out = subprocess.run([sys.executable, "-m", "spatialbot_ros.cli", "calibrate", "--sim", "--views", "8",
+                              "--out", str(self.calibration)], capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        test_params = tmp / "test_params.yaml"
+        test_params.write_text(yaml.safe_dump({"pick_place": {"ros__parameters": {"speed_scale": 1.0}}}))
+        self.graph = subprocess.Popen(
+            [sys.executable, "-m", "spatialbot_ros.cli", "up", "cell-emulated", "--duration", "600",
+             "--params-file", str(self.calibration), "--params-file", str(test_params)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            self._connect()
+        except BaseException:
+            self._stop_graph()
+            raise
+
+    def _connect(self) -> None:
         import rclpy
         from rclpy.executors import MultiThreadedExecutor
         from rclpy.parameter_client import AsyncParameterClient
@@ -40,16 +57,6 @@ class Cell:
 
         from spatialbot_ros.commander import PickPlaceCommander
 
-        self.calibration = tmp / "calibration.yaml"
-        out = subprocess.run([sys.executable, "-m", "spatialbot_ros.cli", "calibrate", "--sim", "--views", "8",
-                              "--out", str(self.calibration)], capture_output=True, text=True, timeout=120)
-        assert out.returncode == 0, out.stderr
-        test_params = tmp / "test_params.yaml"
-        test_params.write_text(yaml.safe_dump({"pick_place": {"ros__parameters": {"speed_scale": 1.0}}}))
-        self.graph = subprocess.Popen(
-            [sys.executable, "-m", "spatialbot_ros.cli", "up", "cell-emulated", "--duration", "600",
-             "--params-file", str(self.calibration), "--params-file", str(test_params)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.node = rclpy.create_node("cell_test_operator")
         self.lock = threading.Lock()
         self.q = self.v = None
@@ -135,12 +142,21 @@ class Cell:
                 return False
         return False
 
-    def close(self) -> None:
+    def _stop_graph(self) -> None:
+        import signal
+
         self.graph.terminate()
         try:
             self.graph.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self.graph.kill()
+        try:  # nothing of the graph may outlive the module (the next tests share the machine)
+            os.killpg(self.graph.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def close(self) -> None:
+        self._stop_graph()
         self.executor.shutdown()
         self.node.destroy_node()
         self.cmd.node.destroy_node()
@@ -148,16 +164,23 @@ class Cell:
 
 @pytest.fixture(scope="module")
 def cell(tmp_path_factory):
-    os.environ["ROS_DOMAIN_ID"] = str(40 + os.getpid() % 150)
+    previous = os.environ.get("ROS_DOMAIN_ID")
+    os.environ["ROS_DOMAIN_ID"] = str(180 + os.getpid() % 10)  # a domain of its own (the graph inherits it)
     import rclpy
 
     rclpy.init()
-    c = Cell(tmp_path_factory.mktemp("cell"))
+    c = None
     try:
+        c = Cell(tmp_path_factory.mktemp("cell"))
         yield c
     finally:
-        c.close()
+        if c is not None:
+            c.close()
         rclpy.shutdown()
+        if previous is None:
+            os.environ.pop("ROS_DOMAIN_ID", None)
+        else:
+            os.environ["ROS_DOMAIN_ID"] = previous
 
 
 def test_the_launched_graph_uses_the_calibration_and_tf_static_carries_it(cell):

@@ -338,7 +338,7 @@ def refuse_case(b: _Builder, reason: str) -> str:
 # ---- the suite ----------------------------------------------------------------------------------
 
 def _scene(name: str, b: _Builder, instruction: str, pick: str | None, place: str | None) -> Scene:
-    if pick is None:  # refuse cases: the runner needs a pickable placeholder; the suite's expect decides
+    if pick is None:  # refuse cases: the runner needs some pickable object to score; the expected outcome decides
         pick = next(o.name for o in b.objects if o.kind in SYNONYMS)
     scene = Scene(name=name, objects=list(b.objects), instruction=instruction, expected=Expected(pick, place))
     return scene_from_dict(scene_to_dict(scene), name)   # validates layout, reach and kinds
