@@ -43,6 +43,11 @@ def test_pick_place_goal_feedback_cancel_stale_camera_and_bad_instruction(ros):
         # a malformed instruction gets a clear error and the robot does not move
         cmd.pick_and_place("pick the purple cup and put it on the plate")
         r = wait_result(cmd)
+        if r.failure_reason == "stale_frame":  # the simulator's first frames can lag on a loaded machine: once more
+            n = len(truth)
+            assert spin_until([cmd.node], lambda: len(truth) > n + 3, timeout=30.0)
+            cmd.pick_and_place("pick the purple cup and put it on the plate")
+            r = wait_result(cmd)
         assert r.result == TaskResult.FAILED and r.failure_reason == "grounding_failed" and "no purple cup" in r.message
         assert {f["phase"] for f in cmd.feedback()} <= {"approach"} and len(cmd.feedback()) <= 1
         # the same over the JSON topic interface
