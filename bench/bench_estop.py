@@ -404,9 +404,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     trials = 3 if args.quick else args.trials
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    from spatialbot_ros.graph_up import DDS_TRANSPORTS
+    from spatialbot_ros.dds_env import apply_dds_env
 
-    os.environ.setdefault("FASTDDS_BUILTIN_TRANSPORTS", DDS_TRANSPORTS)
+    apply_dds_env()
     os.environ.setdefault("ROS_DOMAIN_ID", str(150 + os.getpid() % 50))
     import rclpy
     from control_msgs.action import FollowJointTrajectory

@@ -1,6 +1,6 @@
 """Frame published -> policy result received, over DDS between processes, vs the same pipeline in
 one process. 640x480 RGB-D at 30 Hz from a rendered MuJoCo scene; spatial_policy runs as its own
-process (Fast DDS with the LARGE_DATA builtin transport, 2 MB messages, 16 MB socket buffers). Run: `python bench/bench_graph.py [--frames 300]`.
+process (Fast DDS with config/fastdds.xml: shared memory with a 16 MB segment, UDPv4). Run: `python bench/bench_graph.py [--frames 300]`.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--rate", type=float, default=30.0)
     args = parser.parse_args()
-    from spatialbot_ros.graph_up import DDS_TRANSPORTS
+    from spatialbot_ros.dds_env import apply_dds_env
 
-    os.environ.setdefault("FASTDDS_BUILTIN_TRANSPORTS", DDS_TRANSPORTS)
+    apply_dds_env()
     os.environ.setdefault("ROS_DOMAIN_ID", str(150 + os.getpid() % 50))
 
     import rclpy

@@ -7,7 +7,7 @@ so the emulated cell is in dry-run until armed, exactly as the real one.
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable, Shutdown
 from launch.conditions import IfCondition
-from launch.substitutions import LaunchConfiguration
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
@@ -39,5 +39,6 @@ def _nodes(context: object) -> list:
 def generate_launch_description() -> LaunchDescription:
     return LaunchDescription(
         [DeclareLaunchArgument(name, default_value=default, description=text) for name, default, text in ARGUMENTS]
-        + [SetEnvironmentVariable("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA?max_msg_size=2MB&sockets_size=16MB"),  # = DDS_TRANSPORTS
+        + [*[SetEnvironmentVariable(var, PathJoinSubstitution([FindPackageShare("spatialbot_ros"), "config", "fastdds.xml"]))
+             for var in ("FASTRTPS_DEFAULT_PROFILES_FILE", "FASTDDS_DEFAULT_PROFILES_FILE")],  # = spatialbot_ros.dds_env
            OpaqueFunction(function=_nodes)])

@@ -14,7 +14,8 @@ def generate_launch_description() -> LaunchDescription:
     config = os.path.join(get_package_share_directory("spatialbot_ros"), "config")
     return LaunchDescription([
         DeclareLaunchArgument("scene_file", default_value="", description="scene YAML (default: scenes/default.yaml)"),
-        SetEnvironmentVariable("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA?max_msg_size=2MB&sockets_size=16MB"),  # = DDS_TRANSPORTS
+        *[SetEnvironmentVariable(var, os.path.join(config, "fastdds.xml"))
+          for var in ("FASTRTPS_DEFAULT_PROFILES_FILE", "FASTDDS_DEFAULT_PROFILES_FILE")],  # = spatialbot_ros.dds_env
         Node(package="spatialbot_ros", executable="mujoco_sim", name="mujoco_sim", output="screen",
              parameters=[os.path.join(config, "mujoco_sim.yaml"), {"scene_file": LaunchConfiguration("scene_file")}], on_exit=Shutdown()),
         Node(package="spatialbot_ros", executable="spatial_policy", name="spatial_policy", output="screen",

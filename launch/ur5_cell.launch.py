@@ -92,5 +92,6 @@ def _our_nodes(context: object) -> list:
 def generate_launch_description() -> LaunchDescription:
     return LaunchDescription(
         [DeclareLaunchArgument(name, default_value=default, description=text) for name, default, text in ARGUMENTS]
-        + [SetEnvironmentVariable("FASTDDS_BUILTIN_TRANSPORTS", "LARGE_DATA?max_msg_size=2MB&sockets_size=16MB"),  # = DDS_TRANSPORTS
+        + [*[SetEnvironmentVariable(var, PathJoinSubstitution([FindPackageShare("spatialbot_ros"), "config", "fastdds.xml"]))
+             for var in ("FASTRTPS_DEFAULT_PROFILES_FILE", "FASTDDS_DEFAULT_PROFILES_FILE")],  # = spatialbot_ros.dds_env
            OpaqueFunction(function=_our_nodes)])

@@ -4,13 +4,14 @@ parameter files, for machines without `launch`/`launch_ros` (they have no pip wh
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from spatialbot_ros.dds_env import dds_env
 
 log = logging.getLogger(__name__)
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
@@ -58,18 +59,9 @@ def commands(profile: str, config_dir: Path = CONFIG_DIR, extra_params: list[Pat
     return out
 
 
-# Fast DDS builtin transports for 640x480 RGB-D at 30 Hz (launch files and scripts/env.sh set the same):
-# LARGE_DATA alone (or DEFAULT, or SHM) lost a third of the image messages at 30 Hz on two cores,
-# even to a subscriber that did nothing; a 2 MB message limit and 16 MB socket buffers lose none.
-DDS_TRANSPORTS = "LARGE_DATA?max_msg_size=2MB&sockets_size=16MB"
-
-
 def graph_env() -> dict[str, str]:
-    """Large images need Fast DDS's LARGE_DATA builtin transport with room for whole frames."""
-    env = dict(os.environ)
-    env.setdefault("FASTDDS_BUILTIN_TRANSPORTS", DDS_TRANSPORTS)
-    env.setdefault("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")
-    return env
+    """The environment of every process: Fast DDS's profile for whole frames (spatialbot_ros.dds_env)."""
+    return dds_env()
 
 
 def up(profile: str, duration_s: float | None = None, extra_params: list[Path] | None = None) -> int:

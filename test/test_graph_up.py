@@ -22,14 +22,16 @@ def test_up_profiles_use_the_yaml_files_and_unknown_profiles_fail():
     cmds = commands("sim")
     assert [c[2] for c in cmds] == ["spatialbot_ros.nodes.mujoco_sim", "spatialbot_ros.nodes.spatial_policy"]
     assert all(c[-2] == "--params-file" and c[-1].endswith(".yaml") for c in cmds)
-    from spatialbot_ros.graph_up import DDS_TRANSPORTS
+    from spatialbot_ros.dds_env import DDS_PROFILE_FILE, PROFILE_VARS
 
-    assert DDS_TRANSPORTS.startswith("LARGE_DATA?") and "sockets_size" in DDS_TRANSPORTS
-    # every way of starting the graph asks for the same transport settings
-    for f in ("launch/sim_mujoco.launch.py", "launch/ur5_cell.launch.py", "scripts/env.sh"):
-        assert DDS_TRANSPORTS in (ROOT / f).read_text(), f
+    # every way of starting the graph points Fast DDS at the same profile
+    for f in ("launch/sim_mujoco.launch.py", "launch/ur5_cell.launch.py", "launch/cell_emulated.launch.py"):
+        text = (ROOT / f).read_text()
+        assert '"fastdds.xml"' in text and all(v in text for v in PROFILE_VARS), f
+    assert all(f"{v}:-$_spatialbot_root/config/fastdds.xml" in (ROOT / "scripts/env.sh").read_text() for v in PROFILE_VARS)
     env = graph_env()
-    assert env["FASTDDS_BUILTIN_TRANSPORTS"] in (DDS_TRANSPORTS, os.environ.get("FASTDDS_BUILTIN_TRANSPORTS"))
+    assert all(env[v] in (str(DDS_PROFILE_FILE), os.environ.get(v)) for v in PROFILE_VARS)
+    assert DDS_PROFILE_FILE.is_file()
     with pytest.raises(ValueError, match="sim, sim_pick_place, cell-emulated, camera"):
         commands("moon")
 

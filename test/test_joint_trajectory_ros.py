@@ -139,7 +139,7 @@ def cell(ros):
 
 def teardown(made, *nodes):
     """Destroy in this (main) thread: a node garbage-collected later in some executor thread can
-    deadlock Fast DDS's TCP transport teardown (LARGE_DATA) while holding the GIL."""
+    stall Fast DDS's teardown while holding the GIL."""
     if "driver" in made:
         made["driver"].server.destroy()
     if "backend" in made:
