@@ -1,4 +1,4 @@
-"""`spatialbot-ros` command line: demo, eval, spatial-qa, scenes, demos, train, calibrate, up, selftest."""
+"""`spatialbot-ros` command line: demo, eval, spatial-qa, scenes, demos, collect, train, calibrate, up, selftest."""
 
 from __future__ import annotations
 
@@ -243,6 +243,33 @@ def _cmd_demos(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_collect(args: argparse.Namespace) -> int:
+    from spatialbot_ros.apps.collect import CollectOptions, TeleopDevice, run_collect
+    from spatialbot_ros.core.durable import check_writable
+    from spatialbot_ros.core.task import TaskPhase
+    from spatialbot_ros.policy.registry import policy_options
+
+    if not args.verbose:  # per-phase logs would drown the status line
+        for name in ("spatialbot_ros.executive", "spatialbot_ros.policy", "spatialbot_ros.sim"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+    check_writable(args.out)
+    try:
+        kwargs = policy_options(args.policy, str(args.model_dir or ""), "")
+    except ValueError as e:
+        return _fail(ExitCode.USAGE, f"collect: {e}")
+    if args.take_over_at is not None and args.teleop != "scripted":
+        return _fail(ExitCode.USAGE, "collect: --take-over-at is for --teleop scripted (a person takes over by hand)")
+    summary = run_collect(CollectOptions(
+        out=args.out, teleop=TeleopDevice(args.teleop), policy=args.policy, policy_kwargs=kwargs,
+        episodes=args.episodes, seed=args.seed, resume=args.resume,
+        take_over_at=TaskPhase(args.take_over_at) if args.take_over_at else None, live_view=args.live_view))
+    n = max(1, summary["episodes"])
+    print(f"collected {summary['episodes']} episodes -> {args.out} (LeRobot v3): success {summary['successes'] / n:.1%}, "
+          f"{summary['interventions']} interventions ({summary['interventions'] / n:.2f} per episode), "
+          f"{summary['frames_with_operator']} frames under the operator")
+    return 0
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from spatialbot_ros.core.durable import check_writable
     from spatialbot_ros.learn.train import TrainConfig, train
@@ -366,6 +393,23 @@ def build_parser() -> argparse.ArgumentParser:
     dm.add_argument("--resume", action="store_true", help="continue the interrupted recording in --out")
     dm.set_defaults(func=_cmd_demos)
 
+    co = sub.add_parser("collect", help="teleop-assisted data collection in the MuJoCo cell: the policy acts, an "
+                        "operator takes over and hands back; LeRobot v3 with interventions recorded")
+    co.add_argument("--teleop", choices=["scripted", "keyboard", "spacemouse", "ros"], default="scripted",
+                    help="scripted: a simulated operator on sim truth; keyboard: this terminal; spacemouse: "
+                    "pyspacemouse; ros: geometry_msgs/Twist on /cmd_vel, TwistStamped on /spacenav/twist, Joy on /joy")
+    co.add_argument("--policy", default="geometric", choices=POLICY_NAMES)
+    co.add_argument("--model-dir", default=None, help="onnx: a trained model directory (default: the shipped model)")
+    co.add_argument("--episodes", type=positive_int, default=10)
+    co.add_argument("--out", type=Path, required=True)
+    co.add_argument("--seed", type=seed_int, default=50000, help="collection scenes (never the evaluation's seeds)")
+    co.add_argument("--take-over-at", default=None, choices=["approach", "descend", "carry", "place"],
+                    help="scripted: also take over once in this phase")
+    co.add_argument("--live-view", type=Path, default=None, help="rewrite this PNG each step: the camera image "
+                    "and who is in control (for a person watching a headless simulator)")
+    co.add_argument("--resume", action="store_true", help="continue the interrupted collection in --out")
+    co.set_defaults(func=_cmd_collect)
+
     t = sub.add_parser("train", help="train the learned policy on demonstrations; writes checkpoint, ONNX, metadata")
     t.add_argument("--data", type=Path, required=True, help="LeRobot v3 dataset from `demos`")
     t.add_argument("--out", type=Path, required=True)
@@ -467,6 +511,11 @@ def _kept(args: argparse.Namespace) -> str:
 
             run = json.loads((Path(out) / RUN_FILE).read_text()) if (Path(out) / RUN_FILE).exists() else {}
             what = f"{len(read_jsonl(Path(out) / EPISODES_FILE)[0])} of {run.get('episodes', '?')} episodes"
+        elif args.command == "collect":
+            from spatialbot_ros.learn.lerobot_v3 import STATE_FILE
+
+            state = json.loads((Path(out) / STATE_FILE).read_text())
+            what = f"{len(state['episodes'])} episodes"
         elif args.command == "demos":
             from spatialbot_ros.learn.demos import TRIED_FILE
 

@@ -24,7 +24,22 @@ from spatialbot_ros.core.frame import RGBDFrame
 from spatialbot_ros.core.grasp import top_down_rotation
 from spatialbot_ros.core.safety import EStop, SafetyChecker, SafetyReason, SafetyViolation
 from spatialbot_ros.core.task import FailureReason, TaskPhase
+from spatialbot_ros.core.teleop import TeleopEvent
 from spatialbot_ros.core.transforms import make_pose
+from spatialbot_ros.executive.shared_autonomy import (
+    Control,
+    EpisodeLabel,
+    Intervention,
+    Operator,
+    OperatorView,
+    Pacer,
+    SharedAutonomyConfig,
+    SharedAutonomyLog,
+    gripper_change,
+    labelled,
+    operator_action,
+    resume_phase,
+)
 from spatialbot_ros.motion.base import GripperState, MotionResult, MotionStatus, PlanningFailed
 from spatialbot_ros.policy.base import Observation, Policy, PolicyStep
 
@@ -96,6 +111,8 @@ class StepRecord:
     frame: RGBDFrame | None = None
     motion: MotionResult | None = None
     wall_s: float = 0.0
+    executed: EEAction | None = None   # what was sent (None: the policy's step.action)
+    control: Control = Control.POLICY
 
 
 @dataclass
@@ -110,6 +127,8 @@ class PickPlaceResult:
     timings_ms: dict[str, list[float]] = field(default_factory=dict)
     contact_judgments: list[tuple[TaskPhase, bool, bool]] = field(default_factory=list)  # (phase, touching, valid)
     target_mark_id: int | None = None
+    interventions: int = 0
+    operator_label: EpisodeLabel = EpisodeLabel.NONE
 
 
 _BY_CAUSE = {SafetyReason.ESTOPPED.value: FailureReason.ESTOP, SafetyReason.STALE_INPUT.value: FailureReason.STALE_FRAME}
@@ -122,9 +141,11 @@ class PickPlaceExecutive:
 
     def __init__(self, policy: Policy, motion: GatedMotion, camera: FrameSource, safety: SafetyChecker | None = None,
                  config: ExecutiveConfig | None = None, estop: EStop | None = None,
-                 on_step: Callable[[StepRecord], None] | None = None) -> None:
+                 on_step: Callable[[StepRecord], None] | None = None, operator: Operator | None = None,
+                 shared: SharedAutonomyConfig | None = None) -> None:
         """motion: the safety gate. safety / estop default to the gate's own checker and e-stop (the
-        checker judges the grounded task poses; the e-stop ends the run with reason estop)."""
+        checker judges the grounded task poses; the e-stop ends the run with reason estop). operator:
+        shared autonomy (executive/shared_autonomy.py): offered control before every policy action."""
         self.policy = policy
         self.motion = motion
         self.camera = camera
@@ -137,6 +158,12 @@ class PickPlaceExecutive:
         self._targets_checked = False
         self._dry_run = 0  # commands the gate validated and did not send (real robot not armed)
         self.phase = TaskPhase.APPROACH
+        self.operator = operator
+        self.shared = shared or SharedAutonomyConfig()
+        self.shared_log = SharedAutonomyLog()
+        self._released = False  # the gripper opened while holding (the operator placed the object)
+        self._operator_grasp = False  # the operator closed the gripper on an object
+        self._pacer = Pacer(self.shared.control_period_s, False)
 
     def cancel(self) -> None:
         """Request the end of the run and stop the motion in progress (from any thread)."""
@@ -250,6 +277,7 @@ class PickPlaceExecutive:
             step = self._policy_step(obs, result, result.steps)
             result.steps += 1
             self._check_task_poses(step)
+            self._offer_control(instruction, obs, step, result)
             if step.phase_done:
                 return
             self._execute(step, phase)
@@ -263,6 +291,8 @@ class PickPlaceExecutive:
                 self._gripper(GripperCommand.OPEN)
             self._run_move_phase(instruction, phase, result, first_needs_frame=phase == TaskPhase.APPROACH)
             return
+        if phase in (TaskPhase.CLOSE, TaskPhase.RELEASE) and self.operator is not None:
+            self._offer_control(instruction, self._observe(instruction, phase, with_frame=False), None, result)
         if phase == TaskPhase.CLOSE:
             self._gripper(GripperCommand.CLOSE)
         if phase == TaskPhase.RELEASE:
@@ -286,7 +316,8 @@ class PickPlaceExecutive:
         if phase == TaskPhase.VERIFY:
             if width < cfg.min_held_width_m:
                 raise _Abort(FailureReason.LIFT_FAILED, f"object slipped: gripper closed to {width * 1000:.1f} mm")
-            if cfg.require_lift_evidence and not step.extras.get("object_left_table", True):
+            # after an operator's grasp the policy's view of "the object" may be another one: the width decides
+            if cfg.require_lift_evidence and not self._operator_grasp and not step.extras.get("object_left_table", True):
                 frac = step.extras.get("table_visible_fraction", 0.0)
                 raise _Abort(FailureReason.LIFT_FAILED,
                              f"object still on the table ({frac:.0%} of its pixels show the table)")
@@ -319,12 +350,27 @@ class PickPlaceExecutive:
             if reset_shadow is not None:
                 reset_shadow()  # a dry run of an earlier goal left a shadow arm behind: start from the real one
             self.policy.reset(instruction)
-            for phase in sequence:
+            self.shared_log = SharedAutonomyLog()
+            self._released = self._operator_grasp = False
+            if self.operator is not None:
+                self.operator.reset(instruction)
+                self._pacer = Pacer(self.shared.control_period_s, self.operator.realtime)
+            index = 0
+            while index < len(sequence):
+                phase = sequence[index]
                 if self._pick_only and phase not in PICK_ONLY_SEQUENCE:
                     break
                 self.phase = result.phase_reached = phase
                 log.info("phase %s", phase.value)
-                self._run_phase(instruction, phase, result)
+                try:
+                    self._run_phase(instruction, phase, result)
+                except _Resume as resume:
+                    if resume.phase == TaskPhase.APPROACH:  # empty hands: ground again from a fresh frame
+                        self.policy.reset(instruction)
+                        self._targets_checked = False
+                    index = sequence.index(resume.phase) if resume.phase in sequence else len(sequence)
+                    continue
+                index += 1
             self.phase = result.phase_reached = TaskPhase.DONE
             if self._dry_run:
                 result.reason = FailureReason.DRY_RUN
@@ -355,7 +401,107 @@ class PickPlaceExecutive:
             self._stop_motion()
         finally:
             result.wall_s = time.perf_counter() - t0
+            result.interventions = self.shared_log.count
+            result.operator_label = self.shared_log.label
         return result
+
+    # -- shared autonomy ----------------------------------------------------------------------
+    def _view(self, phase: TaskPhase, obs: Observation, proposal: PolicyStep | None, in_control: bool) -> OperatorView:
+        closed = self.motion.gripper_state().closed
+        return OperatorView(phase, obs.tcp_pose_base, obs.gripper_width_m, closed, proposal, in_control)
+
+    def _offer_control(self, instruction: str, obs: Observation, proposal: PolicyStep | None,
+                       result: PickPlaceResult) -> None:
+        """Before a policy action: the operator takes over if they want to (and may still)."""
+        op = self.operator
+        if op is None or self.shared_log.count >= self.shared.max_interventions:
+            return
+        if op.realtime:
+            self._pacer.wait()  # a person watches the policy at the control rate, not at simulation speed
+        if not op.wants_control(self._view(self.phase, obs, proposal, False), self.camera.now_s()):
+            return
+        self._operator_segment(instruction, result)
+
+    def _operator_segment(self, instruction: str, result: PickPlaceResult) -> None:
+        """The operator steers until they hand back; every command passes the same gate. Raises
+        _Resume with the phase the state calls for, or _Abort when the operator ends the episode."""
+        op = self.operator
+        assert op is not None
+        phase = self.phase
+        record = Intervention(phase)
+        self.shared_log.interventions.append(record)
+        self.shared_log.control = Control.OPERATOR
+        log.info("operator %s takes over in %s", op.name, phase.value)
+        pacer = Pacer(self.shared.control_period_s, op.realtime)
+        try:
+            for _ in range(self.shared.max_operator_steps):
+                self._check_interrupts()
+                obs = self._observe(instruction, phase, with_frame=False)
+                proposal = self._proposal(obs)
+                now = self.camera.now_s()
+                cmd = op.command(self._view(phase, obs, proposal, True), now)
+                label = labelled(cmd.events)
+                if label != EpisodeLabel.NONE:
+                    self.shared_log.label = label
+                    raise _Abort(FailureReason.CANCELLED, f"operator ended the episode: {label.value}")
+                if TeleopEvent.HAND_BACK in cmd.events:
+                    break
+                change = gripper_change(cmd, self.motion.gripper_state().closed)
+                if change is not None:
+                    executed = EEAction(gripper=change)
+                    if change == GripperCommand.OPEN and self._holding():
+                        self._released = True
+                    self._emit(phase, result, proposal, obs, executed)
+                    self._gripper(change)
+                    if change == GripperCommand.CLOSE and self._holding():
+                        self._operator_grasp = True  # the policy's plan may be of another object
+                else:
+                    executed = operator_action(cmd, obs.tcp_pose_base, now, self.shared)
+                    self._emit(phase, result, proposal, obs, executed)
+                    if not executed.is_zero_motion:
+                        self._execute_action(executed, phase)
+                record.steps += 1
+                pacer.wait()
+            else:
+                raise _Abort(FailureReason.TIMEOUT, f"operator did not hand back within {self.shared.max_operator_steps} steps")
+        finally:
+            self.shared_log.control = Control.POLICY
+        pick_only = self._pick_only
+        record.resumed_at = resume_phase(self._holding(), self._released, pick_only)
+        log.info("operator hands back after %d steps; the policy resumes at %s", record.steps, record.resumed_at.value)
+        raise _Resume(record.resumed_at)
+
+    def _holding(self) -> bool:
+        state = self.motion.gripper_state()
+        return bool(state.closed and state.width_m >= self.config.min_held_width_m)
+
+    def _proposal(self, obs: Observation) -> PolicyStep | None:
+        """What the policy would do now (recorded beside the operator's action); None if it cannot say."""
+        try:
+            step = self.policy.step(obs)
+        except Exception:  # noqa: BLE001 - a proposal is only recorded, it never moves the arm
+            log.debug("no policy proposal during the intervention", exc_info=True)
+            return None
+        return step if step.ok else None
+
+    def _emit(self, phase: TaskPhase, result: PickPlaceResult, proposal: PolicyStep | None, obs: Observation,
+              executed: EEAction) -> None:
+        if self.on_step is not None:
+            self.on_step(StepRecord(phase, result.steps, proposal or PolicyStep(EEAction()), obs.tcp_pose_base,
+                                    obs.frame, executed=executed, control=Control.OPERATOR))
+        result.steps += 1
+
+    def _execute_action(self, action: EEAction, phase: TaskPhase) -> None:
+        self._check_interrupts()
+        self._outcome(self.motion.move_by_delta(action, self.config.speed_scale), f"operator in {phase.value}")
+
+
+class _Resume(Exception):
+    """The operator handed back: continue the sequence at this phase."""
+
+    def __init__(self, phase: TaskPhase) -> None:
+        super().__init__(phase.value)
+        self.phase = phase
 
 
 class _Abort(Exception):

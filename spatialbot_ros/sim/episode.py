@@ -14,6 +14,7 @@ from spatialbot_ros.core.frame import RGBDFrame
 from spatialbot_ros.core.safety import SafetyChecker, SafetyLimits
 from spatialbot_ros.core.task import FailureReason, TaskPhase
 from spatialbot_ros.executive.pick_place import ExecutiveConfig, PickPlaceExecutive, StepRecord
+from spatialbot_ros.executive.shared_autonomy import Operator, SharedAutonomyConfig
 from spatialbot_ros.motion.mujoco_backend import MujocoMotionBackend
 from spatialbot_ros.motion.safety_gate import SafeMotion
 from spatialbot_ros.policy.base import Policy
@@ -81,6 +82,8 @@ class EpisodeResult:
     wall_s: float
     latency_ms: dict[str, float] = field(default_factory=dict)
     executive_succeeded: bool = False
+    interventions: int = 0          # shared autonomy: operator take-overs
+    operator_label: str = "none"    # the operator's verdict (success / failure / rerecord / stop), if any
 
 
 def _majority_object(seg: np.ndarray, mask: np.ndarray, names: list[str]) -> str | None:
@@ -103,7 +106,11 @@ def expected_place_point(scene: Scene, cell: Ur5Cell) -> np.ndarray | None:
 
 def run_episode(scene: Scene, policy: Policy, *, cell_config: CellConfig | None = None,
                 executive_config: ExecutiveConfig | None = None, safety_limits: SafetyLimits | None = None,
-                on_step: Callable[[StepRecord, Ur5Cell], None] | None = None) -> EpisodeResult:
+                on_step: Callable[[StepRecord, Ur5Cell], None] | None = None,
+                operator_for: Callable[[Ur5Cell], Operator] | None = None,
+                shared: SharedAutonomyConfig | None = None) -> EpisodeResult:
+    """One episode in a fresh cell, scored against the simulator's truth. operator_for: shared
+    autonomy (an operator built on the episode's cell, offered control before each policy action)."""
     t_wall = time.perf_counter()
     cell = Ur5Cell(scene.objects, cell_config or CellConfig.from_scene(scene))
     cell.reset()
@@ -137,7 +144,9 @@ def run_episode(scene: Scene, policy: Policy, *, cell_config: CellConfig | None 
         if on_step is not None:
             on_step(rec, cell)
 
-    executive = PickPlaceExecutive(policy, motion, camera, config=executive_config, on_step=record)
+    operator = operator_for(cell) if operator_for is not None else None
+    executive = PickPlaceExecutive(policy, motion, camera, config=executive_config, on_step=record,
+                                   operator=operator, shared=shared)
     result = executive.run(scene.instruction)
     if result.succeeded:
         cell.step_seconds(0.6)  # let the object settle before scoring
@@ -169,6 +178,7 @@ def run_episode(scene: Scene, policy: Policy, *, cell_config: CellConfig | None 
         place_grounding_correct=grounding["place"], contact_agree=contact["agree"],
         contact_total=contact["total"], place_error_m=place_error, upright=upright, sim_time_s=cell.time_s,
         wall_s=time.perf_counter() - t_wall, latency_ms=latency, executive_succeeded=result.succeeded,
+        interventions=result.interventions, operator_label=result.operator_label.value,
     )
 
 

@@ -1,0 +1,292 @@
+"""`spatialbot-ros collect`: teleop-assisted data collection in the MuJoCo cell.
+
+The policy runs the task; an operator (scripted on simulator truth, a terminal keyboard, a
+SpaceMouse, or Twist/Joy topics over ROS) may take over at any step and hand back
+(executive/shared_autonomy.py). Every step is recorded to a LeRobot v3 dataset: what was executed
+(`action`), what the policy proposed (`action.policy`), who was in control (`intervention`,
+`complementary_info.is_intervention`), reward and done, and per episode the success, the number of
+interventions, the operator and the device. Episodes are durable one by one (learn/lerobot_v3.py):
+a collection killed at any moment keeps every finished episode, and --resume continues it.
+
+Collection scenes come from their own seeds (default 50000 onwards), never the evaluation's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from spatialbot_ros.core.errors import SpatialBotError
+from spatialbot_ros.core.task import TaskPhase
+from spatialbot_ros.core.teleop import TeleopCommand, TeleopConfig, TeleopEvent, TeleopFrame
+from spatialbot_ros.executive.pick_place import StepRecord
+from spatialbot_ros.executive.shared_autonomy import (
+    Control,
+    EpisodeLabel,
+    Operator,
+    OperatorView,
+    SharedAutonomyConfig,
+)
+from spatialbot_ros.learn.demos import STORE_HW
+from spatialbot_ros.learn.features import N_PROPRIO, proprio_features
+from spatialbot_ros.learn.lerobot_v3 import Feature, LeRobotV3Writer
+
+log = logging.getLogger(__name__)
+
+FPS = 10  # one record per control step (the control period is 0.1 s)
+COLLECTION_SEED = 50000
+ACTION_NAMES = ["dx", "dy", "dz", "rx", "ry", "rz", "gripper"]
+COLLECT_FEATURES: dict[str, Feature] = {
+    "observation.images.color": Feature("video", (*STORE_HW, 3)),
+    "observation.images.depth": Feature("depth_video", STORE_HW),
+    "observation.state": Feature("float32", (N_PROPRIO,)),
+    "action": Feature("float32", (7,), ACTION_NAMES),
+    "action.policy": Feature("float32", (7,), ACTION_NAMES),
+    "intervention": Feature("int64", (1,)),
+    "complementary_info.is_intervention": Feature("float32", (1,)),
+    "next.reward": Feature("float32", (1,)),
+    "next.done": Feature("bool", (1,)),
+}
+
+
+class TeleopDevice(enum.StrEnum):
+    SCRIPTED = "scripted"
+    KEYBOARD = "keyboard"
+    SPACEMOUSE = "spacemouse"
+    ROS = "ros"
+
+
+class CollectError(SpatialBotError):
+    """A collection that cannot start (bad options, device unavailable)."""
+
+
+@dataclass
+class CollectOptions:
+    out: Path
+    teleop: TeleopDevice = TeleopDevice.SCRIPTED
+    policy: str = "geometric"
+    policy_kwargs: dict[str, Any] = field(default_factory=dict)
+    episodes: int = 10
+    seed: int = COLLECTION_SEED
+    resume: bool = False
+    take_over_at: TaskPhase | None = None   # scripted: also take over once in this phase
+    teleop_config: TeleopConfig = field(default_factory=lambda: TeleopConfig(max_linear_mps=0.25, max_angular_rps=1.0))
+    hand_back_idle_s: float = 1.0          # ROS / SpaceMouse: no input this long hands control back
+    live_view: Path | None = None          # people: the latest frame with who is in control, rewritten each step
+
+
+class TeleopOperator:
+    """A person behind a device: takes over on the first active input or a take-over key, hands back
+    on the hand-back key or (devices with a deadman) after hand_back_idle_s without input."""
+
+    realtime = True
+
+    def __init__(self, source: Any, name: str, device: str, hand_back_idle_s: float | None) -> None:
+        self.source = source  # has poll(now_s) -> TeleopCommand, on the wall clock
+        self.name = name
+        self.device = device
+        self.hand_back_idle_s = hand_back_idle_s
+        self._last_active = 0.0
+        self._pending: tuple[TeleopEvent, ...] = ()
+
+    def reset(self, instruction: str) -> None:
+        self._pending = ()
+
+    def _poll(self, now_s: float) -> TeleopCommand:
+        cmd = self.source.poll(time.monotonic())
+        if cmd.active:
+            self._last_active = time.monotonic()
+        return dataclasses.replace(cmd, stamp_s=now_s)  # fresh on the episode's clock
+
+    def wants_control(self, view: OperatorView, now_s: float) -> bool:
+        cmd = self._poll(now_s)
+        verdict = tuple(e for e in cmd.events if e not in (TeleopEvent.TAKE_OVER, TeleopEvent.HAND_BACK))
+        if verdict:  # y / n / b / Escape while the policy drives: the segment ends the episode at once
+            self._pending = verdict
+            return True
+        return cmd.active or TeleopEvent.TAKE_OVER in cmd.events
+
+    def command(self, view: OperatorView, now_s: float) -> TeleopCommand:
+        if self._pending:
+            cmd = dataclasses.replace(TeleopCommand.idle(now_s, TeleopFrame.BASE), events=self._pending)
+            self._pending = ()
+            return cmd
+        cmd = self._poll(now_s)
+        idle = self.hand_back_idle_s is not None and time.monotonic() - self._last_active > self.hand_back_idle_s
+        if idle and TeleopEvent.HAND_BACK not in cmd.events:
+            cmd = dataclasses.replace(cmd, events=(*cmd.events, TeleopEvent.HAND_BACK))
+        return cmd
+
+
+@dataclass
+class _Recorder:
+    """One episode's frames, built from the executive's step records."""
+
+    live_view: Path | None = None
+    frames: dict[str, list[Any]] = field(default_factory=dict)
+    interventions: int = 0
+    status: Callable[[str, Control], None] | None = None
+
+    def __call__(self, rec: StepRecord, cell: Any) -> None:
+        frame = rec.frame if rec.frame is not None else cell.render_rgbd(stamp_s=cell.time_s)
+        executed = rec.executed if rec.executed is not None else rec.step.action
+        engaged = rec.control == Control.OPERATOR
+        f = self.frames
+        f.setdefault("observation.images.color", []).append(
+            cv2.resize(frame.color_rgb, STORE_HW[::-1], interpolation=cv2.INTER_AREA))
+        f.setdefault("observation.images.depth", []).append(
+            cv2.resize(frame.depth_mm, STORE_HW[::-1], interpolation=cv2.INTER_NEAREST))
+        f.setdefault("observation.state", []).append(proprio_features(rec.tcp_pose_base, cell.gripper_opening(), rec.phase))
+        f.setdefault("action", []).append(executed.as_vector().astype(np.float32))
+        f.setdefault("action.policy", []).append(rec.step.action.as_vector().astype(np.float32))
+        f.setdefault("intervention", []).append([int(engaged)])
+        f.setdefault("complementary_info.is_intervention", []).append([float(engaged)])
+        if self.status is not None:
+            self.status(rec.phase.value, rec.control)
+        if self.live_view is not None:
+            write_live_view(self.live_view, frame.color_rgb, rec.control, rec.phase)
+
+    def arrays(self, success: bool) -> dict[str, np.ndarray]:
+        n = len(self.frames["action"])
+        reward = np.zeros((n, 1), np.float32)
+        done = np.zeros((n, 1), bool)
+        reward[-1, 0] = float(success)
+        done[-1, 0] = True
+        out = {k: np.asarray(v) for k, v in self.frames.items()}
+        out["next.reward"], out["next.done"] = reward, done
+        return out
+
+
+def write_live_view(path: Path, rgb: np.ndarray, control: Control, phase: TaskPhase) -> None:
+    """The operator's window onto a headless simulator: the camera image with who is in control."""
+    from spatialbot_ros.core.durable import atomic_write_bytes
+
+    img = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+    colour = (0, 0, 255) if control == Control.OPERATOR else (0, 160, 0)
+    cv2.rectangle(img, (0, 0), (img.shape[1], 34), colour, -1)
+    cv2.putText(img, f"{control.value.upper()} in control - {phase.value}", (8, 24), cv2.FONT_HERSHEY_SIMPLEX,
+                0.7, (255, 255, 255), 2, cv2.LINE_AA)
+    ok, buf = cv2.imencode(".png", img)
+    if ok:
+        atomic_write_bytes(path, buf.tobytes())
+
+
+def _operator_factory(opts: CollectOptions, scene: Any, source: Any) -> Callable[[Any], Operator]:
+    if opts.teleop == TeleopDevice.SCRIPTED:
+        from spatialbot_ros.sim.scripted_operator import ScriptedOperator, ScriptedOperatorConfig
+
+        cfg = ScriptedOperatorConfig(take_over_at=opts.take_over_at)
+        return lambda cell: ScriptedOperator(cell, scene, opts.teleop_config, cfg)
+    idle = None if opts.teleop == TeleopDevice.KEYBOARD else opts.hand_back_idle_s
+    device = {"keyboard": "terminal", "spacemouse": "spacemouse", "ros": "ros-topics"}[opts.teleop.value]
+    return lambda cell: TeleopOperator(source, opts.teleop.value, device, idle)
+
+
+def open_source(opts: CollectOptions) -> Any:
+    """The device for a person (None for the scripted operator); its errors say what to do."""
+    if opts.teleop == TeleopDevice.KEYBOARD:
+        from spatialbot_ros.teleop.keyboard import KEY_HELP, KeyboardTeleop, KeyboardUnavailable
+
+        try:
+            kb = KeyboardTeleop(opts.teleop_config)
+            kb.open()
+        except KeyboardUnavailable as exc:
+            raise CollectError(str(exc)) from exc
+        log.info("keyboard teleop:\n%s", KEY_HELP)
+        return kb
+    if opts.teleop == TeleopDevice.SPACEMOUSE:
+        from spatialbot_ros.teleop.spacemouse import SpaceMouseTeleop, SpaceMouseUnavailable
+
+        sm = SpaceMouseTeleop(opts.teleop_config)
+        try:
+            sm.open()
+        except SpaceMouseUnavailable as exc:
+            raise CollectError(str(exc)) from exc
+        return sm
+    if opts.teleop == TeleopDevice.ROS:
+        from spatialbot_ros.nodes.teleop_input import start_teleop_input
+
+        return start_teleop_input(opts.teleop_config)
+    return None
+
+
+def run_collect(opts: CollectOptions) -> dict[str, Any]:
+    """Collect opts.episodes assisted episodes into opts.out; returns the summary."""
+    from spatialbot_ros.policy.registry import make_policy
+    from spatialbot_ros.sim.episode import run_episode
+    from spatialbot_ros.sim.scene_generator import generate_scene
+
+    writer = LeRobotV3Writer(Path(opts.out), FPS, COLLECT_FEATURES, resume=opts.resume)
+    done_before = writer.episodes_written
+    seeds = np.random.default_rng(opts.seed).integers(0, 2**31 - 1, size=opts.episodes + 1000)
+    shared = SharedAutonomyConfig(teleop=opts.teleop_config)
+    policy = make_policy(opts.policy, **opts.policy_kwargs)  # reset by the executive at every episode
+    source = open_source(opts)
+    tried = 0
+    summary: dict[str, Any] = {"episodes": done_before, "successes": 0, "interventions": 0, "frames_with_operator": 0,
+                               "stopped_by_operator": False}
+    summary["successes"] = sum(bool(m.get("success")) for m in writer.episode_meta())
+    summary["interventions"] = sum(int(m.get("interventions", 0)) for m in writer.episode_meta())
+    bar = tqdm(total=opts.episodes, initial=done_before, desc="collect", unit="ep")
+    try:
+        seed_index = max(int(m.get("seed_index", -1)) for m in writer.episode_meta()) + 1 if done_before else 0
+        while writer.episodes_written < opts.episodes and seed_index < len(seeds):
+            scene = generate_scene(int(seeds[seed_index]))
+            def status(phase: str, control: Control) -> None:
+                bar.set_postfix(episode=writer.episodes_written, phase=phase, control=control.value,
+                                interventions=summary["interventions"], refresh=False)
+
+            recorder = _Recorder(opts.live_view, status=status)
+            result = run_episode(scene, policy, on_step=recorder, operator_for=_operator_factory(opts, scene, source),
+                                 shared=shared)
+            tried += 1
+            label = EpisodeLabel(result.operator_label)
+            if label == EpisodeLabel.RERECORD:
+                log.info("operator asked to record scene %s again", scene.name)
+                continue  # same seed again
+            seed_index += 1
+            if not recorder.frames:
+                log.info("scene %s: nothing recorded (%s: %s)", scene.name, result.reason, result.message)
+            else:
+                success = result.success if label not in (EpisodeLabel.SUCCESS, EpisodeLabel.FAILURE) \
+                    else label == EpisodeLabel.SUCCESS
+                arrays = recorder.arrays(success)
+                engaged = int(arrays["intervention"].sum())
+                writer.add_episode(arrays, scene.instruction, {
+                    "success": bool(success), "interventions": int(result.interventions),
+                    "frames_with_operator": engaged, "operator": opts.teleop.value,
+                    "device": _device_name(opts), "policy": opts.policy, "scene": scene.name,
+                    "seed": int(seeds[seed_index - 1]), "seed_index": seed_index - 1, "reason": result.reason,
+                    "label": label.value})
+                summary["episodes"] = writer.episodes_written
+                summary["successes"] += int(success)
+                summary["interventions"] += int(result.interventions)
+                summary["frames_with_operator"] += engaged
+                bar.update(1)
+            if label == EpisodeLabel.STOP:
+                summary["stopped_by_operator"] = True
+                break
+    finally:
+        bar.close()
+        if source is not None and hasattr(source, "close"):
+            source.close()
+    summary["scenes_tried"] = tried
+    summary["out"] = str(opts.out)
+    return summary
+
+
+def _device_name(opts: CollectOptions) -> str:
+    return {"scripted": "sim-truth", "keyboard": "terminal", "spacemouse": "spacemouse", "ros": "ros-topics"}[opts.teleop.value]
+
+
+__all__ = ["COLLECT_FEATURES", "CollectError", "CollectOptions", "TeleopDevice", "TeleopOperator", "run_collect"]

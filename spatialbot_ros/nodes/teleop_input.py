@@ -1,0 +1,105 @@
+"""Teleop commands from ROS topics: geometry_msgs/Twist (teleop_twist_keyboard on /cmd_vel,
+spacenav on /spacenav/twist), TwistStamped, and sensor_msgs/Joy (joy, /spacenav/joy) with a deadman
+button. Messages become core/teleop.py commands in a LatestCommand; the collector polls it. Topic
+names and the frame are parameters; the mapping itself lives in core/teleop.py."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.node import Node
+
+from spatialbot_ros.core.teleop import (
+    LatestCommand,
+    TeleopCommand,
+    TeleopConfig,
+    TeleopFrame,
+    joy_command,
+    twist_command,
+)
+from spatialbot_ros.nodes.guard import guarded
+
+
+class TeleopInputNode(Node):
+    def __init__(self, config: TeleopConfig, **kwargs: object) -> None:
+        from geometry_msgs.msg import Twist, TwistStamped
+        from sensor_msgs.msg import Joy
+
+        super().__init__("teleop_input", **kwargs)
+        p = {name: self.declare_parameter(name, default, descriptor=_describe(text)).value
+             for name, default, text in (
+                 ("twist_topic", "/cmd_vel", "geometry_msgs/Twist input (teleop_twist_keyboard, spacenav: /spacenav/twist)"),
+                 ("twist_stamped_topic", "", "geometry_msgs/TwistStamped input ('' = none)"),
+                 ("joy_topic", "/joy", "sensor_msgs/Joy input ('' = none; /spacenav/joy for a SpaceMouse)"),
+                 ("frame", config.frame.value, "frame of the twists: base (robot base) or tool (TCP)"))}
+        if p["frame"] not in {f.value for f in TeleopFrame}:
+            raise ValueError(f"parameter frame must be base or tool, got '{p['frame']}'")
+        self.config = config
+        self.frame = TeleopFrame(p["frame"])
+        self.latest = LatestCommand(config)
+        if p["twist_topic"]:
+            self.create_subscription(Twist, p["twist_topic"], guarded(self, lambda m: self._twist(m)), 10)
+        if p["twist_stamped_topic"]:
+            self.create_subscription(TwistStamped, p["twist_stamped_topic"],
+                                     guarded(self, lambda m: self._twist(m.twist)), 10)
+        if p["joy_topic"]:
+            self.create_subscription(Joy, p["joy_topic"], guarded(self, self._joy), 10)
+
+    def _twist(self, msg) -> None:  # noqa: ANN001
+        lin, ang = msg.linear, msg.angular
+        self.latest.put(twist_command([lin.x, lin.y, lin.z], [ang.x, ang.y, ang.z], time.monotonic(), self.config,
+                                      frame=self.frame))
+
+    def _joy(self, msg) -> None:  # noqa: ANN001
+        self.latest.put(joy_command(list(msg.axes), list(msg.buttons), time.monotonic(), self.config))
+
+    def poll(self, now_s: float) -> TeleopCommand:
+        """The command in force on the wall clock (idle when none or stale), with its queued events."""
+        import dataclasses
+
+        cmd = self.latest.get(now_s)
+        events = tuple(self.latest.pop_events())
+        return dataclasses.replace(cmd, events=(*cmd.events, *events)) if events else cmd
+
+
+def _describe(text: str):  # noqa: ANN202
+    from rcl_interfaces.msg import ParameterDescriptor
+
+    return ParameterDescriptor(description=text)
+
+
+class TeleopInput:
+    """The node spun on a thread of its own: what `spatialbot-ros collect --teleop ros` polls."""
+
+    def __init__(self, config: TeleopConfig) -> None:
+        import rclpy
+
+        self._owns_context = not rclpy.ok()
+        if self._owns_context:
+            rclpy.init()
+        self.node = TeleopInputNode(config)
+        self._executor = SingleThreadedExecutor()
+        self._executor.add_node(self.node)
+        self._thread = threading.Thread(target=self._executor.spin, name="teleop_input", daemon=True)
+        self._thread.start()
+
+    def poll(self, now_s: float) -> TeleopCommand:
+        return self.node.poll(now_s)
+
+    def close(self) -> None:
+        import rclpy
+
+        self._executor.shutdown()
+        self._thread.join(timeout=2.0)
+        self.node.destroy_node()
+        if self._owns_context:
+            rclpy.try_shutdown()
+
+
+def start_teleop_input(config: TeleopConfig) -> TeleopInput:
+    from spatialbot_ros.dds_env import apply_dds_env
+
+    apply_dds_env()
+    return TeleopInput(config)
