@@ -262,7 +262,8 @@ def _cmd_collect(args: argparse.Namespace) -> int:
     summary = run_collect(CollectOptions(
         out=args.out, teleop=TeleopDevice(args.teleop), policy=args.policy, policy_kwargs=kwargs,
         episodes=args.episodes, seed=args.seed, resume=args.resume,
-        take_over_at=TaskPhase(args.take_over_at) if args.take_over_at else None, live_view=args.live_view))
+        take_over_at=TaskPhase(args.take_over_at) if args.take_over_at else None, live_view=args.live_view,
+        twist_topic=args.twist_topic, joy_topic=args.joy_topic))
     n = max(1, summary["episodes"])
     print(f"collected {summary['episodes']} episodes -> {args.out} (LeRobot v3): success {summary['successes'] / n:.1%}, "
           f"{summary['interventions']} interventions ({summary['interventions'] / n:.2f} per episode), "
@@ -407,6 +408,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="scripted: also take over once in this phase")
     co.add_argument("--live-view", type=Path, default=None, help="rewrite this PNG each step: the camera image "
                     "and who is in control (for a person watching a headless simulator)")
+    co.add_argument("--twist-topic", default="/cmd_vel", help="ros: geometry_msgs/Twist input ('' = none; "
+                    "/spacenav/twist for spacenav)")
+    co.add_argument("--joy-topic", default="/joy", help="ros: sensor_msgs/Joy input with a deadman ('' = none; "
+                    "/spacenav/joy for spacenav)")
     co.add_argument("--resume", action="store_true", help="continue the interrupted collection in --out")
     co.set_defaults(func=_cmd_collect)
 

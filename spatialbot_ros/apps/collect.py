@@ -83,6 +83,8 @@ class CollectOptions:
     teleop_config: TeleopConfig = field(default_factory=lambda: TeleopConfig(max_linear_mps=0.25, max_angular_rps=1.0))
     hand_back_idle_s: float = 1.0          # ROS / SpaceMouse: no input this long hands control back
     live_view: Path | None = None          # people: the latest frame with who is in control, rewritten each step
+    twist_topic: str = "/cmd_vel"          # --teleop ros
+    joy_topic: str = "/joy"
 
 
 class TeleopOperator:
@@ -216,7 +218,7 @@ def open_source(opts: CollectOptions) -> Any:
     if opts.teleop == TeleopDevice.ROS:
         from spatialbot_ros.nodes.teleop_input import start_teleop_input
 
-        return start_teleop_input(opts.teleop_config)
+        return start_teleop_input(opts.teleop_config, twist_topic=opts.twist_topic, joy_topic=opts.joy_topic)
     return None
 
 

@@ -73,13 +73,14 @@ def _describe(text: str):  # noqa: ANN202
 class TeleopInput:
     """The node spun on a thread of its own: what `spatialbot-ros collect --teleop ros` polls."""
 
-    def __init__(self, config: TeleopConfig) -> None:
+    def __init__(self, config: TeleopConfig, **topics: str) -> None:
         import rclpy
+        from rclpy.parameter import Parameter
 
         self._owns_context = not rclpy.ok()
         if self._owns_context:
             rclpy.init()
-        self.node = TeleopInputNode(config)
+        self.node = TeleopInputNode(config, parameter_overrides=[Parameter(k, value=v) for k, v in topics.items()])
         self._executor = SingleThreadedExecutor()
         self._executor.add_node(self.node)
         self._thread = threading.Thread(target=self._executor.spin, name="teleop_input", daemon=True)
@@ -98,8 +99,9 @@ class TeleopInput:
             rclpy.try_shutdown()
 
 
-def start_teleop_input(config: TeleopConfig) -> TeleopInput:
+def start_teleop_input(config: TeleopConfig, **topics: str) -> TeleopInput:
+    """topics: twist_topic, twist_stamped_topic, joy_topic (the node's parameters)."""
     from spatialbot_ros.dds_env import apply_dds_env
 
     apply_dds_env()
-    return TeleopInput(config)
+    return TeleopInput(config, **topics)
