@@ -271,12 +271,31 @@ def _cmd_collect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_dagger(args: argparse.Namespace) -> int:
+    from spatialbot_ros.apps.dagger import DaggerOptions, run_dagger
+
+    for name in ("spatialbot_ros.executive", "spatialbot_ros.policy", "spatialbot_ros.sim"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    rounds = run_dagger(DaggerOptions(
+        out=args.out, base_data=list(args.data), rounds=args.rounds, episodes_per_round=args.episodes_per_round,
+        eval_episodes=args.eval_episodes, eval_seed=args.eval_seed, eval_phrasing=args.phrasing,
+        start_model=str(args.model_dir or ""), intervention_weight=args.intervention_weight, epochs=args.epochs,
+        max_minutes=args.max_minutes, resume=args.resume))
+    for r in rounds:
+        lo, hi = r.eval_ci95
+        rate = "" if r.round == 0 else f", {r.intervention_rate:.2f} interventions/episode while collecting"
+        print(f"round {r.round}: eval success {r.eval_success:.1%} (95% CI {lo:.1%}-{hi:.1%}){rate}")
+    print(f"  report: {args.out}/dagger.md, dagger.png, dagger.json")
+    return 0
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from spatialbot_ros.core.durable import check_writable
     from spatialbot_ros.learn.train import TrainConfig, train
 
     check_writable(args.out)
-    report = train(args.data, args.out, TrainConfig(seed=args.seed, max_minutes=args.max_minutes, epochs=args.epochs))
+    report = train(list(args.data), args.out, TrainConfig(seed=args.seed, max_minutes=args.max_minutes, epochs=args.epochs,
+                                                          intervention_weight=args.intervention_weight))
     print(json.dumps(report, indent=2))
     return 0
 
@@ -415,13 +434,32 @@ def build_parser() -> argparse.ArgumentParser:
     co.add_argument("--resume", action="store_true", help="continue the interrupted collection in --out")
     co.set_defaults(func=_cmd_collect)
 
+    da = sub.add_parser("dagger", help="rounds of assisted collection (scripted operator) + retraining with "
+                        "intervention weights + evaluation on scenes collection never sees")
+    da.add_argument("--data", type=Path, required=True, action="append", help="base demonstrations (`demos`)")
+    da.add_argument("--out", type=Path, required=True)
+    da.add_argument("--rounds", type=positive_int, default=2)
+    da.add_argument("--episodes-per-round", type=positive_int, default=100)
+    da.add_argument("--eval-episodes", type=positive_int, default=200)
+    da.add_argument("--eval-seed", type=seed_int, default=0)
+    da.add_argument("--phrasing", choices=["train", "heldout"], default="heldout", help="evaluation phrasings")
+    da.add_argument("--model-dir", default=None, help="the policy of round 0 (default: the shipped model)")
+    da.add_argument("--intervention-weight", type=_float_in(1.0, 100.0), default=5.0)
+    da.add_argument("--epochs", type=positive_int, default=60)
+    da.add_argument("--max-minutes", type=_float_in(0.01, 10080.0), default=14.0)
+    da.add_argument("--resume", action="store_true", help="keep the finished rounds in --out and continue")
+    da.set_defaults(func=_cmd_dagger)
+
     t = sub.add_parser("train", help="train the learned policy on demonstrations; writes checkpoint, ONNX, metadata")
-    t.add_argument("--data", type=Path, required=True, help="LeRobot v3 dataset from `demos`")
+    t.add_argument("--data", type=Path, required=True, action="append", help="LeRobot v3 dataset from `demos` "
+                   "or `collect`; repeat to train on several")
     t.add_argument("--out", type=Path, required=True)
     t.add_argument("--seed", type=seed_int, default=0)
     t.add_argument("--epochs", type=positive_int, default=60)
     t.add_argument("--max-minutes", type=_float_in(0.01, 10080.0), default=14.0,
                    help="stop training after this long (wall clock)")
+    t.add_argument("--intervention-weight", type=_float_in(1.0, 100.0), default=1.0,
+                   help="loss weight of the frames an operator drove in `collect` datasets (HG-DAgger / IWR)")
     t.set_defaults(func=_cmd_train)
 
     x = sub.add_parser("export", help="export policy.onnx again from a trained model directory's model.pt")

@@ -37,7 +37,7 @@ from spatialbot_ros.executive.shared_autonomy import (
     OperatorView,
     SharedAutonomyConfig,
 )
-from spatialbot_ros.learn.demos import STORE_HW
+from spatialbot_ros.learn.demos import DEMO_FEATURES, STORE_HW, EpisodeLabels, step_action
 from spatialbot_ros.learn.features import N_PROPRIO, proprio_features
 from spatialbot_ros.learn.lerobot_v3 import Feature, LeRobotV3Writer
 
@@ -56,6 +56,9 @@ COLLECT_FEATURES: dict[str, Feature] = {
     "complementary_info.is_intervention": Feature("float32", (1,)),
     "next.reward": Feature("float32", (1,)),
     "next.done": Feature("bool", (1,)),
+    # what `train` learns from (as in the expert demonstrations): marks, camera and labels from sim truth
+    **{k: DEMO_FEATURES[k] for k in ("observation.marks", "observation.marks_valid", "observation.camera",
+                                     "label.pick_mark", "label.place_mark", "label.place_relation", "label.contact")},
 }
 
 
@@ -134,6 +137,7 @@ class TeleopOperator:
 class _Recorder:
     """One episode's frames, built from the executive's step records."""
 
+    labels: EpisodeLabels
     live_view: Path | None = None
     frames: dict[str, list[Any]] = field(default_factory=dict)
     interventions: int = 0
@@ -141,7 +145,8 @@ class _Recorder:
 
     def __call__(self, rec: StepRecord, cell: Any) -> None:
         frame = rec.frame if rec.frame is not None else cell.render_rgbd(stamp_s=cell.time_s)
-        executed = rec.executed if rec.executed is not None else rec.step.action
+        self.labels.observe(rec.step, rec.frame, cell)
+        executed = step_action(rec)
         engaged = rec.control == Control.OPERATOR
         f = self.frames
         f.setdefault("observation.images.color", []).append(
@@ -153,6 +158,8 @@ class _Recorder:
         f.setdefault("action.policy", []).append(rec.step.action.as_vector().astype(np.float32))
         f.setdefault("intervention", []).append([int(engaged)])
         f.setdefault("complementary_info.is_intervention", []).append([float(engaged)])
+        for key, value in self.labels.row(cell).items():
+            f.setdefault(key, []).append(value)
         if self.status is not None:
             self.status(rec.phase.value, rec.control)
         if self.live_view is not None:
@@ -165,6 +172,7 @@ class _Recorder:
         reward[-1, 0] = float(success)
         done[-1, 0] = True
         out = {k: np.asarray(v) for k, v in self.frames.items()}
+
         out["next.reward"], out["next.done"] = reward, done
         return out
 
@@ -248,7 +256,7 @@ def run_collect(opts: CollectOptions) -> dict[str, Any]:
                 bar.set_postfix(episode=writer.episodes_written, phase=phase, control=control.value,
                                 interventions=summary["interventions"], refresh=False)
 
-            recorder = _Recorder(opts.live_view, status=status)
+            recorder = _Recorder(EpisodeLabels(scene), opts.live_view, status=status)
             result = run_episode(scene, policy, on_step=recorder, operator_for=_operator_factory(opts, scene, source),
                                  shared=shared)
             tried += 1

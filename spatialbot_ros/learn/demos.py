@@ -103,33 +103,66 @@ def _grounding_labels(objects: list[str | None], pick: str, place: str | None,
     return pick_i, place_i, rel
 
 
+@dataclass
+class EpisodeLabels:
+    """Training labels from the simulator's truth, fixed at the first step that shows marks: which
+    proposed mark is each object, the pick / place / relation labels, the mark and camera features.
+    Used by the expert demonstrations and by teleop-assisted collection alike."""
+
+    scene: Scene
+    objects: list[str | None] | None = None
+    marks: np.ndarray | None = None
+    valid: np.ndarray | None = None
+    camera: np.ndarray | None = None
+    labels: tuple[int, int, int] = (-1, -1, -1)
+
+    @property
+    def ready(self) -> bool:
+        return self.objects is not None
+
+    def observe(self, step: Any, frame: Any, cell: Any) -> None:
+        """Fix the labels from this step if it is the first with a frame and marks."""
+        if self.ready or frame is None or not step.marks:
+            return
+        exp = self.scene.expected
+        obj_xy = {n: cell.object_pose(n)[:2, 3].copy() for n in cell.object_names}
+        self.objects = match_marks_to_objects(step.marks, obj_xy)
+        self.marks, self.valid = mark_features(step.marks, frame, cell.base_from_camera)
+        self.camera = camera_features(cell.base_from_camera, self.scene.viewpoint)
+        place_obj = exp.place
+        if exp.relation is not None and step.place is not None and step.place.support_mark_id is not None:
+            # relative places: the reference the expert measured from (the episode must still succeed)
+            ids = [m.id for m in select_marks(step.marks)]
+            ref = step.place.support_mark_id
+            place_obj = self.objects[ids.index(ref)] if ref in ids else None
+        self.labels = _grounding_labels(self.objects, exp.pick, place_obj, exp.relation,
+                                        exp.place is not None or exp.place_point is not None)
+
+    def row(self, cell: Any) -> dict[str, Any]:
+        """The per-frame label features (zeros and -1 before the labels are fixed)."""
+        marks = self.marks if self.marks is not None else np.zeros((MAX_MARKS, N_MARK_FEATURES), np.float32)
+        valid = self.valid if self.valid is not None else np.zeros(MAX_MARKS, bool)
+        camera = self.camera if self.camera is not None else camera_features(cell.base_from_camera, self.scene.viewpoint)
+        pick_i, place_i, rel = self.labels
+        pick = self.scene.expected.pick
+        touching = pick in cell.object_names and any(cell.fingertip_contacts(pick))
+        return {"observation.marks": marks, "observation.marks_valid": valid.astype(np.float32),
+                "observation.camera": camera, "label.pick_mark": [pick_i], "label.place_mark": [place_i],
+                "label.place_relation": [rel], "label.contact": [float(touching)]}
+
+
 def collect_episode(scene: Scene, extra_instructions: int = 12) -> _Episode | None:
     """Run the expert on one scene; None when it failed or perceived the wrong objects."""
     from spatialbot_ros.policy.geometric import GeometricPolicy
     from spatialbot_ros.sim.episode import run_episode
 
     ep = _Episode(scene.instruction)
-    state: dict[str, Any] = {}
-    exp = scene.expected
+    labels = EpisodeLabels(scene)
 
     def on_step(rec: Any, cell: Any) -> None:
-        step = rec.step
-        if "marks" not in state:
-            if rec.frame is None or not step.marks:
-                return
-            obj_xy = {n: cell.object_pose(n)[:2, 3].copy() for n in cell.object_names}
-            state["objects"] = match_marks_to_objects(step.marks, obj_xy)
-            state["marks"], state["valid"] = mark_features(step.marks, rec.frame, cell.base_from_camera)
-            state["camera"] = camera_features(cell.base_from_camera, scene.viewpoint)
-            place_obj = exp.place
-            if exp.relation is not None and step.place is not None and step.place.support_mark_id is not None:
-                # relative places: the reference the expert measured from (the episode must still succeed)
-                ids = [m.id for m in select_marks(step.marks)]
-                ref = step.place.support_mark_id
-                place_obj = state["objects"][ids.index(ref)] if ref in ids else None
-            state["labels"] = _grounding_labels(state["objects"], exp.pick, place_obj, exp.relation,
-                                                exp.place is not None or exp.place_point is not None)
-            state["object_xy"] = obj_xy
+        labels.observe(rec.step, rec.frame, cell)
+        if not labels.ready:
+            return
         frame = rec.frame if rec.frame is not None else cell.render_rgbd(stamp_s=cell.time_s)
         width = cell.gripper_opening()
         f = ep.frames
@@ -138,25 +171,25 @@ def collect_episode(scene: Scene, extra_instructions: int = 12) -> _Episode | No
         f.setdefault("observation.images.depth", []).append(
             cv2.resize(frame.depth_mm, STORE_HW[::-1], interpolation=cv2.INTER_NEAREST))
         f.setdefault("observation.state", []).append(proprio_features(rec.tcp_pose_base, width, rec.phase))
-        f.setdefault("observation.marks", []).append(state["marks"])
-        f.setdefault("observation.marks_valid", []).append(state["valid"].astype(np.float32))
-        f.setdefault("observation.camera", []).append(state["camera"])
-        f.setdefault("action", []).append(step.action.as_vector().astype(np.float32))
-        pick_i, place_i, rel = state["labels"]
-        f.setdefault("label.pick_mark", []).append([pick_i])
-        f.setdefault("label.place_mark", []).append([place_i])
-        f.setdefault("label.place_relation", []).append([rel])
-        f.setdefault("label.contact", []).append([float(any(cell.fingertip_contacts(exp.pick)))])
+        f.setdefault("action", []).append(step_action(rec).as_vector().astype(np.float32))
+        for key, value in labels.row(cell).items():
+            f.setdefault(key, []).append(value)
 
     result = run_episode(scene, GeometricPolicy(), on_step=on_step)
-    if not result.success or not result.grounding_correct or "labels" not in state:
+    if not result.success or not result.grounding_correct or not labels.ready:
         return None
-    if state["labels"][0] < 0 or (state["labels"][2] >= 0 and state["labels"][1] < 0):
+    if labels.labels[0] < 0 or (labels.labels[2] >= 0 and labels.labels[1] < 0):
         return None
+    state = {"objects": labels.objects}
     ep.meta = {"scene": scene.name, "seed": int(scene.seed or 0), "category": scene.category or "",
-               "viewpoint": scene.viewpoint, "mark_objects": json.dumps(state["objects"]),
+               "viewpoint": scene.viewpoint, "mark_objects": json.dumps(labels.objects),
                "grounding_extra": json.dumps(_extra_instructions(scene, state, extra_instructions))}
     return ep
+
+
+def step_action(rec: Any) -> Any:
+    """What was executed at a step: the operator's command under shared autonomy, else the policy's."""
+    return rec.executed if getattr(rec, "executed", None) is not None else rec.step.action
 
 
 def _extra_instructions(scene: Scene, state: dict[str, Any], n: int) -> list[dict[str, Any]]:

