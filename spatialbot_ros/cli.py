@@ -263,7 +263,7 @@ def _cmd_collect(args: argparse.Namespace) -> int:
         out=args.out, teleop=TeleopDevice(args.teleop), policy=args.policy, policy_kwargs=kwargs,
         episodes=args.episodes, seed=args.seed, resume=args.resume,
         take_over_at=TaskPhase(args.take_over_at) if args.take_over_at else None, live_view=args.live_view,
-        twist_topic=args.twist_topic, joy_topic=args.joy_topic))
+        twist_topic=args.twist_topic, joy_topic=args.joy_topic, rosbag=args.rosbag))
     n = max(1, summary["episodes"])
     print(f"collected {summary['episodes']} episodes -> {args.out} (LeRobot v3): success {summary['successes'] / n:.1%}, "
           f"{summary['interventions']} interventions ({summary['interventions'] / n:.2f} per episode), "
@@ -427,6 +427,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="scripted: also take over once in this phase")
     co.add_argument("--live-view", type=Path, default=None, help="rewrite this PNG each step: the camera image "
                     "and who is in control (for a person watching a headless simulator)")
+    co.add_argument("--rosbag", action="store_true", help="also record each episode as a rosbag2 (MCAP) of the "
+                    "camera topics, joint states, executed commands and intervention flags (out/rosbag/)")
     co.add_argument("--twist-topic", default="/cmd_vel", help="ros: geometry_msgs/Twist input ('' = none; "
                     "/spacenav/twist for spacenav)")
     co.add_argument("--joy-topic", default="/joy", help="ros: sensor_msgs/Joy input with a deadman ('' = none; "

@@ -23,7 +23,9 @@ def test_every_command_on_the_page_parses():
     from spatialbot_ros.cli import build_parser
 
     lines = doc_cli_lines()
-    assert {a[a.index("--teleop") + 1] for a in lines} == {"scripted", "keyboard", "ros"}
+    collect = [a for a in lines if a[0] == "collect"]
+    assert {a[a.index("--teleop") + 1] for a in collect} == {"scripted", "keyboard", "ros"}
+    assert {a[0] for a in lines} == {"collect", "train", "dagger"}
     for argv in lines:
         build_parser().parse_args(argv)
 

@@ -86,6 +86,7 @@ class CollectOptions:
     teleop_config: TeleopConfig = field(default_factory=lambda: TeleopConfig(max_linear_mps=0.25, max_angular_rps=1.0))
     hand_back_idle_s: float = 1.0          # ROS / SpaceMouse: no input this long hands control back
     live_view: Path | None = None          # people: the latest frame with who is in control, rewritten each step
+    rosbag: bool = False                   # also one rosbag2 (MCAP) per episode under out/rosbag
     twist_topic: str = "/cmd_vel"          # --teleop ros
     joy_topic: str = "/joy"
 
@@ -139,6 +140,7 @@ class _Recorder:
 
     labels: EpisodeLabels
     live_view: Path | None = None
+    bag: Any = None  # learn/rosbag_record.EpisodeBag when recording rosbags
     frames: dict[str, list[Any]] = field(default_factory=dict)
     interventions: int = 0
     status: Callable[[str, Control], None] | None = None
@@ -160,6 +162,8 @@ class _Recorder:
         f.setdefault("complementary_info.is_intervention", []).append([float(engaged)])
         for key, value in self.labels.row(cell).items():
             f.setdefault(key, []).append(value)
+        if self.bag is not None:
+            self.bag.add(cell.time_s, frame, cell.joint_positions(), executed, engaged)
         if self.status is not None:
             self.status(rec.phase.value, rec.control)
         if self.live_view is not None:
@@ -238,6 +242,10 @@ def run_collect(opts: CollectOptions) -> dict[str, Any]:
 
     writer = LeRobotV3Writer(Path(opts.out), FPS, COLLECT_FEATURES, resume=opts.resume)
     done_before = writer.episodes_written
+    if opts.rosbag:
+        from spatialbot_ros.learn.rosbag_record import EpisodeBag, bag_path, remove_unfinished_bags
+
+        remove_unfinished_bags(Path(opts.out), done_before)
     seeds = np.random.default_rng(opts.seed).integers(0, 2**31 - 1, size=opts.episodes + 1000)
     shared = SharedAutonomyConfig(teleop=opts.teleop_config)
     policy = make_policy(opts.policy, **opts.policy_kwargs)  # reset by the executive at every episode
@@ -256,7 +264,8 @@ def run_collect(opts: CollectOptions) -> dict[str, Any]:
                 bar.set_postfix(episode=writer.episodes_written, phase=phase, control=control.value,
                                 interventions=summary["interventions"], refresh=False)
 
-            recorder = _Recorder(EpisodeLabels(scene), opts.live_view, status=status)
+            recorder = _Recorder(EpisodeLabels(scene), opts.live_view,
+                                 bag=EpisodeBag(shared.control_period_s) if opts.rosbag else None, status=status)
             result = run_episode(scene, policy, on_step=recorder, operator_for=_operator_factory(opts, scene, source),
                                  shared=shared)
             tried += 1
@@ -272,6 +281,8 @@ def run_collect(opts: CollectOptions) -> dict[str, Any]:
                     else label == EpisodeLabel.SUCCESS
                 arrays = recorder.arrays(success)
                 engaged = int(arrays["intervention"].sum())
+                if recorder.bag is not None:  # whole before the episode commits; a killed run's extra bag is removed
+                    recorder.bag.write(bag_path(Path(opts.out), writer.episodes_written))
                 writer.add_episode(arrays, scene.instruction, {
                     "success": bool(success), "interventions": int(result.interventions),
                     "frames_with_operator": engaged, "operator": opts.teleop.value,
