@@ -41,6 +41,9 @@ ARGUMENTS = [
     ("backend_config", "", "per-backend options file (config/policy_backends.yaml)"),
     ("calibration_file", "", "hand-eye calibration YAML from `spatialbot-ros calibrate` (required on real hardware)"),
     ("launch_rviz", "true", "start RViz with config/spatialbot.rviz"),
+    ("teleop", "false", "shared autonomy: Twist on /cmd_vel or Joy on /joy (deadman) takes over goals (docs/teleop.md)"),
+    ("collect_dir", "", "record every goal as an episode of a LeRobot v3 dataset here (empty: off)"),
+    ("collect_rosbag", "false", "also one rosbag2 (MCAP) bag per goal under collect_dir/rosbag"),
 ]
 
 
@@ -60,6 +63,8 @@ def _our_nodes(context: object) -> list:
         **policy, "ur_type": value["ur_type"], "motion_backend": value["motion_backend"],
         "gripper_backend": value["gripper_backend"], "gripper_action_type": value["gripper_action_type"],
         "controller_name": controller, "robot_ip": value["robot_ip"], "require_calibration": real,
+        "teleop.enabled": value["teleop"].lower() == "true", "collect.dir": value["collect_dir"],
+        "collect.rosbag": value["collect_rosbag"].lower() == "true",
     }
     actions += [
         IncludeLaunchDescription(

@@ -140,3 +140,18 @@ def test_emulated_launch_and_up_profile_run_the_real_cell_nodes_with_the_real_ce
                        ("pick_place", "pick_place.yaml")}
     sim = {(p.module.rsplit(".", 1)[1], p.params_file) for p in PROFILES["sim_pick_place"]}
     assert ("pick_place", "pick_place_sim.yaml") in sim
+
+
+def test_collect_launch_turns_teleop_on_for_the_sim_and_passes_real_cell_arguments_through():
+    from spatialbot_ros.nodes.pick_place_params import PARAMS
+
+    text = (ROOT / "launch/collect.launch.py").read_text()
+    tree = ast.parse(text)
+    teleop = next(n for n in ast.walk(tree) if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "teleop")
+    keys = {k.value for k in teleop.value.keys if isinstance(k, ast.Constant)}
+    assert {"teleop.enabled", "collect.dir", "collect.rosbag"} <= keys <= set(PARAMS)
+    real_args = {a[0] for a in ast.literal_eval(next(
+        n.value for n in ast.walk(ast.parse((ROOT / "launch/ur5_cell.launch.py").read_text()))
+        if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "ARGUMENTS"))}
+    included = _included_arguments(tree)
+    assert included["ur5_cell.launch.py"] <= real_args and {"teleop", "collect_dir"} <= included["ur5_cell.launch.py"]

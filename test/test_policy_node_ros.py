@@ -38,7 +38,7 @@ def test_sim_camera_to_spatial_policy_grounds_the_instruction(ros):
     op.create_subscription(MarkerArray, "/spatialbot/marks", marks.append, 10)
     say = op.create_publisher(String, "/spatialbot/instruction", LATCHED)
     say.publish(String(data="pick the middle cup and put it on the plate"))
-    assert spin_until([sim, policy, op], lambda: bool(results and targets and marks), timeout=15.0)
+    assert spin_until([sim, policy, op], lambda: bool(results and targets and marks), timeout=40.0)
     r = results[-1]
     assert r["error"] == "" and r["stamp_s"] > 0 and len(r["marks"]) == 4 and "middle of 3" in r["explanation"]
     green = sim.cell.object_pose("green_cup")[:3, 3]
@@ -85,7 +85,7 @@ def test_typed_marks_policy_step_and_depth_query_service(ros):
 
     op.create_publisher(String, "/spatialbot/instruction", LATCHED).publish(
         String(data="pick the middle cup and put it on the plate"))
-    assert spin_until([sim, policy, op], lambda: bool(steps and marks), timeout=15.0)
+    assert spin_until([sim, policy, op], lambda: bool(steps and marks), timeout=40.0)
     step, arr = steps[-1], marks[-1]
     green = sim.cell.object_pose("green_cup")[:3, 3]
     assert step.error == "" and step.place_kind == "on" and step.gripper == PolicyStep.GRIPPER_HOLD

@@ -45,3 +45,17 @@ def test_the_scripted_collection_runs_as_written(tmp_path):
         if key.startswith("observation.images"):
             key = "observation.images.color"
         assert key in info["features"], key
+
+
+@pytest.mark.core
+def test_ros2_launch_lines_name_declared_arguments():
+    import ast
+
+    lines = [shlex.split(c) for c in commands(DOC) if c.startswith("ros2 launch spatialbot_ros ")]
+    assert {a[3] for a in lines} == {"collect.launch.py"} and len(lines) == 2
+    tree = ast.parse((ROOT / "launch" / "collect.launch.py").read_text())
+    declared = {a[0] for a in ast.literal_eval(next(n.value for n in ast.walk(tree) if isinstance(n, ast.Assign)
+                                                    and getattr(n.targets[0], "id", "") == "ARGUMENTS"))}
+    for argv in lines:
+        given = {a.split(":=")[0] for a in argv[4:]}
+        assert given <= declared, given - declared

@@ -13,10 +13,8 @@ Collection scenes come from their own seeds (default 50000 onwards), never the e
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,14 +26,14 @@ from tqdm import tqdm
 
 from spatialbot_ros.core.errors import SpatialBotError
 from spatialbot_ros.core.task import TaskPhase
-from spatialbot_ros.core.teleop import TeleopCommand, TeleopConfig, TeleopEvent, TeleopFrame
+from spatialbot_ros.core.teleop import TeleopConfig
 from spatialbot_ros.executive.pick_place import StepRecord
 from spatialbot_ros.executive.shared_autonomy import (
     Control,
     EpisodeLabel,
     Operator,
-    OperatorView,
     SharedAutonomyConfig,
+    TeleopOperator,
 )
 from spatialbot_ros.learn.demos import DEMO_FEATURES, STORE_HW, EpisodeLabels, step_action
 from spatialbot_ros.learn.features import N_PROPRIO, proprio_features
@@ -91,49 +89,6 @@ class CollectOptions:
     joy_topic: str = "/joy"
 
 
-class TeleopOperator:
-    """A person behind a device: takes over on the first active input or a take-over key, hands back
-    on the hand-back key or (devices with a deadman) after hand_back_idle_s without input."""
-
-    realtime = True
-
-    def __init__(self, source: Any, name: str, device: str, hand_back_idle_s: float | None) -> None:
-        self.source = source  # has poll(now_s) -> TeleopCommand, on the wall clock
-        self.name = name
-        self.device = device
-        self.hand_back_idle_s = hand_back_idle_s
-        self._last_active = 0.0
-        self._pending: tuple[TeleopEvent, ...] = ()
-
-    def reset(self, instruction: str) -> None:
-        self._pending = ()
-
-    def _poll(self, now_s: float) -> TeleopCommand:
-        cmd = self.source.poll(time.monotonic())
-        if cmd.active:
-            self._last_active = time.monotonic()
-        return dataclasses.replace(cmd, stamp_s=now_s)  # fresh on the episode's clock
-
-    def wants_control(self, view: OperatorView, now_s: float) -> bool:
-        cmd = self._poll(now_s)
-        verdict = tuple(e for e in cmd.events if e not in (TeleopEvent.TAKE_OVER, TeleopEvent.HAND_BACK))
-        if verdict:  # y / n / b / Escape while the policy drives: the segment ends the episode at once
-            self._pending = verdict
-            return True
-        return cmd.active or TeleopEvent.TAKE_OVER in cmd.events
-
-    def command(self, view: OperatorView, now_s: float) -> TeleopCommand:
-        if self._pending:
-            cmd = dataclasses.replace(TeleopCommand.idle(now_s, TeleopFrame.BASE), events=self._pending)
-            self._pending = ()
-            return cmd
-        cmd = self._poll(now_s)
-        idle = self.hand_back_idle_s is not None and time.monotonic() - self._last_active > self.hand_back_idle_s
-        if idle and TeleopEvent.HAND_BACK not in cmd.events:
-            cmd = dataclasses.replace(cmd, events=(*cmd.events, TeleopEvent.HAND_BACK))
-        return cmd
-
-
 @dataclass
 class _Recorder:
     """One episode's frames, built from the executive's step records."""
@@ -179,6 +134,97 @@ class _Recorder:
 
         out["next.reward"], out["next.done"] = reward, done
         return out
+
+
+class NoLabels:
+    """A real cell has no simulator truth: no grounding labels (-1), no mark features; the camera
+    features still describe where the camera is."""
+
+    ready = False
+
+    def __init__(self, base_from_camera: np.ndarray) -> None:
+        self.base_from_camera = base_from_camera
+
+    def observe(self, step: Any, frame: Any, cell: Any) -> None:
+        return None
+
+    def row(self, cell: Any) -> dict[str, Any]:
+        from spatialbot_ros.learn.features import MAX_MARKS, N_MARK_FEATURES, camera_features
+
+        return {"observation.marks": np.zeros((MAX_MARKS, N_MARK_FEATURES), np.float32),
+                "observation.marks_valid": np.zeros(MAX_MARKS, np.float32),
+                "observation.camera": camera_features(self.base_from_camera, "camera"),
+                "label.pick_mark": [-1], "label.place_mark": [-1], "label.place_relation": [-1], "label.contact": [0.0]}
+
+
+class GateView:
+    """What GoalRecorder reads on a ROS cell: frames from the node (its FrameSource), the arm and the
+    gripper through the safety gate."""
+
+    def __init__(self, source: Any, motion: Any) -> None:
+        self.source, self.motion = source, motion
+
+    @property
+    def time_s(self) -> float:
+        return float(self.source.now_s())
+
+    @property
+    def base_from_camera(self) -> np.ndarray:
+        return self.source.base_from_camera
+
+    def render_rgbd(self, stamp_s: float | None = None) -> Any:
+        return self.source.latest_frame()
+
+    def gripper_opening(self) -> float:
+        return float(self.motion.gripper_state().width_m)
+
+    def joint_positions(self) -> np.ndarray:
+        return self.motion.current_joints()
+
+
+class GoalRecorder:
+    """Recording for a node that runs goals (pick_place with teleop): one dataset, one episode per
+    goal. `view` gives what the simulator's cell gives the collector: time_s, render_rgbd(stamp_s),
+    gripper_opening(), joint_positions(), base_from_camera."""
+
+    def __init__(self, root: Path, view: Any, operator: str, device: str, policy: str, rosbag: bool = False,
+                 control_period_s: float = 0.1) -> None:
+        self.root = Path(root)
+        self.writer = LeRobotV3Writer(self.root, FPS, COLLECT_FEATURES, resume=(self.root / "meta").exists())
+        self.view, self.operator, self.device, self.policy = view, operator, device, policy
+        self.rosbag, self.control_period_s = rosbag, control_period_s
+        if rosbag:
+            from spatialbot_ros.learn.rosbag_record import remove_unfinished_bags
+
+            remove_unfinished_bags(self.root, self.writer.episodes_written)
+        self._current: _Recorder | None = None
+
+    def start(self) -> Callable[[StepRecord], None]:
+        """A fresh episode; the returned callable records one step (chain it into the executive's on_step)."""
+        bag = None
+        if self.rosbag:
+            from spatialbot_ros.learn.rosbag_record import EpisodeBag
+
+            bag = EpisodeBag(self.control_period_s)
+        self._current = _Recorder(NoLabels(self.view.base_from_camera), bag=bag)
+        current = self._current
+        return lambda rec: current(rec, self.view)
+
+    def finish(self, task: str, succeeded: bool, interventions: int, reason: str, label: str) -> int | None:
+        """Write the episode (None when nothing was recorded, e.g. refused before the first step)."""
+        rec, self._current = self._current, None
+        if rec is None or not rec.frames:
+            return None
+        success = label == EpisodeLabel.SUCCESS.value if label in ("success", "failure") else succeeded
+        arrays = rec.arrays(success)
+        if rec.bag is not None:
+            from spatialbot_ros.learn.rosbag_record import bag_path
+
+            rec.bag.write(bag_path(self.root, self.writer.episodes_written))
+        return self.writer.add_episode(arrays, task, {
+            "success": bool(success), "interventions": int(interventions),
+            "frames_with_operator": int(arrays["intervention"].sum()), "operator": self.operator,
+            "device": self.device, "policy": self.policy, "reason": reason, "label": label})
 
 
 def write_live_view(path: Path, rgb: np.ndarray, control: Control, phase: TaskPhase) -> None:
@@ -310,4 +356,4 @@ def _device_name(opts: CollectOptions) -> str:
     return {"scripted": "sim-truth", "keyboard": "terminal", "spacemouse": "spacemouse", "ros": "ros-topics"}[opts.teleop.value]
 
 
-__all__ = ["COLLECT_FEATURES", "CollectError", "CollectOptions", "TeleopDevice", "TeleopOperator", "run_collect"]
+__all__ = ["COLLECT_FEATURES", "CollectError", "CollectOptions", "TeleopDevice", "run_collect"]

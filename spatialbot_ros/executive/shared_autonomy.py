@@ -11,16 +11,23 @@ objects or the arm is somewhere new).
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import time
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from spatialbot_ros.core.actions import EEAction, GripperCommand
 from spatialbot_ros.core.task import TaskPhase
-from spatialbot_ros.core.teleop import TeleopCommand, TeleopConfig, TeleopEvent, command_to_action
+from spatialbot_ros.core.teleop import (
+    TeleopCommand,
+    TeleopConfig,
+    TeleopEvent,
+    TeleopFrame,
+    command_to_action,
+)
 from spatialbot_ros.policy.base import PolicyStep
 
 
@@ -155,3 +162,46 @@ def gripper_change(cmd: TeleopCommand, closed: bool) -> GripperCommand | None:
     if cmd.gripper == GripperCommand.OPEN and closed:
         return GripperCommand.OPEN
     return None
+
+
+class TeleopOperator:
+    """A person behind a device: takes over on the first active input or a take-over key, hands back
+    on the hand-back key or (devices with a deadman) after hand_back_idle_s without input."""
+
+    realtime = True
+
+    def __init__(self, source: Any, name: str, device: str, hand_back_idle_s: float | None) -> None:
+        self.source = source  # has poll(now_s) -> TeleopCommand, on the wall clock
+        self.name = name
+        self.device = device
+        self.hand_back_idle_s = hand_back_idle_s
+        self._last_active = 0.0
+        self._pending: tuple[TeleopEvent, ...] = ()
+
+    def reset(self, instruction: str) -> None:
+        self._pending = ()
+
+    def _poll(self, now_s: float) -> TeleopCommand:
+        cmd = self.source.poll(time.monotonic())
+        if cmd.active:
+            self._last_active = time.monotonic()
+        return dataclasses.replace(cmd, stamp_s=now_s)  # fresh on the episode's clock
+
+    def wants_control(self, view: OperatorView, now_s: float) -> bool:
+        cmd = self._poll(now_s)
+        verdict = tuple(e for e in cmd.events if e not in (TeleopEvent.TAKE_OVER, TeleopEvent.HAND_BACK))
+        if verdict:  # y / n / b / Escape while the policy drives: the segment ends the episode at once
+            self._pending = verdict
+            return True
+        return cmd.active or TeleopEvent.TAKE_OVER in cmd.events
+
+    def command(self, view: OperatorView, now_s: float) -> TeleopCommand:
+        if self._pending:
+            cmd = dataclasses.replace(TeleopCommand.idle(now_s, TeleopFrame.BASE), events=self._pending)
+            self._pending = ()
+            return cmd
+        cmd = self._poll(now_s)
+        idle = self.hand_back_idle_s is not None and time.monotonic() - self._last_active > self.hand_back_idle_s
+        if idle and TeleopEvent.HAND_BACK not in cmd.events:
+            cmd = dataclasses.replace(cmd, events=(*cmd.events, TeleopEvent.HAND_BACK))
+        return cmd

@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
@@ -78,6 +79,7 @@ class PickPlaceNode(Node):
         self._pub_preview_markers = self.create_publisher(MarkerArray, p["preview_markers_topic"], 10)
         self.motion = build_cell_motion(self, motion_settings(p), self.checker, self.estop, self.watchdogs,
                                         preview=self._publish_preview)
+        self._operator, self._shared, self._recorder = self._teleop_collection(p)
         self._pub_armed = self.create_publisher(Bool, p["armed_state_topic"], LATCHED_QOS)
         self.create_service(SetBool, p["arm_service"], guarded(self, self._on_arm, lambda _q, res: res),
                             callback_group=safety_group)
@@ -116,6 +118,28 @@ class PickPlaceNode(Node):
             self._pub_step = self.create_publisher(PolicyStep, p["policy_step_topic"], 10)
         mode = "dry-run until armed" if p["real_hardware"] else "simulation (no arming needed)"
         self.get_logger().info(f"pick_place ready: motion {self.motion.name}, {mode}, policy {p['policy']}")
+
+    def _teleop_collection(self, p: dict[str, Any]) -> tuple[Any, Any, Any]:
+        """Shared autonomy (Twist/Joy take over goals) and recording of goals, when configured."""
+        operator = shared = recorder = None
+        if p["teleop.enabled"]:
+            from spatialbot_ros.core.teleop import TeleopFrame
+            from spatialbot_ros.executive.shared_autonomy import SharedAutonomyConfig, TeleopOperator
+            from spatialbot_ros.nodes.teleop_input import TeleopSubscriptions
+
+            cfg = params.teleop_config(p)
+            subs = TeleopSubscriptions(self, cfg, TeleopFrame(p["teleop.frame"]), str(p["teleop.twist_topic"]),
+                                       str(p["teleop.twist_stamped_topic"]), str(p["teleop.joy_topic"]))
+            operator = TeleopOperator(subs, "ros", "ros-topics", float(p["teleop.hand_back_idle_s"]))
+            shared = SharedAutonomyConfig(teleop=cfg)
+        if p["collect.dir"]:
+            from spatialbot_ros.apps.collect import GateView, GoalRecorder
+
+            recorder = GoalRecorder(Path(str(p["collect.dir"])), GateView(self, self.motion),
+                                    "ros" if operator is not None else "none",
+                                    "ros-topics" if operator is not None else "none", str(p["policy"]),
+                                    rosbag=bool(p["collect.rosbag"]))
+        return operator, shared, recorder
 
     # -- arming and previews ----------------------------------------------------------------
     def _on_arm(self, request: SetBool.Request, response: SetBool.Response) -> SetBool.Response:
@@ -205,7 +229,11 @@ class PickPlaceNode(Node):
         frame_timeout = float(self.get_parameter("frame_timeout_s").value)
         self.watchdogs["camera"].timeout_s = frame_timeout
 
+        record = self._recorder.start() if self._recorder is not None else None
+
         def step_out(rec: StepRecord) -> None:
+            if record is not None:
+                record(rec)
             if self._pub_step is not None:
                 self._pub_step.publish(policy_step_to_msg(instruction, rec.phase.value, rec.step, self.base_frame,
                                                           self.get_clock().now().to_msg()))
@@ -215,7 +243,7 @@ class PickPlaceNode(Node):
         config = ExecutiveConfig(frame_max_age_s=frame_timeout, speed_scale=float(self.get_parameter("speed_scale").value),
                                  observe_tcp_xyz=tuple(float(v) for v in p["observe_tcp_xyz"]))  # type: ignore[arg-type]
         self._executive = PickPlaceExecutive(self.policy, self.motion, self, self.checker, config, estop=self.estop,
-                                             on_step=step_out)
+                                             on_step=step_out, operator=self._operator, shared=self._shared)
         threading.Thread(target=self._run, args=(goal_id, instruction, pick_only, on_done), daemon=True).start()
         return ""
 
@@ -258,7 +286,11 @@ class PickPlaceNode(Node):
                 r = executive.run(instruction, pick_only=None if pick_only is False else pick_only)  # type: ignore[union-attr]
                 result = {"id": goal_id, "succeeded": r.succeeded, "failure_reason": r.reason.value,
                           "message": r.message, "explanation": r.explanation, "target_mark_id": r.target_mark_id,
-                          "steps": r.steps}
+                          "steps": r.steps, "interventions": r.interventions}
+                if self._recorder is not None:
+                    episode = self._recorder.finish(instruction, r.succeeded, r.interventions, r.reason.value,
+                                                    r.operator_label.value)
+                    result["episode_index"] = -1 if episode is None else episode
         except Exception as exc:  # noqa: BLE001 - a goal always ends with a result, the node keeps serving
             self.motion.stop()
             self.get_logger().error(loggable(f"goal {goal_id}: internal error: {type(exc).__name__}: {exc}"))

@@ -104,6 +104,17 @@ PARAMS: dict[str, Param] = {
     "policy": Param("geometric", "policy backend: geometric, onnx, spatialbot, transformers, openai, magma"),
     "model_dir": Param("", "onnx: trained model directory (empty = shipped); VLM backends: model directory or hub id"),
     "backend_config": Param("", "YAML with a section of options per backend (config/policy_backends.yaml)"),
+    # teleop-assisted collection (docs/teleop.md)
+    "teleop.enabled": Param(False, "shared autonomy: an operator takes over any goal from Twist/Joy and hands back (same safety gate)"),
+    "teleop.twist_topic": Param("/cmd_vel", "geometry_msgs/Twist operator input ('' = none; /spacenav/twist for spacenav)"),
+    "teleop.twist_stamped_topic": Param("", "geometry_msgs/TwistStamped operator input ('' = none)"),
+    "teleop.joy_topic": Param("/joy", "sensor_msgs/Joy operator input with a deadman button ('' = none; /spacenav/joy)"),
+    "teleop.frame": Param("base", "frame of the operator's twists: base (robot base) or tool (TCP)"),
+    "teleop.max_linear_mps": Param(0.1, "operator TCP speed limit (m/s; the safety limits still apply)"),
+    "teleop.max_angular_rps": Param(0.5, "operator TCP turn-rate limit (rad/s)"),
+    "teleop.hand_back_idle_s": Param(1.0, "this long without operator input hands control back to the policy (s)"),
+    "collect.dir": Param("", "record every goal as an episode of a LeRobot v3 dataset in this directory ('' = off)"),
+    "collect.rosbag": Param(False, "also one rosbag2 (MCAP) bag per goal under collect.dir/rosbag"),
 }
 
 
@@ -136,6 +147,16 @@ def on_set_parameters(params: list[Any]) -> SetParametersResult:
     return SetParametersResult(successful=True)
 
 
+def teleop_config(p: dict[str, Any]) -> Any:
+    from spatialbot_ros.core.teleop import TeleopConfig, TeleopFrame
+
+    try:
+        return TeleopConfig(frame=TeleopFrame(p["teleop.frame"]), max_linear_mps=float(p["teleop.max_linear_mps"]),
+                            max_angular_rps=float(p["teleop.max_angular_rps"]))
+    except ValueError as exc:
+        raise ValueError(f"teleop parameters: {exc}") from exc
+
+
 def safety_limits(p: dict[str, Any]) -> SafetyLimits:
     prefix = "safety."
     return SafetyLimits.from_dict({k[len(prefix):]: v for k, v in p.items() if k.startswith(prefix)})
@@ -159,3 +180,7 @@ def validate_start(p: dict[str, Any]) -> None:
         raise ValueError("parameter observe_tcp_xyz must be 3 numbers")
     if int(p["max_instruction_chars"]) < 1:
         raise ValueError("parameter max_instruction_chars must be >= 1")
+    if p["teleop.frame"] not in ("base", "tool"):
+        raise ValueError(f"parameter teleop.frame must be base or tool, got {p['teleop.frame']!r}")
+    if p["teleop.enabled"]:
+        teleop_config(p)  # the speeds: a ValueError naming the field

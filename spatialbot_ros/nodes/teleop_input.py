@@ -22,30 +22,23 @@ from spatialbot_ros.core.teleop import (
 from spatialbot_ros.nodes.guard import guarded
 
 
-class TeleopInputNode(Node):
-    def __init__(self, config: TeleopConfig, **kwargs: object) -> None:
+class TeleopSubscriptions:
+    """Twist / TwistStamped / Joy subscriptions on `node` feeding one LatestCommand; poll() is what an
+    operator (executive/shared_autonomy.TeleopOperator) reads. '' for a topic subscribes nothing."""
+
+    def __init__(self, node: Node, config: TeleopConfig, frame: TeleopFrame, twist_topic: str,
+                 twist_stamped_topic: str, joy_topic: str) -> None:
         from geometry_msgs.msg import Twist, TwistStamped
         from sensor_msgs.msg import Joy
 
-        super().__init__("teleop_input", **kwargs)
-        p = {name: self.declare_parameter(name, default, descriptor=_describe(text)).value
-             for name, default, text in (
-                 ("twist_topic", "/cmd_vel", "geometry_msgs/Twist input (teleop_twist_keyboard, spacenav: /spacenav/twist)"),
-                 ("twist_stamped_topic", "", "geometry_msgs/TwistStamped input ('' = none)"),
-                 ("joy_topic", "/joy", "sensor_msgs/Joy input ('' = none; /spacenav/joy for a SpaceMouse)"),
-                 ("frame", config.frame.value, "frame of the twists: base (robot base) or tool (TCP)"))}
-        if p["frame"] not in {f.value for f in TeleopFrame}:
-            raise ValueError(f"parameter frame must be base or tool, got '{p['frame']}'")
-        self.config = config
-        self.frame = TeleopFrame(p["frame"])
+        self.config, self.frame = config, frame
         self.latest = LatestCommand(config)
-        if p["twist_topic"]:
-            self.create_subscription(Twist, p["twist_topic"], guarded(self, lambda m: self._twist(m)), 10)
-        if p["twist_stamped_topic"]:
-            self.create_subscription(TwistStamped, p["twist_stamped_topic"],
-                                     guarded(self, lambda m: self._twist(m.twist)), 10)
-        if p["joy_topic"]:
-            self.create_subscription(Joy, p["joy_topic"], guarded(self, self._joy), 10)
+        if twist_topic:
+            node.create_subscription(Twist, twist_topic, guarded(node, self._twist), 10)
+        if twist_stamped_topic:
+            node.create_subscription(TwistStamped, twist_stamped_topic, guarded(node, lambda m: self._twist(m.twist)), 10)
+        if joy_topic:
+            node.create_subscription(Joy, joy_topic, guarded(node, self._joy), 10)
 
     def _twist(self, msg) -> None:  # noqa: ANN001
         lin, ang = msg.linear, msg.angular
@@ -62,6 +55,24 @@ class TeleopInputNode(Node):
         cmd = self.latest.get(now_s)
         events = tuple(self.latest.pop_events())
         return dataclasses.replace(cmd, events=(*cmd.events, *events)) if events else cmd
+
+
+class TeleopInputNode(Node):
+    def __init__(self, config: TeleopConfig, **kwargs: object) -> None:
+        super().__init__("teleop_input", **kwargs)
+        p = {name: self.declare_parameter(name, default, descriptor=_describe(text)).value
+             for name, default, text in (
+                 ("twist_topic", "/cmd_vel", "geometry_msgs/Twist input (teleop_twist_keyboard, spacenav: /spacenav/twist)"),
+                 ("twist_stamped_topic", "", "geometry_msgs/TwistStamped input ('' = none)"),
+                 ("joy_topic", "/joy", "sensor_msgs/Joy input ('' = none; /spacenav/joy for a SpaceMouse)"),
+                 ("frame", config.frame.value, "frame of the twists: base (robot base) or tool (TCP)"))}
+        if p["frame"] not in {f.value for f in TeleopFrame}:
+            raise ValueError(f"parameter frame must be base or tool, got '{p['frame']}'")
+        self.teleop = TeleopSubscriptions(self, config, TeleopFrame(p["frame"]), str(p["twist_topic"]),
+                                          str(p["twist_stamped_topic"]), str(p["joy_topic"]))
+
+    def poll(self, now_s: float) -> TeleopCommand:
+        return self.teleop.poll(now_s)
 
 
 def _describe(text: str):  # noqa: ANN202
