@@ -54,3 +54,14 @@ def spin_until(nodes, cond, timeout=10.0):
     for n in nodes:
         ex.remove_node(n)
     return cond()
+
+
+TIERS = ("core", "sim", "ros", "gpu")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test belongs to a tier (pytest.ini): `-m core` must mean what it says."""
+    untiered = [item.nodeid for item in items if not any(item.get_closest_marker(t) for t in TIERS)]
+    if untiered:
+        raise pytest.UsageError(f"{len(untiered)} tests carry no tier marker ({', '.join(TIERS)}): "
+                                + ", ".join(untiered[:5]))

@@ -15,6 +15,8 @@ from spatialbot_ros.policy.registry import make_policy, make_policy_from_params
 from spatialbot_ros.policy.vlm_client import VlmError, VlmRequest
 from spatialbot_ros.policy.vlm_grounder import VlmGrounder
 
+pytestmark = pytest.mark.sim  # MuJoCo-rendered frames and scenes (module fixtures)
+
 
 @pytest.fixture()
 def server_factory():

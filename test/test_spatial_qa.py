@@ -15,6 +15,8 @@ from spatialbot_ros.policy.vlm_grounder import VlmGrounderConfig
 from spatialbot_ros.policy.vlm_prompts import PromptStyle
 from spatialbot_ros.sim.spatial_qa import CATEGORIES, SpatialQuestion, evaluate_qa, generate_qa, score_answer
 
+pytestmark = pytest.mark.sim  # MuJoCo-rendered frames and scenes (module fixtures)
+
 N = 4
 
 

@@ -34,6 +34,8 @@ from spatialbot_ros.policy.vlm_client import VlmRequest  # noqa: E402
 from spatialbot_ros.policy.vlm_grounder import VlmGrounder, VlmGrounderConfig  # noqa: E402
 from spatialbot_ros.policy.vlm_prompts import PromptStyle, spatialbot_prompt  # noqa: E402
 
+pytestmark = pytest.mark.sim  # MuJoCo-rendered frames and scenes (module fixtures)
+
 
 class ForceTokens:
     """Each generate call emits the next scripted token ids, then EOS: the real loop, fixed output."""

@@ -20,6 +20,8 @@ from spatialbot_ros.policy.vlm_client import VlmRequest
 from spatialbot_ros.policy.vlm_grounder import VlmGrounder, VlmGrounderConfig, mark_from_answer
 from spatialbot_ros.policy.vlm_prompts import PromptStyle, mark_lines, spatialbot_prompt, to_grid
 
+pytestmark = pytest.mark.sim  # MuJoCo-rendered frames and scenes (module fixtures)
+
 
 class ScriptedVlm:
     """Returns canned continuations in order and records every request it got."""

@@ -97,7 +97,6 @@ class _Recorder:
     live_view: Path | None = None
     bag: Any = None  # learn/rosbag_record.EpisodeBag when recording rosbags
     frames: dict[str, list[Any]] = field(default_factory=dict)
-    interventions: int = 0
     status: Callable[[str, Control], None] | None = None
 
     def __call__(self, rec: StepRecord, cell: Any) -> None:
@@ -131,7 +130,6 @@ class _Recorder:
         reward[-1, 0] = float(success)
         done[-1, 0] = True
         out = {k: np.asarray(v) for k, v in self.frames.items()}
-
         out["next.reward"], out["next.done"] = reward, done
         return out
 
