@@ -162,7 +162,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     except ValueError as e:
         return _fail(ExitCode.USAGE, f"eval: {e}")
     summary, _ = evaluate(args.policy, scenes, seed=None if args.scenes else args.seed, out_dir=args.out,
-                          policy_kwargs=kwargs, resume=args.resume)
+                          policy_kwargs=kwargs, resume=args.resume, workers=args.workers)
     lo, hi = summary.success_ci95
     print(f"policy {summary.policy}: success {summary.success_rate:.1%} (95% CI {lo:.1%}-{hi:.1%}) over "
           f"{summary.episodes} episodes; grounding {summary.grounding_accuracy:.1%}; contact "
@@ -385,6 +385,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--backend-config", type=Path, default=None, help="VLM backends: options YAML "
                    "(config/policy_backends.yaml)")
     e.add_argument("--out", type=Path, default=Path("out/eval"))
+    e.add_argument("--workers", type=positive_int, default=1, help="episodes in this many processes (the same "
+                   "per-episode results whatever the count)")
     e.add_argument("--resume", action="store_true", help="continue the interrupted run in --out (same seeds, "
                    "same results as one uninterrupted run)")
     e.set_defaults(func=_cmd_eval)

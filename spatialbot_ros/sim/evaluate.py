@@ -135,12 +135,42 @@ def _open_run(out_dir: Path, policy_name: str, scenes: list[Scene], seed: int | 
     return done, JsonlLog(out_dir / EPISODES_FILE)
 
 
+class _EpisodeWorker:
+    """One policy per worker process, built once (model loading is paid once per worker)."""
+
+    policy: Any = None
+
+    @classmethod
+    def start(cls, policy_name: str, policy_kwargs: dict[str, Any]) -> None:
+        cls.policy = make_policy(policy_name, **policy_kwargs)
+
+    @classmethod
+    def run(cls, scene: Scene) -> EpisodeResult:
+        return run_episode(scene, cls.policy)
+
+
+def _episodes(policy_name: str, scenes: list[Scene], policy_kwargs: dict[str, Any], workers: int) -> Any:
+    """The episodes' results in scene order: in this process, or in `workers` processes (each scene
+    carries its own seed, so the results do not depend on the worker count)."""
+    if workers <= 1:
+        policy = make_policy(policy_name, **policy_kwargs)
+        for scene in scenes:
+            yield run_episode(scene, policy)
+        return
+    import multiprocessing as mp
+
+    with mp.get_context("spawn").Pool(workers, initializer=_EpisodeWorker.start,
+                                      initargs=(policy_name, policy_kwargs)) as pool:
+        yield from pool.imap(_EpisodeWorker.run, scenes)
+
+
 def evaluate(policy_name: str, scenes: list[Scene], *, seed: int | None = None, out_dir: Path | None = None,
              progress: bool = True, policy_kwargs: dict[str, Any] | None = None,
-             resume: bool = False) -> tuple[EvalSummary, list[EpisodeResult]]:
-    """One policy instance for all episodes (the executive resets it per instruction), so model
-    loading is paid once. With out_dir every finished episode is appended to episodes.jsonl
-    (fsynced) before the next starts; resume=True continues a killed run of the same evaluation."""
+             resume: bool = False, workers: int = 1) -> tuple[EvalSummary, list[EpisodeResult]]:
+    """One policy instance per process for all its episodes (the executive resets it per
+    instruction), so model loading is paid once. With out_dir every finished episode is appended to
+    episodes.jsonl (fsynced, in scene order) before the next is logged; resume=True continues a
+    killed run of the same evaluation. workers > 1: episodes in that many processes, same results."""
     import time
 
     t0 = time.perf_counter()
@@ -151,9 +181,8 @@ def evaluate(policy_name: str, scenes: list[Scene], *, seed: int | None = None, 
     resumed = len(results)
     bar = tqdm(total=len(scenes), initial=resumed, desc=f"eval {policy_name}", unit="ep", disable=not progress)
     try:
-        policy = make_policy(policy_name, **(policy_kwargs or {}))
-        for i in range(resumed, len(scenes)):
-            res = run_episode(scenes[i], policy)
+        todo = scenes[resumed:]
+        for i, res in enumerate(_episodes(policy_name, todo, dict(policy_kwargs or {}), workers), start=resumed):
             results.append(res)
             if episode_log is not None:
                 episode_log.append({"index": i, **asdict(res)})
