@@ -220,25 +220,30 @@ def default_cell():
 
 
 @pytest.mark.sim
-def test_simplerenv_loop_picks_and_places_in_the_mujoco_cell(default_cell, tmp_path):
+@pytest.mark.parametrize("setup, robot_state", [("widowx_bridge", False), ("google_robot", True)])
+def test_simplerenv_loop_picks_and_places_in_the_mujoco_cell(default_cell, tmp_path, setup, robot_state):
     """SimplerEnv's evaluator loop (reset, step until terminate_episode or the budget, visualize_epoch),
     closed through the cell: each action goes to the TCP through the safety gate, the next frame is
-    rendered. Only the image, depth and the fixed camera reach the adapter: it integrates the TCP."""
+    rendered. WidowX: only the image, depth and the fixed camera reach the adapter (it integrates the
+    TCP itself), the gripper is absolute. Google Robot: the caller also gives the measured TCP pose and
+    finger opening, the gripper is relative (+1 close, -1 open, 0 keep) and sticky."""
     from spatialbot_ros.sim.episode import view_from_observe_pose
 
     scene, cell = default_cell
+    cell.reset()
     motion, frame = view_from_observe_pose(cell)
-    model = SimplerEnvPolicy("geometric", "widowx_bridge", intrinsics=frame.intrinsics,
-                             base_from_camera=cell.base_from_camera)
+    model = SimplerEnvPolicy("geometric", setup, intrinsics=frame.intrinsics, base_from_camera=cell.base_from_camera)
     model.reset(scene.instruction)
     images, raws, gripper_open, terminated = [frame.color_rgb], [], True, False
-    for _ in range(150):
-        raw, action = model.step(frame.color_rgb, scene.instruction, depth_mm=frame.depth_mm)
+    for _ in range(200):
+        state = {"tcp_pose_base": motion.current_pose(), "gripper_width_m": cell.gripper_opening()} if robot_state else {}
+        raw, action = model.step(frame.color_rgb, scene.instruction, depth_mm=frame.depth_mm, **state)
         raws.append(raw)
         if action["terminate_episode"][0] > 0:
             terminated = True
             break
-        want_open = bool(action["gripper"][0] > 0)  # widowx: absolute, +1 open / -1 close
+        g = float(action["gripper"][0])
+        want_open = g > 0 if setup == "widowx_bridge" else (gripper_open if g == 0 else g < 0)
         if want_open != gripper_open:
             assert motion.gripper(GripperCommand.OPEN if want_open else GripperCommand.CLOSE).ok
             gripper_open = want_open
