@@ -1,4 +1,5 @@
-"""`spatialbot-ros` command line: demo, eval, spatial-qa, scenes, demos, collect, train, calibrate, up, selftest."""
+"""`spatialbot-ros` command line: demo, eval, spatial-qa, scenes, demos, collect, train, calibrate, up, selftest,
+serve-policy."""
 
 from __future__ import annotations
 
@@ -358,6 +359,22 @@ def _cmd_selftest(args: argparse.Namespace) -> int:
     return code
 
 
+def _cmd_serve_policy(args: argparse.Namespace) -> int:
+    from spatialbot_ros.apps.serve_policy import serve
+    from spatialbot_ros.apps.simpler_env import SimplerEnvPolicy
+    from spatialbot_ros.policy.registry import policy_options
+
+    if args.port > 65535:
+        return _fail(ExitCode.USAGE, f"serve-policy: --port must be at most 65535, got {args.port}")
+    _check_config_file(args.backend_config, "backend_config")
+    options = policy_options(args.policy, args.model_dir or "", str(args.backend_config or ""))
+    try:
+        serve(SimplerEnvPolicy(args.policy, args.policy_setup, options), args.host, args.port)
+    except KeyboardInterrupt:  # Ctrl-C is how a server is stopped
+        log.info("serve-policy: stopped")
+    return int(ExitCode.OK)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="spatialbot-ros", description=__doc__, epilog=EXIT_CODES_EPILOG,
                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -526,6 +543,17 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--robustness", action="store_true", help="the robustness probes of test/robustness")
     st.add_argument("--fast", action="store_true", help="only the fast slice (seconds)")
     st.set_defaults(func=_cmd_selftest)
+
+    sp = sub.add_parser("serve-policy", help="serve a policy over HTTP with SimplerEnv's policy interface "
+                        "(POST /act, OpenVLA's convention) for clients/simpler_env_client.py")
+    sp.add_argument("--policy", choices=POLICY_NAMES, default="geometric")
+    sp.add_argument("--model-dir", default="", help="onnx model directory or a VLM backend's model")
+    sp.add_argument("--backend-config", type=Path, default=None, help="backend options YAML")
+    sp.add_argument("--policy-setup", choices=("widowx_bridge", "google_robot"), default="widowx_bridge",
+                    help="gripper convention: widowx_bridge absolute, google_robot relative and sticky")
+    sp.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0: every interface)")
+    sp.add_argument("--port", type=_int_at_least(0), default=8000)
+    sp.set_defaults(func=_cmd_serve_policy)
     return p
 
 
