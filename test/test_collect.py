@@ -92,6 +92,10 @@ def test_sigkill_mid_collection_keeps_every_finished_episode_and_resume_complete
     again = subprocess.run([*cmd, "--resume"], capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr
     _dataset_checks(out, 4)
+    from spatialbot_ros.learn.lerobot_v3 import LeRobotV3Dataset
+
+    engaged = int(LeRobotV3Dataset(out).column("intervention").sum())
+    assert f"{engaged} frames under the operator" in again.stdout  # the summary counts the resumed episodes too
     assert sorted(p.name for p in (out / "rosbag").iterdir()) == [f"episode_{i:06d}" for i in range(4)]
 
 

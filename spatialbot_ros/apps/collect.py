@@ -299,6 +299,7 @@ def run_collect(opts: CollectOptions) -> dict[str, Any]:
                                "stopped_by_operator": False}
     summary["successes"] = sum(bool(m.get("success")) for m in writer.episode_meta())
     summary["interventions"] = sum(int(m.get("interventions", 0)) for m in writer.episode_meta())
+    summary["frames_with_operator"] = sum(int(m.get("frames_with_operator", 0)) for m in writer.episode_meta())
     bar = tqdm(total=opts.episodes, initial=done_before, desc="collect", unit="ep")
     try:
         seed_index = max(int(m.get("seed_index", -1)) for m in writer.episode_meta()) + 1 if done_before else 0
