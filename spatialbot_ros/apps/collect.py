@@ -134,6 +134,27 @@ class _Recorder:
         return out
 
 
+DEVICES = {TeleopDevice.SCRIPTED: "sim-truth", TeleopDevice.KEYBOARD: "terminal",
+           TeleopDevice.SPACEMOUSE: "spacemouse", TeleopDevice.ROS: "ros-topics"}
+
+
+def commit_episode(writer: LeRobotV3Writer, root: Path, rec: _Recorder, task: str, truth_success: bool,
+                   label: EpisodeLabel, meta: dict[str, Any]) -> tuple[int, bool, int]:
+    """Write one recorded episode: the operator's verdict (y / n) overrides the measured success, the
+    rosbag (if any) is whole before the episode commits (a killed run's extra bag is removed on resume).
+    Returns (episode index, success, frames under the operator)."""
+    success = label == EpisodeLabel.SUCCESS if label in (EpisodeLabel.SUCCESS, EpisodeLabel.FAILURE) else truth_success
+    arrays = rec.arrays(success)
+    engaged = int(arrays["intervention"].sum())
+    if rec.bag is not None:
+        from spatialbot_ros.learn.rosbag_record import bag_path
+
+        rec.bag.write(bag_path(root, writer.episodes_written))
+    index = writer.add_episode(arrays, task, {"success": bool(success), "frames_with_operator": engaged,
+                                              "label": label.value, **meta})
+    return index, success, engaged
+
+
 class NoLabels:
     """A real cell has no simulator truth: no grounding labels (-1), no mark features; the camera
     features still describe where the camera is."""
@@ -213,16 +234,10 @@ class GoalRecorder:
         rec, self._current = self._current, None
         if rec is None or not rec.frames:
             return None
-        success = label == EpisodeLabel.SUCCESS.value if label in ("success", "failure") else succeeded
-        arrays = rec.arrays(success)
-        if rec.bag is not None:
-            from spatialbot_ros.learn.rosbag_record import bag_path
-
-            rec.bag.write(bag_path(self.root, self.writer.episodes_written))
-        return self.writer.add_episode(arrays, task, {
-            "success": bool(success), "interventions": int(interventions),
-            "frames_with_operator": int(arrays["intervention"].sum()), "operator": self.operator,
-            "device": self.device, "policy": self.policy, "reason": reason, "label": label})
+        index, _, _ = commit_episode(self.writer, self.root, rec, task, succeeded, EpisodeLabel(label), {
+            "interventions": int(interventions), "operator": self.operator, "device": self.device,
+            "policy": self.policy, "reason": reason})
+        return index
 
 
 def write_live_view(path: Path, rgb: np.ndarray, control: Control, phase: TaskPhase) -> None:
@@ -246,8 +261,7 @@ def _operator_factory(opts: CollectOptions, scene: Any, source: Any) -> Callable
         cfg = ScriptedOperatorConfig(take_over_at=opts.take_over_at)
         return lambda cell: ScriptedOperator(cell, scene, opts.teleop_config, cfg)
     idle = None if opts.teleop == TeleopDevice.KEYBOARD else opts.hand_back_idle_s
-    device = {"keyboard": "terminal", "spacemouse": "spacemouse", "ros": "ros-topics"}[opts.teleop.value]
-    return lambda cell: TeleopOperator(source, opts.teleop.value, device, idle)
+    return lambda cell: TeleopOperator(source, opts.teleop.value, DEVICES[opts.teleop], idle)
 
 
 def open_source(opts: CollectOptions) -> Any:
@@ -287,7 +301,7 @@ def run_collect(opts: CollectOptions) -> dict[str, Any]:
     writer = LeRobotV3Writer(Path(opts.out), FPS, COLLECT_FEATURES, resume=opts.resume)
     done_before = writer.episodes_written
     if opts.rosbag:
-        from spatialbot_ros.learn.rosbag_record import EpisodeBag, bag_path, remove_unfinished_bags
+        from spatialbot_ros.learn.rosbag_record import EpisodeBag, remove_unfinished_bags
 
         remove_unfinished_bags(Path(opts.out), done_before)
     seeds = np.random.default_rng(opts.seed).integers(0, 2**31 - 1, size=opts.episodes + 1000)
@@ -322,18 +336,11 @@ def run_collect(opts: CollectOptions) -> dict[str, Any]:
             if not recorder.frames:
                 log.info("scene %s: nothing recorded (%s: %s)", scene.name, result.reason, result.message)
             else:
-                success = result.success if label not in (EpisodeLabel.SUCCESS, EpisodeLabel.FAILURE) \
-                    else label == EpisodeLabel.SUCCESS
-                arrays = recorder.arrays(success)
-                engaged = int(arrays["intervention"].sum())
-                if recorder.bag is not None:  # whole before the episode commits; a killed run's extra bag is removed
-                    recorder.bag.write(bag_path(Path(opts.out), writer.episodes_written))
-                writer.add_episode(arrays, scene.instruction, {
-                    "success": bool(success), "interventions": int(result.interventions),
-                    "frames_with_operator": engaged, "operator": opts.teleop.value,
-                    "device": _device_name(opts), "policy": opts.policy, "scene": scene.name,
-                    "seed": int(seeds[seed_index - 1]), "seed_index": seed_index - 1, "reason": result.reason,
-                    "label": label.value})
+                _, success, engaged = commit_episode(writer, Path(opts.out), recorder, scene.instruction,
+                                                     result.success, label, {
+                    "interventions": int(result.interventions), "operator": opts.teleop.value,
+                    "device": DEVICES[opts.teleop], "policy": opts.policy, "scene": scene.name,
+                    "seed": int(seeds[seed_index - 1]), "seed_index": seed_index - 1, "reason": result.reason})
                 summary["episodes"] = writer.episodes_written
                 summary["successes"] += int(success)
                 summary["interventions"] += int(result.interventions)
@@ -349,10 +356,6 @@ def run_collect(opts: CollectOptions) -> dict[str, Any]:
     summary["scenes_tried"] = tried
     summary["out"] = str(opts.out)
     return summary
-
-
-def _device_name(opts: CollectOptions) -> str:
-    return {"scripted": "sim-truth", "keyboard": "terminal", "spacemouse": "spacemouse", "ros": "ros-topics"}[opts.teleop.value]
 
 
 __all__ = ["COLLECT_FEATURES", "CollectError", "CollectOptions", "TeleopDevice", "run_collect"]
