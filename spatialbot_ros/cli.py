@@ -106,8 +106,26 @@ def _float_in(lo: float, hi: float):  # noqa: ANN202 - an argparse type factory
 
 positive_int = _int_at_least(1)
 seed_int = _int_at_least(0)
-# = policy.registry.POLICY_BACKENDS and graph_up.PROFILES (here so --help imports neither; tests check they agree)
+# = policy.registry.BUILTIN_BACKENDS and graph_up.PROFILES (here so --help imports neither; tests check they agree)
 POLICY_NAMES = ("geometric", "magma", "onnx", "openai", "spatialbot", "transformers")
+POLICY_HELP = f"{', '.join(POLICY_NAMES)}, or a plug-in registered under the spatialbot_ros.policies entry points"
+
+
+def policy_name(text: str) -> str:
+    """A built-in backend name, or one an installed plug-in registers (checked without loading it)."""
+    if text in POLICY_NAMES:
+        return text
+    from importlib.metadata import entry_points
+
+    from spatialbot_ros.policy.registry import ENTRY_POINT_GROUP
+
+    plugins = sorted({ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)})
+    if text in plugins:
+        return text
+    raise argparse.ArgumentTypeError(f"unknown policy '{text[:40]}'; available: {', '.join((*POLICY_NAMES, *plugins))}")
+
+
+policy_name.__name__ = "policy"
 UP_PROFILES = ("sim", "sim_pick_place", "cell-emulated", "camera")  # = graph_up.PROFILES (a test checks)
 
 
@@ -385,12 +403,12 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="headless MuJoCo pick-and-place with SoM-annotated frames")
     d.add_argument("--scene", type=Path, default=None, help="scene YAML/JSON (default: scenes/default.yaml)")
     d.add_argument("--out", type=Path, default=Path("out/demo"))
-    d.add_argument("--policy", default="geometric", choices=POLICY_NAMES)
+    d.add_argument("--policy", default="geometric", type=policy_name, help=POLICY_HELP)
     d.add_argument("--no-animation", action="store_true", help="skip per-step frames for the GIF")
     d.set_defaults(func=_cmd_demo)
 
     e = sub.add_parser("eval", help="success rate of a policy over seeded random (or given) scenes")
-    e.add_argument("--policy", default="geometric", choices=POLICY_NAMES)
+    e.add_argument("--policy", default="geometric", type=policy_name, help=POLICY_HELP)
     e.add_argument("--episodes", type=positive_int, default=None, help="default 100 (with --suite: all of it)")
     e.add_argument("--seed", type=seed_int, default=0)
     e.add_argument("--scenes", type=Path, default=None, help="run every scene in this file as given")
@@ -437,7 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
     co.add_argument("--teleop", choices=["scripted", "keyboard", "spacemouse", "ros"], default="scripted",
                     help="scripted: a simulated operator on sim truth; keyboard: this terminal; spacemouse: "
                     "pyspacemouse; ros: geometry_msgs/Twist on /cmd_vel, TwistStamped on /spacenav/twist, Joy on /joy")
-    co.add_argument("--policy", default="geometric", choices=POLICY_NAMES)
+    co.add_argument("--policy", default="geometric", type=policy_name, help=POLICY_HELP)
     co.add_argument("--model-dir", default=None, help="onnx: a trained model directory (default: the shipped model)")
     co.add_argument("--episodes", type=positive_int, default=10)
     co.add_argument("--out", type=Path, required=True)
@@ -546,7 +564,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("serve-policy", help="serve a policy over HTTP with SimplerEnv's policy interface "
                         "(POST /act, OpenVLA's convention) for clients/simpler_env_client.py")
-    sp.add_argument("--policy", choices=POLICY_NAMES, default="geometric")
+    sp.add_argument("--policy", type=policy_name, default="geometric", help=POLICY_HELP)
     sp.add_argument("--model-dir", default="", help="onnx model directory or a VLM backend's model")
     sp.add_argument("--backend-config", type=Path, default=None, help="backend options YAML")
     sp.add_argument("--policy-setup", choices=("widowx_bridge", "google_robot"), default="widowx_bridge",

@@ -298,3 +298,17 @@ def test_policies_refuse_an_instruction_naming_no_object_at_reset():
                 policy.reset(instruction)
     for policy in policies:
         policy.reset("pick the left one")  # a position alone names an object
+
+
+def test_verify_without_lift_evidence_is_lift_failed():
+    """The typed PolicyStep.lift decides VERIFY: a policy whose view still shows the object on the
+    table ends the goal as lift_failed, with the figure it saw, before the carry."""
+
+    class StillOnTable(GeometricPolicy):
+        def object_left_table(self, frame):
+            return False, 0.12
+
+    ex, cell, backend, _ = make()
+    ex.policy = StillOnTable()
+    result = ex.run("pick the middle cup and put it on the plate")
+    assert result.reason == FailureReason.LIFT_FAILED and "still on the table (12%" in result.message

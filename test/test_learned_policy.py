@@ -187,7 +187,7 @@ def test_bad_input_is_refused_without_motion(shipped_policy):
     try:
         shipped_policy.reset("   ")
         step = shipped_policy.step(_scene_obs(cell, scene, TaskPhase.APPROACH))
-        assert not step.ok and step.extras["failure"] == FailureReason.BAD_INPUT.value
+        assert not step.ok and step.failure == FailureReason.BAD_INPUT
         assert step.action.is_zero_motion
         shipped_policy.reset(scene.instruction)
         step = shipped_policy.step(_scene_obs(cell, scene, TaskPhase.APPROACH, with_frame=False))
@@ -195,7 +195,7 @@ def test_bad_input_is_refused_without_motion(shipped_policy):
         bad = cell.tcp_pose()
         bad[2, 3] = np.inf
         step = shipped_policy.step(_scene_obs(cell, scene, TaskPhase.APPROACH, pose=bad))
-        assert not step.ok and step.extras["failure"] == FailureReason.BAD_INPUT.value
+        assert not step.ok and step.failure == FailureReason.BAD_INPUT
         assert step.action.is_zero_motion
         # a choice the network is not sure of is refused, never guessed
         strict = shipped_policy.config.min_pick_confidence
@@ -203,7 +203,7 @@ def test_bad_input_is_refused_without_motion(shipped_policy):
         shipped_policy.reset(scene.instruction)
         step = shipped_policy.step(_scene_obs(cell, scene, TaskPhase.APPROACH))
         shipped_policy.config.min_pick_confidence = strict
-        assert not step.ok and step.extras["failure"] == FailureReason.GROUNDING_FAILED.value
+        assert not step.ok and step.failure == FailureReason.GROUNDING_FAILED
         assert "ambiguous" in step.error and step.action.is_zero_motion
     finally:
         cell.close()

@@ -115,8 +115,8 @@ def test_backend_config_file_and_unknown_options(tmp_path, server_factory):
         make_policy("openai", base_url=srv.url, temprature=0.5)
     with pytest.raises(ValueError, match="no such file"):
         make_policy_from_params("openai", backend_config=str(tmp_path / "missing.yaml"))
-    with pytest.raises(ValueError, match="do not apply"):
-        make_policy_from_params("geometric", backend_config=str(cfg))
+    with pytest.raises(ValueError, match="does not apply"):
+        make_policy_from_params("geometric", model_dir="x", backend_config=str(cfg))
 
 
 def test_shipped_backend_config_builds_every_non_model_backend():

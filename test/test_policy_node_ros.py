@@ -134,9 +134,14 @@ def test_policy_backend_parameter(ros, tmp_path):
     from spatialbot_ros.nodes.spatial_policy import SpatialPolicyNode
     from spatialbot_ros.policy.onnx_policy import ModelFilesError, OnnxPolicy
 
-    with pytest.raises(ValueError, match="parameter policy must be one of"):
+    with pytest.raises(ValueError, match="unknown policy 'gpt-9'; available: geometric"):
         SpatialPolicyNode(parameter_overrides=[Parameter("policy", value="gpt-9")])
-    with pytest.raises(ValueError, match="do not apply to policy 'geometric'"):
+    with pytest.raises(ValueError, match="unknown policy 'gpt-9'"):
+        PickPlaceNode(parameter_overrides=[Parameter("policy", value="gpt-9")])
+    # an action-only backend is refused before its (8B) model is loaded, naming the ones that ground
+    with pytest.raises(ValueError, match="'magma' emits end-effector actions only.*geometric, onnx"):
+        SpatialPolicyNode(parameter_overrides=[Parameter("policy", value="magma")])
+    with pytest.raises(ValueError, match="does not apply to policy 'geometric'"):
         PickPlaceNode(parameter_overrides=[Parameter("model_dir", value=str(tmp_path))])
     with pytest.raises(ValueError, match="backend_config: no such file"):
         SpatialPolicyNode(parameter_overrides=[Parameter("policy", value="openai"),

@@ -54,7 +54,6 @@ _MOVE_PHASES = {TaskPhase.APPROACH, TaskPhase.DESCEND, TaskPhase.LIFT, TaskPhase
                 TaskPhase.RETREAT}
 
 
-TASK_POSES_KEY = "task_poses"  # PolicyStep.extras: {name: base_from_tcp} of every pose the task will visit
 _CHECKED_TASK_POSES = ("pregrasp", "grasp", "lift", "preplace", "place", "retreat")
 
 
@@ -214,9 +213,7 @@ class PickPlaceExecutive:
         if self.on_step is not None:
             self.on_step(StepRecord(obs.phase, index, step, obs.tcp_pose_base, obs.frame, wall_s=wall))
         if not step.ok:
-            failure = step.extras.get("failure", FailureReason.POLICY_ERROR.value)
-            reason = next((r for r in FailureReason if r.value == failure), FailureReason.POLICY_ERROR)
-            raise _Abort(reason, step.error)
+            raise _Abort(step.failure or FailureReason.POLICY_ERROR, step.error)
         return step
 
     def _check_task_poses(self, step: PolicyStep) -> None:
@@ -226,7 +223,7 @@ class PickPlaceExecutive:
         if self._targets_checked or step.target is None:
             return
         self._targets_checked = True
-        poses = step.extras.get(TASK_POSES_KEY) or {}
+        poses = step.task_poses
         points = [(name, np.asarray(poses[name], float)[:3, 3]) for name in _CHECKED_TASK_POSES if poses.get(name) is not None]
         if not points:
             points = [("object", step.target.point_base)]
@@ -317,10 +314,10 @@ class PickPlaceExecutive:
             if width < cfg.min_held_width_m:
                 raise _Abort(FailureReason.LIFT_FAILED, f"object slipped: gripper closed to {width * 1000:.1f} mm")
             # after an operator's grasp the policy's view of "the object" may be another one: the width decides
-            if cfg.require_lift_evidence and not self._operator_grasp and not step.extras.get("object_left_table", True):
-                frac = step.extras.get("table_visible_fraction", 0.0)
-                raise _Abort(FailureReason.LIFT_FAILED,
-                             f"object still on the table ({frac:.0%} of its pixels show the table)")
+            lift = step.lift
+            if cfg.require_lift_evidence and not self._operator_grasp and lift is not None and not lift.object_left_table:
+                raise _Abort(FailureReason.LIFT_FAILED, f"object still on the table "
+                             f"({lift.table_visible_fraction:.0%} of its pixels show the table)")
 
     def _stop_motion(self) -> None:
         try:

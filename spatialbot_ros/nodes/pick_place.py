@@ -48,7 +48,7 @@ from spatialbot_ros.nodes.runner import run_node, spin_multithreaded
 from spatialbot_ros.nodes.tf_extrinsics import TfExtrinsics
 from spatialbot_ros.nodes.tf_publisher import TfPublisher
 from spatialbot_ros.nodes.typed_interfaces import interfaces_available, policy_step_to_msg
-from spatialbot_ros.policy.registry import POLICY_BACKENDS, make_policy_from_params
+from spatialbot_ros.policy.registry import make_policy_from_params
 
 PARAMS = params.PARAMS
 
@@ -59,8 +59,6 @@ class PickPlaceNode(Node):
         p = params.declare(self)
         params.validate_start(p)
         self.add_on_set_parameters_callback(params.on_set_parameters)
-        if p["policy"] not in POLICY_BACKENDS:
-            raise ValueError(f"parameter policy must be one of {sorted(POLICY_BACKENDS)}, got '{p['policy']}'")
         self.p = p
         self.base_frame = str(p["base_frame"])
         self.base_from_camera = extrinsic_from_params(p["camera_extrinsics.xyz"], p["camera_extrinsics.quat_xyzw"])
@@ -259,7 +257,7 @@ class PickPlaceNode(Node):
         frames = []
         if rec.step.target is not None:
             frames.append((self.base_frame, str(self.p["target_frame"]), make_pose(rec.step.target.point_base)))
-        goal = rec.step.extras.get("goal_pose")
+        goal = rec.step.goal_pose
         if goal is not None:
             frames.append((self.base_frame, str(self.p["grasp_frame"]), goal))
         if frames:

@@ -27,7 +27,7 @@ from spatialbot_ros.nodes.typed_interfaces import (
     interfaces_available,
     marks_to_msg,
 )
-from spatialbot_ros.policy.registry import POLICY_BACKENDS, make_policy_from_params
+from spatialbot_ros.policy.registry import make_perceiver_from_params
 
 PARAMS = {
     "color_topic": ("/camera/camera/color/image_raw", "colour image (rgb8/bgr8)"),
@@ -63,9 +63,7 @@ class SpatialPolicyNode(Node):
             raise ValueError("parameter sync_slop_s must be >= 0")
         self.base_from_camera = extrinsic_from_params(p["camera_extrinsics.xyz"], p["camera_extrinsics.quat_xyzw"])
         self.base_frame = str(p["base_frame"])
-        if p["policy"] not in POLICY_BACKENDS:
-            raise ValueError(f"parameter policy must be one of {sorted(POLICY_BACKENDS)}, got '{p['policy']}'")
-        self.policy = make_policy_from_params(str(p["policy"]), str(p["model_dir"]), str(p["backend_config"]))
+        self.policy = make_perceiver_from_params(str(p["policy"]), str(p["model_dir"]), str(p["backend_config"]))
         self.instruction = ""
         self._sync = ApproximateTimeSync(slop_s=float(p["sync_slop_s"]))
         self.create_subscription(Image, p["color_topic"], lambda m: self._on("color", m), qos_profile_sensor_data)

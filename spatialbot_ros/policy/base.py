@@ -9,15 +9,15 @@ the action toward the phase's goal.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from spatialbot_ros.core.actions import EEAction
 from spatialbot_ros.core.frame import RGBDFrame
 from spatialbot_ros.core.grounding import Grounding
-from spatialbot_ros.core.marks import Mark
-from spatialbot_ros.core.task import TaskPhase
+from spatialbot_ros.core.marks import Mark, Proposals
+from spatialbot_ros.core.task import FailureReason, TaskPhase
 
 
 @dataclass
@@ -66,8 +66,25 @@ class ContactEstimate:
     valid: bool = True
 
 
+@dataclass(frozen=True)
+class LiftEvidence:
+    """VERIFY: whether the object's pixels left the table (the executive aborts a lift without it)."""
+
+    object_left_table: bool
+    table_visible_fraction: float
+
+
 @dataclass
 class PolicyStep:
+    """One step's output. The executive and the nodes read only the typed fields; `extras` carries
+    backend-specific diagnostics (e.g. Magma's raw tokens) for logs and is never interpreted.
+
+    failure: why the step is unusable (with `error`); POLICY_ERROR when unset.
+    task_poses: {name: base_from_tcp} of every pose the task will visit (pregrasp, grasp, lift,
+        preplace, place, retreat), so the executive can check them all before the arm moves.
+    goal_pose: the phase's goal pose the action steers to (published as the grasp frame on TF).
+    lift: the VERIFY phase's evidence that the object left the table."""
+
     action: EEAction
     phase_done: bool = False
     target: GroundedTarget | None = None
@@ -77,6 +94,10 @@ class PolicyStep:
     explanation: str = ""
     error: str = ""  # non-empty: the policy could not produce a usable step; the robot must not move
     timings_ms: dict[str, float] = field(default_factory=dict)
+    failure: FailureReason | None = None
+    task_poses: dict[str, np.ndarray] = field(default_factory=dict)
+    goal_pose: np.ndarray | None = None
+    lift: LiftEvidence | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -84,13 +105,29 @@ class PolicyStep:
         return not self.error
 
 
+@runtime_checkable
 class Policy(Protocol):
+    """What the executive calls. reset() raises GroundingError for an instruction the policy can
+    already tell it cannot do (nothing moves); step() reports problems in PolicyStep.error."""
+
     name: str
     frame_every_step: bool
 
     def reset(self, instruction: str) -> None: ...
 
     def step(self, obs: Observation) -> PolicyStep: ...
+
+
+@runtime_checkable
+class Perceiver(Protocol):
+    """What the spatial_policy node calls on every frame: perception and grounding without acting.
+    Raises GroundingError (a refusal naming the candidates) when it cannot name exactly one object.
+    Action-only backends (Magma) do not offer it; the node refuses them when it starts."""
+
+    name: str
+
+    def ground(self, frame: RGBDFrame, instruction: str,
+               base_from_camera: np.ndarray) -> tuple[Proposals, Grounding]: ...
 
 
 class Grounder(Protocol):

@@ -31,10 +31,12 @@ from spatialbot_ros.policy.base import (
     ContactEstimate,
     GroundedTarget,
     Grounder,
+    LiftEvidence,
     Observation,
     PlaceGoal,
     PolicyStep,
 )
+from spatialbot_ros.policy.options import config_from_options
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,14 @@ class GeometricPolicyConfig:
     bowl_floor_m: float = 0.012
     # VERIFY: fraction of the object's original pixels that must now show the table
     lifted_table_fraction: float = 0.5
+
+
+def geometric_policy_config(options: dict | None = None, model_dir: str = "") -> GeometricPolicyConfig:
+    """The registry's config factory: the `geometric` section of a backend options file, nested
+    like the dataclasses (e.g. `grounding: {default_viewpoint: robot}`, `step_limits: {...}`)."""
+    if model_dir:
+        raise ValueError("parameter model_dir does not apply to policy 'geometric' (it has no weights)")
+    return config_from_options(GeometricPolicyConfig, options, "geometric")
 
 
 class RuleGrounder:
@@ -246,26 +256,25 @@ class GeometricPolicy:
                 self._plan = self._make_plan(obs, timings)
             except GroundingError as exc:
                 return PolicyStep(EEAction(), error=str(exc), timings_ms=timings,
-                                  extras={"failure": FailureReason.GROUNDING_FAILED.value})
+                                  failure=FailureReason.GROUNDING_FAILED)
             except GraspError as exc:
                 return PolicyStep(EEAction(), error=str(exc), timings_ms=timings,
-                                  extras={"failure": FailureReason.NO_GRASP.value})
+                                  failure=FailureReason.NO_GRASP)
             except SpatialBotError as exc:
                 return PolicyStep(EEAction(), error=str(exc), timings_ms=timings,
-                                  extras={"failure": FailureReason.BAD_INPUT.value})
+                                  failure=FailureReason.BAD_INPUT)
             log.info("grounded: %s", self._plan.grounding.explanation)
         plan = self._plan
         step = PolicyStep(EEAction(gripper=_GRIPPER_BY_PHASE[obs.phase]), target=plan.target, place=plan.place,
                           marks=plan.marks, explanation=plan.grounding.explanation, timings_ms=timings)
-        step.extras["task_poses"] = self._task_poses()  # the executive checks them all before moving
+        step.task_poses = self._task_poses()  # the executive checks them all before moving
         if obs.frame is not None and obs.phase in (TaskPhase.CHECK_CONTACT, TaskPhase.CLOSE):
             t0 = time.perf_counter()
             step.contact = self.judge_contact(obs)
             timings["contact_ms"] = (time.perf_counter() - t0) * 1e3
         if obs.phase == TaskPhase.VERIFY and obs.frame is not None:
             lifted, frac = self.object_left_table(obs.frame)
-            step.extras["object_left_table"] = lifted
-            step.extras["table_visible_fraction"] = frac
+            step.lift = LiftEvidence(lifted, frac)
         goal = self._goal_pose(obs.phase, obs.tcp_pose_base)
         if goal is None:
             if obs.phase in (TaskPhase.CARRY, TaskPhase.PLACE):
@@ -278,6 +287,6 @@ class GeometricPolicy:
             step.phase_done = converged(obs.tcp_pose_base, goal, self.config.converge_tol_m,
                                         self.config.converge_tol_rad)
             timings["delta_ms"] = (time.perf_counter() - t0) * 1e3
-            step.extras["goal_pose"] = goal
+            step.goal_pose = goal
         timings["step_ms"] = (time.perf_counter() - t_start) * 1e3
         return step

@@ -166,7 +166,7 @@ class OnnxPolicy:
         self._pick_emb, self._place_emb = emb[0:1], emb[1:2]
 
     def _error(self, message: str, reason: FailureReason, timings: dict[str, float]) -> PolicyStep:
-        return PolicyStep(EEAction(), error=message, timings_ms=timings, extras={"failure": reason.value})
+        return PolicyStep(EEAction(), error=message, timings_ms=timings, failure=reason)
 
     def _perceive(self, obs: Observation, timings: dict[str, float]) -> _Percept:
         assert obs.frame is not None and self._text is not None

@@ -74,10 +74,11 @@ def answerer_for(policy: str, model_dir: str = "", backend_config: str = "") -> 
     if policy in BUILTIN_NAMES:
         return BuiltinAnswerer()
     from spatialbot_ros.policy.magma_policy import MagmaPolicy
-    from spatialbot_ros.policy.registry import VLM_BACKENDS, make_policy_from_params
+    from spatialbot_ros.policy.registry import available_backends, make_policy_from_params
 
-    if policy not in VLM_BACKENDS:
-        raise ValueError(f"policy '{policy}' answers no questions; use builtin or one of {VLM_BACKENDS}")
+    answering = tuple(n for n, b in available_backends().items() if b.answers_questions)
+    if policy not in answering:
+        raise ValueError(f"policy '{policy}' answers no questions; use builtin or one of {answering}")
     built = make_policy_from_params(policy, model_dir, backend_config)
     if isinstance(built, MagmaPolicy):
         return VlmAnswerer(built.model)

@@ -1,15 +1,15 @@
-"""Policy factories for the VLM backends (registered in policy.registry).
+"""Config factories and policy builders for the VLM backends (registered in policy.registry).
 
 `spatialbot`, `transformers` and `openai` ground the instruction with a VLM over Set-of-Mark
 proposals and leave grasping, contact judgment and the end-effector deltas to the built-in policy
 (GeometricPolicy with a VlmGrounder). `magma` asks the model for 7 action tokens every step.
-Options come as keyword arguments, usually from one section of a YAML file (config/policy_backends.yaml,
+Options come from one section of a YAML file (config/policy_backends.yaml,
 the nodes' `backend_config` parameter, the CLI's --backend-config).
 """
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 from spatialbot_ros.core.ee_delta import StepLimits
@@ -34,46 +34,83 @@ def _split(options: dict[str, Any], *classes: type) -> list[dict[str, Any]]:
     return out
 
 
-def make_transformers_policy(**options: Any) -> GeometricPolicy:
-    """A local transformers VLM (LLaVA, Qwen2.5-VL, ...) grounding over SoM marks."""
-    from spatialbot_ros.policy.transformers_vlm import TransformersVlm, TransformersVlmConfig
+@dataclass(frozen=True)
+class VlmPolicyConfig:
+    """A VLM grounding backend: the client's config (TransformersVlmConfig or OpenAIVlmConfig) and
+    the grounder's. Grasping, contact and deltas stay the built-in policy's."""
 
-    return _vlm_policy(options, TransformersVlmConfig, TransformersVlm, {"with_depth": False, "depth_tool": False})
-
-
-def make_spatialbot_policy(**options: Any) -> GeometricPolicy:
-    """SpatialBot: RGB + spatialbot16 depth images, SoM, the Depth API loop."""
-    from spatialbot_ros.policy.transformers_vlm import TransformersVlm, TransformersVlmConfig
-
-    options = {"model": "RussRobin/SpatialBot-3B", "trust_remote_code": True, **options}
-    return _vlm_policy(options, TransformersVlmConfig, TransformersVlm, {"with_depth": True, "depth_tool": True})
+    client: Any
+    grounder: VlmGrounderConfig
 
 
-def make_openai_policy(**options: Any) -> GeometricPolicy:
-    """Any OpenAI-compatible chat server with image input (vLLM, SGLang, Ollama, hosted)."""
-    return _vlm_policy(options, OpenAIVlmConfig, OpenAIVlm, {"with_depth": False, "depth_tool": True})
+@dataclass(frozen=True)
+class MagmaPolicyConfig:
+    client: Any  # TransformersVlmConfig
+    action: MagmaActionConfig
 
 
-def _vlm_policy(options: dict[str, Any], client_cfg: type, client_cls: type,
-                style_defaults: dict[str, Any]) -> GeometricPolicy:
+def _with_model(options: dict[str, Any], model_dir: str, default_model: str = "", **defaults: Any) -> dict[str, Any]:
+    merged = {**({"model": default_model} if default_model else {}), **defaults, **options}
+    if model_dir:
+        merged["model"] = model_dir
+    return merged
+
+
+def _vlm_config(options: dict[str, Any], client_cfg: type, style_defaults: dict[str, Any]) -> VlmPolicyConfig:
     client_opts, grounder_opts, style_opts = _split(options, client_cfg, VlmGrounderConfig, PromptStyle)
     grounder_opts = {k: v for k, v in grounder_opts.items() if k not in ("style", "grounding")}
     style = PromptStyle(**{**style_defaults, **style_opts})
-    return GeometricPolicy(grounder=VlmGrounder(client_cls(client_cfg(**client_opts)),
-                                                VlmGrounderConfig(style=style, **grounder_opts)))
+    return VlmPolicyConfig(client_cfg(**client_opts), VlmGrounderConfig(style=style, **grounder_opts))
 
 
-def make_magma_policy(**options: Any) -> MagmaPolicy:
+def transformers_config(options: dict[str, Any] | None = None, model_dir: str = "") -> VlmPolicyConfig:
+    """A local transformers VLM (LLaVA, Qwen2.5-VL, ...) grounding over SoM marks."""
+    from spatialbot_ros.policy.transformers_vlm import TransformersVlmConfig
+
+    return _vlm_config(_with_model(options or {}, model_dir), TransformersVlmConfig,
+                       {"with_depth": False, "depth_tool": False})
+
+
+def spatialbot_config(options: dict[str, Any] | None = None, model_dir: str = "") -> VlmPolicyConfig:
+    """SpatialBot: RGB + spatialbot16 depth images, SoM, the Depth API loop."""
+    from spatialbot_ros.policy.transformers_vlm import TransformersVlmConfig
+
+    opts = _with_model(options or {}, model_dir, "RussRobin/SpatialBot-3B", trust_remote_code=True)
+    return _vlm_config(opts, TransformersVlmConfig, {"with_depth": True, "depth_tool": True})
+
+
+def openai_config(options: dict[str, Any] | None = None, model_dir: str = "") -> VlmPolicyConfig:
+    """Any OpenAI-compatible chat server with image input (vLLM, SGLang, Ollama, hosted)."""
+    return _vlm_config(_with_model(options or {}, model_dir), OpenAIVlmConfig,
+                       {"with_depth": False, "depth_tool": True})
+
+
+def vlm_policy(config: VlmPolicyConfig) -> GeometricPolicy:
+    """The built-in policy with a VLM grounder whose client matches the config's type."""
+    if isinstance(config.client, OpenAIVlmConfig):
+        client: Any = OpenAIVlm(config.client)
+    else:
+        from spatialbot_ros.policy.transformers_vlm import TransformersVlm
+
+        client = TransformersVlm(config.client)
+    return GeometricPolicy(grounder=VlmGrounder(client, config.grounder))
+
+
+def magma_config(options: dict[str, Any] | None = None, model_dir: str = "") -> MagmaPolicyConfig:
     """Magma-style per-step actions from a transformers model (e.g. microsoft/Magma-8B)."""
-    from spatialbot_ros.policy.transformers_vlm import TransformersVlm, TransformersVlmConfig
+    from spatialbot_ros.policy.transformers_vlm import TransformersVlmConfig
 
-    options = {"model": "microsoft/Magma-8B", "trust_remote_code": True, **options}
-    if "step_limits" in options and isinstance(options["step_limits"], dict):
-        options["step_limits"] = StepLimits(**options["step_limits"])
-    client_opts, action_opts = _split(options, TransformersVlmConfig, MagmaActionConfig)
+    opts = _with_model(options or {}, model_dir, "microsoft/Magma-8B", trust_remote_code=True)
+    if "step_limits" in opts and isinstance(opts["step_limits"], dict):
+        opts["step_limits"] = StepLimits(**opts["step_limits"])
+    client_opts, action_opts = _split(opts, TransformersVlmConfig, MagmaActionConfig)
     for key in ("low", "high"):
         if key in action_opts:
             action_opts[key] = tuple(float(v) for v in action_opts[key])
-    return MagmaPolicy(TransformersVlm(TransformersVlmConfig(**client_opts)), MagmaActionConfig(**action_opts))
+    return MagmaPolicyConfig(TransformersVlmConfig(**client_opts), MagmaActionConfig(**action_opts))
 
 
+def magma_policy(config: MagmaPolicyConfig) -> MagmaPolicy:
+    from spatialbot_ros.policy.transformers_vlm import TransformersVlm
+
+    return MagmaPolicy(TransformersVlm(config.client), config.action)
