@@ -1,0 +1,179 @@
+"""How well perception measures objects: the proposer's footprint and height against simulator
+truth, and whether "bigger"/"taller" comparisons hold at a given relative difference.
+
+Grounding compares `Mark.size_m` (the largest dimension) and `Mark.height_m` for superlatives
+("the biggest cup", "the tallest one"); a comparison it makes must agree with the world. This
+renders seeded random scenes from the observe pose, matches each mark to the object whose pixels
+it covers (simulator segmentation, scoring only) and reports errors in millimetres and the
+pairwise ordering accuracy for pairs whose true sizes differ by at least `min_difference`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+from tqdm import tqdm
+
+from spatialbot_ros.core.marks import Mark
+from spatialbot_ros.core.som_proposer import GeometricProposer, ProposerConfig
+from spatialbot_ros.sim.cell import CellConfig, Ur5Cell
+from spatialbot_ros.sim.episode import view_from_observe_pose
+from spatialbot_ros.sim.scene import ObjectSpec
+from spatialbot_ros.sim.scene_generator import generate_scenes
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One object: truth and perception (metres)."""
+
+    scene: str
+    name: str
+    kind: str
+    true_long_m: float
+    true_height_m: float
+    long_m: float
+    height_m: float
+
+    @property
+    def true_size_m(self) -> float:
+        return max(self.true_long_m, self.true_height_m)
+
+    @property
+    def size_m(self) -> float:
+        return max(self.long_m, self.height_m)
+
+
+@dataclass
+class PairStats:
+    """Pairs in one scene whose true values differ by >= min_difference (relative to the larger)."""
+
+    pairs: int = 0
+    ordered: int = 0          # perception orders them like the truth
+    decisive: int = 0         # ... and by more than grounding's margin (so a superlative is answered)
+
+    @property
+    def accuracy(self) -> float:
+        return self.ordered / self.pairs if self.pairs else float("nan")
+
+
+@dataclass
+class StudyReport:
+    objects: int
+    missed: int                                   # objects no mark covered
+    errors_mm: dict[str, dict[str, float]]        # "footprint"/"height"/per kind -> median/p95 of |error|
+    bias_mm: dict[str, float]                     # median signed error (perceived - true)
+    size_pairs: PairStats = field(default_factory=PairStats)
+    height_pairs: PairStats = field(default_factory=PairStats)
+    width_pairs: PairStats = field(default_factory=PairStats)  # footprint long side ("the wider cup")
+    min_difference: float = 0.15
+    margin: float = 0.1
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["size_pairs"]["accuracy"] = self.size_pairs.accuracy
+        d["height_pairs"]["accuracy"] = self.height_pairs.accuracy
+        d["width_pairs"]["accuracy"] = self.width_pairs.accuracy
+        return d
+
+
+def _owner(seg: np.ndarray, mark: Mark, names: list[str]) -> str | None:
+    ids = seg[mark.mask]
+    ids = ids[ids >= 0]
+    if ids.size == 0 or np.bincount(ids).max() < 0.6 * ids.size:
+        return None  # a mark spanning two objects measures neither
+    return names[int(np.bincount(ids).argmax())]
+
+
+def measure_scene(objects: list[ObjectSpec], cell: Ur5Cell, proposer: GeometricProposer, scene_name: str) -> tuple[list[Measured], int]:
+    """Each object's perceived footprint and height, and how many objects no mark measured."""
+    _, frame = view_from_observe_pose(cell)
+    proposals = proposer.propose(frame, cell.config.base_from_camera)
+    seg = cell.segmentation()
+    by_name = {o.name: o for o in objects}
+    out: dict[str, Measured] = {}
+    for mark in proposals.marks:
+        name = _owner(seg, mark, cell.object_names)
+        if name is None or name in out or name not in by_name:
+            continue
+        o = by_name[name]
+        out[name] = Measured(scene_name, name, o.kind, o.footprint_m[0], o.height_m, mark.footprint_m[0], mark.height_m)
+    return list(out.values()), len(objects) - len(out)
+
+
+def _pairs(items: list[Measured], true_of, seen_of, min_difference: float, margin: float) -> PairStats:
+    stats = PairStats()
+    for a, b in itertools.combinations(items, 2):
+        ta, tb = true_of(a), true_of(b)
+        if abs(ta - tb) < min_difference * max(ta, tb):
+            continue
+        sa, sb = seen_of(a), seen_of(b)
+        stats.pairs += 1
+        if (sa > sb) == (ta > tb):
+            stats.ordered += 1
+            if abs(sa - sb) >= margin * max(sa, sb):
+                stats.decisive += 1
+    return stats
+
+
+def _abs_stats(errors_m: np.ndarray) -> dict[str, float]:
+    e = np.abs(errors_m) * 1e3
+    return {"median": float(np.median(e)), "p95": float(np.percentile(e, 95)), "n": int(e.size)}
+
+
+def run_study(min_objects: int = 500, seed: int = 0, min_difference: float = 0.15,
+              proposer_config: ProposerConfig | None = None, margin: float = 0.1) -> StudyReport:
+    """Seeded random scenes until at least `min_objects` objects were shown."""
+    proposer = GeometricProposer(proposer_config)
+    measured: list[Measured] = []
+    shown = missed = 0
+    size_pairs, height_pairs, width_pairs = PairStats(), PairStats(), PairStats()
+    batch = 0
+    with tqdm(total=min_objects, desc="objects", unit="obj", disable=None) as bar:
+        while shown < min_objects:
+            for scene in generate_scenes(20, seed + 7919 * batch):
+                cell = Ur5Cell(scene.objects, CellConfig.from_scene(scene))
+                try:
+                    cell.reset()
+                    items, lost = measure_scene(scene.objects, cell, proposer, scene.name)
+                finally:
+                    cell.close()
+                measured += items
+                missed += lost
+                shown += len(scene.objects)
+                bar.update(len(scene.objects))
+                for acc, true_of, seen_of in ((size_pairs, lambda m: m.true_size_m, lambda m: m.size_m),
+                                              (height_pairs, lambda m: m.true_height_m, lambda m: m.height_m),
+                                              (width_pairs, lambda m: m.true_long_m, lambda m: m.long_m)):
+                    s = _pairs(items, true_of, seen_of, min_difference, margin)
+                    acc.pairs, acc.ordered, acc.decisive = acc.pairs + s.pairs, acc.ordered + s.ordered, acc.decisive + s.decisive
+                if shown >= min_objects:
+                    break
+            batch += 1
+    long_err = np.array([m.long_m - m.true_long_m for m in measured])
+    height_err = np.array([m.height_m - m.true_height_m for m in measured])
+    errors = {"footprint": _abs_stats(long_err), "height": _abs_stats(height_err)}
+    for kind in sorted({m.kind for m in measured}):
+        idx = np.array([m.kind == kind for m in measured])
+        errors[f"{kind} footprint"] = _abs_stats(long_err[idx])
+        errors[f"{kind} height"] = _abs_stats(height_err[idx])
+    bias = {"footprint": float(np.median(long_err) * 1e3), "height": float(np.median(height_err) * 1e3)}
+    return StudyReport(shown, missed, errors, bias, size_pairs, height_pairs, width_pairs, min_difference, margin)
+
+
+def report_markdown(r: StudyReport) -> str:
+    lines = [f"objects shown: {r.objects}, measured: {r.objects - r.missed}, missed: {r.missed}", "",
+             "| quantity | median abs error mm | p95 abs error mm | n |", "|---|---|---|---|"]
+    lines += [f"| {k} | {v['median']:.1f} | {v['p95']:.1f} | {v['n']} |" for k, v in r.errors_mm.items()]
+    lines += ["", f"median signed error: footprint {r.bias_mm['footprint']:+.1f} mm, height {r.bias_mm['height']:+.1f} mm", "",
+              f"pairs whose true values differ by >= {r.min_difference:.0%}: ordered right / decisive at the "
+              f"grounding margin ({r.margin:.0%})", "",
+              "| comparison | pairs | ordered right | decisive |", "|---|---|---|---|"]
+    for name, p in (("size (largest dimension)", r.size_pairs), ("height", r.height_pairs),
+                    ("width (footprint long side)", r.width_pairs)):
+        lines.append(f"| {name} | {p.pairs} | {p.ordered} ({p.accuracy:.1%}) | {p.decisive} |")
+    return "\n".join(lines)

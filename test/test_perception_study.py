@@ -1,0 +1,32 @@
+"""Perception measures objects well enough that size and height comparisons hold: the study the
+README quotes (bench/bench_perception_size.py), on a few scenes here."""
+
+import pytest
+
+pytestmark = pytest.mark.sim
+
+
+@pytest.fixture(scope="module")
+def report():
+    from spatialbot_ros.apps.perception_study import run_study
+
+    return run_study(min_objects=40, seed=11)
+
+
+def test_footprint_and_height_errors_are_millimetres(report):
+    assert report.objects >= 40 and report.missed <= 2
+    assert report.errors_mm["footprint"]["median"] < 6.0 and report.errors_mm["footprint"]["p95"] < 12.0
+    assert report.errors_mm["height"]["median"] < 2.0 and report.errors_mm["height"]["p95"] < 3.0
+
+
+def test_pairs_fifteen_percent_apart_are_ordered_like_the_world(report):
+    for pairs in (report.size_pairs, report.height_pairs, report.width_pairs):
+        assert pairs.pairs >= 20
+        assert pairs.ordered == pairs.pairs and pairs.decisive >= 0.95 * pairs.pairs
+
+
+def test_the_report_names_every_kind_and_both_comparisons(report):
+    from spatialbot_ros.apps.perception_study import report_markdown
+
+    text = report_markdown(report)
+    assert "| cup footprint |" in text and "| size (largest dimension) |" in text and "| height |" in text and "| width (footprint long side) |" in text
