@@ -17,7 +17,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    from spatialbot_ros.sim.evaluate import evaluate, scenes_for_eval
+    from spatialbot_ros.apps.evaluate import evaluate, scenes_for_eval
 
     scenes = scenes_for_eval(args.episodes, args.seed)
     t0 = time.perf_counter()

@@ -37,8 +37,7 @@ def main() -> None:
     from spatialbot_ros.nodes.spatial_policy import LATCHED
     from spatialbot_ros.policy.geometric import GeometricPolicy
     from spatialbot_ros.sim.cell import CellConfig, Ur5Cell
-    from spatialbot_ros.sim.demo import default_scene_path
-    from spatialbot_ros.sim.scene import load_scene
+    from spatialbot_ros.sim.scene import default_scene_path, load_scene
 
     scene = load_scene(default_scene_path())
     cell = Ur5Cell(scene.objects, CellConfig.from_scene(scene))

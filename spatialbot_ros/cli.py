@@ -143,8 +143,8 @@ def _check_config_file(path: Path | None, what: str) -> None:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    from spatialbot_ros.apps.demo import load_demo_scene, run_demo
     from spatialbot_ros.core.durable import check_writable
-    from spatialbot_ros.sim.demo import load_demo_scene, run_demo
 
     scene = load_demo_scene(args.scene)
     check_writable(args.out)
@@ -160,12 +160,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
-    from spatialbot_ros.sim.evaluate import evaluate, scenes_for_eval
+    from spatialbot_ros.apps.evaluate import evaluate, scenes_for_eval
 
     if not args.verbose:  # per-phase logs would drown the progress bar
         for name in ("spatialbot_ros.executive", "spatialbot_ros.policy"):
             logging.getLogger(name).setLevel(logging.WARNING)
-    from spatialbot_ros.sim.evaluate import check_writable
+    from spatialbot_ros.apps.evaluate import check_writable
 
     check_writable(args.out)  # before any scene is generated or episode run
     _check_config_file(args.backend_config, "backend config")
@@ -193,8 +193,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _eval_suite(args: argparse.Namespace) -> int:
+    from spatialbot_ros.apps.heldout_eval import evaluate_suite
     from spatialbot_ros.policy.registry import policy_options
-    from spatialbot_ros.sim.heldout_eval import evaluate_suite
 
     try:
         kwargs = policy_options(args.policy, str(args.model_dir or ""), str(args.backend_config or ""))
@@ -227,11 +227,11 @@ def _cmd_scenes(args: argparse.Namespace) -> int:
 
 def _cmd_ground(args: argparse.Namespace) -> int:
     """Ground an instruction on a rendered scene (debugging aid)."""
+    from spatialbot_ros.apps.demo import load_demo_scene
     from spatialbot_ros.core.errors import GroundingError
     from spatialbot_ros.core.grounding import ground_instruction
     from spatialbot_ros.core.som_proposer import GeometricProposer, ProposerConfig
     from spatialbot_ros.sim.cell import CellConfig, Ur5Cell
-    from spatialbot_ros.sim.demo import load_demo_scene
 
     scene = load_demo_scene(args.scene)
     cell = Ur5Cell(scene.objects, CellConfig.from_scene(scene))
@@ -250,7 +250,7 @@ def _cmd_ground(args: argparse.Namespace) -> int:
 def _cmd_demos(args: argparse.Namespace) -> int:
     from spatialbot_ros.learn.demos import DemoConfig, collect_demos
 
-    for name in ("spatialbot_ros.executive", "spatialbot_ros.policy", "spatialbot_ros.sim"):
+    for name in ("spatialbot_ros.executive", "spatialbot_ros.policy", "spatialbot_ros.sim", "spatialbot_ros.apps"):
         logging.getLogger(name).setLevel(logging.WARNING)
     summary = collect_demos(args.out, DemoConfig(episodes=args.episodes, seed=args.seed, workers=args.workers,
                                                  camera_jitter_m=args.camera_jitter,
@@ -263,13 +263,13 @@ def _cmd_demos(args: argparse.Namespace) -> int:
 
 
 def _cmd_collect(args: argparse.Namespace) -> int:
-    from spatialbot_ros.apps.collect import CollectOptions, TeleopDevice, run_collect
     from spatialbot_ros.core.durable import check_writable
     from spatialbot_ros.core.task import TaskPhase
+    from spatialbot_ros.learn.collect import CollectOptions, TeleopDevice, run_collect
     from spatialbot_ros.policy.registry import policy_options
 
     if not args.verbose:  # per-phase logs would drown the status line
-        for name in ("spatialbot_ros.executive", "spatialbot_ros.policy", "spatialbot_ros.sim"):
+        for name in ("spatialbot_ros.executive", "spatialbot_ros.policy", "spatialbot_ros.sim", "spatialbot_ros.apps"):
             logging.getLogger(name).setLevel(logging.WARNING)
     check_writable(args.out)
     try:
@@ -291,9 +291,9 @@ def _cmd_collect(args: argparse.Namespace) -> int:
 
 
 def _cmd_dagger(args: argparse.Namespace) -> int:
-    from spatialbot_ros.apps.dagger import DaggerOptions, run_dagger
+    from spatialbot_ros.learn.dagger import DaggerOptions, run_dagger
 
-    for name in ("spatialbot_ros.executive", "spatialbot_ros.policy", "spatialbot_ros.sim"):
+    for name in ("spatialbot_ros.executive", "spatialbot_ros.policy", "spatialbot_ros.sim", "spatialbot_ros.apps"):
         logging.getLogger(name).setLevel(logging.WARNING)
     rounds = run_dagger(DaggerOptions(
         out=args.out, base_data=list(args.data), rounds=args.rounds, episodes_per_round=args.episodes_per_round,
@@ -320,8 +320,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_spatial_qa(args: argparse.Namespace) -> int:
-    from spatialbot_ros.policy.spatial_answerers import BuiltinAnswerer, answerer_for
-    from spatialbot_ros.sim.spatial_qa import evaluate_qa, generate_qa, write_qa_report
+    from spatialbot_ros.apps.spatial_answerers import BuiltinAnswerer, answerer_for
+    from spatialbot_ros.apps.spatial_qa import evaluate_qa, generate_qa, write_qa_report
 
     _check_config_file(args.backend_config, "backend config")
     try:
@@ -330,7 +330,7 @@ def _cmd_spatial_qa(args: argparse.Namespace) -> int:
             answerers.append(answerer_for(args.policy, str(args.model_dir or ""), str(args.backend_config or "")))
     except ValueError as e:
         return _fail(ExitCode.USAGE, f"spatial-qa: {e}")
-    from spatialbot_ros.sim.evaluate import check_writable
+    from spatialbot_ros.apps.evaluate import check_writable
 
     check_writable(args.out)
     items = generate_qa(args.n, args.seed, progress=True)
@@ -600,12 +600,12 @@ def _kept(args: argparse.Namespace) -> str:
         from spatialbot_ros.core.durable import read_jsonl
 
         if args.command == "eval":
-            from spatialbot_ros.sim.evaluate import EPISODES_FILE, RUN_FILE
+            from spatialbot_ros.apps.evaluate import EPISODES_FILE, RUN_FILE
 
             run = json.loads((Path(out) / RUN_FILE).read_text()) if (Path(out) / RUN_FILE).exists() else {}
             what = f"{len(read_jsonl(Path(out) / EPISODES_FILE)[0])} of {run.get('episodes', '?')} episodes"
         elif args.command == "collect":
-            from spatialbot_ros.learn.lerobot_v3 import STATE_FILE
+            from spatialbot_ros.datasets.lerobot_v3 import STATE_FILE
 
             state = json.loads((Path(out) / STATE_FILE).read_text())
             what = f"{len(state['episodes'])} episodes"
@@ -615,7 +615,7 @@ def _kept(args: argparse.Namespace) -> str:
             rows, _ = read_jsonl(Path(out) / TRIED_FILE)
             what = f"{sum(r.get('episode') is not None for r in rows)} episodes ({len(rows)} scenes tried)"
         else:
-            from spatialbot_ros.sim.spatial_qa import ANSWERS_FILE
+            from spatialbot_ros.apps.spatial_qa import ANSWERS_FILE
 
             what = f"{len(read_jsonl(Path(out) / ANSWERS_FILE)[0])} answered questions"
     except Exception:  # noqa: BLE001 - the report must not hide the interrupt

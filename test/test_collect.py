@@ -17,7 +17,7 @@ pytestmark = pytest.mark.sim
 
 
 def _dataset_checks(root: Path, episodes: int) -> dict:
-    from spatialbot_ros.learn.lerobot_v3 import LeRobotV3Dataset
+    from spatialbot_ros.datasets.lerobot_v3 import LeRobotV3Dataset
 
     ds = LeRobotV3Dataset(root)
     info = json.loads((root / "meta" / "info.json").read_text())
@@ -82,7 +82,7 @@ def test_sigkill_mid_collection_keeps_every_finished_episode_and_resume_complete
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-    from spatialbot_ros.learn.lerobot_v3 import LeRobotV3Dataset
+    from spatialbot_ros.datasets.lerobot_v3 import LeRobotV3Dataset
 
     kept = len(LeRobotV3Dataset(out).episodes)
     assert 1 <= kept < 4
@@ -92,7 +92,7 @@ def test_sigkill_mid_collection_keeps_every_finished_episode_and_resume_complete
     again = subprocess.run([*cmd, "--resume"], capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr
     _dataset_checks(out, 4)
-    from spatialbot_ros.learn.lerobot_v3 import LeRobotV3Dataset
+    from spatialbot_ros.datasets.lerobot_v3 import LeRobotV3Dataset
 
     engaged = int(LeRobotV3Dataset(out).column("intervention").sum())
     assert f"{engaged} frames under the operator" in again.stdout  # the summary counts the resumed episodes too
@@ -138,7 +138,7 @@ def test_keyboard_collection_through_a_terminal_takes_over_hands_back_and_stops(
             os.killpg(proc.pid, signal.SIGKILL)
         os.close(master)
     assert proc.returncode == 0, err
-    from spatialbot_ros.learn.lerobot_v3 import LeRobotV3Dataset
+    from spatialbot_ros.datasets.lerobot_v3 import LeRobotV3Dataset
 
     ds = LeRobotV3Dataset(out)
     first, second = ds.episodes[0], ds.episodes[1]
@@ -158,9 +158,9 @@ def test_rosbag_mcap_reads_back_with_rosbags(tmp_path):
     from rosbags.typesys import Stores, get_typestore
 
     from spatialbot_ros.cli import main
+    from spatialbot_ros.datasets.lerobot_v3 import LeRobotV3Dataset
+    from spatialbot_ros.datasets.rosbag_record import TOPICS, bag_path
     from spatialbot_ros.learn.demos import STORE_HW
-    from spatialbot_ros.learn.lerobot_v3 import LeRobotV3Dataset
-    from spatialbot_ros.learn.rosbag_record import TOPICS, bag_path
 
     out = tmp_path / "d"
     assert main(["collect", "--teleop", "scripted", "--episodes", "1", "--take-over-at", "descend", "--rosbag",

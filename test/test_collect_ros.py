@@ -15,8 +15,8 @@ def test_twist_then_joy_take_over_and_hand_back(ros, tmp_path):
     from geometry_msgs.msg import Twist
     from sensor_msgs.msg import Joy
 
-    from spatialbot_ros.apps.collect import CollectOptions, TeleopDevice, run_collect
-    from spatialbot_ros.learn.lerobot_v3 import LeRobotV3Dataset
+    from spatialbot_ros.datasets.lerobot_v3 import LeRobotV3Dataset
+    from spatialbot_ros.learn.collect import CollectOptions, TeleopDevice, run_collect
 
     out = tmp_path / "d"
     live = tmp_path / "live.png"  # rewritten at every recorded step: the episode is under way

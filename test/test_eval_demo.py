@@ -2,8 +2,8 @@ import json
 
 import pytest
 
+from spatialbot_ros.apps.evaluate import evaluate, scenes_for_eval, wilson_ci95
 from spatialbot_ros.cli import main
-from spatialbot_ros.sim.evaluate import evaluate, scenes_for_eval, wilson_ci95
 
 pytestmark = pytest.mark.sim
 
@@ -57,7 +57,7 @@ def test_unknown_policy_is_a_clear_error():
 
 
 def test_plot_survives_an_interval_a_rounding_error_below_a_perfect_rate(tmp_path):
-    from spatialbot_ros.sim.evaluate import EvalSummary, _plot
+    from spatialbot_ros.apps.evaluate import EvalSummary, _plot
 
     summary = EvalSummary("geometric", 30, 1, 1.0, (0.886, 0.9999999999999999), 1.0, 1.0, 1.0, 60, {}, {"x_ms": 1.0},
                           10.0, 0.3)

@@ -6,18 +6,17 @@ import threading
 import numpy as np
 import pytest
 
+from spatialbot_ros.apps.episode import SimCamera
 from spatialbot_ros.core.actions import EEAction
 from spatialbot_ros.core.safety import SafetyChecker, SafetyLimits, Watchdog
 from spatialbot_ros.core.task import FailureReason, TaskPhase
 from spatialbot_ros.executive.pick_place import ExecutiveConfig, PickPlaceExecutive
 from spatialbot_ros.motion.base import MotionStatus
-from spatialbot_ros.motion.mujoco_backend import MujocoMotionBackend
 from spatialbot_ros.motion.safety_gate import SafeMotion
 from spatialbot_ros.policy.geometric import GeometricPolicy
 from spatialbot_ros.sim.cell import CellConfig, Ur5Cell
-from spatialbot_ros.sim.demo import default_scene_path
-from spatialbot_ros.sim.episode import SimCamera
-from spatialbot_ros.sim.scene import load_scene
+from spatialbot_ros.sim.mujoco_backend import MujocoMotionBackend
+from spatialbot_ros.sim.scene import default_scene_path, load_scene
 
 pytestmark = pytest.mark.sim
 

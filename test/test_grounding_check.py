@@ -108,7 +108,7 @@ class _FakeOnnx:
     """The policy's choice code with the network replaced by fixed, confident logits."""
 
     def __init__(self, instruction: str):
-        from spatialbot_ros.learn.features import InstructionText
+        from spatialbot_ros.policy.learned_features import InstructionText
         from spatialbot_ros.policy.onnx_policy import OnnxPolicy, OnnxPolicyConfig
 
         self.policy = OnnxPolicy.__new__(OnnxPolicy)
@@ -117,8 +117,8 @@ class _FakeOnnx:
         self.instruction = instruction
 
     def choose(self, marks, pick_label, place_label=None, relation="support"):
-        from spatialbot_ros.learn.features import PLACE_RELATIONS
         from spatialbot_ros.policy.base import Observation
+        from spatialbot_ros.policy.learned_features import PLACE_RELATIONS
         from spatialbot_ros.policy.onnx_policy import _Percept
 
         n = len(marks)

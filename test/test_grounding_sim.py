@@ -16,8 +16,7 @@ pytestmark = pytest.mark.sim
 @pytest.fixture(scope="module")
 def rendered():
     from spatialbot_ros.sim.cell import CellConfig, Ur5Cell
-    from spatialbot_ros.sim.demo import default_scene_path
-    from spatialbot_ros.sim.scene import load_scene
+    from spatialbot_ros.sim.scene import default_scene_path, load_scene
 
     scene = load_scene(default_scene_path())
     cell = Ur5Cell(scene.objects, CellConfig.from_scene(scene))
@@ -30,9 +29,9 @@ def rendered():
 
 @pytest.fixture(scope="module")
 def policies():
-    from spatialbot_ros.learn.text_encoder import PhraseEncoder
     from spatialbot_ros.policy.geometric import GeometricPolicy
     from spatialbot_ros.policy.onnx_policy import OnnxPolicy
+    from spatialbot_ros.policy.text_encoder import PhraseEncoder
 
     return {"onnx": OnnxPolicy(encoder=PhraseEncoder()), "geometric": GeometricPolicy()}
 

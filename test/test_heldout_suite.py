@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spatialbot_ros.sim.heldout_suite import (
+from spatialbot_ros.apps.heldout_suite import (
     HELDOUT_SHA256,
     SUITE_FILE,
     CaseOutcome,
@@ -133,7 +133,7 @@ def test_refusal_metrics_on_hand_made_outcomes():
 
 @pytest.mark.core
 def test_score_case_reads_episode_results(suite):
-    from spatialbot_ros.sim.episode import EpisodeResult
+    from spatialbot_ros.apps.episode import EpisodeResult
 
     def res(reason, grounded, place=None, success=False):
         return EpisodeResult("s", "i", success, reason, "", "", grounded, place, 0, 0, None, None, 0.0, 0.0)

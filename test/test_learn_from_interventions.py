@@ -13,15 +13,15 @@ pytestmark = pytest.mark.sim
 
 @pytest.fixture(scope="module")
 def encoder():
-    from spatialbot_ros.learn.text_encoder import PhraseEncoder
+    from spatialbot_ros.policy.text_encoder import PhraseEncoder
 
     return PhraseEncoder()
 
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    from spatialbot_ros.apps.collect import CollectOptions, run_collect
     from spatialbot_ros.core.task import TaskPhase
+    from spatialbot_ros.learn.collect import CollectOptions, run_collect
     from spatialbot_ros.learn.demos import DemoConfig, collect_demos
 
     root = tmp_path_factory.mktemp("interventions")
@@ -32,7 +32,7 @@ def data(tmp_path_factory):
 
 
 def test_operator_frames_and_their_episodes_weigh_more(data, encoder):
-    from spatialbot_ros.learn.lerobot_v3 import LeRobotV3Dataset
+    from spatialbot_ros.datasets.lerobot_v3 import LeRobotV3Dataset
     from spatialbot_ros.learn.train import load_training_data, load_training_sets
 
     ds = LeRobotV3Dataset(data / "collect")
@@ -72,7 +72,7 @@ def test_weighted_losses_are_weighted_means(data, encoder):
 
 def test_train_cli_on_demonstrations_and_a_collection(data, tmp_path):
     from spatialbot_ros.cli import main
-    from spatialbot_ros.learn.lerobot_v3 import LeRobotV3Dataset
+    from spatialbot_ros.datasets.lerobot_v3 import LeRobotV3Dataset
 
     out = tmp_path / "model"
     assert main(["train", "--data", str(data / "demos"), "--data", str(data / "collect"),

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from spatialbot_ros.core.task import FailureReason, TaskPhase
-from spatialbot_ros.learn.features import (
+from spatialbot_ros.policy.base import Observation
+from spatialbot_ros.policy.learned_features import (
     IMAGE_HW,
     MAX_MARKS,
     N_PROPRIO,
@@ -19,7 +20,6 @@ from spatialbot_ros.learn.features import (
     image_tensor,
     proprio_features,
 )
-from spatialbot_ros.policy.base import Observation
 from spatialbot_ros.policy.ort_providers import PROVIDER_NAMES, ProviderConfig, select_providers
 
 pytestmark = pytest.mark.sim
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.sim
 
 @pytest.fixture(scope="module")
 def encoder():
-    from spatialbot_ros.learn.text_encoder import PhraseEncoder
+    from spatialbot_ros.policy.text_encoder import PhraseEncoder
 
     return PhraseEncoder()
 
@@ -45,7 +45,7 @@ def trained(tmp_path_factory, encoder):
 
 
 def test_demos_are_a_lerobot_dataset_with_labels(trained):
-    from spatialbot_ros.learn.lerobot_v3 import LeRobotV3Dataset
+    from spatialbot_ros.datasets.lerobot_v3 import LeRobotV3Dataset
 
     root, summary, _ = trained
     assert summary["episodes_kept"] >= 1 and summary["grounding_samples"] >= 1
@@ -98,8 +98,8 @@ def test_action_head_follows_the_given_choice(trained, encoder):
     """The exported graph moves toward the marks the run time chose; zeros mean its own argmax."""
     import onnxruntime as ort
 
-    from spatialbot_ros.learn.features import PHASES
     from spatialbot_ros.learn.train import example_inputs, load_training_data, with_choices
+    from spatialbot_ros.policy.learned_features import PHASES
 
     root, _, _ = trained
     sess = ort.InferenceSession(str(root / "model" / "policy.onnx"), providers=["CPUExecutionProvider"])
@@ -222,9 +222,8 @@ def test_image_tensor_has_depth_channel():
 
 def test_shipped_model_solves_a_sim_episode(shipped_policy):
     """The learned backend drives the real executive in the MuJoCo cell (physics decides success)."""
-    from spatialbot_ros.sim.demo import default_scene_path
-    from spatialbot_ros.sim.episode import run_episode
-    from spatialbot_ros.sim.scene import load_scene
+    from spatialbot_ros.apps.episode import run_episode
+    from spatialbot_ros.sim.scene import default_scene_path, load_scene
 
     scene = load_scene(default_scene_path())
     result = run_episode(scene, shipped_policy)
@@ -235,7 +234,7 @@ def test_shipped_model_solves_a_sim_episode(shipped_policy):
 
 def test_word_anchor_features_carry_unseen_synonyms(encoder):
     """'mug' never appears in training phrases; its closest anchor group must still be the cups."""
-    from spatialbot_ros.learn.text_encoder import ANCHOR_GROUPS, TEXT_DIM, TEXT_FEATURES
+    from spatialbot_ros.policy.text_encoder import ANCHOR_GROUPS, TEXT_DIM, TEXT_FEATURES
 
     groups = list(ANCHOR_GROUPS)
     f = encoder.phrase_features(["the leftmost mug", "the red object", ""])

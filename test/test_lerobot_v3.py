@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from spatialbot_ros.learn.lerobot_v3 import DatasetError, Feature, LeRobotV3Dataset, LeRobotV3Writer
+from spatialbot_ros.datasets.lerobot_v3 import DatasetError, Feature, LeRobotV3Dataset, LeRobotV3Writer
 
 pytestmark = pytest.mark.core
 

@@ -12,9 +12,9 @@ from spatialbot_ros.core.grasp import top_down_rotation
 from spatialbot_ros.core.safety import EStop, SafetyChecker, SafetyLimits, SafetyReason
 from spatialbot_ros.core.transforms import make_pose
 from spatialbot_ros.motion.base import JointPlan, MotionResult, MotionStatus, PlanningFailed
-from spatialbot_ros.motion.mujoco_backend import MujocoMotionBackend
 from spatialbot_ros.motion.safety_gate import SafeMotion
 from spatialbot_ros.sim.cell import Ur5Cell
+from spatialbot_ros.sim.mujoco_backend import MujocoMotionBackend
 
 sim = pytest.mark.sim  # every test here but the ROS-topic backend one needs MuJoCo
 

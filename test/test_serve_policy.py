@@ -80,10 +80,9 @@ def test_malformed_arrays_and_requests_refused_with_a_message():
 
 @pytest.fixture(scope="module")
 def rendered():
+    from spatialbot_ros.apps.episode import view_from_observe_pose
     from spatialbot_ros.sim.cell import CellConfig, Ur5Cell
-    from spatialbot_ros.sim.demo import default_scene_path
-    from spatialbot_ros.sim.episode import view_from_observe_pose
-    from spatialbot_ros.sim.scene import load_scene
+    from spatialbot_ros.sim.scene import default_scene_path, load_scene
 
     scene = load_scene(default_scene_path())
     cell = Ur5Cell(scene.objects, CellConfig.from_scene(scene))

@@ -64,7 +64,7 @@ class ScriptOperator:
 
 
 def _run(scene, policy, operator_for, records=None):  # noqa: ANN001, ANN202
-    from spatialbot_ros.sim.episode import run_episode
+    from spatialbot_ros.apps.episode import run_episode
 
     def on_step(rec, cell):  # noqa: ANN001
         if records is not None:
@@ -75,8 +75,7 @@ def _run(scene, policy, operator_for, records=None):  # noqa: ANN001, ANN202
 
 @pytest.fixture(scope="module")
 def scene():
-    from spatialbot_ros.sim.demo import default_scene_path
-    from spatialbot_ros.sim.scene import load_scene
+    from spatialbot_ros.sim.scene import default_scene_path, load_scene
 
     return load_scene(default_scene_path())
 
@@ -91,8 +90,8 @@ def test_resume_phase_follows_the_state():
 
 @pytest.mark.sim
 def test_wrong_object_the_scripted_operator_grasps_the_right_one_and_the_policy_finishes(scene):
+    from spatialbot_ros.apps.scripted_operator import Intent, ScriptedOperator
     from spatialbot_ros.policy.geometric import GeometricPolicy
-    from spatialbot_ros.sim.scripted_operator import Intent, ScriptedOperator
 
     made = []
 
@@ -119,10 +118,9 @@ def test_wrong_object_the_scripted_operator_grasps_the_right_one_and_the_policy_
 
 @pytest.mark.sim
 def test_wrong_place_the_operator_places_and_the_policy_retreats():
+    from spatialbot_ros.apps.scripted_operator import Intent, ScriptedOperator
     from spatialbot_ros.policy.geometric import GeometricPolicy
-    from spatialbot_ros.sim.demo import default_scene_path
-    from spatialbot_ros.sim.scene import load_scene
-    from spatialbot_ros.sim.scripted_operator import Intent, ScriptedOperator
+    from spatialbot_ros.sim.scene import default_scene_path, load_scene
 
     base = load_scene(default_scene_path())
     bowl = dataclasses.replace(base.objects[0], name="blue_bowl", kind="bowl", color="blue",

@@ -1,16 +1,16 @@
 import numpy as np
 import pytest
 
+from spatialbot_ros.apps.episode import sim_motion
 from spatialbot_ros.core.actions import GripperCommand
 from spatialbot_ros.core.frame import COLOR_OPTICAL_FRAME
 from spatialbot_ros.core.safety import SafetyChecker, SafetyLimits
 from spatialbot_ros.core.transforms import invert, transform_points
 from spatialbot_ros.core.ur_kinematics import fk
 from spatialbot_ros.motion.base import MotionStatus
-from spatialbot_ros.motion.mujoco_backend import MujocoMotionBackend
 from spatialbot_ros.motion.safety_gate import SafeMotion
 from spatialbot_ros.sim.cell import CellConfig, Ur5Cell, top_down_tcp_pose
-from spatialbot_ros.sim.episode import sim_motion
+from spatialbot_ros.sim.mujoco_backend import MujocoMotionBackend
 from spatialbot_ros.sim.scene import ObjectSpec
 
 pytestmark = pytest.mark.sim

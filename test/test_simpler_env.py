@@ -209,8 +209,7 @@ def test_refusals_terminate_with_the_reason():
 @pytest.fixture(scope="module")
 def default_cell():
     from spatialbot_ros.sim.cell import CellConfig, Ur5Cell
-    from spatialbot_ros.sim.demo import default_scene_path
-    from spatialbot_ros.sim.scene import load_scene
+    from spatialbot_ros.sim.scene import default_scene_path, load_scene
 
     scene = load_scene(default_scene_path())
     cell = Ur5Cell(scene.objects, CellConfig.from_scene(scene))
@@ -227,7 +226,7 @@ def test_simplerenv_loop_picks_and_places_in_the_mujoco_cell(default_cell, tmp_p
     rendered. WidowX: only the image, depth and the fixed camera reach the adapter (it integrates the
     TCP itself), the gripper is absolute. Google Robot: the caller also gives the measured TCP pose and
     finger opening, the gripper is relative (+1 close, -1 open, 0 keep) and sticky."""
-    from spatialbot_ros.sim.episode import view_from_observe_pose
+    from spatialbot_ros.apps.episode import view_from_observe_pose
 
     scene, cell = default_cell
     cell.reset()

@@ -9,11 +9,11 @@ from chat_server import ChatServer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from spatialbot_ros.apps.spatial_answerers import BuiltinAnswerer, VlmAnswerer, answerer_for
+from spatialbot_ros.apps.spatial_qa import CATEGORIES, SpatialQuestion, evaluate_qa, generate_qa, score_answer
 from spatialbot_ros.policy.openai_vlm import OpenAIVlm, OpenAIVlmConfig
-from spatialbot_ros.policy.spatial_answerers import BuiltinAnswerer, VlmAnswerer, answerer_for
 from spatialbot_ros.policy.vlm_grounder import VlmGrounderConfig
 from spatialbot_ros.policy.vlm_prompts import PromptStyle
-from spatialbot_ros.sim.spatial_qa import CATEGORIES, SpatialQuestion, evaluate_qa, generate_qa, score_answer
 
 pytestmark = pytest.mark.sim  # MuJoCo-rendered frames and scenes (module fixtures)
 

@@ -64,7 +64,7 @@ def test_a_twist_takes_over_a_goal_hands_back_and_the_goal_is_recorded(ros, tmp_
     from spatialbot_ros.commander import TaskResult
 
     assert r.result == TaskResult.SUCCEEDED, r
-    from spatialbot_ros.learn.lerobot_v3 import LeRobotV3Dataset
+    from spatialbot_ros.datasets.lerobot_v3 import LeRobotV3Dataset
 
     ds = LeRobotV3Dataset(out)
     assert len(ds.episodes) == 1

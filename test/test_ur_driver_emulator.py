@@ -44,8 +44,7 @@ GRIPPER_ACTION = "/robotiq_gripper_controller/gripper_cmd"
 @pytest.fixture(scope="module")
 def sim_cell():
     from spatialbot_ros.sim.cell import CellConfig, Ur5Cell
-    from spatialbot_ros.sim.demo import default_scene_path
-    from spatialbot_ros.sim.scene import load_scene
+    from spatialbot_ros.sim.scene import default_scene_path, load_scene
 
     scene = load_scene(default_scene_path())
     cell = Ur5Cell(scene.objects, CellConfig.from_scene(scene))

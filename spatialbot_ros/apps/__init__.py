@@ -1,2 +1,4 @@
-"""Applications above the executive (layer 6): commands that use the core, sim and motion layers;
-nothing below imports them."""
+"""Applications above the executive and the simulated world: one episode, evaluation, the demo,
+spatial QA and its answerers, the held-out suite, the scripted operator, calibration, the policy
+server, SimplerEnv. They may import every floor below them (test/test_import_contract.py); only
+training (learn/), the nodes and the command line import them."""

@@ -30,7 +30,8 @@ from spatialbot_ros.core.durable import (
 from spatialbot_ros.core.errors import OutputError, RunStateError, TaskFailedError
 from spatialbot_ros.core.instruction_templates import generate_instruction
 from spatialbot_ros.core.marks import Mark
-from spatialbot_ros.learn.features import (
+from spatialbot_ros.datasets.lerobot_v3 import Feature, LeRobotV3Writer
+from spatialbot_ros.policy.learned_features import (
     MAX_MARKS,
     N_CAMERA,
     N_MARK_FEATURES,
@@ -41,7 +42,6 @@ from spatialbot_ros.learn.features import (
     proprio_features,
     select_marks,
 )
-from spatialbot_ros.learn.lerobot_v3 import Feature, LeRobotV3Writer
 from spatialbot_ros.sim.scene import Scene, SceneError
 from spatialbot_ros.sim.scene_generator import generate_scene, to_facts
 
@@ -153,8 +153,8 @@ class EpisodeLabels:
 
 def collect_episode(scene: Scene, extra_instructions: int = 12) -> _Episode | None:
     """Run the expert on one scene; None when it failed or perceived the wrong objects."""
+    from spatialbot_ros.apps.episode import run_episode
     from spatialbot_ros.policy.geometric import GeometricPolicy
-    from spatialbot_ros.sim.episode import run_episode
 
     ep = _Episode(scene.instruction)
     labels = EpisodeLabels(scene)
@@ -226,9 +226,9 @@ GROUNDING_FILE = "grounding/scenes.parquet"  # beside the LeRobot layout: percep
 def collect_grounding_scene(seed: int, camera_jitter_m: float, n_instructions: int) -> list[dict[str, Any]]:
     """One rendered scene seen from the observe pose, its proposed marks, and verified instructions
     with ground-truth labels: grounding examples without running a whole episode."""
+    from spatialbot_ros.apps.episode import view_from_observe_pose
     from spatialbot_ros.core.som_proposer import GeometricProposer
     from spatialbot_ros.sim.cell import CellConfig, Ur5Cell
-    from spatialbot_ros.sim.episode import view_from_observe_pose
 
     scene = generate_scene(seed, camera_jitter=camera_jitter_m)
     cell = Ur5Cell(scene.objects, CellConfig.from_scene(scene))

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from spatialbot_ros.learn.features import (
+from spatialbot_ros.policy.learned_features import (
     CHOICE_NAMES,
     IDX_AXIS,
     IDX_TOP,
@@ -29,7 +29,7 @@ from spatialbot_ros.learn.features import (
     PHASES,
     PLACE_RELATIONS,
 )
-from spatialbot_ros.learn.text_encoder import TEXT_FEATURES
+from spatialbot_ros.policy.text_encoder import TEXT_FEATURES
 
 INPUT_NAMES = ("image", "marks", "marks_valid", "pick_text", "place_text", "camera", "proprio")
 EXPORT_INPUT_NAMES = (*INPUT_NAMES, *CHOICE_NAMES)

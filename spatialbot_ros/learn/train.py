@@ -18,8 +18,16 @@ from typing import Any, Self
 import numpy as np
 from tqdm import tqdm
 
+from spatialbot_ros.datasets.lerobot_v3 import LeRobotV3Dataset
 from spatialbot_ros.learn.demos import GROUNDING_FILE
-from spatialbot_ros.learn.features import (
+from spatialbot_ros.learn.model import (
+    EXPORT_INPUT_NAMES,
+    OUTPUT_NAMES,
+    NetConfig,
+    input_shapes,
+    output_shapes,
+)
+from spatialbot_ros.policy.learned_features import (
     CAMERA_FEATURES,
     DEPTH_SCALE_M,
     IMAGE_HW,
@@ -32,15 +40,7 @@ from spatialbot_ros.learn.features import (
     image_tensor_from_arrays,
     no_choices,
 )
-from spatialbot_ros.learn.lerobot_v3 import LeRobotV3Dataset
-from spatialbot_ros.learn.model import (
-    EXPORT_INPUT_NAMES,
-    OUTPUT_NAMES,
-    NetConfig,
-    input_shapes,
-    output_shapes,
-)
-from spatialbot_ros.learn.text_encoder import (
+from spatialbot_ros.policy.text_encoder import (
     ANCHOR_GROUPS,
     TEXT_DIM,
     TEXT_ENCODER_NAME,

@@ -1,1 +1,2 @@
-"""Motion backends behind one interface: MuJoCo sim, MoveIt 2, UR trajectory controller, ur_rtde."""
+"""Motion backends behind one interface: MoveIt 2, UR trajectory controller, ur_rtde (the MuJoCo
+cell's backend lives beside the cell in sim/), and the one safety gate."""

@@ -14,7 +14,7 @@ from typing import Any
 from spatialbot_ros.motion.base import MotionBackendUnavailable
 
 MOTION_BACKENDS: dict[str, str] = {
-    "mujoco": "spatialbot_ros.motion.mujoco_backend:MujocoMotionBackend",
+    "mujoco": "spatialbot_ros.sim.mujoco_backend:MujocoMotionBackend",
     "moveit_py": "spatialbot_ros.motion.moveit_py_backend:MoveItPyBackend",
     "move_group": "spatialbot_ros.motion.move_group_backend:MoveGroupBackend",
     "joint_trajectory": "spatialbot_ros.motion.joint_trajectory:JointTrajectoryBackend",

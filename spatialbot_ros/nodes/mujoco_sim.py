@@ -20,8 +20,7 @@ from spatialbot_ros.core.ur_kinematics import UR_JOINT_NAMES
 from spatialbot_ros.nodes.conversions import rgbd_to_msgs
 from spatialbot_ros.nodes.runner import run_node
 from spatialbot_ros.sim.cell import CellConfig, Ur5Cell
-from spatialbot_ros.sim.demo import default_scene_path
-from spatialbot_ros.sim.scene import load_scene
+from spatialbot_ros.sim.scene import default_scene_path, load_scene
 from spatialbot_ros.sim.trajectory_follower import TrajectoryFollower
 
 PARAMS = {

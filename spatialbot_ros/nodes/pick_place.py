@@ -27,6 +27,7 @@ from std_srvs.srv import SetBool
 from trajectory_msgs.msg import JointTrajectory
 from visualization_msgs.msg import MarkerArray
 
+from spatialbot_ros.callback_guard import guarded, loggable
 from spatialbot_ros.core.errors import FrameError
 from spatialbot_ros.core.frame import RGBDFrame
 from spatialbot_ros.core.frame_sync import ApproximateTimeSync
@@ -41,7 +42,6 @@ from spatialbot_ros.motion.frames import joints_from_state
 from spatialbot_ros.nodes import pick_place_params as params
 from spatialbot_ros.nodes.conversions import msgs_to_rgbd, stamp_to_s
 from spatialbot_ros.nodes.estop_bridge import COMMAND_QOS, LATCHED_QOS, EStopNode
-from spatialbot_ros.nodes.guard import guarded, loggable
 from spatialbot_ros.nodes.motion_preview import plan_to_markers, plan_to_trajectory
 from spatialbot_ros.nodes.pick_place_action import PickPlaceActionServer, goal_from_json, step_detail
 from spatialbot_ros.nodes.runner import run_node, spin_multithreaded
@@ -123,7 +123,7 @@ class PickPlaceNode(Node):
         if p["teleop.enabled"]:
             from spatialbot_ros.core.teleop import TeleopFrame
             from spatialbot_ros.executive.shared_autonomy import SharedAutonomyConfig, TeleopOperator
-            from spatialbot_ros.nodes.teleop_input import TeleopSubscriptions
+            from spatialbot_ros.teleop.ros_topics import TeleopSubscriptions
 
             cfg = params.teleop_config(p)
             subs = TeleopSubscriptions(self, cfg, TeleopFrame(p["teleop.frame"]), str(p["teleop.twist_topic"]),
@@ -131,7 +131,7 @@ class PickPlaceNode(Node):
             operator = TeleopOperator(subs, "ros", "ros-topics", float(p["teleop.hand_back_idle_s"]))
             shared = SharedAutonomyConfig(teleop=cfg)
         if p["collect.dir"]:
-            from spatialbot_ros.apps.collect import GateView, GoalRecorder
+            from spatialbot_ros.learn.collect import GateView, GoalRecorder
 
             recorder = GoalRecorder(Path(str(p["collect.dir"])), GateView(self, self.motion),
                                     "ros" if operator is not None else "none",

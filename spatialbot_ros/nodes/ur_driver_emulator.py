@@ -30,8 +30,7 @@ from spatialbot_ros.core.robotiq import KNUCKLE_JOINT
 from spatialbot_ros.nodes.conversions import rgbd_to_msgs, s_to_stamp, stamp_to_s
 from spatialbot_ros.nodes.runner import run_node, spin_multithreaded
 from spatialbot_ros.sim.cell import CellConfig, Ur5Cell
-from spatialbot_ros.sim.demo import default_scene_path
-from spatialbot_ros.sim.scene import load_scene
+from spatialbot_ros.sim.scene import default_scene_path, load_scene
 from spatialbot_ros.sim.ur_driver_emulator import (
     EmulatorConfig,
     GoalState,

@@ -36,7 +36,8 @@ from spatialbot_ros.core.grounding_check import CheckContext, verify_grounding
 from spatialbot_ros.core.marks import Mark, MarkProposer, Proposals
 from spatialbot_ros.core.som_proposer import GeometricProposer, ProposerConfig
 from spatialbot_ros.core.task import FailureReason, TaskPhase
-from spatialbot_ros.learn.features import (
+from spatialbot_ros.policy.base import ContactEstimate, GroundedTarget, Observation, PlaceGoal, PolicyStep
+from spatialbot_ros.policy.learned_features import (
     CHOICE_NAMES,
     PLACE_RELATIONS,
     InstructionText,
@@ -47,9 +48,8 @@ from spatialbot_ros.learn.features import (
     proprio_features,
     select_marks,
 )
-from spatialbot_ros.learn.text_encoder import TEXT_FEATURES
-from spatialbot_ros.policy.base import ContactEstimate, GroundedTarget, Observation, PlaceGoal, PolicyStep
 from spatialbot_ros.policy.ort_providers import ProviderConfig, make_session
+from spatialbot_ros.policy.text_encoder import TEXT_FEATURES
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ class OnnxPolicy:
         self._takes_choices = all(n in inputs for n in CHOICE_NAMES)
         self._proposer = proposer or GeometricProposer(cfg.proposer)
         if encoder is None:
-            from spatialbot_ros.learn.text_encoder import PhraseEncoder
+            from spatialbot_ros.policy.text_encoder import PhraseEncoder
 
             encoder = PhraseEncoder()
         self._encoder = encoder

@@ -1,6 +1,6 @@
 """The held-out instruction grammar: fresh scenes and phrasings that share no template with
 core/instruction_templates.py (training data and the seeded eval). It was run ONCE with SUITE_SEED to
-write spatialbot_ros/data/heldout_suite.json, which is frozen (sim/heldout_suite.py checks its hash).
+write spatialbot_ros/data/heldout_suite.json, which is frozen (apps/heldout_suite.py checks its hash).
 Never tune a threshold or train on its output; regenerating it makes earlier figures incomparable.
 
 Scenes are laid out on a fixed grid (no overlap by construction) with deliberate distractors: the same

@@ -316,6 +316,19 @@ def _read(path: Path) -> Any:
     return load_structured_file(Path(path), SCENE_LIMITS, what="scene file", error=SceneError)
 
 
+def default_scene_path() -> Path:
+    """scenes/default.yaml from the source tree or the ament share directory."""
+    here = Path(__file__).resolve().parents[2] / "scenes" / "default.yaml"
+    if here.exists():
+        return here
+    try:
+        from ament_index_python.packages import get_package_share_directory  # lazy: ROS install only
+
+        return Path(get_package_share_directory("spatialbot_ros")) / "scenes" / "default.yaml"
+    except Exception as exc:  # noqa: BLE001 - report any lookup failure the same way
+        raise FileNotFoundError("cannot find scenes/default.yaml; pass --scene FILE") from exc
+
+
 def load_scene(path: Path | str) -> Scene:
     return scene_from_dict(_read(Path(path)), str(path))
 

@@ -1,1 +1,1 @@
-"""Operator input devices for teleop-assisted data collection (keyboard, SpaceMouse)."""
+"""Operator input devices for teleop-assisted data collection (keyboard, SpaceMouse, ROS topics)."""

@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 
-from spatialbot_ros.learn.lerobot_v3 import Feature, LeRobotV3Writer
+from spatialbot_ros.datasets.lerobot_v3 import Feature, LeRobotV3Writer
 
 FEATURES = {
     "observation.images.color": Feature("video", (16, 16, 3)),

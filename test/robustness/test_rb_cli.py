@@ -174,10 +174,10 @@ def test_bad_backend_config_through_the_cli(tmp_path, capsys, command, name):
 def test_unwritable_out_is_found_before_the_first_episode(tmp_path, capsys, monkeypatch, out, command):
     """issue 17: an unwritable --out was found only after every episode had run."""
     ran = []
-    monkeypatch.setattr("spatialbot_ros.sim.episode.run_episode", lambda *a, **k: ran.append(1))
-    monkeypatch.setattr("spatialbot_ros.sim.spatial_qa.generate_qa", lambda *a, **k: ran.append(1) or [])
+    monkeypatch.setattr("spatialbot_ros.apps.episode.run_episode", lambda *a, **k: ran.append(1))
+    monkeypatch.setattr("spatialbot_ros.apps.spatial_qa.generate_qa", lambda *a, **k: ran.append(1) or [])
     monkeypatch.setattr("spatialbot_ros.learn.demos._collect_seed", lambda *a, **k: ran.append(1))
-    monkeypatch.setattr("spatialbot_ros.sim.demo.run_demo", lambda *a, **k: ran.append(1))
+    monkeypatch.setattr("spatialbot_ros.apps.demo.run_demo", lambda *a, **k: ran.append(1))
     monkeypatch.setattr("spatialbot_ros.learn.train.train", lambda *a, **k: ran.append(1))
     f = write(tmp_path / "f", "x")
     path = {"file": f, "under_file": f / "sub", "sys": Path("/sys/spatialbot_out")}[out]

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from kill_writer_child import FEATURES, episode
 
+from spatialbot_ros.apps.episode import EpisodeResult
 from spatialbot_ros.core.errors import OutputError, RunStateError
-from spatialbot_ros.learn.lerobot_v3 import DatasetError, LeRobotV3Dataset, LeRobotV3Writer
-from spatialbot_ros.sim.episode import EpisodeResult
+from spatialbot_ros.datasets.lerobot_v3 import DatasetError, LeRobotV3Dataset, LeRobotV3Writer
 
 pytestmark = [pytest.mark.core, pytest.mark.surface("durable_runs")]
 
@@ -52,7 +52,7 @@ def _same(a: list[EpisodeResult], b: list[EpisodeResult]) -> bool:
 
 @pytest.mark.parametrize("stop_at", [1, 2, 3, 5])
 def test_eval_interrupted_then_resumed_equals_one_run(tmp_path, monkeypatch, scenes, stop_at):
-    from spatialbot_ros.sim import evaluate as ev
+    from spatialbot_ros.apps import evaluate as ev
 
     monkeypatch.setattr(ev, "run_episode", lambda s, p, **k: _fake_result(s))
     ref, ref_results = ev.evaluate("geometric", scenes, seed=3, out_dir=tmp_path / "ref", progress=False)
@@ -71,7 +71,7 @@ def test_eval_interrupted_then_resumed_equals_one_run(tmp_path, monkeypatch, sce
 
 
 def test_eval_resume_of_a_different_run_is_refused(tmp_path, monkeypatch, scenes):
-    from spatialbot_ros.sim import evaluate as ev
+    from spatialbot_ros.apps import evaluate as ev
 
     monkeypatch.setattr(ev, "run_episode", _Interrupt(3))
     with pytest.raises(KeyboardInterrupt):
@@ -83,7 +83,7 @@ def test_eval_resume_of_a_different_run_is_refused(tmp_path, monkeypatch, scenes
 
 
 def test_eval_torn_last_record_is_dropped_and_redone(tmp_path, monkeypatch, scenes):
-    from spatialbot_ros.sim import evaluate as ev
+    from spatialbot_ros.apps import evaluate as ev
 
     monkeypatch.setattr(ev, "run_episode", _Interrupt(4))
     with pytest.raises(KeyboardInterrupt):
@@ -98,7 +98,7 @@ def test_eval_torn_last_record_is_dropped_and_redone(tmp_path, monkeypatch, scen
 
 
 def test_eval_resume_without_an_earlier_run_starts_one(tmp_path, monkeypatch, scenes):
-    from spatialbot_ros.sim import evaluate as ev
+    from spatialbot_ros.apps import evaluate as ev
 
     monkeypatch.setattr(ev, "run_episode", lambda s, p, **k: _fake_result(s))
     _, results = ev.evaluate("geometric", scenes[:2], seed=3, out_dir=tmp_path / "new", progress=False, resume=True)
@@ -119,7 +119,7 @@ class _Answerer:
 
 
 def _qa_items(n=8):
-    from spatialbot_ros.sim.spatial_qa import SpatialQuestion
+    from spatialbot_ros.apps.spatial_qa import SpatialQuestion
 
     return [(None, SpatialQuestion("left_right", f"Is thing {i} left of thing {i + 1}?" + " " * (i % 3), "yes_no",
                                    bool(i % 2), ("a", "b"), i)) for i in range(n)]
@@ -127,7 +127,7 @@ def _qa_items(n=8):
 
 @pytest.mark.parametrize("stop_at", [1, 4, 8])
 def test_spatial_qa_interrupted_then_resumed_equals_one_run(tmp_path, stop_at):
-    from spatialbot_ros.sim.spatial_qa import ANSWERS_FILE, evaluate_qa
+    from spatialbot_ros.apps.spatial_qa import ANSWERS_FILE, evaluate_qa
 
     items = _qa_items()
     ref = evaluate_qa([_Answerer()], items, 8, 0, out_dir=tmp_path / "ref")
@@ -226,7 +226,7 @@ def test_refused_episode_leaves_no_file(tmp_path):
 
 
 def test_resume_with_other_features_is_refused(tmp_path):
-    from spatialbot_ros.learn.lerobot_v3 import Feature
+    from spatialbot_ros.datasets.lerobot_v3 import Feature
 
     w = LeRobotV3Writer(tmp_path / "ds", 10, FEATURES)
     w.add_episode(episode(0), "t")

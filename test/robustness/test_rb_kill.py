@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spatialbot_ros.learn.lerobot_v3 import LeRobotV3Dataset
+from spatialbot_ros.datasets.lerobot_v3 import LeRobotV3Dataset
 
 from .test_rb_durable import _check_dataset
 
@@ -92,7 +92,7 @@ def _strip(rows: list[dict]) -> list[dict]:
 @pytest.mark.sim
 @pytest.mark.surface("kill_eval")
 def test_eval_sigkill_then_resume(tmp_path, probes):
-    from spatialbot_ros.sim.evaluate import evaluate, load_run, scenes_for_eval
+    from spatialbot_ros.apps.evaluate import evaluate, load_run, scenes_for_eval
 
     scenes = scenes_for_eval(3, 21)
     _, ref = evaluate("geometric", scenes, seed=21, progress=False)

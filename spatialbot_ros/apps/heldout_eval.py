@@ -7,8 +7,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from spatialbot_ros.sim.evaluate import evaluate
-from spatialbot_ros.sim.heldout_suite import (
+from spatialbot_ros.apps.evaluate import evaluate
+from spatialbot_ros.apps.heldout_suite import (
     SuiteSummary,
     load_suite,
     score_case,

@@ -101,12 +101,12 @@ class _Rendered:
 def _render_scene(seed: int, touching: bool | None) -> _Rendered | None:
     """Render a random scene from the observe pose; for touching questions pose the gripper around a
     graspable object (closed on it when `touching`, open beside it otherwise)."""
+    from spatialbot_ros.apps.episode import view_from_observe_pose
     from spatialbot_ros.core.actions import GripperCommand
     from spatialbot_ros.core.grasp import top_down_rotation
     from spatialbot_ros.core.som_proposer import GeometricProposer
     from spatialbot_ros.core.transforms import make_pose
     from spatialbot_ros.sim.cell import CellConfig, Ur5Cell
-    from spatialbot_ros.sim.episode import view_from_observe_pose
     from spatialbot_ros.sim.scene_generator import generate_scene
 
     try:

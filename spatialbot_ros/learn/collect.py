@@ -5,7 +5,7 @@ SpaceMouse, or Twist/Joy topics over ROS) may take over at any step and hand bac
 (executive/shared_autonomy.py). Every step is recorded to a LeRobot v3 dataset: what was executed
 (`action`), what the policy proposed (`action.policy`), who was in control (`intervention`,
 `complementary_info.is_intervention`), reward and done, and per episode the success, the number of
-interventions, the operator and the device. Episodes are durable one by one (learn/lerobot_v3.py):
+interventions, the operator and the device. Episodes are durable one by one (datasets/lerobot_v3.py):
 a collection killed at any moment keeps every finished episode, and --resume continues it.
 
 Collection scenes come from their own seeds (default 50000 onwards), never the evaluation's.
@@ -27,6 +27,7 @@ from tqdm import tqdm
 from spatialbot_ros.core.errors import SpatialBotError
 from spatialbot_ros.core.task import TaskPhase
 from spatialbot_ros.core.teleop import TeleopConfig
+from spatialbot_ros.datasets.lerobot_v3 import Feature, LeRobotV3Writer
 from spatialbot_ros.executive.pick_place import StepRecord
 from spatialbot_ros.executive.shared_autonomy import (
     Control,
@@ -36,8 +37,7 @@ from spatialbot_ros.executive.shared_autonomy import (
     TeleopOperator,
 )
 from spatialbot_ros.learn.demos import DEMO_FEATURES, STORE_HW, EpisodeLabels, step_action
-from spatialbot_ros.learn.features import N_PROPRIO, proprio_features
-from spatialbot_ros.learn.lerobot_v3 import Feature, LeRobotV3Writer
+from spatialbot_ros.policy.learned_features import N_PROPRIO, proprio_features
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ class _Recorder:
 
     labels: EpisodeLabels
     live_view: Path | None = None
-    bag: Any = None  # learn/rosbag_record.EpisodeBag when recording rosbags
+    bag: Any = None  # datasets/rosbag_record.EpisodeBag when recording rosbags
     frames: dict[str, list[Any]] = field(default_factory=dict)
     status: Callable[[str, Control], None] | None = None
 
@@ -147,7 +147,7 @@ def commit_episode(writer: LeRobotV3Writer, root: Path, rec: _Recorder, task: st
     arrays = rec.arrays(success)
     engaged = int(arrays["intervention"].sum())
     if rec.bag is not None:
-        from spatialbot_ros.learn.rosbag_record import bag_path
+        from spatialbot_ros.datasets.rosbag_record import bag_path
 
         rec.bag.write(bag_path(root, writer.episodes_written))
     index = writer.add_episode(arrays, task, {"success": bool(success), "frames_with_operator": engaged,
@@ -168,7 +168,7 @@ class NoLabels:
         return None
 
     def row(self, cell: Any) -> dict[str, Any]:
-        from spatialbot_ros.learn.features import MAX_MARKS, N_MARK_FEATURES, camera_features
+        from spatialbot_ros.policy.learned_features import MAX_MARKS, N_MARK_FEATURES, camera_features
 
         return {"observation.marks": np.zeros((MAX_MARKS, N_MARK_FEATURES), np.float32),
                 "observation.marks_valid": np.zeros(MAX_MARKS, np.float32),
@@ -213,7 +213,7 @@ class GoalRecorder:
         self.view, self.operator, self.device, self.policy = view, operator, device, policy
         self.rosbag, self.control_period_s = rosbag, control_period_s
         if rosbag:
-            from spatialbot_ros.learn.rosbag_record import remove_unfinished_bags
+            from spatialbot_ros.datasets.rosbag_record import remove_unfinished_bags
 
             remove_unfinished_bags(self.root, self.writer.episodes_written)
         self._current: _Recorder | None = None
@@ -222,7 +222,7 @@ class GoalRecorder:
         """A fresh episode; the returned callable records one step (chain it into the executive's on_step)."""
         bag = None
         if self.rosbag:
-            from spatialbot_ros.learn.rosbag_record import EpisodeBag
+            from spatialbot_ros.datasets.rosbag_record import EpisodeBag
 
             bag = EpisodeBag(self.control_period_s)
         self._current = _Recorder(NoLabels(self.view.base_from_camera), bag=bag)
@@ -256,7 +256,7 @@ def write_live_view(path: Path, rgb: np.ndarray, control: Control, phase: TaskPh
 
 def _operator_factory(opts: CollectOptions, scene: Any, source: Any) -> Callable[[Any], Operator]:
     if opts.teleop == TeleopDevice.SCRIPTED:
-        from spatialbot_ros.sim.scripted_operator import ScriptedOperator, ScriptedOperatorConfig
+        from spatialbot_ros.apps.scripted_operator import ScriptedOperator, ScriptedOperatorConfig
 
         cfg = ScriptedOperatorConfig(take_over_at=opts.take_over_at)
         return lambda cell: ScriptedOperator(cell, scene, opts.teleop_config, cfg)
@@ -286,7 +286,7 @@ def open_source(opts: CollectOptions) -> Any:
             raise CollectError(str(exc)) from exc
         return sm
     if opts.teleop == TeleopDevice.ROS:
-        from spatialbot_ros.nodes.teleop_input import start_teleop_input
+        from spatialbot_ros.teleop.ros_topics import start_teleop_input
 
         return start_teleop_input(opts.teleop_config, twist_topic=opts.twist_topic, joy_topic=opts.joy_topic)
     return None
@@ -294,14 +294,14 @@ def open_source(opts: CollectOptions) -> Any:
 
 def run_collect(opts: CollectOptions) -> dict[str, Any]:
     """Collect opts.episodes assisted episodes into opts.out; returns the summary."""
+    from spatialbot_ros.apps.episode import run_episode
     from spatialbot_ros.policy.registry import make_policy
-    from spatialbot_ros.sim.episode import run_episode
     from spatialbot_ros.sim.scene_generator import generate_scene
 
     writer = LeRobotV3Writer(Path(opts.out), FPS, COLLECT_FEATURES, resume=opts.resume)
     done_before = writer.episodes_written
     if opts.rosbag:
-        from spatialbot_ros.learn.rosbag_record import EpisodeBag, remove_unfinished_bags
+        from spatialbot_ros.datasets.rosbag_record import EpisodeBag, remove_unfinished_bags
 
         remove_unfinished_bags(Path(opts.out), done_before)
     seeds = np.random.default_rng(opts.seed).integers(0, 2**31 - 1, size=opts.episodes + 1000)

@@ -1,7 +1,7 @@
 """`spatialbot-ros dagger`: learn from interventions, round by round (HG-DAgger).
 
 Each round: the current learned policy collects assisted episodes on collection scenes with the
-scripted operator correcting it (apps/collect.py); the policy is retrained on the base
+scripted operator correcting it (learn/collect.py); the policy is retrained on the base
 demonstrations plus every collection so far, intervention frames weighted (learn/train.py); and
 the new policy is evaluated on a fixed set of scenes that collection never sees (the evaluation's
 seeds and, by default, its held-out phrasings). Per round: the intervention rate while collecting
@@ -17,9 +17,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from spatialbot_ros.apps.collect import COLLECTION_SEED, CollectOptions, TeleopDevice, run_collect
 from spatialbot_ros.core.durable import atomic_write_json
 from spatialbot_ros.core.errors import RunStateError
+from spatialbot_ros.learn.collect import COLLECTION_SEED, CollectOptions, TeleopDevice, run_collect
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class RoundResult:
 
 
 def _evaluate(model_dir: str, opts: DaggerOptions, out: Path) -> Any:
-    from spatialbot_ros.sim.evaluate import evaluate, scenes_for_eval
+    from spatialbot_ros.apps.evaluate import evaluate, scenes_for_eval
 
     scenes = scenes_for_eval(opts.eval_episodes, opts.eval_seed, phrasing_set=opts.eval_phrasing)
     summary, _ = evaluate("onnx", scenes, seed=opts.eval_seed, out_dir=out, policy_kwargs=_onnx(model_dir),
@@ -73,7 +73,7 @@ def _onnx(model_dir: str) -> dict[str, Any]:
 
 
 def _frames(collect_dir: Path) -> int:
-    from spatialbot_ros.learn.lerobot_v3 import LeRobotV3Dataset
+    from spatialbot_ros.datasets.lerobot_v3 import LeRobotV3Dataset
 
     return len(LeRobotV3Dataset(collect_dir))
 

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from spatialbot_ros.apps.episode import EpisodeResult, run_episode
 from spatialbot_ros.core.durable import (
     JsonlLog,
     atomic_write_json,
@@ -23,7 +24,6 @@ from spatialbot_ros.core.durable import (
 )
 from spatialbot_ros.core.errors import OutputError, RunStateError
 from spatialbot_ros.policy.registry import make_policy
-from spatialbot_ros.sim.episode import EpisodeResult, run_episode
 from spatialbot_ros.sim.scene import Scene, scene_to_dict
 from spatialbot_ros.sim.scene_generator import generate_scenes
 

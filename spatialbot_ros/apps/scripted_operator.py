@@ -18,13 +18,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from spatialbot_ros.apps.episode import expected_place_point
 from spatialbot_ros.core.actions import GripperCommand
 from spatialbot_ros.core.grasp import top_down_rotation
 from spatialbot_ros.core.task import TaskPhase
 from spatialbot_ros.core.teleop import TeleopCommand, TeleopConfig, TeleopEvent, TeleopFrame, twist_command
 from spatialbot_ros.executive.shared_autonomy import OperatorView
 from spatialbot_ros.sim.cell import Ur5Cell
-from spatialbot_ros.sim.episode import expected_place_point
 from spatialbot_ros.sim.scene import Scene
 
 log = logging.getLogger(__name__)

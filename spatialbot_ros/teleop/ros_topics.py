@@ -11,6 +11,7 @@ import time
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 
+from spatialbot_ros.callback_guard import guarded
 from spatialbot_ros.core.teleop import (
     LatestCommand,
     TeleopCommand,
@@ -19,7 +20,6 @@ from spatialbot_ros.core.teleop import (
     joy_command,
     twist_command,
 )
-from spatialbot_ros.nodes.guard import guarded
 
 
 class TeleopSubscriptions:

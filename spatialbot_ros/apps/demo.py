@@ -12,29 +12,16 @@ import cv2
 import imageio.v2 as imageio
 import numpy as np
 
+from spatialbot_ros.apps.episode import EpisodeResult, run_episode
 from spatialbot_ros.core.geometry import project
 from spatialbot_ros.core.som_overlay import draw_marks
 from spatialbot_ros.core.transforms import invert, transform_points
 from spatialbot_ros.executive.pick_place import StepRecord
 from spatialbot_ros.policy.registry import make_policy
 from spatialbot_ros.sim.cell import Ur5Cell
-from spatialbot_ros.sim.episode import EpisodeResult, run_episode
-from spatialbot_ros.sim.scene import Scene, load_scene
+from spatialbot_ros.sim.scene import Scene, default_scene_path, load_scene
 
 log = logging.getLogger(__name__)
-
-
-def default_scene_path() -> Path:
-    """scenes/default.yaml from the source tree or the ament share directory."""
-    here = Path(__file__).resolve().parents[2] / "scenes" / "default.yaml"
-    if here.exists():
-        return here
-    try:
-        from ament_index_python.packages import get_package_share_directory  # lazy: ROS install only
-
-        return Path(get_package_share_directory("spatialbot_ros")) / "scenes" / "default.yaml"
-    except Exception as exc:  # noqa: BLE001 - report any lookup failure the same way
-        raise FileNotFoundError("cannot find scenes/default.yaml; pass --scene FILE") from exc
 
 
 def _annotate(rec: StepRecord, cell: Ur5Cell, rgb: np.ndarray) -> np.ndarray:

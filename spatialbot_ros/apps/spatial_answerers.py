@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from spatialbot_ros.apps.spatial_qa import QaScene, SpatialAnswerer, SpatialQuestion
 from spatialbot_ros.core.contact import judge_contact
 from spatialbot_ros.core.errors import SpatialBotError
 from spatialbot_ros.core.grounding import NOUNS, resolve_phrase
 from spatialbot_ros.policy.vlm_client import VlmClient
 from spatialbot_ros.policy.vlm_grounder import VlmGrounder, VlmGrounderConfig
 from spatialbot_ros.policy.vlm_prompts import qa_question
-from spatialbot_ros.sim.spatial_qa import QaScene, SpatialAnswerer, SpatialQuestion
 
 BUILTIN_NAMES = ("builtin", "geometric")
 

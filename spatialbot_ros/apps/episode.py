@@ -15,10 +15,10 @@ from spatialbot_ros.core.safety import SafetyChecker, SafetyLimits
 from spatialbot_ros.core.task import FailureReason, TaskPhase
 from spatialbot_ros.executive.pick_place import ExecutiveConfig, PickPlaceExecutive, StepRecord
 from spatialbot_ros.executive.shared_autonomy import Operator, SharedAutonomyConfig
-from spatialbot_ros.motion.mujoco_backend import MujocoMotionBackend
 from spatialbot_ros.motion.safety_gate import SafeMotion
 from spatialbot_ros.policy.base import Policy
 from spatialbot_ros.sim.cell import CellConfig, Ur5Cell
+from spatialbot_ros.sim.mujoco_backend import MujocoMotionBackend
 from spatialbot_ros.sim.scene import Scene
 
 log = logging.getLogger(__name__)

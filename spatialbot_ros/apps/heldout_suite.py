@@ -14,9 +14,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from spatialbot_ros.apps.episode import EpisodeResult
 from spatialbot_ros.core.durable import atomic_write_json, atomic_write_text
 from spatialbot_ros.core.errors import InputFileError
-from spatialbot_ros.sim.episode import EpisodeResult
 from spatialbot_ros.sim.scene import Scene, scene_from_dict
 
 SUITE_FILE = Path(__file__).resolve().parent.parent / "data" / "heldout_suite.json"
