@@ -1,6 +1,7 @@
 """Evaluation in worker processes vs one process, in the same run: wall time for the same seeded
 episodes with 1 and with K workers, the speedup, and whether the per-episode results are identical.
-Run: `python bench/bench_eval_workers.py [--episodes 20] [--workers 2] [--policy geometric]`."""
+With --ray-address (e.g. local) the same episodes also run on K Ray actors (cluster start included).
+Run: `python bench/bench_eval_workers.py [--episodes 20] [--workers 2] [--policy geometric] [--ray-address local]`."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--policy", default="geometric")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--ray-address", default=None)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     from spatialbot_ros.apps.evaluate import evaluate, scenes_for_eval
@@ -34,6 +36,14 @@ def main() -> None:
     print(f"1 worker:  {t1 - t0:7.1f} s ({(t1 - t0) / args.episodes:.2f} s/episode)")
     print(f"{args.workers} workers: {t2 - t1:7.1f} s ({(t2 - t1) / args.episodes:.2f} s/episode, incl. worker start)")
     print(f"speedup {((t1 - t0) / (t2 - t1)):.2f}x; per-episode results identical: {same}")
+    if args.ray_address:
+        t3 = time.perf_counter()
+        _, on_ray = evaluate(args.policy, scenes, seed=args.seed, progress=False, workers=args.workers,
+                             ray_address=args.ray_address)
+        t4 = time.perf_counter()
+        same_ray = [key(r) for r in one] == [key(r) for r in on_ray]
+        print(f"{args.workers} Ray actors ({args.ray_address}): {t4 - t3:7.1f} s (incl. cluster start); "
+              f"speedup {((t1 - t0) / (t4 - t3)):.2f}x; per-episode results identical: {same_ray}")
 
 
 if __name__ == "__main__":

@@ -180,8 +180,14 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         kwargs = policy_options(args.policy, str(args.model_dir or ""), str(args.backend_config or ""))
     except ValueError as e:
         return _fail(ExitCode.USAGE, f"eval: {e}")
-    summary, _ = evaluate(args.policy, scenes, seed=None if args.scenes else args.seed, out_dir=args.out,
-                          policy_kwargs=kwargs, resume=args.resume, workers=args.workers)
+    from spatialbot_ros.apps.ray_pool import RayUnavailable
+
+    try:
+        summary, _ = evaluate(args.policy, scenes, seed=None if args.scenes else args.seed, out_dir=args.out,
+                              policy_kwargs=kwargs, resume=args.resume, workers=args.workers,
+                              ray_address=args.ray_address)
+    except RayUnavailable as e:
+        return _fail(ExitCode.MISSING_PACKAGE, f"eval: {e}")
     lo, hi = summary.success_ci95
     print(f"policy {summary.policy}: success {summary.success_rate:.1%} (95% CI {lo:.1%}-{hi:.1%}) over "
           f"{summary.episodes} episodes; grounding {summary.grounding_accuracy:.1%}; contact "
@@ -421,7 +427,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "(config/policy_backends.yaml)")
     e.add_argument("--out", type=Path, default=Path("out/eval"))
     e.add_argument("--workers", type=positive_int, default=1, help="episodes in this many processes (the same "
-                   "per-episode results whatever the count)")
+                   "per-episode results whatever the count); with --ray-address, this many Ray actors")
+    e.add_argument("--ray-address", default=None, help="run the episodes on Ray: 'local' (a private cluster on "
+                   "this machine), 'auto' (the one `ray start --head` runs here) or ray://host:10001; needs the "
+                   "ray profile (scripts/setup.sh ray) on every node")
     e.add_argument("--resume", action="store_true", help="continue the interrupted run in --out (same seeds, "
                    "same results as one uninterrupted run)")
     e.set_defaults(func=_cmd_eval)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import functools
 import json
 import logging
 import math
@@ -149,9 +150,21 @@ class _EpisodeWorker:
         return run_episode(scene, cls.policy)
 
 
-def _episodes(policy_name: str, scenes: list[Scene], policy_kwargs: dict[str, Any], workers: int) -> Any:
-    """The episodes' results in scene order: in this process, or in `workers` processes (each scene
-    carries its own seed, so the results do not depend on the worker count)."""
+def _make_policy(policy_name: str, policy_kwargs: dict[str, Any]) -> Any:
+    return make_policy(policy_name, **policy_kwargs)
+
+
+def _episodes(policy_name: str, scenes: list[Scene], policy_kwargs: dict[str, Any], workers: int,
+              ray_address: str | None = None) -> Any:
+    """The episodes' results in scene order: in this process, in `workers` processes, or on
+    `workers` Ray actors at `ray_address` (each scene carries its own seed, so the results do not
+    depend on where or how many)."""
+    if ray_address:
+        from spatialbot_ros.apps.ray_pool import ordered_map
+
+        yield from ordered_map(functools.partial(_make_policy, policy_name, policy_kwargs), _run_scene, scenes,
+                               workers=max(1, workers), address=ray_address)
+        return
     if workers <= 1:
         policy = make_policy(policy_name, **policy_kwargs)
         for scene in scenes:
@@ -164,13 +177,19 @@ def _episodes(policy_name: str, scenes: list[Scene], policy_kwargs: dict[str, An
         yield from pool.imap(_EpisodeWorker.run, scenes)
 
 
+def _run_scene(policy: Any, scene: Scene) -> EpisodeResult:
+    return run_episode(scene, policy)
+
+
 def evaluate(policy_name: str, scenes: list[Scene], *, seed: int | None = None, out_dir: Path | None = None,
              progress: bool = True, policy_kwargs: dict[str, Any] | None = None,
-             resume: bool = False, workers: int = 1) -> tuple[EvalSummary, list[EpisodeResult]]:
+             resume: bool = False, workers: int = 1,
+             ray_address: str | None = None) -> tuple[EvalSummary, list[EpisodeResult]]:
     """One policy instance per process for all its episodes (the executive resets it per
     instruction), so model loading is paid once. With out_dir every finished episode is appended to
     episodes.jsonl (fsynced, in scene order) before the next is logged; resume=True continues a
-    killed run of the same evaluation. workers > 1: episodes in that many processes, same results."""
+    killed run of the same evaluation. workers > 1: episodes in that many processes, same results;
+    with ray_address, on that many Ray actors (apps/ray_pool.py), same results again."""
     import time
 
     t0 = time.perf_counter()
@@ -182,7 +201,8 @@ def evaluate(policy_name: str, scenes: list[Scene], *, seed: int | None = None, 
     bar = tqdm(total=len(scenes), initial=resumed, desc=f"eval {policy_name}", unit="ep", disable=not progress)
     try:
         todo = scenes[resumed:]
-        for i, res in enumerate(_episodes(policy_name, todo, dict(policy_kwargs or {}), workers), start=resumed):
+        for i, res in enumerate(_episodes(policy_name, todo, dict(policy_kwargs or {}), workers, ray_address),
+                                start=resumed):
             results.append(res)
             if episode_log is not None:
                 episode_log.append({"index": i, **asdict(res)})
