@@ -7,13 +7,14 @@ Needs ROS 2 Jazzy with ur_simulation_gz, ros_gz_bridge and gz_ros2_control insta
 Simulation, so no arming (real_hardware false); the same safety gate and limits as on the real cell.
 The gz hardware has no speed scaling or robot-program state, so pick_place is told not to wait for
 them, and it drives ur_simulation_gz's joint_trajectory_controller. The gripper controller entry
-(GRIPPER_CONTROLLER below) is added to ur_simulation_gz's controllers file, written to a temporary
-file at launch, and spawned here: the upstream launch only spawns the arm's controllers.
+(GRIPPER_CONTROLLER below) is added to ur_simulation_gz's controllers file, written at launch to
+one file under $ROS_HOME (default ~/.ros: spatialbot_ros/gz_controllers.yaml, rewritten by every
+launch, so none pile up), and spawned here: the upstream launch only spawns the arm's controllers.
 Any of our nodes exiting shuts the whole launch down."""
 
 from __future__ import annotations
 
-import tempfile
+import os
 from pathlib import Path
 
 import yaml
@@ -61,11 +62,19 @@ def controllers_with_gripper(upstream: dict) -> dict:
     return out
 
 
+def controllers_path(environ: dict) -> Path:
+    """One file per user, rewritten by every launch (a temporary file per launch would pile up)."""
+    return Path(environ.get("ROS_HOME") or Path(environ.get("HOME", "/tmp")) / ".ros") / "spatialbot_ros" / "gz_controllers.yaml"
+
+
 def _write_controllers(gz_share: str) -> str:
     upstream = yaml.safe_load(Path(gz_share, *UPSTREAM_CONTROLLERS).read_text())
-    with tempfile.NamedTemporaryFile("w", prefix="spatialbot_gz_controllers_", suffix=".yaml", delete=False) as f:
-        yaml.safe_dump(controllers_with_gripper(upstream), f, sort_keys=False)
-        return f.name
+    path = controllers_path(dict(os.environ))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")  # written whole, then renamed: a reader never sees half
+    tmp.write_text(yaml.safe_dump(controllers_with_gripper(upstream), sort_keys=False))
+    tmp.replace(path)
+    return str(path)
 
 
 def _our_nodes(context: object) -> list:

@@ -65,7 +65,7 @@ def launch_constants() -> dict:
 def launch_function(name: str):
     """A pure helper of the launch file, compiled on its own (launch itself has no wheel)."""
     fn = next(n for n in launch_tree().body if isinstance(n, ast.FunctionDef) and n.name == name)
-    namespace = dict(launch_constants())
+    namespace = {"Path": Path, **launch_constants()}
     exec(compile(ast.Module(body=[fn], type_ignores=[]), str(LAUNCH), "exec"), namespace)  # noqa: S102
     return namespace[name]
 
@@ -181,6 +181,13 @@ def test_controllers_file_keeps_upstream_and_adds_the_gripper_controller():
     assert c["GRIPPER_CONTROLLER"] not in upstream["controller_manager"]["ros__parameters"]  # input left alone
     spawner = ast.unparse(next(k.value for k in node_parameters()["spawner"].keywords if k.arg == "arguments"))
     assert spawner.startswith("[GRIPPER_CONTROLLER, '-c', '/controller_manager'")
+
+
+def test_controllers_file_is_one_per_user_not_one_per_launch():
+    path = launch_function("controllers_path")
+    assert path({"ROS_HOME": "/r"}) == Path("/r/spatialbot_ros/gz_controllers.yaml")
+    assert path({"HOME": "/home/u"}) == Path("/home/u/.ros/spatialbot_ros/gz_controllers.yaml")
+    assert "tempfile" not in LAUNCH.read_text()
 
 
 # -- bridge --------------------------------------------------------------------------------------

@@ -17,10 +17,10 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from tqdm import tqdm
 
+from spatialbot_ros.apps.episode import view_from_observe_pose
 from spatialbot_ros.core.marks import Mark
 from spatialbot_ros.core.som_proposer import GeometricProposer, ProposerConfig
 from spatialbot_ros.sim.cell import CellConfig, Ur5Cell
-from spatialbot_ros.apps.episode import view_from_observe_pose
 from spatialbot_ros.sim.scene import ObjectSpec
 from spatialbot_ros.sim.scene_generator import generate_scenes
 
