@@ -237,9 +237,10 @@ def _cmd_ground(args: argparse.Namespace) -> int:
     from spatialbot_ros.core.errors import GroundingError
     from spatialbot_ros.core.grounding import ground_instruction
     from spatialbot_ros.core.som_proposer import GeometricProposer, ProposerConfig
-    from spatialbot_ros.sim.cell import CellConfig, Ur5Cell
 
     scene = load_demo_scene(args.scene)
+    from spatialbot_ros.sim.cell import CellConfig, Ur5Cell  # MuJoCo, once the scene file is valid
+
     cell = Ur5Cell(scene.objects, CellConfig.from_scene(scene))
     cell.reset()
     proposals = GeometricProposer(ProposerConfig()).propose(cell.render_rgbd(), cell.base_from_camera)

@@ -5,8 +5,13 @@ from __future__ import annotations
 import os
 
 import pytest
+from tier_guard import register as register_tier_guard  # test/ is on sys.path (rootdir conftest)
 
 os.environ.setdefault("MUJOCO_GL", "egl")
+
+
+def pytest_configure(config):
+    register_tier_guard(config)
 
 
 @pytest.fixture(scope="session")
@@ -57,6 +62,20 @@ def spin_until(nodes, cond, timeout=10.0):
 
 
 TIERS = ("core", "sim", "ros", "gpu")
+
+
+def pytest_ignore_collect(collection_path, config):
+    """`-m core` does not import test files that hold no core test: their module-level imports
+    (MuJoCo, rclpy, torch) are theirs to make, and the fast tier should not pay for them. A file
+    is skipped only when it names another tier and never `mark.core` (so an untiered file is still
+    collected, and refused below); tier_guard then checks that what is collected stays light."""
+    if config.getoption("markexpr", "").strip() != "core" or collection_path.suffix != ".py" \
+            or not collection_path.name.startswith("test_"):
+        return None
+    text = collection_path.read_text(encoding="utf-8")
+    if "mark.core" not in text and any(f"mark.{t}" in text for t in TIERS if t != "core"):
+        return True
+    return None
 
 
 def pytest_collection_modifyitems(config, items):

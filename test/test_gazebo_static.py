@@ -18,7 +18,6 @@ from spatialbot_ros.core.robotiq import KNUCKLE_CLOSED_RAD, KNUCKLE_JOINT, width
 from spatialbot_ros.core.transforms import extrinsic_from_params
 from spatialbot_ros.sim.scene import load_scene
 
-pytestmark = pytest.mark.core
 ROOT = Path(__file__).resolve().parents[1]
 LAUNCH = ROOT / "launch/sim_gz.launch.py"
 XACRO = ROOT / "urdf/ur5_gz_cell.urdf.xacro"
@@ -113,6 +112,7 @@ def angle_between(a: np.ndarray, b: np.ndarray) -> float:
 
 # -- launch --------------------------------------------------------------------------------------
 
+@pytest.mark.core
 def test_launch_includes_ur_sim_control_with_its_real_arguments():
     included = _included_arguments(launch_tree())
     assert set(included) == {"ur_sim_control.launch.py"}
@@ -130,6 +130,7 @@ def test_launch_includes_ur_sim_control_with_its_real_arguments():
     assert arguments["controller"] in UPSTREAM_CONTROLLERS and arguments["ur_type"] == "ur5"
 
 
+@pytest.mark.core
 def test_our_nodes_run_on_sim_time_shut_the_launch_down_and_take_the_repo_configs():
     nodes = node_parameters()
     assert {"spatial_policy", "pick_place", "parameter_bridge", "spawner"} <= set(nodes)
@@ -147,6 +148,7 @@ def test_our_nodes_run_on_sim_time_shut_the_launch_down_and_take_the_repo_config
     assert '"config", "fastdds.xml"' in text
 
 
+@pytest.mark.ros
 def test_pick_place_overrides_are_declared_and_fit_the_simulated_robot():
     from spatialbot_ros.nodes.pick_place_params import PARAMS
 
@@ -166,6 +168,7 @@ def test_pick_place_overrides_are_declared_and_fit_the_simulated_robot():
     assert c["GRIPPER_CONTROLLER_PARAMS"]["joint"] == KNUCKLE_JOINT == PARAMS["gripper_joint"].default
 
 
+@pytest.mark.core
 def test_controllers_file_keeps_upstream_and_adds_the_gripper_controller():
     merge = launch_function("controllers_with_gripper")
     upstream = {"controller_manager": {"ros__parameters": {"update_rate": 500, **{
@@ -196,6 +199,7 @@ def bridge() -> list[dict]:
     return yaml.safe_load((ROOT / "config/gz_bridge.yaml").read_text())
 
 
+@pytest.mark.core
 def test_bridge_maps_the_gz_rgbd_topics_onto_the_topics_our_nodes_subscribe_to():
     sensor = next(s for s in xacro().iter("sensor") if s.get("type") == "rgbd_camera")
     gz_topic = sensor.findtext("topic")
@@ -215,6 +219,7 @@ def test_bridge_maps_the_gz_rgbd_topics_onto_the_topics_our_nodes_subscribe_to()
         assert e["direction"] == "GZ_TO_ROS", e
 
 
+@pytest.mark.ros
 def test_bridge_topics_equal_the_node_parameter_defaults():
     from spatialbot_ros.nodes.pick_place_params import PARAMS as PICK
     from spatialbot_ros.nodes.spatial_policy import PARAMS as POLICY
@@ -226,6 +231,7 @@ def test_bridge_topics_equal_the_node_parameter_defaults():
 
 # -- cell description ----------------------------------------------------------------------------
 
+@pytest.mark.core
 def test_xacro_takes_the_arguments_ur_sim_control_passes():
     root = xacro()
     declared = {a.get("name") for a in root.iter(f"{XACRO_NS}arg")}
@@ -241,6 +247,7 @@ def test_xacro_takes_the_arguments_ur_sim_control_passes():
     assert mount.get("rpy") == "0 0 ${pi}" and floats(mount.get("xyz")) == [0.0, 0.0, 0.0]
 
 
+@pytest.mark.core
 def test_camera_sensor_matches_the_scene_camera_and_the_default_extrinsics():
     scene = load_scene(ROOT / "scenes/default.yaml")
     root = xacro()
@@ -267,6 +274,7 @@ def test_camera_sensor_matches_the_scene_camera_and_the_default_extrinsics():
         assert angle_between(rotation, extr[:3, :3]) < 0.05, cfg
 
 
+@pytest.mark.core
 def test_link_from_optical_is_the_gz_camera_convention():
     """Guards the conversion the camera test relies on: optical z is the link's forward +x, optical
     y (down) is the link's -z, and it is a proper rotation."""
@@ -274,6 +282,7 @@ def test_link_from_optical_is_the_gz_camera_convention():
     assert np.linalg.det(LINK_FROM_OPTICAL) == pytest.approx(1.0)
 
 
+@pytest.mark.ros
 def test_gripper_joint_ros2_control_and_mimic_fingers_match_the_robotiq_model():
     from spatialbot_ros.nodes.pick_place_params import PARAMS
 

@@ -16,6 +16,7 @@ added, so a checker that stopped seeing imports would fail here.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import shutil
 from dataclasses import dataclass
@@ -69,7 +70,7 @@ def _modules(package_dir: Path) -> dict[str, Path]:
     return {module_name(p, package_dir): p for p in sorted(package_dir.rglob("*.py"))}
 
 
-def _resolve(base: str, names: list[str], known: dict[str, Path]) -> list[str]:
+def _resolve(base: str, names: list[str], known: frozenset[str]) -> list[str]:
     """`from base import a, b`: a name that is a module of the package is that module, else base."""
     out = [f"{base}.{n}" for n in names if f"{base}.{n}" in known]
     return out if len(out) == len(names) else [*out, base]
@@ -78,29 +79,41 @@ def _resolve(base: str, names: list[str], known: dict[str, Path]) -> list[str]:
 def edges(package_dir: Path) -> list[Edge]:
     """Every import of the package by the package, static and registry strings."""
     known = _modules(package_dir)
-    package = package_dir.name
+    names = frozenset(known)
     found: list[Edge] = []
     for importer, path in known.items():
-        own_package = importer if path.name == "__init__.py" else importer.rpartition(".")[0]
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
-            targets: list[str] = []
-            dynamic = False
-            if isinstance(node, ast.Import):
-                targets = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                if node.level:
-                    up = own_package.split(".")
-                    base = ".".join(up[: len(up) - node.level + 1] + ([node.module] if node.module else []))
-                else:
-                    base = node.module or ""
-                targets = _resolve(base, [a.name for a in node.names], known)
-            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-                match = _REGISTRY_STRING.match(node.value)
-                targets, dynamic = ([match.group(1)] if match else []), True
-            for target in targets:
-                if target == package or target.startswith(package + "."):
-                    found.append(Edge(importer, target, path, node.lineno, dynamic))
+        for target, line, dynamic in _file_edges(path.read_text(encoding="utf-8"), importer,
+                                                 path.name == "__init__.py", names):
+            found.append(Edge(importer, target, path, line, dynamic))
     return found
+
+
+@functools.cache
+def _file_edges(source: str, importer: str, is_package: bool, known: frozenset[str]) -> tuple[tuple[str, int, bool], ...]:
+    """(target, line, dynamic) for one module's source; cached, so a copied tree with one file
+    changed is parsed once more for that file only."""
+    package = importer.partition(".")[0]
+    own_package = importer if is_package else importer.rpartition(".")[0]
+    found: list[tuple[str, int, bool]] = []
+    for node in ast.walk(ast.parse(source, importer)):
+        targets: list[str] = []
+        dynamic = False
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                up = own_package.split(".")
+                base = ".".join(up[: len(up) - node.level + 1] + ([node.module] if node.module else []))
+            else:
+                base = node.module or ""
+            targets = _resolve(base, [a.name for a in node.names], known)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            match = _REGISTRY_STRING.match(node.value)
+            targets, dynamic = ([match.group(1)] if match else []), True
+        for target in targets:
+            if target == package or target.startswith(package + "."):
+                found.append((target, node.lineno, dynamic))
+    return tuple(found)
 
 
 def room(module: str) -> str:

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-pytestmark = pytest.mark.core
 ROOT = Path(__file__).resolve().parents[1]
 EXTERNAL_EXECUTABLES = {"rviz2", "spawner", "parameter_bridge"}  # rviz2, controller_manager, ros_gz_bridge
 UPSTREAM_CONFIGS = {"ur_controllers.yaml"}  # read from ur_simulation_gz's share by sim_gz.launch.py
@@ -32,6 +31,7 @@ def launch_files():
     return sorted((ROOT / "launch").glob("*.launch.py"))
 
 
+@pytest.mark.core
 def test_launch_files_compile_and_name_real_executables_and_configs():
     assert {f.name for f in launch_files()} >= {"ur5_cell.launch.py", "cell_emulated.launch.py", "sim_mujoco.launch.py"}
     for f in launch_files():
@@ -65,6 +65,7 @@ def _included_arguments(tree: ast.AST) -> dict[str, set[str]]:
     return out
 
 
+@pytest.mark.core
 def test_real_cell_launch_includes_the_upstream_files_with_their_real_arguments():
     text = (ROOT / "launch/ur5_cell.launch.py").read_text()
     included = _included_arguments(ast.parse(text))
@@ -81,6 +82,7 @@ def test_real_cell_launch_includes_the_upstream_files_with_their_real_arguments(
     assert '("use_mock_hardware", "false"' in text and '"require_calibration": real' in text
 
 
+@pytest.mark.ros
 def test_real_cell_launch_overrides_only_declared_pick_place_parameters():
     from spatialbot_ros.nodes.pick_place_params import PARAMS
 
@@ -94,6 +96,7 @@ def test_real_cell_launch_overrides_only_declared_pick_place_parameters():
     assert spread == ["policy"]  # the policy arguments go to both nodes
 
 
+@pytest.mark.ros
 @pytest.mark.parametrize("node_module, yaml_name, node_name", [
     ("spatialbot_ros.nodes.spatial_policy", "spatial_policy.yaml", "spatial_policy"),
     ("spatialbot_ros.nodes.mujoco_sim", "mujoco_sim.yaml", "mujoco_sim"),
@@ -109,6 +112,7 @@ def test_every_yaml_parameter_is_declared_by_its_node(node_module, yaml_name, no
     assert set(params) == declared, f"not in the YAML: {declared - set(params)}"
 
 
+@pytest.mark.ros
 def test_yaml_values_have_the_declared_types():
     from spatialbot_ros.nodes.pick_place_params import PARAMS
 
@@ -120,6 +124,7 @@ def test_yaml_values_have_the_declared_types():
             assert isinstance(value, kind) or (kind is float and isinstance(value, int)), (name, key, value)
 
 
+@pytest.mark.core
 def test_sim_and_real_parameter_files_differ_only_in_the_motion_path():
     real = yaml.safe_load((ROOT / "config/pick_place.yaml").read_text())["pick_place"]["ros__parameters"]
     sim = yaml.safe_load((ROOT / "config/pick_place_sim.yaml").read_text())["pick_place"]["ros__parameters"]
@@ -129,6 +134,7 @@ def test_sim_and_real_parameter_files_differ_only_in_the_motion_path():
     assert real["controller_name"] == "scaled_joint_trajectory_controller"
 
 
+@pytest.mark.core
 def test_emulated_launch_and_up_profile_run_the_real_cell_nodes_with_the_real_cell_parameter_files():
     from spatialbot_ros.graph_up import PROFILES
 
@@ -143,6 +149,7 @@ def test_emulated_launch_and_up_profile_run_the_real_cell_nodes_with_the_real_ce
     assert ("pick_place", "pick_place_sim.yaml") in sim
 
 
+@pytest.mark.ros
 def test_collect_launch_turns_teleop_on_for_the_sim_and_passes_real_cell_arguments_through():
     from spatialbot_ros.nodes.pick_place_params import PARAMS
 

@@ -40,7 +40,6 @@ from spatialbot_ros.motion.joint_trajectory import (
 from spatialbot_ros.motion.registry import MOTION_BACKENDS, make_motion_backend
 from spatialbot_ros.motion.safety_gate import SafeMotion
 
-pytestmark = pytest.mark.core
 HOME_Q = np.array([0.0, -1.9, 1.9, -1.57, -1.57, 0.0])
 # an elbow-up arm at the executive's observe pose (0.42, 0, 0.35), pointing down
 START_Q = np.array([2.879, -1.755, 1.618, -1.434, -1.571, -1.834])
@@ -107,6 +106,7 @@ def gated(**kw):
 GOOD = make_pose([0.5, 0.1, 0.25], top_down_rotation(0.0))
 
 
+@pytest.mark.core
 @pytest.mark.parametrize("command", [
     lambda m: m.move_linear(make_pose([0.5, 0.1, -0.2], top_down_rotation(0.0))),           # below the table
     lambda m: m.move_to_pose(make_pose([2.0, 0.0, 0.2], top_down_rotation(0.0))),            # out of the box
@@ -124,6 +124,7 @@ def test_every_refusal_sends_nothing(command):
     assert m.move_linear(GOOD).ok and backend.calls[-1][0] == "execute"  # the same gate passes a good command
 
 
+@pytest.mark.core
 def test_estop_latches_and_watchdog_blocks_until_fed():
     estop = EStop()
     m, backend = gated(estop=estop)
@@ -146,6 +147,7 @@ def test_estop_latches_and_watchdog_blocks_until_fed():
     assert m2.move_linear(GOOD).ok and len(b2.calls) == 1
 
 
+@pytest.mark.core
 def test_real_hardware_is_dry_run_until_armed():
     m, backend = gated(armed=False)
     r = m.move_linear(GOOD)
@@ -159,6 +161,7 @@ def test_real_hardware_is_dry_run_until_armed():
     assert sim.move_linear(GOOD).status == MotionStatus.SUCCEEDED and sim_backend.calls
 
 
+@pytest.mark.ros
 def test_time_parameterized_trajectory_respects_limits_and_ends_at_ik():
     cfg = TrajectoryConfig(max_joint_speed_rad_s=1.0, max_joint_accel_rad_s2=2.0)
     start_tcp = fk(HOME_Q) @ make_pose([0, 0, cfg.tcp_offset_m])
@@ -179,6 +182,7 @@ def test_time_parameterized_trajectory_respects_limits_and_ends_at_ik():
     assert np.allclose(t_msg, times, atol=1e-9) and list(msg.points[-1].positions) == pytest.approx(list(wp[-1]))
 
 
+@pytest.mark.core
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_the_controllers_spline_stays_within_the_speed_limit_between_waypoints(seed):
     """A joint trajectory controller runs cubic Hermite splines through (position, velocity) points;
@@ -204,12 +208,14 @@ def test_the_controllers_spline_stays_within_the_speed_limit_between_waypoints(s
                                np.array([0.3]))[0] == pytest.approx(1.5)
 
 
+@pytest.mark.core
 def test_controller_name_is_a_parameter():
     assert TrajectoryConfig().action_name == "/scaled_joint_trajectory_controller/follow_joint_trajectory"
     assert TrajectoryConfig(controller_name="joint_trajectory_controller").action_name == \
         "/joint_trajectory_controller/follow_joint_trajectory"
 
 
+@pytest.mark.ros
 def test_moveit_goals_are_tool0_in_base_link_with_ros_quaternion_order():
     T = make_pose([0.5, 0.1, 0.2], top_down_rotation(0.3))
     goal = tool0_goal(T, 0.15, "base_link")
@@ -228,6 +234,7 @@ def test_moveit_goals_are_tool0_in_base_link_with_ros_quaternion_order():
     assert v[:3] == pytest.approx([0.5, 0.1, 0.2]) and len(v) == 6
 
 
+@pytest.mark.core
 @pytest.mark.parametrize("name, package, module_name", [
     ("moveit_py", "moveit-py", "moveit"), ("ur_rtde", "ur-rtde", "rtde_control"),
     ("joint_trajectory", "control-msgs", "control_msgs"), ("move_group", "moveit-msgs", "moveit_msgs")])
@@ -248,6 +255,7 @@ def test_absent_backends_import_lazily_and_name_what_to_install(name, package, m
         make_motion_backend(name, **kwargs)
 
 
+@pytest.mark.core
 def test_unknown_backend_lists_the_available_ones():
     with pytest.raises(ValueError, match="mujoco, moveit_py"):
         make_motion_backend("teleport")
@@ -264,6 +272,7 @@ def block_modules(monkeypatch, *names):
         monkeypatch.setitem(sys.modules, name, None)
 
 
+@pytest.mark.core
 def test_gripper_backends_are_named_in_one_table_and_need_control_msgs_for_the_action(monkeypatch):
 
     from spatialbot_ros.motion.registry import GRIPPER_BACKENDS, REAL_HARDWARE, make_gripper_backend
@@ -280,6 +289,7 @@ def test_gripper_backends_are_named_in_one_table_and_need_control_msgs_for_the_a
         make_gripper_backend("suction")
 
 
+@pytest.mark.core
 def test_a_backend_whose_module_cannot_import_names_the_missing_package(monkeypatch):
     import sys
 
@@ -290,6 +300,7 @@ def test_a_backend_whose_module_cannot_import_names_the_missing_package(monkeypa
         make_motion_backend("mujoco", cell=None)
 
 
+@pytest.mark.core
 def test_flat_parameters_fill_the_backend_config_and_unknown_ones_fail():
     from spatialbot_ros.motion.registry import make_gripper_backend
 
@@ -303,6 +314,7 @@ def test_flat_parameters_fill_the_backend_config_and_unknown_ones_fail():
 
 # -- what the controllers answer --------------------------------------------------------------------
 
+@pytest.mark.core
 @pytest.mark.parametrize("code, cause, words", [
     (-1, "invalid_goal", "invalid"),
     (-2, "invalid_joints", "joint names"),
@@ -318,6 +330,7 @@ def test_trajectory_error_codes_map_to_readable_aborts(code, cause, words):
     assert words in r.message and "shoulder_lift_joint off by 0.3" in r.message
 
 
+@pytest.mark.ros
 def test_goal_status_decides_when_the_error_code_is_zero():
     from action_msgs.msg import GoalStatus
 
@@ -332,6 +345,7 @@ def test_goal_status_decides_when_the_error_code_is_zero():
     assert result_from_fjt(GoalStatus.STATUS_ABORTED, -42).cause == "error_code_-42"
 
 
+@pytest.mark.core
 def test_speed_scaling_stretches_the_wait_and_a_long_pause_gives_up():
     from spatialbot_ros.motion.joint_trajectory import ScaledProgress
 
@@ -349,6 +363,7 @@ def test_speed_scaling_stretches_the_wait_and_a_long_pause_gives_up():
     assert r.status == MotionStatus.ABORTED and r.cause == "paused" and "paused" in r.message
 
 
+@pytest.mark.core
 @pytest.mark.parametrize("command, status, stalled, expect, cause", [
     (GripperCommand.CLOSE, 4, False, MotionStatus.SUCCEEDED, ""),          # closed fully (on nothing)
     (GripperCommand.CLOSE, 6, True, MotionStatus.SUCCEEDED, "stalled"),    # GripperActionController aborts a stall
@@ -365,6 +380,7 @@ def test_gripper_outcomes(command, status, stalled, expect, cause):
     assert r.status == expect and r.cause == cause
 
 
+@pytest.mark.core
 def test_arm_with_gripper_routes_calls_and_stop_stops_both_even_if_the_arm_fails():
     from spatialbot_ros.motion.arm_and_gripper import ArmWithGripper
 
@@ -406,6 +422,7 @@ def test_arm_with_gripper_routes_calls_and_stop_stops_both_even_if_the_arm_fails
     assert arm.calls == [("stop",)] and gripper.calls[-1] == "stop"
 
 
+@pytest.mark.core
 def test_arm_with_gripper_shows_the_arms_own_planners():
     """SafeMotion reads the planners' signatures: a q_start keyword lets dry runs plan from its shadow."""
     import inspect
@@ -513,6 +530,7 @@ def socket_gripper(server, **kw):
     return RobotiqSocketGripper(RobotiqSocketConfig("127.0.0.1", server.port, **{"motion_timeout_s": 2.0, **kw}))
 
 
+@pytest.mark.core
 def test_robotiq_socket_activates_then_closes_on_nothing_and_reads_zero_width():
     server = RobotiqServer(sta=0)
     g = socket_gripper(server, speed=200, force=120)
@@ -528,6 +546,7 @@ def test_robotiq_socket_activates_then_closes_on_nothing_and_reads_zero_width():
     g.close()
 
 
+@pytest.mark.core
 def test_robotiq_socket_close_on_an_object_is_a_grasp_and_reads_its_width():
     server = RobotiqServer(sta=3, object_pos=150, get_newline=False)  # replies without newlines at all
     g = socket_gripper(server)
@@ -538,6 +557,7 @@ def test_robotiq_socket_close_on_an_object_is_a_grasp_and_reads_its_width():
     g.close()
 
 
+@pytest.mark.core
 def test_robotiq_socket_failures_abort_and_stop_halts_the_fingers():
     frozen = RobotiqServer(sta=3, freeze_pre=True)        # the request is never echoed
     g = socket_gripper(frozen, motion_timeout_s=0.2)
@@ -562,6 +582,7 @@ def test_robotiq_socket_failures_abort_and_stop_halts_the_fingers():
     g.close()
 
 
+@pytest.mark.ros
 def test_joint_states_are_reordered_to_the_ur_joint_order():
     from sensor_msgs.msg import JointState
 

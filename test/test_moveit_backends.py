@@ -251,7 +251,7 @@ def moveit_py_backend(**cfg):
     return MoveItPyBackend(tcp_offset_m=TCP, config=MoveItPyConfig(**cfg))
 
 
-@pytest.mark.core
+@pytest.mark.ros
 def test_moveit_py_is_built_as_the_jazzy_bindings_require(fake_moveit):
     b = moveit_py_backend(plan_namespace="ur_ompl")
     assert ("get_planning_component", "ur_manipulator") in fake_moveit.calls
@@ -286,7 +286,7 @@ def test_moveit_py_scaling_defaults_to_a_tenth_times_speed_scale_and_is_never_ze
         MoveItPyConfig(velocity_scaling=0.0)
 
 
-@pytest.mark.core
+@pytest.mark.ros
 def test_moveit_py_linear_moves_use_pilz_lin(fake_moveit):
     b = moveit_py_backend(lin_namespace="pilz")
     plan = b.plan_linear(tcp_of(HOME_Q) @ make_pose([0.0, 0.0, 0.04]), 1.0)
@@ -298,7 +298,7 @@ def test_moveit_py_linear_moves_use_pilz_lin(fake_moveit):
     assert fake_moveit.params[-1].planner_id == ""                     # pose goals keep the default pipeline
 
 
-@pytest.mark.core
+@pytest.mark.ros
 def test_moveit_py_plan_is_a_joint_plan_in_ur_order(fake_moveit):
     b = moveit_py_backend()
     q_goal = HOME_Q + np.array([0.3, -0.2, 0.1, 0.05, -0.1, 0.4])
@@ -349,7 +349,7 @@ def test_moveit_py_stop_stops_the_execution_manager(fake_moveit):
     assert out["r"].status == MotionStatus.ABORTED
 
 
-@pytest.mark.core
+@pytest.mark.ros  # the built moveit_msgs / shape_msgs message classes
 @needs_moveit_msgs
 def test_moveit_py_adds_the_table_and_camera_mount_once(fake_moveit):
     b = moveit_py_backend(apply_scene=True)
@@ -379,7 +379,7 @@ def test_cell_obstacles_from_parameters_and_their_checks():
         CellObstacles((BoxObstacle("a", (1, 1, 1), (0, 0, 0)), BoxObstacle("a", (1, 1, 1), (1, 0, 0))))
 
 
-@pytest.mark.core
+@pytest.mark.ros  # the built moveit_msgs / shape_msgs message classes
 @needs_moveit_msgs
 def test_collision_objects_are_boxes_in_the_planning_frame():
     from moveit_msgs.msg import CollisionObject
@@ -706,7 +706,7 @@ def test_move_group_without_a_server_is_not_ready(ros):
 # ======================================================================================
 # the built moveit_msgs against upstream (Jazzy 2.6.0)
 # ======================================================================================
-@pytest.mark.core
+@pytest.mark.ros  # the built moveit_msgs / shape_msgs message classes
 @needs_moveit_msgs
 def test_built_moveit_msgs_have_the_upstream_fields_we_rely_on():
     from moveit_msgs.msg import CollisionObject, MoveItErrorCodes
@@ -734,7 +734,7 @@ def test_built_moveit_msgs_have_the_upstream_fields_we_rely_on():
     assert (SolidPrimitive.BOX, SolidPrimitive.SPHERE, SolidPrimitive.CYLINDER) == (1, 2, 3)
 
 
-@pytest.mark.core
+@pytest.mark.ros
 def test_moveit_py_plans_from_a_given_start_for_dry_runs(fake_moveit):
     b = moveit_py_backend()
     shadow = HOME_Q + np.array([0.2, 0.0, -0.1, 0.0, 0.1, 0.0])

@@ -1,6 +1,5 @@
 from pathlib import Path
 
-import mujoco
 import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
@@ -11,10 +10,10 @@ from spatialbot_ros.core.ur_kinematics import UR5_DH, UR5E_DH, fk, fk_all
 from spatialbot_ros.core.urdf_builder import build_urdf, urdf_chain_fk
 from spatialbot_ros.sim.ur5_mjcf import TCP_OFFSET_M
 
-pytestmark = pytest.mark.core
 URDF_DIR = Path(__file__).resolve().parents[1] / "urdf"
 
 
+@pytest.mark.core
 @pytest.mark.parametrize("ur_type, dh", [("ur5", UR5_DH), ("ur5e", UR5E_DH)])
 def test_generated_urdf_matches_closed_form_fk(ur_type, dh):
     text = build_urdf(ur_type, TCP_OFFSET_M)
@@ -27,7 +26,9 @@ def test_generated_urdf_matches_closed_form_fk(ur_type, dh):
         assert np.allclose(urdf_chain_fk(text, q, "tcp"), fk(q, dh) @ make_pose([0, 0, TCP_OFFSET_M]), atol=1e-6)
 
 
+@pytest.mark.sim
 def test_mujoco_loads_the_urdf_and_agrees_with_fk():
+    import mujoco
     model = mujoco.MjModel.from_xml_path(str(URDF_DIR / "ur5_sim.urdf"))
     data = mujoco.MjData(model)
     q = np.array([0.3, -1.1, 1.4, -0.8, 1.2, 0.5])
@@ -55,6 +56,7 @@ def synthetic_eye_to_hand(n, noise=0.0, seed=0):
     return base_from_camera, robot, obs
 
 
+@pytest.mark.core
 def test_hand_eye_recovers_the_camera_pose():
     truth, robot, obs = synthetic_eye_to_hand(15)
     res = calibrate_hand_eye(robot, obs)
@@ -66,6 +68,7 @@ def test_hand_eye_recovers_the_camera_pose():
     assert np.linalg.norm(noisy.transform[:3, 3] - truth[:3, 3]) < 0.02
 
 
+@pytest.mark.core
 def test_hand_eye_rejects_bad_input_and_writes_yaml(tmp_path):
     truth, robot, obs = synthetic_eye_to_hand(5)
     with pytest.raises(ValueError, match="as many"):
@@ -76,6 +79,7 @@ def test_hand_eye_rejects_bad_input_and_writes_yaml(tmp_path):
     assert np.allclose(read_extrinsics_yaml(tmp_path / "camera_extrinsics.yaml"), truth, atol=1e-6)
 
 
+@pytest.mark.ros
 def test_real_cell_urdf_and_calibration_use_the_base_frame_the_nodes_read(tmp_path):
     """The nodes' camera_extrinsics are in the UR `base` frame (ur_description's base_link turned by
     pi about z): the URDF mount and the calibration file must name the same frame."""

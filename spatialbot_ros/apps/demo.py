@@ -7,6 +7,7 @@ import json
 import logging
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import imageio.v2 as imageio
@@ -18,8 +19,10 @@ from spatialbot_ros.core.som_overlay import draw_marks
 from spatialbot_ros.core.transforms import invert, transform_points
 from spatialbot_ros.executive.pick_place import StepRecord
 from spatialbot_ros.policy.registry import make_policy
-from spatialbot_ros.sim.cell import Ur5Cell
 from spatialbot_ros.sim.scene import Scene, default_scene_path, load_scene
+
+if TYPE_CHECKING:  # MuJoCo is imported when the episode runs
+    from spatialbot_ros.sim.cell import Ur5Cell
 
 log = logging.getLogger(__name__)
 

@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,9 +18,10 @@ from spatialbot_ros.executive.pick_place import ExecutiveConfig, PickPlaceExecut
 from spatialbot_ros.executive.shared_autonomy import Operator, SharedAutonomyConfig
 from spatialbot_ros.motion.safety_gate import SafeMotion
 from spatialbot_ros.policy.base import Policy
-from spatialbot_ros.sim.cell import CellConfig, Ur5Cell
-from spatialbot_ros.sim.mujoco_backend import MujocoMotionBackend
 from spatialbot_ros.sim.scene import Scene
+
+if TYPE_CHECKING:  # MuJoCo is imported when an episode runs, not by code that only reads results
+    from spatialbot_ros.sim.cell import CellConfig, Ur5Cell
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,8 @@ class SimCamera:
 def sim_motion(cell: Ur5Cell, safety: SafetyChecker | None = None) -> SafeMotion:
     """The cell's motion backend behind the safety gate: the simulator needs no arming, every
     command is still planned, checked and only then executed."""
+    from spatialbot_ros.sim.mujoco_backend import MujocoMotionBackend
+
     return SafeMotion(MujocoMotionBackend(cell), safety or SafetyChecker(), real_hardware=False)
 
 
@@ -111,6 +115,8 @@ def run_episode(scene: Scene, policy: Policy, *, cell_config: CellConfig | None 
                 shared: SharedAutonomyConfig | None = None) -> EpisodeResult:
     """One episode in a fresh cell, scored against the simulator's truth. operator_for: shared
     autonomy (an operator built on the episode's cell, offered control before each policy action)."""
+    from spatialbot_ros.sim.cell import CellConfig, Ur5Cell
+
     t_wall = time.perf_counter()
     cell = Ur5Cell(scene.objects, cell_config or CellConfig.from_scene(scene))
     cell.reset()

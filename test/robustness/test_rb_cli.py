@@ -14,8 +14,6 @@ from hostile import VALID_SCENE, billion_laughs_yaml, write
 from spatialbot_ros.cli import POLICY_NAMES, UP_PROFILES, ExitCode, main
 from spatialbot_ros.core.errors import MAX_MESSAGE_CHARS
 
-pytestmark = pytest.mark.core
-
 
 def _one_line(capsys, argv: list[str], code: int) -> str:
     rc = main(argv)
@@ -75,6 +73,7 @@ ARG_CASES = [
 ]
 
 
+@pytest.mark.core
 @pytest.mark.surface("cli_args")
 @pytest.mark.parametrize("argv,match", ARG_CASES, ids=[" ".join(a)[:40] for a, _ in ARG_CASES])
 def test_bad_arguments_are_one_line(capsys, argv, match, monkeypatch):
@@ -86,6 +85,7 @@ def test_bad_arguments_are_one_line(capsys, argv, match, monkeypatch):
     assert match in line and "--help" in line
 
 
+@pytest.mark.core
 @pytest.mark.surface("cli_args")
 def test_help_lists_the_exit_codes(capsys):
     assert main(["--help"]) == 0
@@ -94,6 +94,7 @@ def test_help_lists_the_exit_codes(capsys):
         assert f"  {code.value:<4}" in out
 
 
+@pytest.mark.core
 @pytest.mark.surface("cli_args")
 def test_policy_choices_match_the_registry():
     from spatialbot_ros.policy.registry import BUILTIN_BACKENDS
@@ -101,6 +102,7 @@ def test_policy_choices_match_the_registry():
     assert tuple(sorted(BUILTIN_BACKENDS)) == POLICY_NAMES
 
 
+@pytest.mark.core
 @pytest.mark.surface("cli_args")
 def test_up_profiles_match_graph_up():
     from spatialbot_ros.graph_up import PROFILES
@@ -125,6 +127,7 @@ SCENE_FILES = {
 }
 
 
+@pytest.mark.core
 @pytest.mark.surface("cli_files")
 @pytest.mark.parametrize("command", ["demo", "eval", "ground"])
 @pytest.mark.parametrize("name", sorted(SCENE_FILES) + ["<missing>", "<directory>"])
@@ -152,6 +155,7 @@ CONFIG_FILES = {
 }
 
 
+@pytest.mark.core
 @pytest.mark.surface("config_files")
 @pytest.mark.parametrize("command", ["eval", "spatial-qa"])
 @pytest.mark.parametrize("name", sorted(CONFIG_FILES) + ["<missing>"])
@@ -168,17 +172,30 @@ def test_bad_backend_config_through_the_cli(tmp_path, capsys, command, name):
     assert str(path) in lines[0] or "backend_config" in lines[0]
 
 
+@pytest.mark.core
 @pytest.mark.surface("cli_files")
 @pytest.mark.parametrize("out", ["file", "under_file", "sys"])
-@pytest.mark.parametrize("command", ["eval", "spatial-qa", "demos", "demo", "train", "scenes"])
+@pytest.mark.parametrize("command", ["eval", "spatial-qa", "demos", "demo", "scenes"])
 def test_unwritable_out_is_found_before_the_first_episode(tmp_path, capsys, monkeypatch, out, command):
     """issue 17: an unwritable --out was found only after every episode had run."""
+    _unwritable_out_is_found_first(tmp_path, capsys, monkeypatch, out, command)
+
+
+@pytest.mark.sim  # `train` imports torch before it looks at --out
+@pytest.mark.surface("cli_files")
+@pytest.mark.parametrize("out", ["file", "under_file", "sys"])
+def test_unwritable_out_is_found_before_training(tmp_path, capsys, monkeypatch, out):
+    _unwritable_out_is_found_first(tmp_path, capsys, monkeypatch, out, "train")
+
+
+def _unwritable_out_is_found_first(tmp_path, capsys, monkeypatch, out, command):
     ran = []
     monkeypatch.setattr("spatialbot_ros.apps.episode.run_episode", lambda *a, **k: ran.append(1))
     monkeypatch.setattr("spatialbot_ros.apps.spatial_qa.generate_qa", lambda *a, **k: ran.append(1) or [])
     monkeypatch.setattr("spatialbot_ros.learn.demos._collect_seed", lambda *a, **k: ran.append(1))
     monkeypatch.setattr("spatialbot_ros.apps.demo.run_demo", lambda *a, **k: ran.append(1))
-    monkeypatch.setattr("spatialbot_ros.learn.train.train", lambda *a, **k: ran.append(1))
+    if command == "train":  # patching it imports torch
+        monkeypatch.setattr("spatialbot_ros.learn.train.train", lambda *a, **k: ran.append(1))
     f = write(tmp_path / "f", "x")
     path = {"file": f, "under_file": f / "sub", "sys": Path("/sys/spatialbot_out")}[out]
     extra = {"demos": ["--episodes", "1", "--workers", "1"], "train": ["--data", str(tmp_path)],
@@ -190,6 +207,7 @@ def test_unwritable_out_is_found_before_the_first_episode(tmp_path, capsys, monk
     assert str(path) in line and not ran
 
 
+@pytest.mark.core
 @pytest.mark.surface("cli_files")
 @pytest.mark.parametrize("argv,module", [(["train", "--data", "d", "--out", "o"], "torch"),
                                          (["export", "--model-dir", "m"], "torch"),
@@ -215,6 +233,7 @@ def _fake_episode():
     return ep
 
 
+@pytest.mark.core
 @pytest.mark.surface("cli_files")
 def test_internal_error_prints_a_traceback_and_where_to_report(capsys, monkeypatch):
     monkeypatch.setattr("spatialbot_ros.cli._cmd_scenes", lambda args: [][1])
@@ -225,6 +244,7 @@ def test_internal_error_prints_a_traceback_and_where_to_report(capsys, monkeypat
     assert "internal error" in last and "report" in last
 
 
+@pytest.mark.core
 @pytest.mark.surface("cli_files")
 def test_debug_shows_the_traceback_of_an_expected_error(tmp_path):
     from spatialbot_ros.sim.scene import SceneError
@@ -233,6 +253,7 @@ def test_debug_shows_the_traceback_of_an_expected_error(tmp_path):
         main(["--debug", "demo", "--scene", str(tmp_path / "missing.yaml")])
 
 
+@pytest.mark.core
 @pytest.mark.surface("cli_files")
 def test_interrupt_is_one_line_and_says_what_was_kept(tmp_path, capsys, monkeypatch):
     def interrupted(args):
@@ -247,6 +268,7 @@ def test_interrupt_is_one_line_and_says_what_was_kept(tmp_path, capsys, monkeypa
     assert "2 of 5 episodes kept" in line
 
 
+@pytest.mark.core
 @pytest.mark.surface("cli_files")
 def test_grounding_failure_is_task_failed_not_a_crash(capsys, monkeypatch):
     from spatialbot_ros.core.errors import TaskFailedError
@@ -271,6 +293,7 @@ SUBPROCESS_CASES = [
 ]
 
 
+@pytest.mark.core
 @pytest.mark.robustness_full
 @pytest.mark.surface("cli_files")
 @pytest.mark.parametrize("argv,code,bound_s", SUBPROCESS_CASES, ids=[" ".join(a)[:30] for a, _, _ in SUBPROCESS_CASES])

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from spatialbot_ros.core.errors import FrameError
 from spatialbot_ros.core.frame import CameraIntrinsics, RGBDFrame
 
-pytestmark = [pytest.mark.core, pytest.mark.surface("frames")]
+pytestmark = [pytest.mark.surface("frames")]
 
 K = CameraIntrinsics(64, 48, 60.0, 60.0, 31.5, 23.5)
 RGB = np.zeros((48, 64, 3), np.uint8)
@@ -26,6 +26,7 @@ INTRINSICS_CASES = [
 ]
 
 
+@pytest.mark.core
 @pytest.mark.parametrize("args", INTRINSICS_CASES, ids=[str(a)[:30] for a in INTRINSICS_CASES])
 def test_bad_intrinsics(args):
     with pytest.raises(FrameError):
@@ -51,6 +52,7 @@ FRAME_CASES = {
 }
 
 
+@pytest.mark.core
 @pytest.mark.parametrize("name", sorted(FRAME_CASES))
 def test_bad_frames(name):
     kwargs = dict(color_rgb=RGB, depth_mm=DEPTH, intrinsics=K, **{})
@@ -59,6 +61,7 @@ def test_bad_frames(name):
         RGBDFrame(**kwargs)
 
 
+@pytest.mark.core
 def test_hfov_out_of_range():
     for hfov in (0.0, -5.0, 180.0, float("nan"), 1e9):
         with pytest.raises(FrameError):
@@ -103,6 +106,7 @@ IMAGE_CASES = {
 }
 
 
+@pytest.mark.ros
 @pytest.mark.parametrize("name", sorted(IMAGE_CASES))
 def test_malformed_image_is_a_frame_error(name):
     from spatialbot_ros.nodes.conversions import msgs_to_rgbd
@@ -124,6 +128,7 @@ PAIR_CASES = {
 }
 
 
+@pytest.mark.ros
 @pytest.mark.parametrize("name", sorted(PAIR_CASES))
 def test_mismatched_color_depth(name):
     from spatialbot_ros.nodes.conversions import msgs_to_rgbd
@@ -146,6 +151,7 @@ INFO_CASES = {
 }
 
 
+@pytest.mark.ros
 @pytest.mark.parametrize("name", sorted(INFO_CASES))
 def test_malformed_camera_info(name):
     from spatialbot_ros.nodes.conversions import msgs_to_rgbd
@@ -154,6 +160,7 @@ def test_malformed_camera_info(name):
         msgs_to_rgbd(_image(), _image(encoding="16UC1"), _info(**INFO_CASES[name]))
 
 
+@pytest.mark.ros
 def test_float_depth_nan_inf_negative_become_no_data():
     from spatialbot_ros.nodes.conversions import msgs_to_rgbd
 
@@ -164,6 +171,7 @@ def test_float_depth_nan_inf_negative_become_no_data():
     assert flat.tolist() == [0, 0, 0, 0, 0, 65535, 500, 1000]
 
 
+@pytest.mark.ros
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(width=st.integers(0, 5000) | st.just(2**32 - 1), height=st.integers(0, 5000) | st.just(2**32 - 1),
        step=st.integers(0, 20000), n=st.integers(0, 4096), big=st.integers(0, 1),
@@ -181,6 +189,7 @@ def test_fuzzed_images_convert_or_refuse(width, height, step, n, big, encoding, 
     assert arr.shape[:2] == (height, width)
 
 
+@pytest.mark.ros
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(k=st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=9, max_size=9),
        w=st.integers(0, 2**32 - 1), h=st.integers(0, 2**32 - 1))

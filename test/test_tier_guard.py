@@ -1,0 +1,62 @@
+"""The core-tier guard (tier_guard.py) fails a core-only run that loads a heavy module and names
+who loaded it; it lets a run that also selects other tiers load what they need."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from tier_guard import is_heavy
+
+pytestmark = pytest.mark.core
+
+TEST_DIR = Path(__file__).resolve().parent
+
+HEAVY_TESTS = '''
+import pytest
+import torch  # a module-level heavy import: loaded at collection
+
+@pytest.mark.core
+def test_light():
+    assert torch.FAKE
+
+@pytest.mark.core
+def test_uses_rclpy():
+    import rclpy
+    assert rclpy.FAKE
+
+@pytest.mark.sim
+def test_sim_only():
+    pass
+'''
+
+
+def test_ros_messages_mujoco_torch_count_as_heavy_and_test_modules_do_not():
+    assert all(is_heavy(m) for m in ("mujoco", "torch.nn", "rclpy.node", "sensor_msgs.msg", "std_srvs",
+                                     "builtin_interfaces.msg", "spatialbot_interfaces.action"))
+    assert not any(is_heavy(m) for m in ("numpy", "cv2", "scipy.spatial", "test_interfaces", "rosbags"))
+
+
+@pytest.mark.parametrize("markexpr, fails", [("core", True), ("core or sim", False)])
+def test_a_core_only_run_that_loads_heavy_modules_fails_and_names_them(tmp_path, markexpr, fails):
+    for fake in ("torch", "rclpy"):  # stand-ins that shadow the real packages in the child only
+        (tmp_path / fake).mkdir()
+        (tmp_path / fake / "__init__.py").write_text("FAKE = True\n")
+    (tmp_path / "pytest.ini").write_text("[pytest]\nmarkers =\n    core: c\n    sim: s\naddopts = --strict-markers\n")
+    (tmp_path / "test_heavy.py").write_text(HEAVY_TESTS)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(TEST_DIR), os.environ.get("PYTHONPATH", "")])}
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "tier_guard", "-p", "no:cacheprovider",
+                          "-m", markexpr, "test_heavy.py"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=120)
+    out = run.stdout + run.stderr
+    assert "2 passed" in out or "3 passed" in out, out  # the tests themselves pass either way
+    if fails:
+        assert run.returncode == 1, out
+        assert "core tier loaded heavy modules" in out
+        assert "test_heavy.py: torch" in out and "test_heavy.py::test_uses_rclpy: rclpy" in out
+    else:
+        assert run.returncode == 0, out
+        assert "core tier loaded heavy modules" not in out
