@@ -186,6 +186,7 @@ def test_controllers_file_keeps_upstream_and_adds_the_gripper_controller():
     assert spawner.startswith("[GRIPPER_CONTROLLER, '-c', '/controller_manager'")
 
 
+@pytest.mark.core
 def test_controllers_file_is_one_per_user_not_one_per_launch():
     path = launch_function("controllers_path")
     assert path({"ROS_HOME": "/r"}) == Path("/r/spatialbot_ros/gz_controllers.yaml")
