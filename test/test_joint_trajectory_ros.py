@@ -160,6 +160,8 @@ def test_a_plan_executes_and_the_joints_arrive_with_tolerances_set(cell):
     goal = driver.goals[0]
     assert [t.name for t in goal.path_tolerance] == list(driver.names)
     assert {t.position for t in goal.path_tolerance} == {0.2} and {t.position for t in goal.goal_tolerance} == {0.005}
+    # a goal ends only once the arm has stopped: while it settles a stop still has a goal to cancel
+    assert {t.velocity for t in goal.goal_tolerance} == {0.05}
     assert seconds(goal.goal_time_tolerance) == pytest.approx(1.0)
     assert goal.trajectory.header.stamp.sec == 0 and goal.trajectory.header.stamp.nanosec == 0  # start on receipt
     # a straight line planned from there runs too and ends at the target pose

@@ -79,7 +79,10 @@ class TrajectoryConfig:
     linear_step_rad: float = 0.05         # ... and per 0.05 rad of TCP rotation
     max_linear_joint_jump_rad: float = 0.5  # a bigger jump between line waypoints is a singularity
     path_tolerance_rad: float = 0.2       # per joint while moving (ur_robot_driver's default)
-    goal_tolerance_rad: float = 0.005     # per joint at the end
+    goal_tolerance_rad: float = 0.005     # per joint at the end ...
+    # ... and slower than this: a goal ends only once the arm has stopped (the driver's default, 0.2 rad/s,
+    # ends it while the arm still settles into the end point, when a stop has no goal left to cancel)
+    goal_velocity_tolerance_rad_s: float = 0.05
     goal_time_tolerance_s: float = 1.0    # time after the end to get within goal tolerance
     start_tolerance_rad: float = 0.05     # the arm may not have moved more since planning
     joint_states_topic: str = "/joint_states"
@@ -485,7 +488,8 @@ class JointTrajectoryBackend:
         goal = self._action.Goal()
         goal.trajectory = build_joint_trajectory(waypoints, times, vel, cfg.joint_names)
         goal.path_tolerance = [JointTolerance(name=j, position=cfg.path_tolerance_rad) for j in cfg.joint_names]
-        goal.goal_tolerance = [JointTolerance(name=j, position=cfg.goal_tolerance_rad) for j in cfg.joint_names]
+        goal.goal_tolerance = [JointTolerance(name=j, position=cfg.goal_tolerance_rad,
+                                              velocity=cfg.goal_velocity_tolerance_rad_s) for j in cfg.joint_names]
         sec, nanosec = split_seconds(cfg.goal_time_tolerance_s)
         goal.goal_time_tolerance = Duration(sec=sec, nanosec=nanosec)
         return goal
