@@ -319,6 +319,16 @@ class _RestWatch:
     pending: Any = None    # the send future of a goal not yet accepted at the stop (the hold waits for it)
 
 
+def _note_hold_answer(future: Any) -> None:
+    """The controller's answer to a hold (or the error of a node destroyed before it came): logged,
+    so that no failed future goes unread."""
+    exc = future.exception()
+    if exc is not None:
+        log.debug("hold goal not answered: %s", exc)
+    elif future.result() is not None and not future.result().accepted:
+        log.warning("the controller rejected the hold after a stop (it keeps its own hold)")
+
+
 def _not_ready(message: str, cause: str) -> PlanningFailed:
     return PlanningFailed(MotionResult(MotionStatus.NOT_READY, message, cause))
 
@@ -628,10 +638,11 @@ class JointTrajectoryBackend:
                 return False  # a newer goal owns the arm now
             goal = self._goal(q[None], np.array([self.config.rest_hold_time_s]), np.zeros((1, len(q))))
             try:
-                self._client.send_goal_async(goal)
+                sent = self._client.send_goal_async(goal)
             except Exception as exc:  # noqa: BLE001 - shutting down: the controller keeps its own hold
                 log.warning("stopped: the hold at %s was not sent (%s)", where, exc)
                 return False
+        sent.add_done_callback(_note_hold_answer)  # nobody waits for it; a node torn down meanwhile fails it
         log.info("stopped: holding %s", where)
         return True
 
