@@ -160,6 +160,8 @@ def test_a_plan_executes_and_the_joints_arrive_with_tolerances_set(cell):
     goal = driver.goals[0]
     assert [t.name for t in goal.path_tolerance] == list(driver.names)
     assert {t.position for t in goal.path_tolerance} == {0.2} and {t.position for t in goal.goal_tolerance} == {0.005}
+    # a goal ends only once the arm has stopped: while it settles a stop still has a goal to cancel
+    assert {t.velocity for t in goal.goal_tolerance} == {0.05}
     assert seconds(goal.goal_time_tolerance) == pytest.approx(1.0)
     assert goal.trajectory.header.stamp.sec == 0 and goal.trajectory.header.stamp.nanosec == 0  # start on receipt
     # a straight line planned from there runs too and ends at the target pose
@@ -208,6 +210,53 @@ def test_a_stop_while_execute_checks_readiness_sends_nothing(cell):
     assert result.status == MotionStatus.ABORTED and result.cause == "stopped"
     time.sleep(0.3)
     assert driver.goals == [] and np.allclose(driver.q, HOME_Q)
+
+
+def test_after_a_stop_the_arm_is_held_where_it_came_to_rest(cell):
+    """The cancel makes the controller hold the cancel-time position; once the joint states show the
+    arm at rest, a one-point hold at that position follows (sent without waiting for any answer)."""
+    backend, driver, _ = cell()
+    plan = backend.plan_joints(HOME_Q + 1.0, speed_scale=0.5)
+    threading.Timer(0.5, backend.stop).start()
+    assert backend.execute(plan).cause == "stopped"
+    assert driver.canceled.wait(2.0)
+    assert eventually(lambda: len(driver.goals) == 2, timeout_s=3.0), "no hold after the stop"
+    hold = driver.goals[1].trajectory
+    assert len(hold.points) == 1 and list(hold.points[0].velocities) == [0.0] * 6
+    order = [list(hold.joint_names).index(n) for n in driver.names]
+    assert np.allclose(np.array(hold.points[0].positions)[order], driver.q, atol=1e-9)  # where it stopped
+    assert not np.allclose(driver.q, HOME_Q + 1.0, atol=0.1)
+    time.sleep(0.3)
+    assert len(driver.goals) == 2  # one hold per stop, however often stop() is called meanwhile
+
+
+def test_an_engaged_interlock_sends_nothing_even_when_stop_came_before_execute(cell):
+    """SafeMotion checks its e-stop, then calls execute(); an e-stop between the two used to be lost
+    (execute() cleared the stop flag and sent the goal). The interlock is checked right before the send."""
+    backend, driver, _ = cell()
+    engaged = threading.Event()
+    backend.set_interlock(engaged.is_set)
+    plan = backend.plan_joints(HOME_Q + 0.2, 1.0)
+    engaged.set()
+    backend.stop()  # the e-stop's stop(), before execute() begins
+    result = backend.execute(plan)
+    assert result.status == MotionStatus.ABORTED and result.cause == "stopped"
+    time.sleep(0.3)
+    assert driver.goals == [] and np.allclose(driver.q, HOME_Q)
+    engaged.clear()  # reset: the next goal runs
+    assert backend.execute(backend.plan_joints(HOME_Q + 0.2, 1.0)).ok
+
+
+def test_a_rest_hold_never_lands_after_a_newer_goal(cell):
+    backend, driver, _ = cell()
+    assert backend.execute(backend.plan_joints(HOME_Q + 0.1, 1.0)).ok
+    backend.stop()  # just after a goal: the arm may still be settling, a rest hold is armed
+    target = HOME_Q + 0.3
+    assert backend.execute(backend.plan_joints(target, 1.0)).ok
+    time.sleep(0.3)
+    last = driver.goals[-1].trajectory
+    order = [list(last.joint_names).index(n) for n in driver.names]
+    assert np.allclose(np.array(last.points[-1].positions)[order], target) and np.allclose(driver.q, target)
 
 
 @pytest.mark.parametrize("code, cause, words", [

@@ -64,10 +64,59 @@ def test_the_node_builds_ur_rtde_with_the_robot_ip_and_moveit_py_with_its_scalin
     ({"motion_backend": "ros_topics", "gripper_backend": "robotiq_action"}, "gripper_backend topic"),
     ({"motion_backend": "teleport"}, "unknown"),
     ({"require_calibration": True}, "calibrate"),
-    ({"calibration.mode": "eye_in_hand"}, "eye_in_hand"),
+    ({"calibration.mode": "eye_in_hand"}, "parent_frame must be tool0"),  # extrinsics given in base: not a wrist camera
+    ({"calibration.mode": "hand_in_eye"}, "eye_to_hand or eye_in_hand"),
     ({"speed_scale": 3.0}, "speed_scale"),
     ({"safety.workspace_min_m": [0.9, -0.6, 0.0]}, "workspace"),
 ])
 def test_impossible_or_unsafe_configurations_refuse_to_start_naming_the_parameter(ros, overrides, message):
     with pytest.raises(ValueError, match=message):
         make_node(**overrides)
+
+
+def test_an_eye_in_hand_calibration_is_accepted_and_each_frame_gets_the_camera_pose_at_its_stamp(ros):
+    """The wrist camera's pose for a frame: base_from_tool0 at the joints of the frame's stamp (between
+    two joint states) times the calibrated tool0_from_camera; a frame the joint states do not cover
+    is refused (stale_frame), never given the arm's pose of another moment."""
+    import numpy as np
+    from sensor_msgs.msg import JointState
+
+    from spatialbot_ros.core.errors import FrameError
+    from spatialbot_ros.core.frame import CameraIntrinsics, RGBDFrame
+    from spatialbot_ros.core.geometry import deproject
+    from spatialbot_ros.core.transforms import pose_from_xyz_quat
+    from spatialbot_ros.core.ur_kinematics import UR5_DH, UR_JOINT_NAMES, fk
+    from spatialbot_ros.nodes.conversions import rgbd_to_msgs, s_to_stamp
+
+    xyz, quat = [0.08, 0.0, 0.03], [0.0, 0.0, 0.70710678, 0.70710678]
+    node = make_node(**{"calibration.mode": "eye_in_hand", "camera_extrinsics.parent_frame": "tool0",
+                        "camera_extrinsics.xyz": xyz, "camera_extrinsics.quat_xyzw": quat})
+    try:
+        q0 = np.array([0.0, -1.9, 1.9, -1.57, -1.57, 0.0])
+        for i, t in enumerate((100.00, 100.01, 100.02)):
+            js = JointState(name=list(UR_JOINT_NAMES), position=[float(v) for v in q0 + [0.1 * i, 0, 0, 0, 0, 0]])
+            js.header.stamp = s_to_stamp(t)
+            node._on_joint_state(js)
+        k = CameraIntrinsics(64, 48, 46.5, 46.5, 32.0, 24.0)
+        depth = np.full((48, 64), 400, np.uint16)
+
+        def show(stamp_s):
+            for stream, msg in zip(("color", "depth", "info"), rgbd_to_msgs(RGBDFrame(
+                    np.zeros((48, 64, 3), np.uint8), depth, k, stamp_s=stamp_s)), strict=True):
+                node._on_camera(stream, msg)
+
+        show(100.015)  # half-way between the 2nd and 3rd joint states
+        frame = node.latest_frame()
+        q_then = q0 + [0.15, 0, 0, 0, 0, 0]
+        expected = fk(q_then, UR5_DH) @ pose_from_xyz_quat(xyz, quat)
+        assert np.allclose(node.base_from_camera, expected, atol=1e-9)
+        # the target point under the image centre, 0.4 m out, lands in the base frame through that pose
+        p_cam = deproject(32.0, 24.0, frame.depth_m()[24, 32], k)
+        assert np.allclose((node.base_from_camera @ np.append(p_cam, 1.0))[:3], (expected @ [0, 0, 0.4, 1.0])[:3])
+        newest = fk(q0 + [0.2, 0, 0, 0, 0, 0], UR5_DH) @ pose_from_xyz_quat(xyz, quat)
+        assert np.linalg.norm(node.base_from_camera[:3, 3] - newest[:3, 3]) > 0.01  # not the arm's pose of now
+        show(101.0)  # a second after the newest joint state
+        with pytest.raises(FrameError, match="no joint state around the frame's stamp"):
+            node.latest_frame()
+    finally:
+        node.destroy_node()

@@ -5,11 +5,15 @@ files read.
 
 Eye-to-hand: X = base_from_camera, the target is fixed on tool0 (tool0_from_target constant).
 Eye-in-hand: X = tool0_from_camera, the target is fixed in the cell (base_from_target constant).
+Using an eye-in-hand result: a frame's camera pose is base_from_tool0(joints at the frame's stamp) @ X
+(JointHistory, wrist_camera_pose), never the arm's pose when the frame happens to be read.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,6 +25,7 @@ from scipy.optimize import least_squares
 from scipy.spatial.transform import Rotation
 
 from spatialbot_ros.core.transforms import extrinsic_from_params, invert, make_pose, pose_to_xyz_quat
+from spatialbot_ros.core.ur_kinematics import UR5_DH, DHParams, fk
 
 METHODS = {"tsai": cv2.CALIB_HAND_EYE_TSAI, "park": cv2.CALIB_HAND_EYE_PARK, "horaud": cv2.CALIB_HAND_EYE_HORAUD,
            "andreff": cv2.CALIB_HAND_EYE_ANDREFF, "daniilidis": cv2.CALIB_HAND_EYE_DANIILIDIS}
@@ -253,3 +258,49 @@ def read_calibration_yaml(path: Path | str) -> CalibrationFile:
 def read_extrinsics_yaml(path: Path | str) -> np.ndarray:
     """parent_from_child (base_from_camera for eye-to-hand) of a validated calibration file."""
     return read_calibration_yaml(path).transform
+
+
+class JointHistory:
+    """Recent arm joint states by stamp, so a wrist camera's pose can be taken at the moment its frame
+    was exposed. Not thread-safe (the node holds its lock around it)."""
+
+    def __init__(self, horizon_s: float = 2.0, max_gap_s: float = 0.05) -> None:
+        self.horizon_s, self.max_gap_s = float(horizon_s), float(max_gap_s)
+        self._stamps: deque[float] = deque()
+        self._joints: deque[np.ndarray] = deque()
+
+    def add(self, stamp_s: float, q: np.ndarray) -> None:
+        """A joint state; one stamped before the newest is dropped (stamps must increase)."""
+        if not math.isfinite(stamp_s) or (self._stamps and stamp_s <= self._stamps[-1]):
+            return
+        self._stamps.append(float(stamp_s))
+        self._joints.append(np.asarray(q, float).copy())
+        while self._stamps and self._stamps[0] < stamp_s - self.horizon_s:
+            self._stamps.popleft()
+            self._joints.popleft()
+
+    def latest(self) -> tuple[float, np.ndarray] | None:
+        return (self._stamps[-1], self._joints[-1].copy()) if self._stamps else None
+
+    def at(self, stamp_s: float) -> np.ndarray | None:
+        """The joints at stamp_s: interpolated between the two states around it, or the newest when
+        stamp_s is at most max_gap_s after it; None when the history does not cover stamp_s (before
+        it, too far after it, or inside a gap longer than max_gap_s)."""
+        if not self._stamps or not math.isfinite(stamp_s):
+            return None
+        stamps = list(self._stamps)
+        if stamp_s >= stamps[-1]:
+            return self._joints[-1].copy() if stamp_s - stamps[-1] <= self.max_gap_s else None
+        i = bisect.bisect_right(stamps, stamp_s)
+        if i == 0:
+            return None
+        t0, t1 = stamps[i - 1], stamps[i]
+        if t1 - t0 > self.max_gap_s:
+            return None
+        w = (stamp_s - t0) / (t1 - t0)
+        return (1.0 - w) * self._joints[i - 1] + w * self._joints[i]
+
+
+def wrist_camera_pose(q: np.ndarray, tool0_from_camera: np.ndarray, dh: DHParams = UR5_DH) -> np.ndarray:
+    """base_from_camera of a camera on the wrist with the arm at joints q."""
+    return fk(np.asarray(q, float), dh) @ np.asarray(tool0_from_camera, float)

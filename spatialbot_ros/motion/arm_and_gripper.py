@@ -50,6 +50,12 @@ class ArmWithGripper:
     def gripper_state(self) -> GripperState:
         return self.gripper_backend.state()
 
+    def set_interlock(self, engaged: Callable[[], bool]) -> None:
+        """Passed on to the arm when it takes one (JointTrajectoryBackend)."""
+        setter = getattr(self.arm, "set_interlock", None)
+        if callable(setter):
+            setter(engaged)
+
     def stop(self) -> None:
         """Both are stopped even if one of them raises (the first error is raised afterwards)."""
         errors: list[Exception] = []

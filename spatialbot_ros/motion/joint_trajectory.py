@@ -11,6 +11,11 @@ std_msgs/Float64 in percent) stretches the wait: at 50 % a trajectory takes twic
 it is paused and the goal is given up after a pause timeout. The node is spun by another executor;
 this code only waits on futures (motion/ros_futures.py).
 
+A stop cancels the goal at once (JTC then holds the position measured at the cancel) and, once the
+arm has come to rest, sends a one-point trajectory holding the position where it came to rest: held
+at the cancel-time position, a servo pulls the braking arm back over its stopping distance, which is
+motion after the stop (on the emulated cell most of the e-stop-to-standstill time; bench/bench_estop.py).
+
 Trajectory maths and the result mapping are pure and tested without ROS; control_msgs
 (apt ros-$ROS_DISTRO-control-msgs, or the definitions built by scripts/build_interfaces.sh) is
 imported only when the backend is constructed.
@@ -23,6 +28,7 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,7 +79,10 @@ class TrajectoryConfig:
     linear_step_rad: float = 0.05         # ... and per 0.05 rad of TCP rotation
     max_linear_joint_jump_rad: float = 0.5  # a bigger jump between line waypoints is a singularity
     path_tolerance_rad: float = 0.2       # per joint while moving (ur_robot_driver's default)
-    goal_tolerance_rad: float = 0.005     # per joint at the end
+    goal_tolerance_rad: float = 0.005     # per joint at the end ...
+    # ... and slower than this: a goal ends only once the arm has stopped (the driver's default, 0.2 rad/s,
+    # ends it while the arm still settles into the end point, when a stop has no goal left to cancel)
+    goal_velocity_tolerance_rad_s: float = 0.05
     goal_time_tolerance_s: float = 1.0    # time after the end to get within goal tolerance
     start_tolerance_rad: float = 0.05     # the arm may not have moved more since planning
     joint_states_topic: str = "/joint_states"
@@ -85,6 +94,12 @@ class TrajectoryConfig:
     goal_response_timeout_s: float = 5.0  # wait for the goal to be accepted
     result_margin_s: float = 5.0          # beyond the (scaled) duration and goal time tolerance
     pause_timeout_s: float = 30.0         # speed scaling at 0 % this long: give the goal up
+    # after a stop: hold where the arm came to rest (see the module docstring); False: the cancel only
+    rest_hold: bool = True
+    rest_speed_rad_s: float = 0.02        # at rest: every joint slower than this, or the velocities reversed
+    rest_timeout_s: float = 0.5           # hold wherever the arm is after this long, at rest or not
+    rest_hold_time_s: float = 0.004       # time_from_start of the hold point: two 500 Hz controller cycles
+    rest_window_s: float = 1.0            # a stop this soon after one of our goals ended still settles the arm
 
     @property
     def action_name(self) -> str:
@@ -272,6 +287,48 @@ class ScaledProgress:
         return None
 
 
+def came_to_rest(v: np.ndarray, v_at_stop: np.ndarray, rest_speed_rad_s: float) -> bool:
+    """Whether a braking arm has stopped: every joint slower than rest_speed_rad_s, or the joint
+    velocity vector turned against its direction at the stop (from then on a servo holding the
+    stop-time position is pulling the arm back)."""
+    v, v0 = np.asarray(v, float), np.asarray(v_at_stop, float)
+    return bool(np.max(np.abs(v)) < rest_speed_rad_s or float(np.dot(v, v0)) <= 0.0)
+
+
+def velocities_from_state(msg: object, joint_names: tuple[str, ...]) -> np.ndarray | None:
+    """Velocities of joint_names from a sensor_msgs/JointState; None when the driver sends none
+    (the velocity field is optional) or they are incomplete or not finite."""
+    names = list(getattr(msg, "name", []) or [])
+    velocities = list(getattr(msg, "velocity", []) or [])
+    if len(velocities) != len(names):
+        return None
+    index = {n: i for i, n in enumerate(names)}
+    if not all(j in index for j in joint_names):
+        return None
+    v = np.array([velocities[index[j]] for j in joint_names], dtype=float)
+    return v if np.all(np.isfinite(v)) else None
+
+
+@dataclass(frozen=True)
+class _RestWatch:
+    """What the joint-state callback needs to hold the arm where a stop brought it to rest."""
+
+    generation: int        # execute() count at the stop: a newer goal cancels the hold
+    v_at_stop: np.ndarray  # joint velocities when the stop was called
+    deadline_s: float      # monotonic: hold wherever the arm is by then
+    pending: Any = None    # the send future of a goal not yet accepted at the stop (the hold waits for it)
+
+
+def _note_hold_answer(future: Any) -> None:
+    """The controller's answer to a hold (or the error of a node destroyed before it came): logged,
+    so that no failed future goes unread."""
+    exc = future.exception()
+    if exc is not None:
+        log.debug("hold goal not answered: %s", exc)
+    elif future.result() is not None and not future.result().accepted:
+        log.warning("the controller rejected the hold after a stop (it keeps its own hold)")
+
+
 def _not_ready(message: str, cause: str) -> PlanningFailed:
     return PlanningFailed(MotionResult(MotionStatus.NOT_READY, message, cause))
 
@@ -308,6 +365,14 @@ class JointTrajectoryBackend:
         self._lock = threading.Lock()
         self._q: np.ndarray | None = None
         self._q_stamp = -math.inf
+        self._v = np.zeros(len(cfg.joint_names))
+        self._rest_watch: _RestWatch | None = None  # after a stop: hold once the arm has come to rest
+        self._send_lock = threading.Lock()  # a goal and the rest hold are never sent in a race
+        self._generation = 0                # counts execute() calls: a rest hold never lands after a newer goal
+        self._pending: Any = None           # the send future of a goal not yet accepted
+        self._last_goal_s = -math.inf       # monotonic time one of our goals was last in flight
+        self._settling = False              # the current stop has its rest hold (sent or watched for)
+        self._interlock: Callable[[], bool] | None = None
         self._scaling: float | None = None
         self._program_running: bool | None = None
         self._handle: Any = None
@@ -328,9 +393,23 @@ class JointTrajectoryBackend:
     # -- state from the driver ---------------------------------------------------------------
     def _on_joints(self, msg: Any) -> None:
         q = joints_from_state(msg, self.config.joint_names)
-        if q is not None:
-            with self._lock:
-                self._q, self._q_stamp = q, time.monotonic()
+        if q is None:
+            return
+        v = velocities_from_state(msg, self.config.joint_names)
+        now = time.monotonic()
+        with self._lock:
+            if v is None:  # a driver without velocities: differences of the positions
+                dt = now - self._q_stamp
+                v = (q - self._q) / dt if self._q is not None and 1e-4 < dt < 0.5 else np.zeros_like(q)
+            self._q, self._q_stamp, self._v = q, now, v
+            watch = self._rest_watch
+            if watch is None or (watch.pending is not None and not watch.pending.done()):
+                return  # nothing to watch, or a goal waiting for acceptance: the hold must come after it
+            if not (came_to_rest(v, watch.v_at_stop, self.config.rest_speed_rad_s) or now > watch.deadline_s):
+                return
+            self._rest_watch = None
+        # in this callback, not a thread woken by it: one scheduling delay less on a loaded machine
+        self._send_hold(q, watch.generation, "where the arm came to rest")
 
     def _on_scaling(self, msg: Any) -> None:
         with self._lock:
@@ -419,7 +498,8 @@ class JointTrajectoryBackend:
         goal = self._action.Goal()
         goal.trajectory = build_joint_trajectory(waypoints, times, vel, cfg.joint_names)
         goal.path_tolerance = [JointTolerance(name=j, position=cfg.path_tolerance_rad) for j in cfg.joint_names]
-        goal.goal_tolerance = [JointTolerance(name=j, position=cfg.goal_tolerance_rad) for j in cfg.joint_names]
+        goal.goal_tolerance = [JointTolerance(name=j, position=cfg.goal_tolerance_rad,
+                                              velocity=cfg.goal_velocity_tolerance_rad_s) for j in cfg.joint_names]
         sec, nanosec = split_seconds(cfg.goal_time_tolerance_s)
         goal.goal_time_tolerance = Duration(sec=sec, nanosec=nanosec)
         return goal
@@ -460,15 +540,27 @@ class JointTrajectoryBackend:
         if not_ready is not None:
             return not_ready
         cfg = self.config
-        if self._stopped.is_set():  # stop() came while checking: nothing is sent
-            return MotionResult(MotionStatus.ABORTED, "stopped before the goal was sent", "stopped")
-        send = self._client.send_goal_async(self._native_goal(plan))
+        with self._send_lock:
+            # stop() came while checking, or the caller's interlock (the latched e-stop) engaged before
+            # this execute began: a stop() then was meant for this motion too, nothing is sent
+            if self._stopped.is_set() or (self._interlock is not None and self._interlock()):
+                return MotionResult(MotionStatus.ABORTED, "stopped before the goal was sent", "stopped")
+            self._generation += 1
+            self._settling = False
+            with self._lock:
+                self._rest_watch = None
+            send = self._client.send_goal_async(self._native_goal(plan))
+            with self._lock:
+                self._pending, self._last_goal_s = send, time.monotonic()
         try:
             handle = wait_future(send, cfg.goal_response_timeout_s, self._stopped)
         except FutureTimeout:
             send.add_done_callback(self._cancel_when_accepted)
             return MotionResult(MotionStatus.ABORTED, f"{cfg.action_name} did not answer the goal in "
                                 f"{cfg.goal_response_timeout_s:.1f} s", "timeout")
+        finally:
+            with self._lock:
+                self._pending = None if send.done() else send
         if handle is None:  # stopped while waiting for acceptance
             send.add_done_callback(self._cancel_when_accepted)
             return MotionResult(MotionStatus.ABORTED, "stopped before the controller accepted the goal", "stopped")
@@ -485,6 +577,7 @@ class JointTrajectoryBackend:
         finally:
             with self._lock:
                 self._handle = None
+                self._last_goal_s = time.monotonic()
 
     def _wait_result(self, handle: Any, duration_s: float) -> MotionResult:
         cfg = self.config
@@ -507,18 +600,51 @@ class JointTrajectoryBackend:
             result = response.result
             return result_from_fjt(response.status, int(result.error_code), str(getattr(result, "error_string", "")))
 
+    def set_interlock(self, engaged: Callable[[], bool]) -> None:
+        """A latched condition (SafeMotion: its e-stop) checked right before each goal is sent, so a
+        stop() that lands between the caller's own check and this execute() is never lost."""
+        self._interlock = engaged
+
     def _cancel_when_accepted(self, future: Any) -> None:
         handle = future.result()
         if handle is not None and handle.accepted:
             handle.cancel_goal_async()
 
     def stop(self) -> None:
-        """Cancel the goal in flight (the controller then holds position); thread-safe."""
+        """Stop the arm now and keep it where it comes to rest; thread-safe, returns without waiting
+        for the driver. A goal in flight is canceled at once (the controller then holds the position
+        measured at the cancel), one still waiting for acceptance when it is accepted. Then the
+        joint-state callback watches the arm brake and, once it has come to rest, holds it there:
+        held at the cancel-time position, a servo would pull it back over its stopping distance. (A
+        stop between two goals leaves the arm settling into the last end point, then holds it.)"""
         self._stopped.set()
+        cfg = self.config
         with self._lock:
-            handle = self._handle
+            handle, pending = self._handle, self._pending
+            recent = (handle is not None or pending is not None
+                      or time.monotonic() - self._last_goal_s < cfg.rest_window_s)
+            settle = cfg.rest_hold and recent and not self._settling and self._q is not None
+            generation = self._generation
+            if settle:
+                self._settling = True
+                self._rest_watch = _RestWatch(generation, self._v.copy(), time.monotonic() + cfg.rest_timeout_s, pending)
         if handle is not None:
             handle.cancel_goal_async()
+
+    def _send_hold(self, q: np.ndarray, generation: int, where: str) -> bool:
+        """A one-point trajectory at q (zero velocity), unless a newer goal has been sent since the stop."""
+        with self._send_lock:
+            if self._generation != generation:
+                return False  # a newer goal owns the arm now
+            goal = self._goal(q[None], np.array([self.config.rest_hold_time_s]), np.zeros((1, len(q))))
+            try:
+                sent = self._client.send_goal_async(goal)
+            except Exception as exc:  # noqa: BLE001 - shutting down: the controller keeps its own hold
+                log.warning("stopped: the hold at %s was not sent (%s)", where, exc)
+                return False
+        sent.add_done_callback(_note_hold_answer)  # nobody waits for it; a node torn down meanwhile fails it
+        log.info("stopped: holding %s", where)
+        return True
 
     def close(self) -> None:
         """Release the action client (subscriptions go with the node)."""

@@ -88,6 +88,9 @@ class SafeMotion:
         self._plans_from = {kind: "q_start" in signature(getattr(backend, f"plan_{kind}")).parameters
                             for kind in ("joints", "pose", "linear") if hasattr(backend, f"plan_{kind}")}
         self.estop.add_listener(self._on_estop)
+        interlock = getattr(backend, "set_interlock", None)
+        if callable(interlock):  # the backend re-checks the e-stop right before it sends a motion
+            interlock(lambda: self.estop.engaged)
 
     # -- arming ---------------------------------------------------------------------------
     @property
@@ -118,8 +121,8 @@ class SafeMotion:
 
     def _on_estop(self, reason: str) -> None:
         self._armed = False
-        log.error("e-stop (%s): disarmed, stopping %s", reason, self.name)
-        self.backend.stop()
+        self.backend.stop()  # first: the log line can wait, the arm cannot
+        log.error("e-stop (%s): disarmed, stopped %s", reason, self.name)
 
     # -- watchdogs ------------------------------------------------------------------------
     def add_watchdog(self, name: str, timeout_s: float, clock: Callable[[], float] | None = None) -> Watchdog:

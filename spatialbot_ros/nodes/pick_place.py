@@ -5,7 +5,11 @@ Motion goes through ONE path assembled from parameters (motion/assembly.py): the
 in dry-run until a person arms it through `arm_service` (std_srvs/SetBool). The e-stop bridge, the
 camera and joint-state watchdogs and the cancel path all stop the motion in progress. Goals arrive
 as the spatialbot_interfaces/PickPlace action (when built) and on a JSON topic. Conversion and
-wiring only: the state machine is spatialbot_ros.executive, the checks are core.safety."""
+wiring only: the state machine is spatialbot_ros.executive, the checks are core.safety.
+
+The camera extrinsics come from the calibration file: base_from_camera for a camera fixed in the
+cell (eye_to_hand), tool0_from_camera for a wrist camera (eye_in_hand), whose pose for each frame is
+composed from the joint states at that frame's stamp (core.hand_eye.JointHistory)."""
 
 from __future__ import annotations
 
@@ -31,6 +35,7 @@ from spatialbot_ros.callback_guard import guarded, loggable
 from spatialbot_ros.core.errors import FrameError
 from spatialbot_ros.core.frame import RGBDFrame
 from spatialbot_ros.core.frame_sync import ApproximateTimeSync
+from spatialbot_ros.core.hand_eye import JointHistory, wrist_camera_pose
 from spatialbot_ros.core.safety import EStop, SafetyChecker, Watchdog
 from spatialbot_ros.core.task import FailureReason
 from spatialbot_ros.core.transforms import extrinsic_from_params, make_pose
@@ -61,7 +66,11 @@ class PickPlaceNode(Node):
         self.add_on_set_parameters_callback(params.on_set_parameters)
         self.p = p
         self.base_frame = str(p["base_frame"])
-        self.base_from_camera = extrinsic_from_params(p["camera_extrinsics.xyz"], p["camera_extrinsics.quat_xyzw"])
+        # parent_frame -> camera: base_from_camera (eye_to_hand) or tool0_from_camera (eye_in_hand)
+        self._extrinsics = extrinsic_from_params(p["camera_extrinsics.xyz"], p["camera_extrinsics.quat_xyzw"])
+        self._eye_in_hand = p["calibration.mode"] == "eye_in_hand"
+        self._joint_history = JointHistory()
+        self._frame_camera_pose: Any = None  # eye_in_hand: base_from_camera of the frame last handed out
         self.policy = make_policy_from_params(str(p["policy"]), str(p["model_dir"]), str(p["backend_config"]))
         self.checker = SafetyChecker(params.safety_limits(p))
         self.estop = EStop()
@@ -104,7 +113,7 @@ class PickPlaceNode(Node):
                                             str(p["camera_extrinsics.child_frame"])) if p["extrinsics_from_tf"] else None)
         if p["publish_camera_tf"]:
             self._tf.publish_static([(str(p["camera_extrinsics.parent_frame"]), str(p["camera_extrinsics.child_frame"]),
-                                      self.base_from_camera)])
+                                      self._extrinsics)])
         self._executive: PickPlaceExecutive | None = None
         self._goal_id = ""
         self._busy = threading.Lock()
@@ -182,15 +191,44 @@ class PickPlaceNode(Node):
             self.watchdogs["camera"].feed()
 
     def _on_joint_state(self, msg: JointState) -> None:
-        if joints_from_state(msg, UR_JOINT_NAMES) is not None:
+        q = joints_from_state(msg, UR_JOINT_NAMES)
+        if q is not None:
             self.watchdogs["joint_states"].feed()
+            if self._eye_in_hand:
+                with self._lock:
+                    self._joint_history.add(stamp_to_s(msg.header.stamp), q)
+
+    @property
+    def base_from_camera(self) -> Any:
+        """The camera pose in the base frame that goes with the frame last handed out: the calibrated
+        extrinsics for a fixed camera; for a wrist camera, composed from the joints at that frame's
+        stamp (before any frame: at the newest joint state)."""
+        if not self._eye_in_hand:
+            return self._extrinsics
+        with self._lock:
+            pose, latest = self._frame_camera_pose, self._joint_history.latest()
+        if pose is not None:
+            return pose
+        if latest is None:
+            raise FrameError("eye_in_hand: no joint states yet, so no camera pose")
+        return wrist_camera_pose(latest[1], self._extrinsics, self._dh)
 
     def latest_frame(self) -> RGBDFrame:
         with self._lock:
             latest = self._latest
         if latest is None:
             raise FrameError("no camera frame received yet")
-        return msgs_to_rgbd(*latest)
+        frame = msgs_to_rgbd(*latest)
+        if self._eye_in_hand:
+            with self._lock:
+                q = self._joint_history.at(frame.stamp_s)
+            if q is None:
+                raise FrameError(f"eye_in_hand: no joint state around the frame's stamp {frame.stamp_s:.3f} s, so "
+                                 "no camera pose for it (joint states and camera on one clock?)")
+            pose = wrist_camera_pose(q, self._extrinsics, self._dh)
+            with self._lock:
+                self._frame_camera_pose = pose
+        return frame
 
     def now_s(self) -> float:
         return self.get_clock().now().nanoseconds * 1e-9
@@ -223,7 +261,7 @@ class PickPlaceNode(Node):
         if self._tf_extrinsics is not None:
             from_tf = self._tf_extrinsics.lookup()
             if from_tf is not None:
-                self.base_from_camera = from_tf
+                self._extrinsics = from_tf
         frame_timeout = float(self.get_parameter("frame_timeout_s").value)
         self.watchdogs["camera"].timeout_s = frame_timeout
 

@@ -167,10 +167,11 @@ def validate_start(p: dict[str, Any]) -> None:
     if p["require_calibration"] and not p["calibration.mode"]:
         raise ValueError("require_calibration: no calibration loaded; run `spatialbot-ros calibrate` and pass "
                          "calibration_file:=<file> (real hardware never runs on default camera extrinsics)")
-    if p["calibration.mode"] not in ("", "eye_to_hand"):
-        raise ValueError(f"calibration.mode {p['calibration.mode']!r}: pick_place perceives from a camera fixed in the "
-                         "base frame (eye_to_hand); a wrist camera (eye_in_hand) calibration is not supported by the "
-                         "executive yet")
+    if p["calibration.mode"] not in ("", "eye_to_hand", "eye_in_hand"):
+        raise ValueError(f"calibration.mode {p['calibration.mode']!r}: expected eye_to_hand or eye_in_hand")
+    if p["calibration.mode"] == "eye_in_hand" and p["camera_extrinsics.parent_frame"] != "tool0":
+        raise ValueError(f"calibration.mode eye_in_hand: camera_extrinsics.parent_frame must be tool0 (a wrist "
+                         f"camera's pose is tool0_from_camera), got {p['camera_extrinsics.parent_frame']!r}")
     for name in ("frame_timeout_s", "joint_states_timeout_s", "robot_wait_s", "sync_slop_s", "tcp_offset_m"):
         if not (isinstance(p[name], (int, float)) and math.isfinite(p[name]) and p[name] > 0):
             raise ValueError(f"parameter {name} must be a positive number, got {p[name]!r}")
