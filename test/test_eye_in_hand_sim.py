@@ -19,8 +19,7 @@ def test_wrist_camera_depth_lands_on_the_table_and_the_cups_in_the_base_frame():
     mujoco = pytest.importorskip("mujoco")
     from spatialbot_ros.sim.calibration_views import default_tool0_from_camera
     from spatialbot_ros.sim.cell import TCP_OFFSET_M, CellConfig, top_down_tcp_pose
-    from spatialbot_ros.sim.demo import default_scene_path
-    from spatialbot_ros.sim.scene import load_scene
+    from spatialbot_ros.sim.scene import default_scene_path, load_scene
     from spatialbot_ros.sim.ur5_mjcf import CellExtras, build_cell_mjcf, camera_xml
 
     scene = load_scene(default_scene_path())
