@@ -65,6 +65,7 @@ class Cell:
         self.estop_state: list[bool] = []
         self.armed_state: list[bool] = []
         self.static_tf: dict = {}
+        self.dynamic_frames: set = set()
         latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
         self.node.create_subscription(JointState, "/joint_states", self._on_joints, 50)
         self.node.create_subscription(String, "/sim/ground_truth", lambda m: self.truth.update(json.loads(m.data)), 10)
@@ -74,6 +75,8 @@ class Cell:
         self.node.create_subscription(TFMessage, "/tf_static", self._on_tf_static,
                                       QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                                                  durability=DurabilityPolicy.TRANSIENT_LOCAL))
+        self.node.create_subscription(TFMessage, "/tf", lambda m: self.dynamic_frames.update(
+            (t.header.frame_id, t.child_frame_id) for t in m.transforms), 100)
         self.emulator_params = AsyncParameterClient(self.node, "/ur_driver_emulator")
         self.pick_place_params = AsyncParameterClient(self.node, "/pick_place")
         self.executor = MultiThreadedExecutor(num_threads=2)
@@ -232,6 +235,8 @@ def test_armed_pick_and_place_succeeds_at_a_50_percent_speed_slider(cell):
     assert r.result.value == "succeeded", r
     cup, plate = np.array(cell.truth["green_cup"]), np.array(cell.truth["plate"])
     assert np.linalg.norm(cup[:2] - plate[:2]) < 0.03 and cup[2] < 0.1
+    # the grounded target and the phase's goal pose went out on /tf while the goal ran
+    assert {("base", "spatialbot_target"), ("base", "spatialbot_grasp")} <= cell.dynamic_frames, cell.dynamic_frames
 
 
 def test_estop_published_like_ros2_topic_pub_stops_the_motion_latches_and_needs_rearming(cell):
