@@ -42,21 +42,25 @@ def test_ros_messages_mujoco_torch_count_as_heavy_and_test_modules_do_not():
 
 @pytest.mark.parametrize("markexpr, fails", [("core", True), ("core or sim", False)])
 def test_a_core_only_run_that_loads_heavy_modules_fails_and_names_them(tmp_path, markexpr, fails):
-    for fake in ("torch", "rclpy"):  # stand-ins that shadow the real packages in the child only
+    """A sim file none of whose tests is selected may import MuJoCo at module level (test_sim_only.py)."""
+    for fake in ("torch", "rclpy", "mujoco"):  # stand-ins that shadow the real packages in the child only
         (tmp_path / fake).mkdir()
         (tmp_path / fake / "__init__.py").write_text("FAKE = True\n")
     (tmp_path / "pytest.ini").write_text("[pytest]\nmarkers =\n    core: c\n    sim: s\naddopts = --strict-markers\n")
     (tmp_path / "test_heavy.py").write_text(HEAVY_TESTS)
+    (tmp_path / "test_sim_only.py").write_text("import mujoco\nimport pytest\n\n\n@pytest.mark.sim\ndef test_s():\n"
+                                              "    assert mujoco.FAKE\n")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(TEST_DIR), os.environ.get("PYTHONPATH", "")])}
     run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "tier_guard", "-p", "no:cacheprovider",
-                          "-m", markexpr, "test_heavy.py"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          "-m", markexpr, "test_sim_only.py", "test_heavy.py"], cwd=tmp_path, env=env, capture_output=True, text=True,
                          timeout=120)
     out = run.stdout + run.stderr
-    assert "2 passed" in out or "3 passed" in out, out  # the tests themselves pass either way
+    assert ("2 passed" if fails else "4 passed") in out, out  # the tests themselves pass either way
     if fails:
         assert run.returncode == 1, out
         assert "core tier loaded heavy modules" in out
         assert "test_heavy.py: torch" in out and "test_heavy.py::test_uses_rclpy: rclpy" in out
+        assert "test_sim_only" not in out and "mujoco" not in out
     else:
         assert run.returncode == 0, out
         assert "core tier loaded heavy modules" not in out
