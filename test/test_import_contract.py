@@ -70,7 +70,7 @@ def _modules(package_dir: Path) -> dict[str, Path]:
     return {module_name(p, package_dir): p for p in sorted(package_dir.rglob("*.py"))}
 
 
-def _resolve(base: str, names: list[str], known: frozenset[str]) -> list[str]:
+def _resolve(base: str, names: list[str], known: dict[str, Path]) -> list[str]:
     """`from base import a, b`: a name that is a module of the package is that module, else base."""
     out = [f"{base}.{n}" for n in names if f"{base}.{n}" in known]
     return out if len(out) == len(names) else [*out, base]
@@ -79,40 +79,35 @@ def _resolve(base: str, names: list[str], known: frozenset[str]) -> list[str]:
 def edges(package_dir: Path) -> list[Edge]:
     """Every import of the package by the package, static and registry strings."""
     known = _modules(package_dir)
-    names = frozenset(known)
+    package = package_dir.name
     found: list[Edge] = []
     for importer, path in known.items():
-        for target, line, dynamic in _file_edges(path.read_text(encoding="utf-8"), importer,
-                                                 path.name == "__init__.py", names):
-            found.append(Edge(importer, target, path, line, dynamic))
+        own_package = importer if path.name == "__init__.py" else importer.rpartition(".")[0]
+        for kind, base, names, level, line in _file_imports(path.read_text(encoding="utf-8")):
+            if kind == "from" and level:
+                up = own_package.split(".")
+                base = ".".join(up[: len(up) - level + 1] + ([base] if base else []))
+            targets = _resolve(base, list(names), known) if kind == "from" else [base]
+            for target in targets:
+                if target == package or target.startswith(package + "."):
+                    found.append(Edge(importer, target, path, line, kind == "registry"))
     return found
 
 
 @functools.cache
-def _file_edges(source: str, importer: str, is_package: bool, known: frozenset[str]) -> tuple[tuple[str, int, bool], ...]:
-    """(target, line, dynamic) for one module's source; cached, so a copied tree with one file
-    changed is parsed once more for that file only."""
-    package = importer.partition(".")[0]
-    own_package = importer if is_package else importer.rpartition(".")[0]
-    found: list[tuple[str, int, bool]] = []
-    for node in ast.walk(ast.parse(source, importer)):
-        targets: list[str] = []
-        dynamic = False
+def _file_imports(source: str) -> tuple[tuple[str, str, tuple[str, ...], int, int], ...]:
+    """(kind, module, names, level, line) of every import statement and registry string in one
+    module's source; cached, so a copied tree with one file changed parses only that file again."""
+    found: list[tuple[str, str, tuple[str, ...], int, int]] = []
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
-            targets = [a.name for a in node.names]
+            found += [("import", a.name, (), 0, node.lineno) for a in node.names]
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                up = own_package.split(".")
-                base = ".".join(up[: len(up) - node.level + 1] + ([node.module] if node.module else []))
-            else:
-                base = node.module or ""
-            targets = _resolve(base, [a.name for a in node.names], known)
+            found.append(("from", node.module or "", tuple(a.name for a in node.names), node.level, node.lineno))
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             match = _REGISTRY_STRING.match(node.value)
-            targets, dynamic = ([match.group(1)] if match else []), True
-        for target in targets:
-            if target == package or target.startswith(package + "."):
-                found.append((target, node.lineno, dynamic))
+            if match:
+                found.append(("registry", match.group(1), (), 0, node.lineno))
     return tuple(found)
 
 
