@@ -10,6 +10,7 @@ clipped deltas (core.ee_delta) on `pd_ee_delta_pose`. Success is the env's own i
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import time
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 
 ROUND_SHAPES = ("sphere", "cylinder")
 _UNCLIPPED = StepLimits(10.0, 10.0)
+FINGER_THICKNESS_M = 0.012   # a Panda finger pad beside the held object
+PLACE_CLEARANCE_M = 0.02
 
 
 @dataclass(frozen=True)
@@ -98,21 +101,48 @@ def _nearest_yaw(candidate: float, current: float, period: float) -> float:
     return candidate + k * period
 
 
-def plan_panda_grasp(mark: Mark, base_from_camera: np.ndarray, tcp_now: np.ndarray,
-                     config: GraspConfig) -> GraspPlan:
-    """Top-down grasp of a perceived mark, rotated to the nearest face (boxes) or kept at the
-    current yaw (round objects), so the wrist turns as little as possible."""
-    pts = to_base(mark.points_cam, base_from_camera)
-    now = _yaw_of(tcp_now)
-    if mark.shape in ROUND_SHAPES:
-        grasp = plan_top_down_grasp(pts, replace(config, preferred_yaw_rad=now),
-                                    round_object=True)
-        yaw = now
+def finger_clearance_m(centre_xy: np.ndarray, yaw: float, half_opening_m: float, obstacles_xy: np.ndarray) -> float:
+    """Distance from the open fingers (either side of centre along the closing axis) to the nearest
+    obstacle point on the table; inf with none."""
+    if len(obstacles_xy) == 0:
+        return math.inf
+    close_dir = np.array([math.sin(yaw), -math.cos(yaw)])
+    fingers = np.stack([centre_xy + close_dir * half_opening_m, centre_xy - close_dir * half_opening_m])
+    return float(np.min(np.linalg.norm(obstacles_xy[None, :, :] - fingers[:, None, :], axis=2)))
+
+
+def choose_yaw(centre_xy: np.ndarray, face: float | None, current: float, half_opening_m: float,
+               obstacles_xy: np.ndarray, min_clearance_m: float) -> float:
+    """The grasp yaw: a face-aligned one for boxes (face given) or any for round objects, turning the
+    wrist least among those whose open fingers clear the neighbours; the best-clearing otherwise."""
+    if face is None:
+        candidates = [current + k * math.pi / 4 for k in (0, 1, -1, 2)]
     else:
-        top_z = float(np.percentile(pts[:, 2], 98))
-        yaw = _nearest_yaw(face_yaw(pts, top_z, config.top_band_m), now, math.pi / 2)
-        grasp = plan_top_down_grasp(pts, replace(config, preferred_yaw_rad=yaw),
-                                    round_object=True)
+        candidates = sorted((_nearest_yaw(face, current, math.pi / 2) + k * math.pi / 2 for k in (0, 1, -1)),
+                            key=lambda y: abs(y - current))
+    clear = [finger_clearance_m(centre_xy, y, half_opening_m, obstacles_xy) for y in candidates]
+    for y, c in zip(candidates, clear):
+        if c >= min_clearance_m:
+            return y
+    return candidates[int(np.argmax(clear))]
+
+
+def _points_xy_of(marks: list[Mark], base_from_camera: np.ndarray, exclude: set[int]) -> np.ndarray:
+    pts = [to_base(m.points_cam, base_from_camera)[:, :2] for m in marks if m.id not in exclude and len(m.points_cam)]
+    return np.concatenate(pts) if pts else np.zeros((0, 2))
+
+
+def plan_panda_grasp(mark: Mark, marks: list[Mark], base_from_camera: np.ndarray, tcp_now: np.ndarray,
+                     config: GraspConfig, min_clearance_m: float = 0.015) -> GraspPlan:
+    """Top-down grasp of a perceived mark: face-aligned for boxes (a square face's principal axes
+    are undefined), at a yaw whose open fingers clear the other marks, turning the wrist least."""
+    pts = to_base(mark.points_cam, base_from_camera)
+    round_object = mark.shape in ROUND_SHAPES
+    top_z = float(np.percentile(pts[:, 2], 98))
+    grasp = plan_top_down_grasp(pts, config, round_object=True)
+    face = None if round_object else face_yaw(pts, top_z, config.top_band_m)
+    yaw = choose_yaw(grasp.grasp_pose[:2, 3], face, _yaw_of(tcp_now), config.max_opening_m / 2,
+                     _points_xy_of(marks, base_from_camera, {mark.id}), min_clearance_m)
     pose = make_pose(grasp.grasp_pose[:3, 3], top_down_rotation(yaw))
     return GraspPlan(pose, raised(pose, config.approach_height_m), raised(pose, config.lift_height_m),
                      grasp.width_m, yaw, grasp.center_base, grasp.object_top_z, grasp.object_height_m)
@@ -160,11 +190,22 @@ def _rewrite(instruction: str, vocabulary: dict[str, str]) -> str:
 
 
 def _place_pose(spec: TaskSpec, step_index: int, proposals: Proposals, grounding: Any, grasp: GraspPlan,
-                env: ManiSkillEnv, config: GraspConfig, grounder_config: Any) -> tuple[np.ndarray | None, bool]:
+                env: ManiSkillEnv, config: GraspConfig, grounder_config: Any,
+                base_from_camera: np.ndarray) -> tuple[np.ndarray | None, bool]:
     """(TCP place pose or None, release there?) for this step, from the grounding (or the task's
     stated goal / the midpoint of two named objects where the spec says so)."""
+    pick = proposals.by_id(grounding.pick_mark_id)
     held_offset_z = float(grasp.grasp_pose[2, 3] - (grasp.object_top_z - grasp.object_height_m))
     rot = grasp.grasp_pose[:3, :3]
+
+    def turned(xy: np.ndarray, exclude: set[int]) -> np.ndarray:
+        # a held box may be set down a quarter turn round: fingers away from its neighbours there
+        if pick.shape in ROUND_SHAPES:
+            return rot
+        half = grasp.width_m / 2 + FINGER_THICKNESS_M
+        yaw = choose_yaw(xy, grasp.yaw_rad, grasp.yaw_rad, half,
+                         _points_xy_of(proposals.marks, base_from_camera, exclude | {pick.id}), PLACE_CLEARANCE_M)
+        return top_down_rotation(yaw)
     if spec.goal_from_task:
         goal = env.stated_goal_base()
         if goal is None:
@@ -177,7 +218,8 @@ def _place_pose(spec: TaskSpec, step_index: int, proposals: Proposals, grounding
         b = resolve_phrase(phrase_b, proposals.marks, grounder_config)
         xy = (np.asarray(a.centroid_base)[:2] + np.asarray(b.centroid_base)[:2]) / 2
         support = max(a.height_m, b.height_m)
-        return make_pose([xy[0], xy[1], support + config.place_clearance_m + held_offset_z], rot), True
+        return make_pose([xy[0], xy[1], support + config.place_clearance_m + held_offset_z],
+                         turned(xy, {a.id, b.id})), True
     place = grounding.place
     if place is None or place.point_base is None:
         return None, False
@@ -185,7 +227,26 @@ def _place_pose(spec: TaskSpec, step_index: int, proposals: Proposals, grounding
     if place.kind in ("on", "into") and place.mark_id is not None:
         support = float(proposals.by_id(place.mark_id).height_m)
     xy = np.asarray(place.point_base, float)[:2]
-    return make_pose([xy[0], xy[1], support + config.place_clearance_m + held_offset_z], rot), True
+    on = {place.mark_id} if place.kind in ("on", "into") and place.mark_id is not None else set()
+    return make_pose([xy[0], xy[1], support + config.place_clearance_m + held_offset_z], turned(xy, on)), True
+
+
+def _moved(proposals: Proposals, mark: Mark, delta_base: np.ndarray, base_from_camera: np.ndarray) -> Proposals:
+    """The proposals with one mark displaced by delta_base (where the executor set it down)."""
+    d = np.asarray(delta_base, float).copy()
+    d_cam = base_from_camera[:3, :3].T @ d
+    marks = []
+    for m in proposals.marks:
+        if m.id == mark.id:
+            m = copy.copy(m)
+            m.points_cam = m.points_cam + d_cam
+            m.centroid_cam = m.centroid_cam + d_cam
+            if m.centroid_base is not None:
+                m.centroid_base = np.asarray(m.centroid_base) + np.r_[d[:2], 0.0]
+            if m.top_center_base is not None:
+                m.top_center_base = np.asarray(m.top_center_base) + np.r_[d[:2], 0.0]
+        marks.append(m)
+    return Proposals(marks, proposals.plane, proposals.timings_ms)
 
 
 def run_maniskill_episode(env: ManiSkillEnv, policy: Any, seed: int,
@@ -199,18 +260,25 @@ def run_maniskill_episode(env: ManiSkillEnv, policy: Any, seed: int,
     ex = PandaExecutor(env, cfg)
     result = ManiSkillEpisodeResult(spec.env_id, int(seed), spec.instruction, False, False, 0, 0.0)
     grounder_config = getattr(getattr(policy, "config", None), "grounding", None)
+    memory: tuple[Any, np.ndarray, Proposals] | None = None
     try:
         for i, instruction in enumerate(spec.steps):
             clear = make_pose(cfg.clear_view_base, env.tcp_pose_base()[:3, :3])
             ex.move_to(clear, True, False, TaskPhase.APPROACH)
             tp = time.perf_counter()
-            frame, base_from_camera = env.capture()
             try:
-                proposals, grounding = policy.ground(frame, _rewrite(instruction, spec.vocabulary), base_from_camera)
+                text = _rewrite(instruction, spec.vocabulary)
+                if memory is None or not spec.perceive_once:
+                    frame, base_from_camera = env.capture()
+                    proposals, grounding = policy.ground(frame, text, base_from_camera)
+                else:
+                    # later steps ground on the first frame's marks, the moved object where it was set down
+                    frame, base_from_camera, proposals = memory
+                    grounding = policy.grounder.ground(text, frame, proposals.marks, base_from_camera)
                 mark = proposals.by_id(grounding.pick_mark_id)
-                grasp = plan_panda_grasp(mark, base_from_camera, env.tcp_pose_base(), cfg.grasp)
+                grasp = plan_panda_grasp(mark, proposals.marks, base_from_camera, env.tcp_pose_base(), cfg.grasp)
                 place_pose, release = _place_pose(spec, i, proposals, grounding, grasp, env, cfg.grasp,
-                                                  grounder_config)
+                                                  grounder_config, base_from_camera)
             except GroundingError as exc:
                 raise _Failed(FailureReason.GROUNDING_FAILED, str(exc)) from None
             except GraspError as exc:
@@ -231,6 +299,9 @@ def run_maniskill_episode(env: ManiSkillEnv, policy: Any, seed: int,
                 continue
             ex.move_to(raised(place_pose, cfg.grasp.approach_height_m), False, False, TaskPhase.CARRY)
             ex.move_to(place_pose, False, True, TaskPhase.PLACE)
+            if spec.perceive_once:
+                memory = (frame, base_from_camera, _moved(proposals, mark, place_pose[:3, 3] - grasp.grasp_pose[:3, 3],
+                                                          base_from_camera))
             if release:
                 ex.hold(cfg.release_steps, True)
                 ex.move_to(raised(place_pose, cfg.grasp.retreat_height_m), True, False, TaskPhase.RETREAT)
