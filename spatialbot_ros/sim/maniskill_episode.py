@@ -14,7 +14,7 @@ import copy
 import logging
 import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import cv2
@@ -121,7 +121,7 @@ def choose_yaw(centre_xy: np.ndarray, face: float | None, current: float, half_o
         candidates = sorted((_nearest_yaw(face, current, math.pi / 2) + k * math.pi / 2 for k in (0, 1, -1)),
                             key=lambda y: abs(y - current))
     clear = [finger_clearance_m(centre_xy, y, half_opening_m, obstacles_xy) for y in candidates]
-    for y, c in zip(candidates, clear):
+    for y, c in zip(candidates, clear, strict=True):
         if c >= min_clearance_m:
             return y
     return candidates[int(np.argmax(clear))]
