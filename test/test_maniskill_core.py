@@ -89,6 +89,8 @@ def test_yaw_avoids_a_neighbour_beside_the_fingers():
     assert finger_clearance_m(centre, 0.0, 0.04, neighbour) < 0.01
     assert finger_clearance_m(centre, math.pi / 2, 0.04, neighbour) > 0.03
     assert choose_yaw(centre, 0.0, 0.0, 0.04, neighbour, 0.015) == pytest.approx(math.pi / 2)
+    # the wrist joint turns opposite to the yaw: with it near its limit, the other way round
+    assert choose_yaw(centre, 0.0, 0.0, 0.04, neighbour, 0.015, wrist_rad=-2.0) == pytest.approx(-math.pi / 2)
     # nothing near: the face nearest the current wrist yaw
     assert choose_yaw(centre, 0.0, 0.1, 0.04, np.zeros((0, 2)), 0.015) == pytest.approx(0.0)
 

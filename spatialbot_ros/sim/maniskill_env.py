@@ -185,6 +185,10 @@ class ManiSkillEnv:
         q = _np(self._u.agent.robot.get_qpos())[0]
         return float(q[-2] + q[-1])
 
+    def wrist_rad(self) -> float:
+        """The Panda's last arm joint (panda_joint7): the one a top-down yaw turns."""
+        return float(_np(self._u.agent.robot.get_qpos())[0][6])
+
     def stated_goal_base(self) -> np.ndarray | None:
         """The task's goal position when the task states one (PickCube's goal_pos), base frame."""
         extra = self._obs.get("extra", {}) if isinstance(self._obs, dict) else {}

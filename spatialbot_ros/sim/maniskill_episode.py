@@ -35,7 +35,9 @@ log = logging.getLogger(__name__)
 ROUND_SHAPES = ("sphere", "cylinder")
 _UNCLIPPED = StepLimits(10.0, 10.0)
 FINGER_THICKNESS_M = 0.012   # a Panda finger pad beside the held object
-PLACE_CLEARANCE_M = 0.02
+PLACE_CLEARANCE_M = 0.008    # finger outer face to the nearest neighbour point
+GRASP_CLEARANCE_M = 0.008
+WRIST_LIMIT_RAD = 2.6         # Panda joint 7 stops at +-2.8973 rad
 
 
 @dataclass(frozen=True)
@@ -111,16 +113,25 @@ def finger_clearance_m(centre_xy: np.ndarray, yaw: float, half_opening_m: float,
     return float(np.min(np.linalg.norm(obstacles_xy[None, :, :] - fingers[:, None, :], axis=2)))
 
 
-def choose_yaw(centre_xy: np.ndarray, face: float | None, current: float, half_opening_m: float,
-               obstacles_xy: np.ndarray, min_clearance_m: float) -> float:
+def _wrap_pi(angle: float) -> float:
+    return (angle + math.pi) % (2 * math.pi) - math.pi
+
+
+def choose_yaw(centre_xy: np.ndarray, face: float | None, current: float, half_span_m: float,
+               obstacles_xy: np.ndarray, min_clearance_m: float, wrist_rad: float | None = None) -> float:
     """The grasp yaw: a face-aligned one for boxes (face given) or any for round objects, turning the
-    wrist least among those whose open fingers clear the neighbours; the best-clearing otherwise."""
+    wrist least among those whose fingers (outer faces half_span_m from the centre) clear the
+    neighbours; the best-clearing otherwise. wrist_rad: the Panda's joint 7, which turns opposite to
+    the TCP's yaw about the base z: candidates that would drive it past WRIST_LIMIT_RAD are dropped."""
     if face is None:
-        candidates = [current + k * math.pi / 4 for k in (0, 1, -1, 2)]
+        candidates = [current + k * math.pi / 4 for k in (0, 1, -1, 2, -2)]
     else:
-        candidates = sorted((_nearest_yaw(face, current, math.pi / 2) + k * math.pi / 2 for k in (0, 1, -1)),
-                            key=lambda y: abs(y - current))
-    clear = [finger_clearance_m(centre_xy, y, half_opening_m, obstacles_xy) for y in candidates]
+        base = _nearest_yaw(face, current, math.pi / 2)
+        candidates = sorted((base + k * math.pi / 2 for k in (0, 1, -1, 2)), key=lambda y: abs(_wrap_pi(y - current)))
+    if wrist_rad is not None:
+        within = [y for y in candidates if abs(wrist_rad - _wrap_pi(y - current)) <= WRIST_LIMIT_RAD]
+        candidates = within or candidates
+    clear = [finger_clearance_m(centre_xy, y, half_span_m, obstacles_xy) for y in candidates]
     for y, c in zip(candidates, clear, strict=True):
         if c >= min_clearance_m:
             return y
@@ -133,7 +144,8 @@ def _points_xy_of(marks: list[Mark], base_from_camera: np.ndarray, exclude: set[
 
 
 def plan_panda_grasp(mark: Mark, marks: list[Mark], base_from_camera: np.ndarray, tcp_now: np.ndarray,
-                     config: GraspConfig, min_clearance_m: float = 0.015) -> GraspPlan:
+                     config: GraspConfig, wrist_rad: float | None = None,
+                     min_clearance_m: float = GRASP_CLEARANCE_M) -> GraspPlan:
     """Top-down grasp of a perceived mark: face-aligned for boxes (a square face's principal axes
     are undefined), at a yaw whose open fingers clear the other marks, turning the wrist least."""
     pts = to_base(mark.points_cam, base_from_camera)
@@ -141,8 +153,8 @@ def plan_panda_grasp(mark: Mark, marks: list[Mark], base_from_camera: np.ndarray
     top_z = float(np.percentile(pts[:, 2], 98))
     grasp = plan_top_down_grasp(pts, config, round_object=True)
     face = None if round_object else face_yaw(pts, top_z, config.top_band_m)
-    yaw = choose_yaw(grasp.grasp_pose[:2, 3], face, _yaw_of(tcp_now), config.max_opening_m / 2,
-                     _points_xy_of(marks, base_from_camera, {mark.id}), min_clearance_m)
+    yaw = choose_yaw(grasp.grasp_pose[:2, 3], face, _yaw_of(tcp_now), config.max_opening_m / 2 + FINGER_THICKNESS_M,
+                     _points_xy_of(marks, base_from_camera, {mark.id}), min_clearance_m, wrist_rad)
     pose = make_pose(grasp.grasp_pose[:3, 3], top_down_rotation(yaw))
     return GraspPlan(pose, raised(pose, config.approach_height_m), raised(pose, config.lift_height_m),
                      grasp.width_m, yaw, grasp.center_base, grasp.object_top_z, grasp.object_height_m)
@@ -195,6 +207,8 @@ def _place_pose(spec: TaskSpec, step_index: int, proposals: Proposals, grounding
     """(TCP place pose or None, release there?) for this step, from the grounding (or the task's
     stated goal / the midpoint of two named objects where the spec says so)."""
     pick = proposals.by_id(grounding.pick_mark_id)
+    wrist_now = env.wrist_rad()
+    wrist_after_grasp = wrist_now - _wrap_pi(grasp.yaw_rad - _yaw_of(env.tcp_pose_base()))
     held_offset_z = float(grasp.grasp_pose[2, 3] - (grasp.object_top_z - grasp.object_height_m))
     rot = grasp.grasp_pose[:3, :3]
 
@@ -204,7 +218,8 @@ def _place_pose(spec: TaskSpec, step_index: int, proposals: Proposals, grounding
             return rot
         half = grasp.width_m / 2 + FINGER_THICKNESS_M
         yaw = choose_yaw(xy, grasp.yaw_rad, grasp.yaw_rad, half,
-                         _points_xy_of(proposals.marks, base_from_camera, exclude | {pick.id}), PLACE_CLEARANCE_M)
+                         _points_xy_of(proposals.marks, base_from_camera, exclude | {pick.id}), PLACE_CLEARANCE_M,
+                         wrist_after_grasp)
         return top_down_rotation(yaw)
     if spec.goal_from_task:
         goal = env.stated_goal_base()
@@ -276,7 +291,8 @@ def run_maniskill_episode(env: ManiSkillEnv, policy: Any, seed: int,
                     frame, base_from_camera, proposals = memory
                     grounding = policy.grounder.ground(text, frame, proposals.marks, base_from_camera)
                 mark = proposals.by_id(grounding.pick_mark_id)
-                grasp = plan_panda_grasp(mark, proposals.marks, base_from_camera, env.tcp_pose_base(), cfg.grasp)
+                grasp = plan_panda_grasp(mark, proposals.marks, base_from_camera, env.tcp_pose_base(), cfg.grasp,
+                                         env.wrist_rad())
                 place_pose, release = _place_pose(spec, i, proposals, grounding, grasp, env, cfg.grasp,
                                                   grounder_config, base_from_camera)
             except GroundingError as exc:
