@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 # controller config); the gripper dimension maps [-1, 1] to a finger target of -0.01 .. 0.04 m
 ARM_DELTA_SCALE = 0.1
 PANDA_MAX_OPENING_M = 0.08
+PANDA_BASE_IN_WORLD = (-0.615, 0.0, 0.0)  # the tabletop tasks' Panda root pose (identity rotation)
+PANDA_ARM_JOINTS = tuple(f"panda_joint{i}" for i in range(1, 8))
+PANDA_FINGER_JOINTS = ("panda_finger_joint1", "panda_finger_joint2")
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,10 @@ class TaskSpec:
     # later steps ground on the first frame, with the objects this episode moved where it set them
     # down: two cubes set 1-2 cm apart read as one region to the proposer
     perceive_once: bool = False
+    # the task camera's look-at in ManiSkill's world (the task's _default_sensor_configs), for
+    # consumers that need the extrinsic before an env exists (the sim_maniskill launch)
+    camera_eye_world: tuple[float, float, float] = (0.3, 0.0, 0.6)
+    camera_target_world: tuple[float, float, float] = (-0.1, 0.0, 0.1)
 
 
 TASKS: dict[str, TaskSpec] = {
@@ -64,11 +71,13 @@ TASKS: dict[str, TaskSpec] = {
     "PickCube-v1": TaskSpec("PickCube-v1", "pick the red cube and lift it to the goal",
                             ("pick the red cube",), goal_from_task=True),
     "PlaceSphere-v1": TaskSpec("PlaceSphere-v1", "put the blue ball in the bin",
-                               ("put the blue ball in the bin",), vocabulary={"bin": "box"}),
+                               ("put the blue ball in the bin",), vocabulary={"bin": "box"},
+                               camera_eye_world=(0.3, 0.0, 0.2), camera_target_world=(-0.1, 0.0, 0.0)),
     "StackPyramid-v1": TaskSpec(
         "StackPyramid-v1", "put the red cube next to the green cube, then the blue cube on top of both",
         ("put the red cube next to the green cube", "put the blue cube on the green cube"),
-        place_between=(1, "the red cube", "the green cube"), place_offset_m=0.05, perceive_once=True, max_steps=400),
+        place_between=(1, "the red cube", "the green cube"), place_offset_m=0.05, perceive_once=True, max_steps=400,
+        camera_eye_world=(0.3, 0.0, 0.4), camera_target_world=(-0.05, 0.0, 0.1)),
 }
 
 
@@ -77,6 +86,15 @@ def task_spec(env_id: str) -> TaskSpec:
         return TASKS[env_id]
     except KeyError:
         raise ValueError(f"unknown ManiSkill task '{env_id}'; supported: {', '.join(TASKS)}") from None
+
+
+def nominal_base_from_camera(spec: TaskSpec) -> np.ndarray:
+    """The task camera's optical frame in the Panda base frame, from the task's look-at (what the
+    env's sensor parameters give once it runs; test_maniskill_smoke compares the two)."""
+    from spatialbot_ros.core.transforms import look_at
+
+    world_from_cam = look_at(spec.camera_eye_world, spec.camera_target_world)
+    return invert(make_pose(PANDA_BASE_IN_WORLD)) @ world_from_cam
 
 
 def maniskill_available() -> str | None:
@@ -184,6 +202,10 @@ class ManiSkillEnv:
     def gripper_opening_m(self) -> float:
         q = _np(self._u.agent.robot.get_qpos())[0]
         return float(q[-2] + q[-1])
+
+    def joint_positions(self) -> np.ndarray:
+        """Seven arm joints then the two finger joints (m), PANDA_ARM_JOINTS + PANDA_FINGER_JOINTS."""
+        return _np(self._u.agent.robot.get_qpos())[0].astype(float)
 
     def wrist_rad(self) -> float:
         """The Panda's last arm joint (panda_joint7): the one a top-down yaw turns."""
