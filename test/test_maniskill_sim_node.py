@@ -11,7 +11,6 @@ import time
 
 import numpy as np
 import pytest
-
 from conftest import spin_until
 from test_maniskill_smoke import ROOT, _maniskill_python
 
