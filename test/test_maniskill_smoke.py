@@ -83,3 +83,21 @@ def test_stack_cube_episode_succeeds_from_the_camera(episode):
     assert episode["success"], episode
     assert episode["steps"] <= 160  # planner ~100 steps; the bound is 1.5x
     assert "red" in episode["groundings"][0] and "green" in episode["groundings"][0]
+
+
+def test_results_do_not_depend_on_the_worker_count(tmp_path):
+    py = _maniskill_python()
+    if py is None:
+        pytest.skip("ManiSkill3 is not installed (scripts/setup.sh maniskill)")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    rows = {}
+    for workers in (1, 2):
+        out = tmp_path / f"w{workers}"
+        proc = subprocess.run([py, "-m", "spatialbot_ros.cli", "maniskill-eval", "--task", "StackCube-v1",
+                               "--episodes", "2", "--seed", "5", "--workers", str(workers), "--out", str(out)],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+        results = json.loads((out / "maniskill_eval.json").read_text())["results"]
+        rows[workers] = [(r["seed"], r["success"], r["steps"], r["groundings"]) for r in results]
+    assert [r[0] for r in rows[1]] == [5, 6]
+    assert rows[1] == rows[2]
