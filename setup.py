@@ -32,6 +32,7 @@ setup(
             "realsense_camera = spatialbot_ros.nodes.realsense_camera:main",
             "spatial_policy = spatialbot_ros.nodes.spatial_policy:main",
             "mujoco_sim = spatialbot_ros.nodes.mujoco_sim:main",
+            "maniskill_sim = spatialbot_ros.nodes.maniskill_sim:main",
             "pick_place = spatialbot_ros.nodes.pick_place:main",
             "ur_driver_emulator = spatialbot_ros.nodes.ur_driver_emulator:main",
             "tf_publisher = spatialbot_ros.nodes.tf_publisher:main",

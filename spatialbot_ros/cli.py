@@ -58,6 +58,9 @@ OPTIONAL_PACKAGES = {
     "hypothesis": "pip install hypothesis (robustness selftest)",
     "pytest": "pip install pytest (selftest)",
     "matplotlib": "pip install matplotlib (plots)",
+    "mani_skill": "scripts/setup.sh maniskill (a venv of its own: ManiSkill3, SAPIEN, torch CPU, backports Mesa)",
+    "sapien": "scripts/setup.sh maniskill (a venv of its own: ManiSkill3, SAPIEN, torch CPU, backports Mesa)",
+    "gymnasium": "scripts/setup.sh maniskill (a venv of its own: ManiSkill3, SAPIEN, torch CPU, backports Mesa)",
 }
 
 
@@ -400,6 +403,28 @@ def _cmd_serve_policy(args: argparse.Namespace) -> int:
     return int(ExitCode.OK)
 
 
+def _cmd_maniskill_eval(args: argparse.Namespace) -> int:
+    from spatialbot_ros.apps.maniskill_eval import evaluate_maniskill
+    from spatialbot_ros.core.durable import check_writable
+    from spatialbot_ros.sim.maniskill_env import maniskill_available
+
+    check_writable(args.out)
+    missing = maniskill_available()
+    if missing is not None:
+        return _fail(ExitCode.MISSING_PACKAGE, f"maniskill-eval: ManiSkill3 does not import here ({missing}); "
+                     f"{OPTIONAL_PACKAGES['mani_skill']}, then run with that venv's python")
+    summary, _ = evaluate_maniskill(args.task, args.episodes, seed=args.seed, policy=args.policy,
+                                    workers=args.workers, out_dir=args.out, width=args.width, height=args.height)
+    lo, hi = summary.success_ci95
+    print(f"{summary.task} / {summary.policy}: success {summary.success_rate:.1%} (95% CI {lo:.1%}-{hi:.1%}) over "
+          f"{summary.episodes} episodes; median {summary.steps_median:.0f} steps; "
+          f"{summary.wall_s_per_episode_median:.2f} s/episode median, {summary.wall_s_total:.0f} s total")
+    if summary.failures:
+        print("  failures: " + ", ".join(f"{k}={v}" for k, v in summary.failures.items()))
+    print(f"  report: {args.out}/maniskill_eval.json, maniskill_eval.md, maniskill_eval.png")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="spatialbot-ros", description=__doc__, epilog=EXIT_CODES_EPILOG,
                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -435,6 +460,23 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--resume", action="store_true", help="continue the interrupted run in --out (same seeds, "
                    "same results as one uninterrupted run)")
     e.set_defaults(func=_cmd_eval)
+
+    from spatialbot_ros.sim.maniskill_env import TASKS as MANISKILL_TASKS
+
+    me = sub.add_parser("maniskill-eval", help="zero-shot success on ManiSkill3 tasks (CPU): our policy perceives "
+                        "through the task camera's RGB-D and drives the Panda by pd_ee_delta_pose "
+                        "(needs scripts/setup.sh maniskill)")
+    me.add_argument("--task", choices=sorted(MANISKILL_TASKS), default="StackCube-v1")
+    me.add_argument("--episodes", type=positive_int, default=10)
+    me.add_argument("--seed", type=seed_int, default=0, help="episode k runs with seed + k")
+    me.add_argument("--policy", default="geometric", choices=POLICY_NAMES,
+                    help="a policy that grounds marks (geometric; VLM grounders)")
+    me.add_argument("--workers", type=positive_int, default=1, help="episodes in this many processes (the same "
+                    "per-episode results whatever the count)")
+    me.add_argument("--width", type=_int_at_least(64), default=640, help="task camera width (px)")
+    me.add_argument("--height", type=_int_at_least(48), default=480, help="task camera height (px)")
+    me.add_argument("--out", type=Path, default=Path("out/maniskill_eval"))
+    me.set_defaults(func=_cmd_maniskill_eval)
 
     s = sub.add_parser("scenes", help="generate seeded random scenes")
     s.add_argument("--n", type=positive_int, default=10)

@@ -1,0 +1,140 @@
+"""maniskill_sim: a ManiSkill3 task as a camera + Panda on ROS. Publishes the task camera's colour,
+aligned depth (16UC1 mm) and camera info on the realsense-ros topic names, the Panda's joint states
+and TCP pose, and the task's success flag; takes one TCP delta per control step and a gripper
+opening. Runs in the maniskill venv (scripts/setup.sh maniskill)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from geometry_msgs.msg import PoseStamped, TwistStamped
+from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from sensor_msgs.msg import CameraInfo, Image, JointState
+from std_msgs.msg import Bool, Float64
+
+from spatialbot_ros.core.transforms import pose_to_xyz_quat
+from spatialbot_ros.nodes.conversions import rgbd_to_msgs
+from spatialbot_ros.nodes.runner import run_node
+from spatialbot_ros.sim.maniskill_env import (
+    ARM_DELTA_SCALE,
+    PANDA_ARM_JOINTS,
+    PANDA_FINGER_JOINTS,
+    PANDA_MAX_OPENING_M,
+    ManiSkillEnv,
+)
+
+PARAMS = {
+    "task": ("StackCube-v1", "ManiSkill3 task id (spatialbot_ros.sim.maniskill_env.TASKS)"),
+    "seed": (0, "episode seed"),
+    "width": (640, "task camera width (px)"),
+    "height": (480, "task camera height (px)"),
+    "camera_rate_hz": (2.0, "rendering rate of the task camera (a 640x480 render costs ~0.2 s on the CPU)"),
+    "color_topic": ("/camera/camera/color/image_raw", "colour image topic (rgb8)"),
+    "depth_topic": ("/camera/camera/aligned_depth_to_color/image_raw", "depth aligned to colour (16UC1, mm)"),
+    "info_topic": ("/camera/camera/color/camera_info", "colour camera info"),
+    "joint_states_topic": ("/joint_states", "Panda arm and finger joint states"),
+    "tcp_pose_topic": ("/maniskill/tcp_pose", "TCP pose in the base frame (PoseStamped)"),
+    "camera_pose_topic": ("/maniskill/camera_pose", "camera optical frame in the base frame (latched PoseStamped)"),
+    "tcp_delta_topic": ("/maniskill/tcp_delta", "TwistStamped: one control step's TCP translation (m, linear) "
+                        "and rotation vector (rad, angular), base frame; consumed by the next step"),
+    "gripper_topic": ("/gripper/opening_command", "std_msgs/Float64 opening, m (>= half the stroke opens)"),
+    "success_topic": ("/maniskill/success", "std_msgs/Bool: the task's info['success']"),
+    "base_frame": ("base", "frame id of the published poses"),
+}
+LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL, reliability=ReliabilityPolicy.RELIABLE)
+
+
+class ManiSkillSimNode(Node):
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__("maniskill_sim", **kwargs)
+        for name, (default, text) in PARAMS.items():
+            self.declare_parameter(name, default, ParameterDescriptor(description=text))
+        p = {name: self.get_parameter(name).value for name in PARAMS}
+        rate = float(p["camera_rate_hz"])
+        if not 0.1 <= rate <= 30.0:
+            raise ValueError(f"parameter camera_rate_hz must be in [0.1, 30], got {rate}")
+        self.env = ManiSkillEnv(str(p["task"]), width=int(p["width"]), height=int(p["height"]), max_episode_steps=10**6)
+        self.env.reset(int(p["seed"]))
+        self.base_frame = str(p["base_frame"])
+        self._pub_color = self.create_publisher(Image, p["color_topic"], qos_profile_sensor_data)
+        self._pub_depth = self.create_publisher(Image, p["depth_topic"], qos_profile_sensor_data)
+        self._pub_info = self.create_publisher(CameraInfo, p["info_topic"], qos_profile_sensor_data)
+        self._pub_joints = self.create_publisher(JointState, p["joint_states_topic"], 10)
+        self._pub_tcp = self.create_publisher(PoseStamped, p["tcp_pose_topic"], 10)
+        self._pub_camera_pose = self.create_publisher(PoseStamped, p["camera_pose_topic"], LATCHED)
+        self._pub_success = self.create_publisher(Bool, p["success_topic"], 10)
+        self.create_subscription(TwistStamped, p["tcp_delta_topic"], self._on_delta, 10)
+        self.create_subscription(Float64, p["gripper_topic"], self._on_gripper, 10)
+        self._delta: tuple[np.ndarray, np.ndarray] | None = None
+        self._gripper_open = True
+        self._camera_pose_sent = False
+        self.create_timer(1.0 / rate, self.publish_frame)
+        self.create_timer(self.env.control_dt_s, self._control_tick)
+
+    def _on_delta(self, msg: TwistStamped) -> None:
+        t = np.array([msg.twist.linear.x, msg.twist.linear.y, msg.twist.linear.z], float)
+        r = np.array([msg.twist.angular.x, msg.twist.angular.y, msg.twist.angular.z], float)
+        if not (np.all(np.isfinite(t)) and np.all(np.isfinite(r))):
+            self.get_logger().error("tcp delta refused: not finite", throttle_duration_sec=1.0)
+            return
+        if np.linalg.norm(t) > ARM_DELTA_SCALE * math.sqrt(3) or np.linalg.norm(r) > ARM_DELTA_SCALE * math.sqrt(3):
+            self.get_logger().warning(f"tcp delta clipped to the controller's +-{ARM_DELTA_SCALE} per axis",
+                                      throttle_duration_sec=1.0)
+        self._delta = (t, r)
+
+    def _on_gripper(self, msg: Float64) -> None:
+        if not math.isfinite(msg.data):
+            self.get_logger().error(f"gripper command refused: opening {msg.data} is not finite",
+                                    throttle_duration_sec=1.0)
+            return
+        self._gripper_open = msg.data >= PANDA_MAX_OPENING_M / 2
+
+    def _pose_msg(self, T: np.ndarray) -> PoseStamped:
+        msg = PoseStamped()
+        msg.header.stamp = self.get_clock().now().to_msg()
+        msg.header.frame_id = self.base_frame
+        xyz, q = pose_to_xyz_quat(T)
+        msg.pose.position.x, msg.pose.position.y, msg.pose.position.z = (float(v) for v in xyz)
+        msg.pose.orientation.x, msg.pose.orientation.y, msg.pose.orientation.z, msg.pose.orientation.w = \
+            (float(v) for v in q)
+        return msg
+
+    def _control_tick(self) -> None:
+        """One env step with the pending delta (none: hold), then the robot's state."""
+        t, r = self._delta if self._delta is not None else (np.zeros(3), np.zeros(3))
+        self._delta = None
+        out = self.env.step(t, r, self._gripper_open)
+        js = JointState(name=list(PANDA_ARM_JOINTS + PANDA_FINGER_JOINTS))
+        js.header.stamp = self.get_clock().now().to_msg()
+        js.position = [float(v) for v in self.env.joint_positions()]
+        self._pub_joints.publish(js)
+        self._pub_tcp.publish(self._pose_msg(self.env.tcp_pose_base()))
+        self._pub_success.publish(Bool(data=bool(out.success)))
+
+    def publish_frame(self) -> None:
+        frame, base_from_camera = self.env.capture()
+        if not self._camera_pose_sent:
+            self._pub_camera_pose.publish(self._pose_msg(base_from_camera))
+            self._camera_pose_sent = True
+        color, depth, info = rgbd_to_msgs(frame, self.get_clock().now().to_msg())
+        self._pub_color.publish(color)
+        self._pub_depth.publish(depth)
+        self._pub_info.publish(info)
+
+    def safe_stop(self) -> None:
+        self._delta = None
+
+    def destroy_node(self) -> None:
+        self.env.close()
+        super().destroy_node()
+
+
+def main(args: list[str] | None = None) -> None:
+    run_node(ManiSkillSimNode, args)
+
+
+if __name__ == "__main__":
+    main()
