@@ -25,12 +25,13 @@ from spatialbot_ros.core.grounding import (
     Grounding,
     GroundingConfig,
     InstructionParts,
+    canonical_parts,
     format_report,
+    instruction_report,
     parse_place_phrase,
     phrase_report,
     phrase_shape,
     place_target_for,
-    require_object_phrase,
 )
 from spatialbot_ros.core.grounding_check import CheckContext, verify_grounding
 from spatialbot_ros.core.marks import Mark, MarkProposer, Proposals
@@ -146,6 +147,7 @@ class OnnxPolicy:
             encoder = PhraseEncoder()
         self._encoder = encoder
         self._text: InstructionText | None = None
+        self._report: list[tuple[str, str]] = []
         self._pick_emb = self._place_emb = np.zeros((1, TEXT_FEATURES), np.float32)
         self._percept: _Percept | None = None
 
@@ -158,10 +160,15 @@ class OnnxPolicy:
         for it. An empty one is reported by step() as bad input."""
         self._percept = None
         self._text = None
+        self._report = []
         if not isinstance(instruction, str) or not instruction.strip():
             return
-        require_object_phrase(instruction, self.config.grounding.default_viewpoint)
-        self._text = InstructionText.from_instruction(instruction, self.config.grounding.default_viewpoint)
+        # the parser reads the sentence (synonyms, viewpoint clauses, object-first order) and renders each
+        # phrase in the training vocabulary, so the encoder sees what it was trained on; the report keeps
+        # the user's own words
+        canon = canonical_parts(instruction, self.config.grounding.default_viewpoint)
+        self._report = instruction_report(instruction, self.config.grounding.default_viewpoint)
+        self._text = InstructionText(canon.pick_phrase, canon.place_phrase, canon.viewpoint)
         emb = self._encoder.phrase_features([self._text.pick, self._text.place])
         self._pick_emb, self._place_emb = emb[0:1], emb[1:2]
 
@@ -238,7 +245,7 @@ class OnnxPolicy:
                 point[2] = max(point[2], 0.5 * float(mark.height_m))
             p.place = PlaceGoal(target.kind, point, p.marks[j].id, float(p.marks[j].height_m), target.relation)
             why += f"; place {rel.replace('_', ' ')} {p.marks[j].describe()} (p={place_p[j]:.2f})"
-        report = phrase_report(InstructionParts(self._text.pick, self._text.place, self._text.viewpoint))
+        report = getattr(self, "_report", None) or phrase_report(InstructionParts(self._text.pick, self._text.place, self._text.viewpoint))
         why += f"; {format_report(report)}"
         grounding = Grounding(mark.id, target, why, self._text.pick, self._text.place, self._text.viewpoint, report)
         try:   # confident is not correct: the choice must agree with what the phrases state
