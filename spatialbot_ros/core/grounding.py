@@ -192,6 +192,9 @@ class _Resolver:
         if not cands:
             raise GroundingError(f"no {what} matches the {role} phrase '{np_.text}'", self.describe(self.marks))
         reasons = [what]
+        if np_.count is not None and len(cands) != np_.count:
+            raise GroundingError(f"the {role} phrase '{np_.text}' speaks of {np_.count} such objects but {len(cands)} "
+                                 "are seen", self.describe(cands))
         if np_.relation is not None:
             cands, why = self._apply_relation(np_, cands, exclude)
             reasons.append(why)

@@ -40,7 +40,8 @@ MAX_TOKENS = 120           # lexemes per instruction (500 characters hold fewer)
 # lexeme categories
 PICKV, PLACEV, GOV, ARROW, PRON, AND, THEN, DET, FILL = "pickv", "placev", "gov", "arrow", "pron", "and", "then", "det", "fill"
 COLOR, NOUN, SEL, ORD, LAST, FROMSIDE, REL, BETWEEN, PAIR = "color", "noun", "sel", "ord", "last", "fromside", "rel", "between", "pair"
-PREP, VIEW, NEG, RELCL, SPOT, UNKNOWN = "prep", "view", "neg", "relcl", "spot", "unknown"
+PREP, VIEW, NEG, RELCL, SPOT, COUNT, UNKNOWN = "prep", "view", "neg", "relcl", "spot", "count", "unknown"
+NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 
 SHAPE_NOUNS: dict[str, tuple[str, ...]] = {
     "cylinder": ("cup", "mug", "tumbler", "beaker", "can", "cylinder", "glass", "bottle", "jar", "teacup", "tin",
@@ -71,7 +72,8 @@ SIZE_WORDS = {
     "flattest": ("height", "min"), "lowest": ("height", "min"),
 }
 DEPTH_NEAR = ("closest", "nearest", "front", "frontmost", "near", "closer", "nearer")
-DEPTH_FAR = ("farthest", "furthest", "back", "far", "rear", "farther", "further", "backmost", "distant")
+DEPTH_FAR = ("farthest", "furthest", "back", "far", "rear", "farther", "further", "backmost", "distant", "rearmost",
+             "furthermost", "farthermost")
 MIDDLE = ("middle", "center", "centre", "central", "midmost")
 PICK_VERBS = ("pick", "pick up", "pick out", "grab", "grasp", "take", "take hold of", "lift", "lift up", "get",
               "fetch", "seize", "hold", "collect", "snatch", "retrieve", "raise")
@@ -148,11 +150,17 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
                   f"to the {s}", f"to the far {s}", f"furthest {s}", f"farthest {s}", f"furthest to the {s}",
                   f"farthest to the {s}", f"most to the {s}", f"on the {s} side", f"on the {s} hand side",
                   f"on the {s} end", f"at the {s} end", f"{s} end", f"at the far {s} end", f"on the far {s} end",
-                  f"at the {s} edge", f"on the {s} edge"):
+                  f"at the {s} edge", f"on the {s} edge", f"extreme {s}", f"on the extreme {s}", f"at the extreme {s}",
+                  f"to the extreme {s}", f"at the very {s}", f"at the far {s} edge", f"outermost {s}",
+                  f"on the outermost {s}"):
             add(p, ext)
             for grp in ("row", "line", "group"):
                 add(f"{p} of the {grp}", ext)
                 add(f"{p} in the {grp}", ext)
+            if " the " in f" {p} ":   # "furthest to your right", "on my far left": a viewpoint and a side
+                for owner, vp in (("my", "camera"), ("your", "robot"), ("the robot's", "robot"),
+                                  ("the camera's", "camera")):
+                    add(f" {p} ".replace(" the ", f" {owner} ", 1).strip(), (VIEW, vp), ext)
         for p in (f"{s} of", f"to the {s} of", f"on the {s} of", f"on the {s} side of", f"to the {s} side of",
                   f"on the {s} hand side of", f"to the {s} hand side of", f"{s} hand side of", f"{s} side of",
                   f"just {s} of", f"just to the {s} of", f"directly {s} of", f"directly to the {s} of",
@@ -163,6 +171,10 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
                   f"counting from the {s} end", f"from the {s} end of the row", f"from the {s} of the row",
                   f"from the {s} in the row"):
             add(p, (FROMSIDE, s))
+            if " the " in f" {p} ":   # "second from your left", "counting from the robot's right"
+                for owner, vp in (("my", "camera"), ("your", "robot"), ("the robot's", "robot"),
+                                  ("the camera's", "camera")):
+                    add(f" {p} ".replace(" the ", f" {owner} ", 1).strip(), (VIEW, vp), (FROMSIDE, s))
         # the speaker's and the addressee's sides: a viewpoint and a side at once
         for owner, vp in (("my", "camera"), ("your", "robot"), ("the robot's", "robot"), ("the camera's", "camera"),
                           ("robot's", "robot"), ("camera's", "camera")):
@@ -192,11 +204,17 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
         add(p, (BETWEEN, None))
     for p in ("two", "both"):
         add(p, (PAIR, None))
+    # "the middle one of the three cups": a count the resolver checks, never ignores
+    for w, k in NUMBER_WORDS.items():
+        for p in (f"of the {w}", f"out of the {w}", f"among the {w}", f"of {w}", f"the {w}", w):
+            add(p, (COUNT, k))
     for p, kind in (("on top of", "on"), ("onto", "on"), ("on to", "on"), ("on", "on"), ("into", "into"),
                     ("in to", "into"), ("inside", "into"), ("inside of", "into"), ("in", "into"), ("over", "on"),
                     ("to", "to"), ("on the top of", "on"), ("over to", "to"), ("down on", "on"), ("down onto", "on"),
                     ("down in", "into"), ("down into", "into"), ("up on", "on"), ("back on", "on"),
-                    ("back into", "into"), ("back in", "into"), ("back onto", "on")):
+                    ("back into", "into"), ("back in", "into"), ("back onto", "on"), ("over into", "into"),
+                    ("over onto", "on"), ("over on", "on"), ("over in", "into"), ("over inside", "into"),
+                    ("over on top of", "on"), ("over to", "to")):
         add(p, (PREP, kind))
     for v in PICK_VERBS:
         add(v, (PICKV, v))
@@ -334,6 +352,7 @@ class ObjectPhrase:
     used: list[tuple[str, str]] = field(default_factory=list)   # (words, meaning) for the report
     unused: list[str] = field(default_factory=list)             # words this phrase could not use
     pronoun: str | None = None
+    count: int | None = None     # "of the three cups": exactly this many candidates must fit
 
     def all_unused(self) -> list[str]:
         out = list(self.unused)
@@ -405,7 +424,7 @@ def parse_object(tokens: list[Token]) -> ObjectPhrase:
             k = 0
             while k < len(rest) and rest[k].cat in (DET, FILL) and rest[k].surface in DETS:
                 k += 1
-            if k < len(rest) and rest[k].cat == PAIR:
+            if k < len(rest) and (rest[k].cat == PAIR or (rest[k].cat == COUNT and rest[k].value == 2)):
                 np_.relation = "between_two"
                 np_.reference = parse_object(rest[k + 1:])
                 np_.used.append((_join(tokens[i:i + 1 + k + 1]), "relation between_two"))
@@ -429,6 +448,7 @@ def parse_object(tokens: list[Token]) -> ObjectPhrase:
                 np_.used.append((t.surface, f"relation {t.value}"))
                 tokens = tokens[:i]
                 break
+    tokens = _pair_ordinal(tokens)
     head_seen = False
     relcl = False
     i = 0
@@ -459,35 +479,20 @@ def parse_object(tokens: list[Token]) -> ObjectPhrase:
             elif shape is not None:
                 np_.unused.append(words)
         elif t.cat in (ORD, LAST):
-            # ordinal [words] from-side; ordinal + side superlative; plain ordinal (from the left)
-            k = i + 1
-            while k < len(tokens) and k <= i + 3 and tokens[k].cat not in (FROMSIDE, SEL, ORD, LAST):
-                k += 1
-            side_tok = tokens[k] if k < len(tokens) else None
-            n = int(t.value) if t.cat == ORD else 1  # type: ignore[call-overload]
-            if side_tok is not None and side_tok.cat == FROMSIDE:
-                side = str(side_tok.value)
-                if t.cat == LAST:   # the last from the left = the first from the right
-                    side = "right" if side == "left" else "left"
-                np_.selectors.append((f"ordinal_{side}", n))
-                words = f"{words} .. {side_tok.surface}" if k > i + 1 else f"{words} {side_tok.surface}"
-                tokens = tokens[:k] + tokens[k + 1:]
-            elif i + 1 < len(tokens) and tokens[i + 1].cat == SEL and tokens[i + 1].value[0] == "extreme":  # type: ignore[index]
-                side = str(tokens[i + 1].value[1])  # type: ignore[index]
-                np_.selectors.append((f"ordinal_{side}", n if t.cat == ORD else 1))
-                words = f"{words} {tokens[i + 1].surface}"
-                i += 1
-            elif i + 1 < len(tokens) and tokens[i + 1].cat == SEL:
+            if i + 1 < len(tokens) and tokens[i + 1].cat == SEL:
                 np_.unused.append(f"{words} {tokens[i + 1].surface}")   # "second biggest": a ranked superlative
                 i += 1
             elif t.cat == LAST:
-                np_.selectors.append(("ordinal_right", 1))
+                np_.selectors.append(("ordinal_right", 1))     # in reading order, the last is the rightmost
             else:
-                np_.selectors.append(("ordinal_left", n))
+                np_.selectors.append(("ordinal_left", int(t.value)))  # type: ignore[call-overload]
         elif t.cat == SEL:
             np_.selectors.append(t.value)  # type: ignore[arg-type]
         elif t.cat == RELCL:
             relcl = True
+        elif t.cat == COUNT and np_.count is None:
+            np_.count = int(t.value)  # type: ignore[call-overload]
+            np_.used.append((words, f"count {t.value}"))
         elif t.cat == FILL and t.surface in ("is", "are", "which", "that"):
             relcl = relcl or head_seen
         elif t.cat in (FILL, DET, AND):
@@ -501,6 +506,30 @@ def parse_object(tokens: list[Token]) -> ObjectPhrase:
             np_.used.append((words, f"{kind} {arg}"))
         i += 1
     return np_
+
+
+def _pair_ordinal(tokens: list[Token]) -> list[Token]:
+    """One ordinal and one 'from the <side>' (or side superlative) anywhere in a phrase count from that
+    side: 'the second cup from the left', 'counting from the left, the second cup', 'the first cup on the
+    left'. The pair becomes one ordinal lexeme; anything else is left for the phrase parser to judge."""
+    ords = [i for i, t in enumerate(tokens) if t.cat in (ORD, LAST)]
+    sides = [i for i, t in enumerate(tokens) if t.cat == FROMSIDE]
+    if len(ords) != 1 or len(sides) > 1:
+        return tokens
+    o = ords[0]
+    if not sides:
+        ext = [i for i, t in enumerate(tokens) if t.cat == SEL and t.value[0] == "extreme"]  # type: ignore[index]
+        if len(ext) != 1:
+            return tokens
+        sides = ext
+    k = sides[0]
+    side = str(tokens[k].value if tokens[k].cat == FROMSIDE else tokens[k].value[1])  # type: ignore[index]
+    n = int(tokens[o].value) if tokens[o].cat == ORD else 1  # type: ignore[call-overload]
+    if tokens[o].cat == LAST:   # the last from the left = the first from the right
+        side = "right" if side == "left" else "left"
+    merged = Token(SEL, (f"ordinal_{side}", n), f"{tokens[min(o, k)].surface} .. {tokens[max(o, k)].surface}"
+                   if abs(o - k) > 1 else f"{tokens[min(o, k)].surface} {tokens[max(o, k)].surface}")
+    return [merged if i == o else t for i, t in enumerate(tokens) if i != k]
 
 
 def parse_place(tokens: list[Token]) -> PlacePhrase:
