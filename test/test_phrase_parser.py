@@ -83,6 +83,13 @@ def _ground(marks, text):
     ("I'd like the blue cup in the bowl", "D", "bowl"),
     ("the blue cup needs to go in the bowl", "D", "bowl"),
     ("move the blue cup over to the plate", "D", "plate"),
+    ("onto the plate, the blue cup", "D", "plate"),                     # place-first
+    ("First, pick the blue cup, then put it on the plate.", "D", "plate"),
+    ("would you mind picking up the blue cup and placing it in the bowl", "D", "bowl"),
+    ("the blue cup must be moved onto the plate", "D", "plate"),
+    ("the cup coloured blue goes atop the plate", "D", "plate"),
+    ("the red cup all the way to the left -> bowl", "A", "bowl"),
+    ("number two from the right, into the bowl", "C", "bowl"),
 ])
 def test_paraphrases_ground_to_the_right_object_and_place(marks, text, pick, place):
     got_pick, got_place, g = _ground(marks, text)
@@ -114,6 +121,10 @@ def test_distance_to_a_named_frame_does_not_follow_the_viewpoint():
     assert _ground(m, "pick the red cup farthest from the camera")[0] == "near_robot"
     assert _ground(m, "pick the frontmost red cup")[0] == "near_cam"
     assert _ground(m, "from the robot's view, pick the frontmost red cup")[0] == "near_robot"
+    assert _ground(m, "pick the closest red cup to the robot")[0] == "near_robot"
+    assert _ground(m, "pick the farthest red cup from me")[0] == "near_robot"
+    assert _ground(m, "the red cup nearest to where the robot stands")[0] == "near_robot"
+    assert _ground(m, "pick the nearest red cup")[0] == "near_cam"      # a superlative, not "near the red cup"
 
 
 def test_longest_expression_wins_in_the_lexer():
@@ -208,3 +219,47 @@ def test_dev_split_grounds_without_misreadings():
     s = score_grounder(rules, dev_cases(300))
     assert s.misreadings == 0, s.failures[:5]
     assert s.refusal_recall == 1.0 and s.success >= 0.98, s.failures[:5]
+
+
+# -- the learned policy consumes the parse ------------------------------------------------------------
+def _onnx_choice(instruction, marks, pick_label, place_label=None, margin=15.0, **config):
+    """The ONNX policy's choice code with the network replaced by fixed logits favouring pick_label."""
+    from spatialbot_ros.core.task import TaskPhase
+    from spatialbot_ros.learn.features import PLACE_RELATIONS, InstructionText
+    from spatialbot_ros.policy.base import Observation
+    from spatialbot_ros.policy.onnx_policy import OnnxPolicy, OnnxPolicyConfig, _Percept
+
+    policy = OnnxPolicy.__new__(OnnxPolicy)
+    policy.config = OnnxPolicyConfig(**config)
+    canon = canonical_parts(instruction)
+    policy._text = InstructionText(canon.pick_phrase, canon.place_phrase, canon.viewpoint)
+    policy._instruction, policy._report = instruction, []
+    ids = {m.label: i for i, m in enumerate(marks)}
+    n = len(marks)
+    pick = np.zeros((1, n))
+    pick[0, ids[pick_label]] = margin
+    place = np.zeros((1, n))
+    if place_label is not None:
+        place[0, ids[place_label]] = margin
+    rel = np.zeros((1, len(PLACE_RELATIONS)))
+    rel[0, PLACE_RELATIONS.index("support")] = margin
+    p = _Percept(marks, np.zeros(1), np.zeros(1), np.zeros(1), np.zeros(1))
+    obs = Observation(instruction, TaskPhase.APPROACH, np.eye(4), 0.0, np.zeros((2, 3)), CAM, None)
+    return policy._choose({"pick_logits": pick, "place_logits": place, "relation_logits": rel}, p, obs), p
+
+
+def test_a_learned_choice_that_contradicts_the_parse_is_refused(marks):
+    """Ordinals and sides are not attributes the mark check can see; the parse resolved over the same
+    marks catches a confident wrong ordinal choice."""
+    with pytest.raises(GroundingError, match="contradicts the parsed phrase"):
+        _onnx_choice("take the second red cup from the left to the plate", marks, "A", "plate")
+    g, p = _onnx_choice("take the second red cup from the left to the plate", marks, "B", "plate")
+    assert {m.id: m.label for m in marks}[g.pick_mark_id] == "B" and p.target is not None
+
+
+def test_the_parse_prior_moves_a_weak_learned_choice(marks):
+    g, _ = _onnx_choice("whichever tumbler is right-most goes onto the platter", marks, "C", "plate", margin=3.0)
+    assert {m.id: m.label for m in marks}[g.pick_mark_id] == "D"
+    with pytest.raises(GroundingError, match="contradicts"):   # the network alone, still checked
+        _onnx_choice("whichever tumbler is right-most goes onto the platter", marks, "C", "plate", margin=3.0,
+                     parse_prior=0.0)

@@ -41,18 +41,19 @@ MAX_TOKENS = 120           # lexemes per instruction (500 characters hold fewer)
 PICKV, PLACEV, GOV, ARROW, PRON, AND, THEN, DET, FILL = "pickv", "placev", "gov", "arrow", "pron", "and", "then", "det", "fill"
 COLOR, NOUN, SEL, ORD, LAST, FROMSIDE, REL, BETWEEN, PAIR = "color", "noun", "sel", "ord", "last", "fromside", "rel", "between", "pair"
 PREP, VIEW, NEG, RELCL, SPOT, COUNT, UNKNOWN = "prep", "view", "neg", "relcl", "spot", "count", "unknown"
+FRAMEREF, BREAK = "frameref", "break"
 NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 
 SHAPE_NOUNS: dict[str, tuple[str, ...]] = {
     "cylinder": ("cup", "mug", "tumbler", "beaker", "can", "cylinder", "glass", "bottle", "jar", "teacup", "tin",
                  "coffee cup", "coffee mug", "tea cup", "paper cup", "plastic cup", "drinking glass", "drinking cup",
-                 "soda can", "tin can"),
+                 "soda can", "tin can", "canister", "tea mug"),
     "box": ("box", "block", "cube", "brick", "cuboid", "crate", "toy block", "wooden block", "building block",
-            "toy cube"),
-    "sphere": ("ball", "sphere", "orb", "toy ball"),
+            "toy cube", "wooden cube", "square block", "rectangular block"),
+    "sphere": ("ball", "sphere", "orb", "toy ball", "globe", "rubber ball", "bouncy ball", "round ball"),
     "plate": ("plate", "dish", "saucer", "tray", "platter", "dinner plate", "serving plate", "serving platter",
-              "serving tray"),
-    "bowl": ("bowl", "basin", "soup bowl", "mixing bowl", "salad bowl", "cereal bowl"),
+              "serving tray", "side plate", "serving dish"),
+    "bowl": ("bowl", "basin", "soup bowl", "mixing bowl", "salad bowl", "cereal bowl", "fruit bowl"),
 }
 GENERIC_NOUNS = ("object", "thing", "item", "one")
 # the words the training templates and the shipped model know, per kind: canonical renderings use them
@@ -66,7 +67,8 @@ SIZE_WORDS = {
     "big": ("size", "max"), "large": ("size", "max"), "huge": ("size", "max"), "widest": ("size", "max"),
     "wider": ("size", "max"), "smallest": ("size", "min"), "smaller": ("size", "min"), "small": ("size", "min"),
     "little": ("size", "min"), "tiny": ("size", "min"), "littlest": ("size", "min"), "narrowest": ("size", "min"),
-    "thinnest": ("size", "min"), "slimmest": ("size", "min"),
+    "thinnest": ("size", "min"), "slimmest": ("size", "min"), "greatest": ("size", "max"), "fattest": ("size", "max"),
+    "bulkiest": ("size", "max"), "skinniest": ("size", "min"), "squattest": ("height", "min"),
     "tallest": ("height", "max"), "taller": ("height", "max"), "tall": ("height", "max"), "highest": ("height", "max"),
     "shortest": ("height", "min"), "shorter": ("height", "min"), "short": ("height", "min"),
     "flattest": ("height", "min"), "lowest": ("height", "min"),
@@ -76,13 +78,13 @@ DEPTH_FAR = ("farthest", "furthest", "back", "far", "rear", "farther", "further"
              "furthermost", "farthermost")
 MIDDLE = ("middle", "center", "centre", "central", "midmost")
 PICK_VERBS = ("pick", "pick up", "pick out", "grab", "grasp", "take", "take hold of", "lift", "lift up", "get",
-              "fetch", "seize", "hold", "collect", "snatch", "retrieve", "raise")
+              "fetch", "seize", "hold", "collect", "snatch", "retrieve", "raise", "raise up", "can i have")
 PLACE_VERBS = ("put", "put down", "place", "move", "drop", "drop off", "set", "set down", "bring", "transfer",
-               "stack", "carry", "lay", "position", "deposit", "leave", "relocate", "shift")
+               "stack", "carry", "lay", "position", "deposit", "leave", "relocate", "shift", "stick", "pop")
 GO_WORDS = ("goes", "go", "belongs", "belong", "should go", "must go", "needs to go", "has to go", "is going",
             "should be put", "should be placed", "needs to be put", "has to be put", "ends up", "should end up",
             "is to go", "gets put")
-FILLER = BASE_FILLER | frozenset("positioned resting whichever whatever all very really i'd i'm".split())
+FILLER = BASE_FILLER | frozenset("positioned resting whichever whatever all very really i'd i'm off".split())
 DETS = frozenset({"the", "a", "an", "this", "that", "these", "those", "my", "your"})
 PRONOUNS = frozenset({"it", "them", "they", "him", "her", "itself", "themselves"})
 SIDES = ("left", "right")
@@ -128,7 +130,10 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
         add(p, (SEL, ("depth", "far")))
     # distance to a named frame: "nearest the robot", "farthest from the camera", "closest to me"
     frames = {"the robot": "robot", "the robot arm": "robot", "the arm": "robot", "the robot's base": "robot",
-              "the base": "robot", "you": "robot", "the camera": "camera", "me": "camera", "the viewer": "camera"}
+              "the base": "robot", "the base of the robot": "robot", "the robot base": "robot", "you": "robot",
+              "where the robot stands": "robot", "where the robot is": "robot", "where you are": "robot",
+              "where you stand": "robot", "the camera": "camera", "me": "camera", "the viewer": "camera",
+              "where i stand": "camera", "where i am": "camera", "where the camera is": "camera"}
     for ref, frame in frames.items():
         for w in ("nearest", "closest", "nearer", "closer"):
             for link in ("", "to "):
@@ -152,7 +157,11 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
                   f"on the {s} end", f"at the {s} end", f"{s} end", f"at the far {s} end", f"on the far {s} end",
                   f"at the {s} edge", f"on the {s} edge", f"extreme {s}", f"on the extreme {s}", f"at the extreme {s}",
                   f"to the extreme {s}", f"at the very {s}", f"at the far {s} edge", f"outermost {s}",
-                  f"on the outermost {s}"):
+                  f"on the outermost {s}", f"at the end on the {s}", f"on the end on the {s}", f"at the {s} hand end",
+                  f"at the {s} side", f"on the {s} hand end", f"all the way to the {s}", f"all the way on the {s}",
+                  f"all the way {s}", f"furthest on the {s}", f"farthest on the {s}", f"at the far end on the {s}",
+                  f"nearest the {s} edge", f"closest to the {s} edge", f"nearest to the {s} edge", f"nearest the {s}",
+                  f"closest to the {s}", f"nearest to the {s}", f"closest to the {s} side", f"nearest the {s} side"):
             add(p, ext)
             for grp in ("row", "line", "group"):
                 add(f"{p} of the {grp}", ext)
@@ -169,7 +178,9 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
         for p in (f"from the {s}", f"from the {s} end", f"from the {s} side", f"from the {s} hand side", f"from {s}",
                   f"counting from the {s}", f"starting from the {s}", f"in from the {s}", f"from the {s} edge",
                   f"counting from the {s} end", f"from the {s} end of the row", f"from the {s} of the row",
-                  f"from the {s} in the row"):
+                  f"from the {s} in the row", f"along from the {s}", f"from the {s} hand end", f"when counting from the {s}",
+                  f"if you count from the {s}", f"counting in from the {s}", f"as counted from the {s}",
+                  f"in line from the {s}", f"in from the {s} end", f"along from the {s} end"):
             add(p, (FROMSIDE, s))
             if " the " in f" {p} ":   # "second from your left", "counting from the robot's right"
                 for owner, vp in (("my", "camera"), ("your", "robot"), ("the robot's", "robot"),
@@ -182,6 +193,12 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
                 add(f"{p}{owner} {s}", (VIEW, vp), ext)
                 add(f"{p}{owner} far {s}", (VIEW, vp), ext)
                 add(f"{p}{owner} {s} hand side", (VIEW, vp), ext)
+    for num, k in (("one", 1), ("two", 2), ("three", 3), ("four", 4), ("1", 1), ("2", 2), ("3", 3), ("4", 4)):
+        add(f"number {num}", (ORD, k))
+    for w, k in ORDINAL_WORDS.items():
+        for p in (f"in {w} position", f"in {w} place", f"in the {w} position", f"in the {w} place"):
+            add(p, (ORD, k))
+    add("final", (LAST, 1))
     for k in range(2, 5):
         word = [w for w, n in ORDINAL_WORDS.items() if n == k][0]
         for p in (f"{word} to last", f"{word} from last", f"{word} from the end"):
@@ -218,11 +235,29 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
         add(p, (PREP, kind))
     for v in PICK_VERBS:
         add(v, (PICKV, v))
+        add(_gerund(v), (PICKV, v))
     for v in PLACE_VERBS:
         add(v, (PLACEV, v))
+        add(_gerund(v), (PLACEV, v))
+    for modal in ("should", "must", "needs to", "has to", "is to", "ought to", "will", "can", "could"):
+        for part in ("put", "placed", "moved", "set", "dropped", "transferred", "carried", "brought", "relocated",
+                     "positioned", "deposited", "laid", "shifted"):
+            add(f"{modal} be {part}", (GOV, f"{modal} be {part}"))
+    for p in ("needs moving", "wants to go", "is going to go", "goes back", "go back"):
+        add(p, (GOV, p))
+    for p in ("atop", "within", "on to the top of"):
+        add(p, (PREP, "into" if p == "within" else "on"))
+    for p in ("ahead of",):
+        add(p, (REL, "in_front_of"))
+    for p in ("beyond", "on the far side of"):
+        add(p, (REL, "behind"))
+    add("on the near side of", (REL, "in_front_of"))
+    for p in ("neighbouring", "neighboring", "right by", "close beside", "just beside"):
+        add(p, (REL, "next_to"))
     for g in GO_WORDS:
         add(g, (GOV, g))
     add("->", (ARROW, None))
+    add(",", (BREAK, None))
     for w in PRONOUNS:
         add(w, (PRON, w))
     for d in ("the", "a", "an", "this", "these", "those"):
@@ -256,16 +291,73 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
         "in the camera's view", "in the camera view", "camera's", "from the camera's viewpoint", "from my viewpoint",
         "as i look at it", "as i look at them", "from the camera's side", "relative to the camera",
     ]
+    views = ("view", "perspective", "point of view", "viewpoint", "vantage point", "angle", "standpoint", "position",
+             "side", "side of the table", "frame", "eyes")
+    for vp, poss, objs, subjs in (("robot", ("the robot's", "your"), ("the robot", "you"), ("the robot", "you")),
+                                  ("camera", ("the camera's", "my"), ("the camera", "me"), ("the camera", "i"))):
+        for v in views:
+            for ps in poss:
+                for pre in ("from", "in", "seen from", "viewed from", "as seen from", "as viewed from"):
+                    add(f"{pre} {ps} {v}", (VIEW, vp))
+            for ob in objs:
+                add(f"from the {v} of {ob}", (VIEW, vp))
+        for ob in objs:
+            for pre in ("seen from", "viewed from", "as seen from", "as viewed from", "as seen by", "as viewed by",
+                        "looking from", "according to", "relative to", "with respect to", "from the side of"):
+                add(f"{pre} {ob}", (VIEW, vp))
+        for sb in subjs:
+            verb3 = sb in ("the robot", "the camera")
+            for st in (("stands", "is", "sits", "is standing", "is looking", "is sitting") if verb3 else
+                       ("stand", "am", "sit", "am standing", "am looking", "am sitting", "'m standing", "stand now")):
+                add(f"from where {sb} {st}", (VIEW, vp))
+            for see in (("sees", "would see", "views", "looks at") if verb3 else ("see", "would see", "view", "look at")):
+                for it in ("it", "them", "things", "the table", "the scene"):
+                    add(f"as {sb} {see} {it}", (VIEW, vp))
     for p in robot_views:
         add(p, (VIEW, "robot"))
     for p in camera_views:
         add(p, (VIEW, "camera"))
     for p in ("on the table", "from the table", "off the table", "on the tabletop", "of them", "of all",
-              "out of all", "among them", "in the row", "in the line", "of the row", "in the scene", "you see"):
+              "out of all", "among them", "in the row", "in the line", "of the row", "in the scene", "you see",
+              "would you mind", "do you mind", "i need you to", "i want you to", "i'd like you to", "try to", "in size",
+              "in height", "by size", "by height", "sits", "stands", "lies", "rests", "situated", "found", "thank you",
+              "among the", "out of the", "of the", "that you see", "you can see", "i see", "there is", "there's"):
         add(p, (FILL, p))
+    for c in COLOR_NAMES + EXTRA_COLOURS:
+        for p in (f"coloured {c}", f"colored {c}", f"painted {c}"):
+            add(p, (RELCL, None), (COLOR, c))      # "the cup coloured red": the colour describes the head
+        for p in (f"{c} in colour", f"{c} in color"):
+            add(p, (COLOR, c))
+    for p, sel in (("least tall", ("height", "min")), ("least big", ("size", "min")), ("least large", ("size", "min")),
+                   ("most tall", ("height", "max"))):
+        add(p, (SEL, sel))
+    for w, shape in (("cylindrical", "cylinder"), ("cylinder shaped", "cylinder"), ("cubic", "box"),
+                     ("cube shaped", "box"), ("box shaped", "box"), ("spherical", "sphere"), ("ball shaped", "sphere")):
+        add(w, (NOUN, (shape, w)))
+    # a frame named after a superlative: "the closest cup to the robot", "the nearest one to me"
+    for ref, frame in (("the robot", "robot"), ("the robot arm", "robot"), ("the arm", "robot"), ("you", "robot"),
+                       ("the camera", "camera"), ("me", "camera"), ("us", "camera"), ("the viewer", "camera")):
+        add(f"to {ref}", (FRAMEREF, frame))
+        if ref in ("me", "us", "you"):
+            add(f"from {ref}", (FRAMEREF, frame))
+            add(f"away from {ref}", (FRAMEREF, frame))
+    for w, fr in (("us", "camera"),):
+        for near in ("nearest", "closest"):
+            add(f"{near} to {w}", (SEL, (f"depth_{fr}", "near")))
+        add(f"farthest from {w}", (SEL, (f"depth_{fr}", "far")))
+        add(f"furthest from {w}", (SEL, (f"depth_{fr}", "far")))
     for w in NEGATIONS:
         add(w, (NEG, w))
     return lex
+
+
+def _gerund(verb: str) -> str:
+    """'pick up' -> 'picking up', 'put' -> 'putting', 'place' -> 'placing'."""
+    head, *rest = verb.split()
+    irregular = {"put": "putting", "set": "setting", "get": "getting", "drop": "dropping", "grab": "grabbing",
+                 "shift": "shifting", "lie": "lying", "stack": "stacking"}
+    g = irregular.get(head) or (head[:-1] + "ing" if head.endswith("e") and not head.endswith("ee") else head + "ing")
+    return " ".join([g, *rest])
 
 
 _LEX = _lexicon()
@@ -285,7 +377,8 @@ def normalise(text: str) -> str:
     t = text.lower().replace("’", "'").replace("→", " -> ").replace("=>", " -> ")
     t = re.sub(r"-+>", " -> ", t)
     t = re.sub(r"(?<=[a-z])-(?=[a-z])", " ", t)          # right-most, left-hand, second-to-last
-    t = re.sub(r"[^a-z0-9' >-]+", " ", t)
+    t = re.sub(r"[,;:!?]|\.(?!\d)|\s-+\s|[—–]", " , ", t)    # clause breaks (kept: "onto the plate, the red cup")
+    t = re.sub(r"[^a-z0-9' >,-]+", " ", t)
     t = re.sub(r"(?<!-)>|-(?!>)", " ", t)
     t = re.sub(r"(^|\s)'+|'+(?=\s|$)", " ", t)           # quotes, not possessives
     return re.sub(r"\s+", " ", t).strip()
@@ -309,6 +402,11 @@ def tokenize(text: str) -> list[Token]:
             out.append(Token(FILL, None, w))
             i += 1
             continue
+        after = words[i + 2] if nxt == "," and i + 2 < len(words) else nxt
+        if w in ("first", "next", "finally", "now") and (not out or out[-1].cat == BREAK) and after in _VERB_FIRST_WORDS:
+            out.append(Token(FILL, None, w))   # "first, pick the cup": sequencing, not an ordinal
+            i += 1
+            continue
         if w in ("place", "position", "side") and prev in DETS:
             out.append(Token(SPOT, w, w))
             i += 1
@@ -319,7 +417,7 @@ def tokenize(text: str) -> list[Token]:
                 break
         else:
             n = 0
-        if n == 1 and w in ("near", "nearest", "closest") and (nxt in DETS or nxt in COLOR_NAMES):
+        if n == 1 and w in ("near", "nearest", "closest") and nxt in DETS and prev not in DETS:
             out.append(Token(REL, "next_to", w))   # "the cup nearest the box": a relation, not a superlative
             i += 1
             continue
@@ -495,8 +593,15 @@ def parse_object(tokens: list[Token]) -> ObjectPhrase:
             np_.used.append((words, f"count {t.value}"))
         elif t.cat == FILL and t.surface in ("is", "are", "which", "that"):
             relcl = relcl or head_seen
-        elif t.cat in (FILL, DET, AND):
+        elif t.cat in (FILL, DET, AND, BREAK):
             pass
+        elif t.cat == FRAMEREF and np_.selectors and str(np_.selectors[-1][0]) == "depth":
+            kind, arg = np_.selectors[-1]      # "the closest cup to the robot": the superlative's frame
+            np_.selectors[-1] = (f"depth_{t.value}", arg)
+            said = _sel_words(np_, kind, arg)
+            np_.used = [(w, m) for w, m in np_.used if m != f"{kind} {arg}"]
+            np_.used.append((f"{said} .. {words}", f"depth_{t.value} {arg}"))
+            n_sel = len(np_.selectors)
         elif t.cat == PRON:
             np_.pronoun = np_.pronoun or t.surface
         else:
@@ -525,16 +630,20 @@ def _pair_ordinal(tokens: list[Token]) -> list[Token]:
     k = sides[0]
     side = str(tokens[k].value if tokens[k].cat == FROMSIDE else tokens[k].value[1])  # type: ignore[index]
     n = int(tokens[o].value) if tokens[o].cat == ORD else 1  # type: ignore[call-overload]
-    if tokens[o].cat == LAST:   # the last from the left = the first from the right
+    if tokens[o].cat == LAST and tokens[k].cat == FROMSIDE:   # the last from the left = the first from the right
         side = "right" if side == "left" else "left"
     merged = Token(SEL, (f"ordinal_{side}", n), f"{tokens[min(o, k)].surface} .. {tokens[max(o, k)].surface}"
                    if abs(o - k) > 1 else f"{tokens[min(o, k)].surface} {tokens[max(o, k)].surface}")
     return [merged if i == o else t for i, t in enumerate(tokens) if i != k]
 
 
+def _sel_words(np_: ObjectPhrase, kind: object, arg: object) -> str:
+    return next((w for w, m in np_.used if m == f"{kind} {arg}"), str(kind))
+
+
 def parse_place(tokens: list[Token]) -> PlacePhrase:
     """A place phrase ('on the plate', 'to the left of the red cup', 'the bowl' after '->')."""
-    while tokens and (tokens[0].cat in (PRON, FILL) or (tokens[0].cat == SEL and tokens[0].surface == "back")):
+    while tokens and (tokens[0].cat in (PRON, FILL, BREAK) or (tokens[0].cat == SEL and tokens[0].surface == "back")):
         tokens = tokens[1:]
     text = _join(tokens)
     kind, words = "to", ""
@@ -550,9 +659,9 @@ def parse_place(tokens: list[Token]) -> PlacePhrase:
 
 
 def _strip(tokens: list[Token]) -> list[Token]:
-    while tokens and tokens[0].cat in (AND, THEN, FILL):
+    while tokens and tokens[0].cat in (AND, THEN, FILL, BREAK):
         tokens = tokens[1:]
-    while tokens and tokens[-1].cat in (AND, THEN, FILL) and tokens[-1].surface not in ("up",):
+    while tokens and tokens[-1].cat in (AND, THEN, FILL, BREAK) and tokens[-1].surface not in ("up",):
         tokens = tokens[:-1]
     return tokens
 
@@ -565,7 +674,8 @@ def _split_place(tokens: list[Token], allow: Callable[[Token], bool]) -> tuple[l
     """Split 'X <place>' at the last allowed preposition (or relation) with an object on both sides, so
     relations inside the pick phrase ('the cup left of the box on the plate') stay there."""
     for k in range(len(tokens) - 1, 0, -1):
-        if allow(tokens[k]) and _names_object(tokens[:k]) and _names_object(tokens[k:]):
+        if allow(tokens[k]) and any(t.cat in _OBJECT_CATS or t.cat == PRON for t in tokens[:k]) \
+                and _names_object(tokens[k:]):
             return tokens[:k], tokens[k:]
     return None
 
@@ -615,6 +725,11 @@ def parse_instruction(instruction: object, default_viewpoint: str = "camera") ->
     view_words = ", ".join(dict.fromkeys(t.surface for t in views)) or None
     tokens = [t for t in tokens if t.cat != VIEW]
     tokens = _strip(tokens)
+    # place-first: "onto the plate, the red cup" / "into the bowl, put the red cup" -> the place goes last
+    if tokens and tokens[0].cat in (PREP, REL):
+        brk = next((i for i, t in enumerate(tokens) if t.cat == BREAK), None)
+        if brk is not None and _names_object(tokens[:brk]) and _names_object(tokens[brk + 1:]):
+            tokens = _strip(tokens[brk + 1:]) + tokens[:brk]
     verbs = [i for i, t in enumerate(tokens) if t.cat in (PICKV, PLACEV)]
     verb_words: list[str] = []
     # object-first with a verb later: "the red cup, put it in the bowl" -> the pronoun is the fronted object

@@ -27,6 +27,7 @@ from spatialbot_ros.core.grounding import (
     InstructionParts,
     canonical_parts,
     format_report,
+    ground_instruction,
     instruction_report,
     parse_place_phrase,
     phrase_report,
@@ -72,6 +73,11 @@ class OnnxPolicyConfig:
     # logit bonus for marks whose perceived shape is the one the phrase's noun names in the product's
     # vocabulary (core.grounding.NOUNS): a lexical prior for nouns the sentence encoder places weakly
     lexicon_prior: float = 4.0
+    # the phrase parser's structured reading, resolved by the rule resolver over the same marks: a logit
+    # bonus for the marks it names (0 = the network alone), and whether a choice that disagrees with it,
+    # or an instruction it refuses (absent, ambiguous, impossible), is refused
+    parse_prior: float = 8.0
+    require_parse_agreement: bool = True
     converge_tol_m: float = 0.004
     converge_tol_rad: float = 0.03
     contact_threshold: float = 0.5
@@ -85,7 +91,8 @@ def onnx_policy_config(model_dir: str = "", options: dict[str, Any] | None = Non
     trt_fp16, trt_engine_cache_dir, cuda_tf32, ...) go to ProviderConfig, the rest to the policy."""
     opts = dict(options or {})
     provider_keys = {f.name for f in fields(ProviderConfig)}
-    policy_keys = {"min_pick_confidence", "lexicon_prior", "converge_tol_m", "converge_tol_rad", "contact_threshold"}
+    policy_keys = {"min_pick_confidence", "lexicon_prior", "parse_prior", "require_parse_agreement", "converge_tol_m",
+                   "converge_tol_rad", "contact_threshold"}
     unknown = set(opts) - provider_keys - policy_keys
     if unknown:
         raise ValueError(f"unknown onnx option(s) {sorted(unknown)}; known: {sorted(provider_keys | policy_keys)}")
@@ -148,6 +155,7 @@ class OnnxPolicy:
         self._encoder = encoder
         self._text: InstructionText | None = None
         self._report: list[tuple[str, str]] = []
+        self._instruction = ""
         self._pick_emb = self._place_emb = np.zeros((1, TEXT_FEATURES), np.float32)
         self._percept: _Percept | None = None
 
@@ -161,6 +169,7 @@ class OnnxPolicy:
         self._percept = None
         self._text = None
         self._report = []
+        self._instruction = instruction
         if not isinstance(instruction, str) or not instruction.strip():
             return
         # the parser reads the sentence (synonyms, viewpoint clauses, object-first order) and renders each
@@ -214,7 +223,9 @@ class OnnxPolicy:
         """Read the grounding heads once, on the first frame: the marks the episode is about."""
         assert self._text is not None
         n = len(p.marks)
-        pick_p = _softmax(self._with_lexicon_prior(out["pick_logits"][0][:n], self._text.pick, p.marks))
+        rules = self._parse_reading(p, obs)
+        pick_logits = self._with_lexicon_prior(out["pick_logits"][0][:n], self._text.pick, p.marks)
+        pick_p = _softmax(self._with_parse_prior(pick_logits, p.marks, rules.pick_mark_id if rules else None))
         i = int(np.argmax(pick_p))
         if pick_p[i] < self.config.min_pick_confidence:
             top = np.argsort(-pick_p)[:3]
@@ -232,9 +243,14 @@ class OnnxPolicy:
         if self._text.place:
             place_logits = self._with_lexicon_prior(out["place_logits"][0][:n], parse_place_phrase(self._text.place)[1],
                                                     p.marks)
+            rules_place = rules.place if rules is not None else None
+            place_logits = self._with_parse_prior(place_logits, p.marks, rules_place.mark_id if rules_place else None)
             place_p = _softmax(np.where(np.arange(n) == i, -1e4, place_logits))
             j = int(np.argmax(place_p))
-            r = int(np.argmax(out["relation_logits"][0]))
+            rel_logits = np.asarray(out["relation_logits"][0], float).copy()
+            if rules_place is not None and self.config.parse_prior:
+                rel_logits[PLACE_RELATIONS.index(rules_place.relation or "support")] += self.config.parse_prior
+            r = int(np.argmax(rel_logits))
             rel = PLACE_RELATIONS[r]
             choices["place_choice"][0, j] = 1.0
             choices["relation_choice"][0, r] = 1.0
@@ -250,12 +266,33 @@ class OnnxPolicy:
         grounding = Grounding(mark.id, target, why, self._text.pick, self._text.place, self._text.viewpoint, report)
         try:   # confident is not correct: the choice must agree with what the phrases state
             verify_grounding(grounding, CheckContext(p.marks, self._text.viewpoint, self.config.grounding))
+            if rules is not None and self.config.require_parse_agreement:
+                _agree(grounding, rules, p.marks)
         except GroundingError:
             p.target = p.place = None
             raise
         p.explanation = why
         p.choices = choices
         return grounding
+
+    def _parse_reading(self, p: _Percept, obs: Observation) -> Grounding | None:
+        """The rule resolver's reading of the parsed instruction over the marks the network sees; None
+        when it refuses and agreement is not required (then the network decides alone)."""
+        instruction = getattr(self, "_instruction", "")
+        if not instruction or not (self.config.parse_prior or self.config.require_parse_agreement):
+            return None
+        try:
+            return ground_instruction(instruction, p.marks, self.config.grounding, obs.base_from_camera)
+        except GroundingError as exc:
+            if self.config.require_parse_agreement:
+                p.target = p.place = None
+                raise GroundingError(f"the parsed instruction does not resolve: {exc}", exc.candidates) from None
+            return None
+
+    def _with_parse_prior(self, logits: np.ndarray, marks: list[Mark], mark_id: int | None) -> np.ndarray:
+        if mark_id is None or not self.config.parse_prior:
+            return logits
+        return logits + self.config.parse_prior * np.array([m.id == mark_id for m in marks[:len(logits)]], float)
 
     def _with_lexicon_prior(self, logits: np.ndarray, phrase: str, marks: list[Mark]) -> np.ndarray:
         shape = phrase_shape(phrase) if self.config.lexicon_prior else None
@@ -316,3 +353,16 @@ class OnnxPolicy:
                                            f"learned contact p={prob:.2f}", True)
         timings["step_ms"] = (time.perf_counter() - t_start) * 1e3
         return step
+
+
+def _agree(chosen: Grounding, rules: Grounding, marks: list[Mark]) -> None:
+    """Refuse a learned choice that the parsed phrases, resolved by the rules, contradict."""
+    by_id = {m.id: m for m in marks}
+    if chosen.pick_mark_id != rules.pick_mark_id:
+        raise GroundingError(f"the learned choice {by_id[chosen.pick_mark_id].describe()} contradicts the parsed "
+                             f"phrase '{rules.pick_phrase}', which names {by_id[rules.pick_mark_id].describe()}",
+                             [m.describe() for m in marks])
+    a, b = chosen.place, rules.place
+    if (a is None) != (b is None) or (a is not None and b is not None and (a.mark_id, a.relation) != (b.mark_id, b.relation)):
+        raise GroundingError(f"the learned place choice contradicts the parsed place phrase '{rules.place_phrase}'",
+                             [m.describe() for m in marks])

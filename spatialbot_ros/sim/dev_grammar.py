@@ -35,22 +35,26 @@ WORDS = {"cup": ("cup", "mug", "beaker", "coffee cup", "tea cup", "drinking glas
 PLURALS = {"cup": "cups", "mug": "mugs", "beaker": "beakers", "box": "boxes", "cube": "cubes", "block": "blocks",
            "ball": "balls", "sphere": "spheres", "orb": "orbs"}
 # viewpoint clauses of this split, by frame ("" = the default, the camera's)
-VIEWS = {"camera": ("", "as I see it", "from my side of the table", "in the picture", "as the camera sees it"),
-         "robot": ("as the robot sees it", "from your side", "from your point of view", "from the robot's position")}
+VIEWS = {"camera": ("", "as I see it", "from my side of the table", "in the picture", "as the camera sees it",
+                    "as viewed from the camera", "from where I am standing"),
+         "robot": ("as the robot sees it", "from your side", "from your point of view", "from the robot's position",
+                   "from the perspective of the robot", "as you see it")}
 SIDE_SUPERLATIVE = ("{s}most {n}", "{n} furthest to the {s}", "{n} on the very {s}", "{s}-hand {n}",
-                    "{n} that is farthest {s}", "{n} at the {s} edge")
+                    "{n} that is farthest {s}", "{n} at the {s} edge", "{n} that sits furthest {s}")
 ORDINAL = ("{o} {n} from the {s}", "{o} {n} counting from the {s}", "{n} that is {o} from the {s} side")
 # explicit distance frames; "frontmost" / "at the back" follow the viewpoint (see VIEW_DEPTH)
 DEPTH = {("camera", "near"): ("{n} nearest the camera", "{n} closest to me"),
-         ("camera", "far"): ("{n} farthest from me", "{n} furthest from the camera"),
-         ("robot", "near"): ("{n} closest to the robot", "{n} nearest to you"),
+         ("camera", "far"): ("{n} farthest from me", "{n} furthest from the camera", "farthest {n} from me"),
+         ("robot", "near"): ("{n} closest to the robot", "{n} nearest to you", "closest {n} to the robot"),
          ("robot", "far"): ("{n} farthest from the robot", "{n} furthest away from you")}
 VIEW_DEPTH = {"near": ("frontmost {n}", "{n} in front", "{n} at the front"), "far": ("{n} at the back", "rearmost {n}")}
 SIZE = {("size", "max"): ("largest {n}", "biggest {n}", "widest {n}"), ("size", "min"): ("smallest {n}", "tiny {n}"),
         ("height", "max"): ("tallest {n}", "highest {n}"), ("height", "min"): ("shortest {n}", "lowest {n}")}
 PICK_PLACE = ("pick up the {P} and drop it {L}", "would you take the {P} and then place it {L}",
               "the {P} should end up {L}", "the {P} goes {L}", "the {P}, put it {L}", "the {P} -> {L}",
-              "I'd like the {P} {L}", "move the {P} over {L}", "carry the {P} {L}", "the {P} belongs {L}")
+              "I'd like the {P} {L}", "move the {P} over {L}", "carry the {P} {L}", "the {P} belongs {L}",
+              "would you mind picking up the {P} and placing it {L}", "{L}, the {P}", "first, grab the {P}, then put it {L}",
+              "the {P} must be moved {L}")
 PICK_ONLY = ("pick out the {P}", "hold the {P}", "get me the {P}", "retrieve the {P}", "the {P}, pick it up")
 REFUSALS = ("absent_colour", "absent_kind", "absent_place", "ambiguous", "negation", "dangling_pronoun",
             "impossible", "unknown_verb")
@@ -173,7 +177,7 @@ def _execute_case(g: _Gen, category: str) -> tuple[str, list[ObjectSpec], str, s
             objs = g.scene(3, kind, False)
             t = objs[int(g.rng.integers(3))]
             phrase = g.pick((f"{t.color} {g.noun(kind)}", f"{g.noun(kind)} that is {t.color}",
-                             f"{t.color} coloured {g.noun(kind)}", f"{t.color} one"))
+                             f"{t.color} coloured {g.noun(kind)}", f"{t.color} one", f"{g.noun(kind)} coloured {t.color}"))
             if phrase.endswith(" one") and sum(o.color == t.color for o in objs if o.kind != "plate") != 1:
                 continue
             view, needs = "camera", False
