@@ -263,3 +263,24 @@ def test_the_parse_prior_moves_a_weak_learned_choice(marks):
     with pytest.raises(GroundingError, match="contradicts"):   # the network alone, still checked
         _onnx_choice("whichever tumbler is right-most goes onto the platter", marks, "C", "plate", margin=3.0,
                      parse_prior=0.0)
+
+
+def test_random_lexeme_salad_only_ever_refuses(marks):
+    """Fuzz: sentences built from the lexicon's own expressions raise nothing but GroundingError."""
+    import random
+
+    from spatialbot_ros.core.errors import SpatialBotError
+    from spatialbot_ros.core.phrase_parser import _LEX
+
+    rng = random.Random(7)
+    pieces = [" ".join(k) for k in _LEX] + [",", ".", "->", "x=1", "5", "'", ":"]
+    for _ in range(1500):
+        text = " ".join(rng.choice(pieces) for _ in range(rng.randint(1, 25)))
+        try:
+            ground_instruction(text, marks, base_from_camera=CAM)
+        except SpatialBotError:
+            pass
+        try:
+            canonical_parts(text)
+        except SpatialBotError:
+            pass

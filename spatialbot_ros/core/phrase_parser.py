@@ -73,9 +73,9 @@ SIZE_WORDS = {
     "shortest": ("height", "min"), "shorter": ("height", "min"), "short": ("height", "min"),
     "flattest": ("height", "min"), "lowest": ("height", "min"),
 }
-DEPTH_NEAR = ("closest", "nearest", "front", "frontmost", "near", "closer", "nearer")
+DEPTH_NEAR = ("closest", "nearest", "front", "frontmost", "near", "closer", "nearer", "foremost")
 DEPTH_FAR = ("farthest", "furthest", "back", "far", "rear", "farther", "further", "backmost", "distant", "rearmost",
-             "furthermost", "farthermost")
+             "furthermost", "farthermost", "hindmost")
 MIDDLE = ("middle", "center", "centre", "central", "midmost")
 PICK_VERBS = ("pick", "pick up", "pick out", "grab", "grasp", "take", "take hold of", "lift", "lift up", "get",
               "fetch", "seize", "hold", "collect", "snatch", "retrieve", "raise", "raise up", "can i have")
@@ -161,7 +161,9 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
                   f"at the {s} side", f"on the {s} hand end", f"all the way to the {s}", f"all the way on the {s}",
                   f"all the way {s}", f"furthest on the {s}", f"farthest on the {s}", f"at the far end on the {s}",
                   f"nearest the {s} edge", f"closest to the {s} edge", f"nearest to the {s} edge", f"nearest the {s}",
-                  f"closest to the {s}", f"nearest to the {s}", f"closest to the {s} side", f"nearest the {s} side"):
+                  f"closest to the {s}", f"nearest to the {s}", f"closest to the {s} side", f"nearest the {s} side",
+                  f"{s} hand most", f"on the outer {s}", f"at the end of the row on the {s}",
+                  f"at the end of the line on the {s}"):
             add(p, ext)
             for grp in ("row", "line", "group"):
                 add(f"{p} of the {grp}", ext)
@@ -180,7 +182,8 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
                   f"counting from the {s} end", f"from the {s} end of the row", f"from the {s} of the row",
                   f"from the {s} in the row", f"along from the {s}", f"from the {s} hand end", f"when counting from the {s}",
                   f"if you count from the {s}", f"counting in from the {s}", f"as counted from the {s}",
-                  f"in line from the {s}", f"in from the {s} end", f"along from the {s} end"):
+                  f"in line from the {s}", f"in from the {s} end", f"along from the {s} end", f"from the far {s}",
+                  f"from the {s}most", f"from the end on the {s}", f"from the {s} most"):
             add(p, (FROMSIDE, s))
             if " the " in f" {p} ":   # "second from your left", "counting from the robot's right"
                 for owner, vp in (("my", "camera"), ("your", "robot"), ("the robot's", "robot"),
@@ -243,7 +246,9 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
         for part in ("put", "placed", "moved", "set", "dropped", "transferred", "carried", "brought", "relocated",
                      "positioned", "deposited", "laid", "shifted"):
             add(f"{modal} be {part}", (GOV, f"{modal} be {part}"))
-    for p in ("needs moving", "wants to go", "is going to go", "goes back", "go back"):
+    for p in ("needs moving", "wants to go", "is going to go", "goes back", "go back", "is supposed to go",
+              "is meant to go", "should be going", "has to end up", "needs to end up", "must end up",
+              "moved", "dropped", "transferred", "carried", "brought", "relocated", "shifted", "deposited", "taken"):
         add(p, (GOV, p))
     for p in ("atop", "within", "on to the top of"):
         add(p, (PREP, "into" if p == "within" else "on"))
@@ -279,7 +284,7 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
         "from your view", "from your perspective", "from your point of view", "from your side", "as you see it",
         "as you see them", "from where you stand", "from where you are", "from your side of the table",
         "looking from the robot", "robot's", "from the robot's viewpoint", "from your viewpoint",
-        "in the robot's point of view", "relative to the robot",
+        "in the robot's point of view", "relative to the robot", "standing where the robot is",
     ]
     camera_views = [
         "from the camera's view", "from the camera's perspective", "from the camera's point of view", "in the image",
@@ -290,6 +295,8 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
         "in the camera image", "in the picture", "on the screen", "on screen", "looking from the camera",
         "in the camera's view", "in the camera view", "camera's", "from the camera's viewpoint", "from my viewpoint",
         "as i look at it", "as i look at them", "from the camera's side", "relative to the camera",
+        "through the camera", "through the camera's eyes", "through the lens", "in the camera feed",
+        "on the camera feed", "in the camera's image", "in the camera stream", "standing where the camera is",
     ]
     views = ("view", "perspective", "point of view", "viewpoint", "vantage point", "angle", "standpoint", "position",
              "side", "side of the table", "frame", "eyes")
@@ -303,7 +310,9 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
                 add(f"from the {v} of {ob}", (VIEW, vp))
         for ob in objs:
             for pre in ("seen from", "viewed from", "as seen from", "as viewed from", "as seen by", "as viewed by",
-                        "looking from", "according to", "relative to", "with respect to", "from the side of"):
+                        "looking from", "according to", "relative to", "with respect to", "from the side of",
+                        "look from", "if you look from", "looking at it from", "looking at the table from",
+                        "viewing from", "looking out from", "standing where", "if seen from", "if viewed from"):
                 add(f"{pre} {ob}", (VIEW, vp))
         for sb in subjs:
             verb3 = sb in ("the robot", "the camera")
@@ -321,7 +330,9 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
               "out of all", "among them", "in the row", "in the line", "of the row", "in the scene", "you see",
               "would you mind", "do you mind", "i need you to", "i want you to", "i'd like you to", "try to", "in size",
               "in height", "by size", "by height", "sits", "stands", "lies", "rests", "situated", "found", "thank you",
-              "among the", "out of the", "of the", "that you see", "you can see", "i see", "there is", "there's"):
+              "among the", "out of the", "of the", "that you see", "you can see", "i see", "there is", "there's",
+              "make sure", "make sure that", "ensure that", "as for", "your task is to", "your job is to",
+              "the task is to", "the goal is to", "when", "while"):
         add(p, (FILL, p))
     for c in COLOR_NAMES + EXTRA_COLOURS:
         for p in (f"coloured {c}", f"colored {c}", f"painted {c}"):
