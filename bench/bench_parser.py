@@ -28,6 +28,7 @@ from spatialbot_ros.core.phrase_parser import (
     NEG,
     UNKNOWN,
     VIEW,
+    normalise,
     parse_object_text,
     parse_place_text,
     refuse_unused,
@@ -74,8 +75,9 @@ class SpacyGrounder:
             raise GroundingError(f"cannot use {bad}")
         views = [t for t in tokens if t.cat == VIEW]
         viewpoint = str(views[0].value) if views else "camera"
+        text = normalise(text).replace(" , ", ", ")   # the same words the grammar sees (right-most -> right most)
         for t in views:   # viewpoint clauses are lexical; the rest is structure
-            text = text.lower().replace(t.surface, " ")
+            text = text.replace(t.surface, " ")
         pick_text, place_text = self.split(text)
         resolver = _Resolver(marks, viewpoint, GroundingConfig(), base_from_camera)
         pick_np = parse_object_text(pick_text)[0]

@@ -284,3 +284,15 @@ def test_random_lexeme_salad_only_ever_refuses(marks):
             canonical_parts(text)
         except SpatialBotError:
             pass
+
+
+def test_a_named_distance_frame_becomes_the_learned_viewpoint_only_when_nothing_else_depends_on_it():
+    from spatialbot_ros.core.grounding import phrase_attributes
+
+    parts = canonical_parts("the tumbler nearest the robot goes in the basin")
+    assert (parts.pick_phrase, parts.viewpoint) == ("the closest cup", "robot")
+    parts = canonical_parts("the tumbler nearest the robot goes to the left of the box")   # a side: keep the view
+    assert parts.viewpoint == "camera" and parts.pick_phrase == "the closest cup to the robot"
+    assert phrase_attributes(parts.pick_phrase).selectors == (("depth_robot", "near"),)
+    parts = canonical_parts("the farthest mug from me -> plate")
+    assert parts.viewpoint == "camera" and parts.pick_phrase == "the farthest mug"   # a training noun stays

@@ -129,8 +129,33 @@ def canonical_parts(instruction: str, default_viewpoint: str = "camera") -> Inst
     """Like split_instruction, but each phrase rendered in the training vocabulary ('the right-most
     tumbler' -> 'the rightmost cup'): what a learned text encoder reads best."""
     parsed = _prepare(instruction, default_viewpoint)
-    place = canonical_place(parsed.place) if parsed.place is not None else ""
-    return InstructionParts(canonical_object(parsed.pick), place, parsed.viewpoint)
+    viewpoint = _distance_viewpoint(parsed)
+    place = canonical_place(parsed.place, viewpoint) if parsed.place is not None else ""
+    return InstructionParts(canonical_object(parsed.pick, viewpoint), place, viewpoint)
+
+
+_SIDE_WISE = ("extreme", "ordinal_left", "ordinal_right", "middle")
+
+
+def _distance_viewpoint(parsed: ParsedInstruction) -> str:
+    """'the cup nearest the robot' is exactly 'the nearest cup from the robot's view' when nothing else in
+    the instruction depends on the viewpoint: then the robot's viewpoint, which a learned grounder's
+    camera features carry, replaces the default."""
+    phrases = [parsed.pick] + ([parsed.place.reference] if parsed.place is not None else [])
+    frames: set[str] = set()
+    stack = list(phrases)
+    while stack:
+        np_ = stack.pop()
+        for kind, _ in np_.selectors:
+            if kind.startswith("depth_"):
+                frames.add(kind.split("_")[1])
+            elif kind in _SIDE_WISE or kind == "depth":
+                return parsed.viewpoint
+        if np_.relation is not None:
+            return parsed.viewpoint
+    if parsed.place is not None and parsed.place.kind in RELATIONS:
+        return parsed.viewpoint
+    return frames.pop() if len(frames) == 1 else parsed.viewpoint
 
 
 def instruction_report(instruction: str, default_viewpoint: str = "camera") -> list[tuple[str, str]]:

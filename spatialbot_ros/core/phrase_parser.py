@@ -351,7 +351,7 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
         add(f"to {ref}", (FRAMEREF, frame))
         if ref in ("me", "us", "you"):
             add(f"from {ref}", (FRAMEREF, frame))
-            add(f"away from {ref}", (FRAMEREF, frame))
+        add(f"away from {ref}", (FRAMEREF, frame))
     for w, fr in (("us", "camera"),):
         for near in ("nearest", "closest"):
             add(f"{near} to {w}", (SEL, (f"depth_{fr}", "near")))
@@ -854,7 +854,7 @@ _REL_WORD = {"left_of": "left of", "right_of": "right of", "in_front_of": "in fr
              "next_to": "next to"}
 
 
-def canonical_object(np_: ObjectPhrase, used_words: bool = True) -> str:
+def canonical_object(np_: ObjectPhrase, viewpoint: str | None = None, used_words: bool = True) -> str:
     """'the <selector> <colour> <noun> [from the <side>] [<relation> the <reference>]' in the training
     vocabulary, so a learned text encoder sees the phrasing it was trained on."""
     noun = np_.noun if np_.noun in _BASE_NOUNS else BASE_NOUN.get(np_.shape or "", "object")
@@ -868,25 +868,25 @@ def canonical_object(np_: ObjectPhrase, used_words: bool = True) -> str:
             pre.append(_ORD_WORD.get(int(arg), str(arg)))
             post.append(f"from the {side}")
         elif kind.startswith("depth_"):
-            word = surface.get(f"{kind} {arg}", "")
             pre.append("closest" if arg == "near" else "farthest")
-            if not word:
-                continue
+            frame = kind.split("_")[1]
+            if frame != viewpoint:   # said from another viewpoint: keep the distance's own frame explicit
+                post.append(f"{'to' if arg == 'near' else 'away from'} the {frame}")
         else:
             w = surface.get(f"{kind} {arg}", "")
             pre.append(w if used_words and w in _BASE_WORDS else _SEL_WORD.get((kind, str(arg)), w))
     out = ["the", *pre, *head, *post]
     if np_.relation == "between_two" and np_.reference is not None:
-        out += ["between the two", canonical_object(np_.reference).removeprefix("the ") + "s"]
+        out += ["between the two", canonical_object(np_.reference, viewpoint).removeprefix("the ") + "s"]
     elif np_.relation == "between" and np_.reference is not None and np_.reference2 is not None:
-        out += ["between", canonical_object(np_.reference), "and", canonical_object(np_.reference2)]
+        out += ["between", canonical_object(np_.reference, viewpoint), "and", canonical_object(np_.reference2, viewpoint)]
     elif np_.relation is not None and np_.reference is not None:
-        out += [_REL_WORD[np_.relation], canonical_object(np_.reference)]
+        out += [_REL_WORD[np_.relation], canonical_object(np_.reference, viewpoint)]
     return " ".join(out)
 
 
-def canonical_place(place: PlacePhrase) -> str:
-    ref = canonical_object(place.reference)
+def canonical_place(place: PlacePhrase, viewpoint: str | None = None) -> str:
+    ref = canonical_object(place.reference, viewpoint)
     if place.kind in RELATIONS:
         word = {"left_of": "to the left of", "right_of": "to the right of"}.get(place.kind, _REL_WORD[place.kind])
         return f"{word} {ref}"
