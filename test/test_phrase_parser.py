@@ -252,7 +252,9 @@ def test_a_learned_choice_that_contradicts_the_parse_is_refused(marks):
     """Ordinals and sides are not attributes the mark check can see; the parse resolved over the same
     marks catches a confident wrong ordinal choice."""
     with pytest.raises(GroundingError, match="contradicts the parsed phrase"):
-        _onnx_choice("take the second red cup from the left to the plate", marks, "A", "plate")
+        _onnx_choice("take the second red cup from the left to the plate", marks, "A", "plate", parse_prior=0.0)
+    with pytest.raises(GroundingError, match="contradicts the parsed phrase"):   # more confident than the prior
+        _onnx_choice("take the second red cup from the left to the plate", marks, "A", "plate", margin=50.0)
     g, p = _onnx_choice("take the second red cup from the left to the plate", marks, "B", "plate")
     assert {m.id: m.label for m in marks}[g.pick_mark_id] == "B" and p.target is not None
 

@@ -76,7 +76,7 @@ class OnnxPolicyConfig:
     # the phrase parser's structured reading, resolved by the rule resolver over the same marks: a logit
     # bonus for the marks it names (0 = the network alone), and whether a choice that disagrees with it,
     # or an instruction it refuses (absent, ambiguous, impossible), is refused
-    parse_prior: float = 8.0
+    parse_prior: float = 30.0
     require_parse_agreement: bool = True
     converge_tol_m: float = 0.004
     converge_tol_rad: float = 0.03
