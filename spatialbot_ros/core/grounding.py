@@ -84,7 +84,6 @@ class Grounding:
 
 
 
-_NounPhrase = ObjectPhrase
 
 
 @dataclass(frozen=True)
@@ -197,7 +196,7 @@ class _Resolver:
     def describe(self, marks: list[Mark]) -> list[str]:
         return [m.describe() for m in marks]
 
-    def candidates(self, np_: _NounPhrase, exclude: set[int], graspable_only: bool) -> list[Mark]:
+    def candidates(self, np_: ObjectPhrase, exclude: set[int], graspable_only: bool) -> list[Mark]:
         out = [m for m in self.marks if m.id not in exclude]
         if np_.color:
             out = [m for m in out if m.color_name == np_.color]
@@ -208,7 +207,7 @@ class _Resolver:
             out = graspable or out
         return out
 
-    def resolve(self, np_: _NounPhrase, exclude: set[int], graspable_only: bool, role: str) -> tuple[Mark, str]:
+    def resolve(self, np_: ObjectPhrase, exclude: set[int], graspable_only: bool, role: str) -> tuple[Mark, str]:
         if np_.color is None and np_.noun is None and not np_.selectors and np_.relation is None:
             raise GroundingError(f"the {role} phrase '{np_.text}' names no object (no colour, noun or position)",
                                  self.describe(self.marks))
@@ -234,7 +233,7 @@ class _Resolver:
         view = "the camera's" if self.viewpoint == "camera" else "the robot's"
         return cands[0], f"{', '.join(reasons)} (from {view} view)"
 
-    def _apply_relation(self, np_: _NounPhrase, cands: list[Mark], exclude: set[int]) -> tuple[list[Mark], str]:
+    def _apply_relation(self, np_: ObjectPhrase, cands: list[Mark], exclude: set[int]) -> tuple[list[Mark], str]:
         assert np_.reference is not None
         if np_.relation == "between_two":
             return self._relation_between_two(np_, cands, exclude)
@@ -261,7 +260,7 @@ class _Resolver:
             return self._nearest_to(cands, ref), f"behind {ref.describe()}"
         return self._nearest_to(cands, ref, strict=True), f"next to {ref.describe()}"
 
-    def _relation_between_two(self, np_: _NounPhrase, cands: list[Mark], exclude: set[int]) -> tuple[list[Mark], str]:
+    def _relation_between_two(self, np_: ObjectPhrase, cands: list[Mark], exclude: set[int]) -> tuple[list[Mark], str]:
         assert np_.reference is not None
         pair = self.candidates(np_.reference, exclude, graspable_only=False)
         if len(pair) != 2:
@@ -281,7 +280,7 @@ class _Resolver:
             return [m for m in cands if m.id in (d[0][1], d[1][1])] if strict else cands
         return [m for m in cands if m.id == d[0][1]]
 
-    def _apply_selector(self, kind: str, arg: str | int, cands: list[Mark], np_: _NounPhrase,
+    def _apply_selector(self, kind: str, arg: str | int, cands: list[Mark], np_: ObjectPhrase,
                         role: str) -> tuple[list[Mark], str]:
         n = len(cands)
         if kind in ("ordinal_left", "ordinal_right", "extreme", "middle"):

@@ -1,9 +1,11 @@
 """The learned policy backend: the trained network on ONNX Runtime (TensorRT -> CUDA -> CPU).
 
-Per episode: the instruction's pick and place phrases are embedded once (reset). On the first
-frame the Set-of-Mark proposer gives the candidate regions and the network chooses among them;
-every step the network emits the 6-DoF delta + gripper command, and on contact checks its
-contact judgment. A low-confidence choice is refused (the robot does not move), never guessed.
+Per episode: the instruction is parsed (core.phrase_parser) and its pick and place phrases, rendered
+in the training vocabulary, are embedded once (reset). On the first frame the Set-of-Mark proposer
+gives the candidate regions and the network chooses among them, with a logit bonus for the marks the
+parsed phrases resolve to; every step the network emits the 6-DoF delta + gripper command, and on
+contact checks its contact judgment. A low-confidence choice, one that contradicts what the phrases
+state, or an instruction the parse cannot resolve is refused (the robot does not move), never guessed.
 """
 
 from __future__ import annotations
