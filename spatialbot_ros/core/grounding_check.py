@@ -17,6 +17,7 @@ from spatialbot_ros.core.errors import GroundingError
 from spatialbot_ros.core.grounding import (
     GRASPABLE_SHAPES,
     RELATIONS,
+    SUPPORT_SHAPES,
     Grounding,
     GroundingConfig,
     phrase_attributes,
@@ -78,19 +79,21 @@ def _verify_superlative(phrase: str, mark: Mark, fits: list[Mark], selector: tup
         def key(m: Mark) -> float:
             return m.size_m if kind == "size" else m.height_m
         margin = ctx.config.size_margin
-    elif kind == "depth":
+    elif kind.startswith("depth"):
+        frame = kind.split("_")[1] if "_" in kind else ctx.viewpoint   # "nearest the robot" names its frame
+
         def key(m: Mark) -> float:
-            return _depth(m, ctx.viewpoint)
+            return _depth(m, frame)
         margin = 0.0
     else:
         return
     sign = 1.0 if arg in ("max", "far") else -1.0
     best = max(fits, key=lambda m: sign * key(m))
     gap = sign * (key(best) - key(mark))
-    limit = margin * max(key(best), key(mark)) if kind != "depth" else ctx.config.depth_margin_m
+    limit = margin * max(key(best), key(mark)) if not kind.startswith("depth") else ctx.config.depth_margin_m
     if best.id != mark.id and gap > limit:
         word = {("size", "max"): "biggest", ("size", "min"): "smallest", ("height", "max"): "tallest",
-                ("height", "min"): "shortest", ("depth", "near"): "nearest", ("depth", "far"): "farthest"}[(kind, str(arg))]
+                ("height", "min"): "shortest"}.get((kind, str(arg)), "nearest" if arg == "near" else "farthest")
         raise GroundingError(f"the {role} phrase '{phrase}' asks for the {word}, but the chosen {mark.describe()} "
                              f"is not: {best.describe()} is", _describe(fits))
 
@@ -121,3 +124,8 @@ def verify_grounding(grounding: Grounding, ctx: CheckContext) -> None:
                              f"{(stated or 'on/into').replace('_', ' ')} but the grounder chose "
                              f"{(chosen or 'on/into').replace('_', ' ')} {ref.describe()}", _describe(ctx.marks))
     verify_mark(ref_phrase, ref, ctx, "place", frozenset({pick.id}))
+    if stated is None:
+        support = SUPPORT_SHAPES["into" if kind == "into" else "on"]
+        if ref.shape not in support and ref.shape != "unknown":
+            raise GroundingError(f"the grounder chose to put {pick.describe()} on {ref.describe()}: only "
+                                 f"{', '.join(support)} hold an object there", _describe(ctx.marks))

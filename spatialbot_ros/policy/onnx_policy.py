@@ -1,9 +1,11 @@
 """The learned policy backend: the trained network on ONNX Runtime (TensorRT -> CUDA -> CPU).
 
-Per episode: the instruction's pick and place phrases are embedded once (reset). On the first
-frame the Set-of-Mark proposer gives the candidate regions and the network chooses among them;
-every step the network emits the 6-DoF delta + gripper command, and on contact checks its
-contact judgment. A low-confidence choice is refused (the robot does not move), never guessed.
+Per episode: the instruction is parsed (core.phrase_parser) and its pick and place phrases, rendered
+in the training vocabulary, are embedded once (reset). On the first frame the Set-of-Mark proposer
+gives the candidate regions and the network chooses among them, with a logit bonus for the marks the
+parsed phrases resolve to; every step the network emits the 6-DoF delta + gripper command, and on
+contact checks its contact judgment. A low-confidence choice, one that contradicts what the phrases
+state, or an instruction the parse cannot resolve is refused (the robot does not move), never guessed.
 """
 
 from __future__ import annotations
@@ -25,12 +27,14 @@ from spatialbot_ros.core.grounding import (
     Grounding,
     GroundingConfig,
     InstructionParts,
+    canonical_parts,
     format_report,
+    ground_instruction,
+    instruction_report,
     parse_place_phrase,
     phrase_report,
     phrase_shape,
     place_target_for,
-    require_object_phrase,
 )
 from spatialbot_ros.core.grounding_check import CheckContext, verify_grounding
 from spatialbot_ros.core.marks import Mark, MarkProposer, Proposals
@@ -71,6 +75,11 @@ class OnnxPolicyConfig:
     # logit bonus for marks whose perceived shape is the one the phrase's noun names in the product's
     # vocabulary (core.grounding.NOUNS): a lexical prior for nouns the sentence encoder places weakly
     lexicon_prior: float = 4.0
+    # the phrase parser's structured reading, resolved by the rule resolver over the same marks: a logit
+    # bonus for the marks it names (0 = the network alone), and whether a choice that disagrees with it,
+    # or an instruction it refuses (absent, ambiguous, impossible), is refused
+    parse_prior: float = 30.0
+    require_parse_agreement: bool = True
     converge_tol_m: float = 0.004
     converge_tol_rad: float = 0.03
     contact_threshold: float = 0.5
@@ -84,7 +93,8 @@ def onnx_policy_config(model_dir: str = "", options: dict[str, Any] | None = Non
     trt_fp16, trt_engine_cache_dir, cuda_tf32, ...) go to ProviderConfig, the rest to the policy."""
     opts = dict(options or {})
     provider_keys = {f.name for f in fields(ProviderConfig)}
-    policy_keys = {"min_pick_confidence", "lexicon_prior", "converge_tol_m", "converge_tol_rad", "contact_threshold"}
+    policy_keys = {"min_pick_confidence", "lexicon_prior", "parse_prior", "require_parse_agreement", "converge_tol_m",
+                   "converge_tol_rad", "contact_threshold"}
     unknown = set(opts) - provider_keys - policy_keys
     if unknown:
         raise ValueError(f"unknown onnx option(s) {sorted(unknown)}; known: {sorted(provider_keys | policy_keys)}")
@@ -146,6 +156,8 @@ class OnnxPolicy:
             encoder = PhraseEncoder()
         self._encoder = encoder
         self._text: InstructionText | None = None
+        self._report: list[tuple[str, str]] = []
+        self._instruction = ""
         self._pick_emb = self._place_emb = np.zeros((1, TEXT_FEATURES), np.float32)
         self._percept: _Percept | None = None
 
@@ -158,10 +170,16 @@ class OnnxPolicy:
         for it. An empty one is reported by step() as bad input."""
         self._percept = None
         self._text = None
+        self._report = []
+        self._instruction = instruction
         if not isinstance(instruction, str) or not instruction.strip():
             return
-        require_object_phrase(instruction, self.config.grounding.default_viewpoint)
-        self._text = InstructionText.from_instruction(instruction, self.config.grounding.default_viewpoint)
+        # the parser reads the sentence (synonyms, viewpoint clauses, object-first order) and renders each
+        # phrase in the training vocabulary, so the encoder sees what it was trained on; the report keeps
+        # the user's own words
+        canon = canonical_parts(instruction, self.config.grounding.default_viewpoint)
+        self._report = instruction_report(instruction, self.config.grounding.default_viewpoint)
+        self._text = InstructionText(canon.pick_phrase, canon.place_phrase, canon.viewpoint)
         emb = self._encoder.phrase_features([self._text.pick, self._text.place])
         self._pick_emb, self._place_emb = emb[0:1], emb[1:2]
 
@@ -207,7 +225,9 @@ class OnnxPolicy:
         """Read the grounding heads once, on the first frame: the marks the episode is about."""
         assert self._text is not None
         n = len(p.marks)
-        pick_p = _softmax(self._with_lexicon_prior(out["pick_logits"][0][:n], self._text.pick, p.marks))
+        rules = self._parse_reading(p, obs)
+        pick_logits = self._with_lexicon_prior(out["pick_logits"][0][:n], self._text.pick, p.marks)
+        pick_p = _softmax(self._with_parse_prior(pick_logits, p.marks, rules.pick_mark_id if rules else None))
         i = int(np.argmax(pick_p))
         if pick_p[i] < self.config.min_pick_confidence:
             top = np.argsort(-pick_p)[:3]
@@ -225,9 +245,14 @@ class OnnxPolicy:
         if self._text.place:
             place_logits = self._with_lexicon_prior(out["place_logits"][0][:n], parse_place_phrase(self._text.place)[1],
                                                     p.marks)
+            rules_place = rules.place if rules is not None else None
+            place_logits = self._with_parse_prior(place_logits, p.marks, rules_place.mark_id if rules_place else None)
             place_p = _softmax(np.where(np.arange(n) == i, -1e4, place_logits))
             j = int(np.argmax(place_p))
-            r = int(np.argmax(out["relation_logits"][0]))
+            rel_logits = np.asarray(out["relation_logits"][0], float).copy()
+            if rules_place is not None and self.config.parse_prior:
+                rel_logits[PLACE_RELATIONS.index(rules_place.relation or "support")] += self.config.parse_prior
+            r = int(np.argmax(rel_logits))
             rel = PLACE_RELATIONS[r]
             choices["place_choice"][0, j] = 1.0
             choices["relation_choice"][0, r] = 1.0
@@ -238,17 +263,38 @@ class OnnxPolicy:
                 point[2] = max(point[2], 0.5 * float(mark.height_m))
             p.place = PlaceGoal(target.kind, point, p.marks[j].id, float(p.marks[j].height_m), target.relation)
             why += f"; place {rel.replace('_', ' ')} {p.marks[j].describe()} (p={place_p[j]:.2f})"
-        report = phrase_report(InstructionParts(self._text.pick, self._text.place, self._text.viewpoint))
+        report = getattr(self, "_report", None) or phrase_report(InstructionParts(self._text.pick, self._text.place, self._text.viewpoint))
         why += f"; {format_report(report)}"
         grounding = Grounding(mark.id, target, why, self._text.pick, self._text.place, self._text.viewpoint, report)
         try:   # confident is not correct: the choice must agree with what the phrases state
             verify_grounding(grounding, CheckContext(p.marks, self._text.viewpoint, self.config.grounding))
+            if rules is not None and self.config.require_parse_agreement:
+                _agree(grounding, rules, p.marks)
         except GroundingError:
             p.target = p.place = None
             raise
         p.explanation = why
         p.choices = choices
         return grounding
+
+    def _parse_reading(self, p: _Percept, obs: Observation) -> Grounding | None:
+        """The rule resolver's reading of the parsed instruction over the marks the network sees; None
+        when it refuses and agreement is not required (then the network decides alone)."""
+        instruction = getattr(self, "_instruction", "")
+        if not instruction or not (self.config.parse_prior or self.config.require_parse_agreement):
+            return None
+        try:
+            return ground_instruction(instruction, p.marks, self.config.grounding, obs.base_from_camera)
+        except GroundingError as exc:
+            if self.config.require_parse_agreement:
+                p.target = p.place = None
+                raise GroundingError(f"the parsed instruction does not resolve: {exc}", exc.candidates) from None
+            return None
+
+    def _with_parse_prior(self, logits: np.ndarray, marks: list[Mark], mark_id: int | None) -> np.ndarray:
+        if mark_id is None or not self.config.parse_prior:
+            return logits
+        return logits + self.config.parse_prior * np.array([m.id == mark_id for m in marks[:len(logits)]], float)
 
     def _with_lexicon_prior(self, logits: np.ndarray, phrase: str, marks: list[Mark]) -> np.ndarray:
         shape = phrase_shape(phrase) if self.config.lexicon_prior else None
@@ -309,3 +355,16 @@ class OnnxPolicy:
                                            f"learned contact p={prob:.2f}", True)
         timings["step_ms"] = (time.perf_counter() - t_start) * 1e3
         return step
+
+
+def _agree(chosen: Grounding, rules: Grounding, marks: list[Mark]) -> None:
+    """Refuse a learned choice that the parsed phrases, resolved by the rules, contradict."""
+    by_id = {m.id: m for m in marks}
+    if chosen.pick_mark_id != rules.pick_mark_id:
+        raise GroundingError(f"the learned choice {by_id[chosen.pick_mark_id].describe()} contradicts the parsed "
+                             f"phrase '{rules.pick_phrase}', which names {by_id[rules.pick_mark_id].describe()}",
+                             [m.describe() for m in marks])
+    a, b = chosen.place, rules.place
+    if (a is None) != (b is None) or (a is not None and b is not None and (a.mark_id, a.relation) != (b.mark_id, b.relation)):
+        raise GroundingError(f"the learned place choice contradicts the parsed place phrase '{rules.place_phrase}'",
+                             [m.describe() for m in marks])

@@ -1,0 +1,898 @@
+"""The instruction phrase parser: words -> lexemes -> a structured parse of what to pick and where.
+
+Why a parser and not patterns over the raw sentence: a user says the same thing many ways ("the
+right-most tumbler", "whichever mug is furthest to the right", "the red cup -> bowl"), and a
+pattern that half-matches drops the rest silently. Here every word becomes a lexeme first
+(multi-word expressions longest-first: "second from the right end", "from where the robot
+stands", "coffee cup"), the sentence structure is read from the lexemes (verb-first, object-first
+and verbless sentences, pronouns that refer back to a fronted object), and each noun phrase is
+parsed into its kind, colour, selectors and relations. Every lexeme is either used (and listed in
+the report with the words the user wrote) or named in a refusal.
+
+Viewpoints (which way "left", "front" and "nearest" point):
+  camera  what the camera image shows. The camera stands across the table facing the robot, and a
+          person giving instructions is taken to stand there too: "my left", "from my side",
+          "as I see it", "in the image", "seen from the camera" all mean this frame. It is the default.
+  robot   the robot's own frame at its base, looking out over the table (its left is +y in
+          base_link): "from where the robot stands", "the robot's left", and "you"/"your" (the
+          instruction is addressed to the robot: "your left", "from your side").
+"Nearest the robot" / "closest to me" name the distance frame explicitly, whatever the viewpoint.
+
+Negation and exclusion ("not the red one", "anything but the cup") are refused, never inverted:
+whether "not the red one" means any other cup or the one other cup depends on the scene, and a
+refusal is the only reading that cannot pick the excluded object.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from spatialbot_ros.core.colors import COLOR_NAMES
+from spatialbot_ros.core.errors import GroundingError
+from spatialbot_ros.core.instruction_parse import FILLER as BASE_FILLER
+from spatialbot_ros.core.instruction_parse import MAX_RELATIONS, NEGATIONS, bounded_text
+
+MAX_TOKENS = 120           # lexemes per instruction (500 characters hold fewer)
+
+# ---- lexicon --------------------------------------------------------------------------------------
+# lexeme categories
+PICKV, PLACEV, GOV, ARROW, PRON, AND, THEN, DET, FILL = "pickv", "placev", "gov", "arrow", "pron", "and", "then", "det", "fill"
+COLOR, NOUN, SEL, ORD, LAST, FROMSIDE, REL, BETWEEN, PAIR = "color", "noun", "sel", "ord", "last", "fromside", "rel", "between", "pair"
+PREP, VIEW, NEG, RELCL, SPOT, COUNT, UNKNOWN = "prep", "view", "neg", "relcl", "spot", "count", "unknown"
+FRAMEREF, BREAK = "frameref", "break"
+NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+
+SHAPE_NOUNS: dict[str, tuple[str, ...]] = {
+    "cylinder": ("cup", "mug", "tumbler", "beaker", "can", "cylinder", "glass", "bottle", "jar", "teacup", "tin",
+                 "coffee cup", "coffee mug", "tea cup", "paper cup", "plastic cup", "drinking glass", "drinking cup",
+                 "soda can", "tin can", "canister", "tea mug"),
+    "box": ("box", "block", "cube", "brick", "cuboid", "crate", "toy block", "wooden block", "building block",
+            "toy cube", "wooden cube", "square block", "rectangular block"),
+    "sphere": ("ball", "sphere", "orb", "toy ball", "globe", "rubber ball", "bouncy ball", "round ball"),
+    "plate": ("plate", "dish", "saucer", "tray", "platter", "dinner plate", "serving plate", "serving platter",
+              "serving tray", "side plate", "serving dish"),
+    "bowl": ("bowl", "basin", "soup bowl", "mixing bowl", "salad bowl", "cereal bowl", "fruit bowl"),
+}
+GENERIC_NOUNS = ("object", "thing", "item", "one")
+# the words the training templates and the shipped model know, per kind: canonical renderings use them
+BASE_NOUN = {"cylinder": "cup", "box": "box", "sphere": "ball", "plate": "plate", "bowl": "bowl"}
+EXTRA_COLOURS = ("pink", "brown", "grey", "gray", "cyan", "magenta", "teal", "gold", "silver", "beige", "violet",
+                 "navy", "turquoise", "maroon", "indigo")
+ORDINAL_WORDS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
+                 "fifth": 5, "5th": 5, "sixth": 6, "6th": 6}
+SIZE_WORDS = {
+    "biggest": ("size", "max"), "largest": ("size", "max"), "bigger": ("size", "max"), "larger": ("size", "max"),
+    "big": ("size", "max"), "large": ("size", "max"), "huge": ("size", "max"), "widest": ("size", "max"),
+    "wider": ("size", "max"), "smallest": ("size", "min"), "smaller": ("size", "min"), "small": ("size", "min"),
+    "little": ("size", "min"), "tiny": ("size", "min"), "littlest": ("size", "min"), "narrowest": ("size", "min"),
+    "thinnest": ("size", "min"), "slimmest": ("size", "min"), "greatest": ("size", "max"), "fattest": ("size", "max"),
+    "bulkiest": ("size", "max"), "skinniest": ("size", "min"), "squattest": ("height", "min"),
+    "tallest": ("height", "max"), "taller": ("height", "max"), "tall": ("height", "max"), "highest": ("height", "max"),
+    "shortest": ("height", "min"), "shorter": ("height", "min"), "short": ("height", "min"),
+    "flattest": ("height", "min"), "lowest": ("height", "min"),
+}
+DEPTH_NEAR = ("closest", "nearest", "front", "frontmost", "near", "closer", "nearer", "foremost")
+DEPTH_FAR = ("farthest", "furthest", "back", "far", "rear", "farther", "further", "backmost", "distant", "rearmost",
+             "furthermost", "farthermost", "hindmost")
+MIDDLE = ("middle", "center", "centre", "central", "midmost")
+PICK_VERBS = ("pick", "pick up", "pick out", "grab", "grasp", "take", "take hold of", "lift", "lift up", "get",
+              "fetch", "seize", "hold", "collect", "snatch", "retrieve", "raise", "raise up", "can i have")
+PLACE_VERBS = ("put", "put down", "place", "move", "drop", "drop off", "set", "set down", "bring", "transfer",
+               "stack", "carry", "lay", "position", "deposit", "leave", "relocate", "shift", "stick", "pop")
+GO_WORDS = ("goes", "go", "belongs", "belong", "should go", "must go", "needs to go", "has to go", "is going",
+            "should be put", "should be placed", "needs to be put", "has to be put", "ends up", "should end up",
+            "is to go", "gets put")
+FILLER = BASE_FILLER | frozenset("positioned resting whichever whatever all very really i'd i'm off".split())
+DETS = frozenset({"the", "a", "an", "this", "that", "these", "those", "my", "your"})
+PRONOUNS = frozenset({"it", "them", "they", "him", "her", "itself", "themselves"})
+SIDES = ("left", "right")
+RELATIONS = ("left_of", "right_of", "in_front_of", "behind", "next_to")
+PLACE_KINDS = ("on", "into", "to")
+
+
+def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
+    """Word sequence -> the lexemes it stands for (usually one)."""
+    lex: dict[tuple[str, ...], list[tuple[str, object]]] = {}
+
+    def add(phrase: str, *lexemes: tuple[str, object]) -> None:
+        lex.setdefault(tuple(phrase.split()), list(lexemes))
+
+    for shape, nouns in SHAPE_NOUNS.items():
+        for n in nouns:
+            add(n, (NOUN, (shape, n)))
+            plural = n + ("es" if n.endswith(("x", "ss", "sh")) else "s")
+            add(plural, (NOUN, (shape, n)))
+    add("dice", (NOUN, ("box", "dice")))
+    for n in GENERIC_NOUNS:
+        add(n, (NOUN, (None, n)))
+        add(n + "s", (NOUN, (None, n)))
+    for c in COLOR_NAMES + EXTRA_COLOURS:
+        add(c, (COLOR, c))
+        add(c + " coloured", (COLOR, c))
+        add(c + " colored", (COLOR, c))
+    for w, n in ORDINAL_WORDS.items():
+        add(w, (ORD, n))
+    for w, sel in SIZE_WORDS.items():
+        add(w, (SEL, sel))
+    add("most distant", (SEL, ("depth", "far")))
+    for w in DEPTH_NEAR:
+        add(w, (SEL, ("depth", "near")))
+    for w in DEPTH_FAR:
+        add(w, (SEL, ("depth", "far")))
+    for p in ("in front", "at the front", "in the front", "front most", "in the front row", "front row", "near row",
+              "in the near row"):
+        add(p, (SEL, ("depth", "near")))
+    for p in ("at the back", "in the back", "at the rear", "in the rear", "back most", "furthest away", "farthest away",
+              "furthest back", "farthest back", "in the back row", "back row", "rear row", "in the rear row",
+              "far row", "in the far row"):
+        add(p, (SEL, ("depth", "far")))
+    # distance to a named frame: "nearest the robot", "farthest from the camera", "closest to me"
+    frames = {"the robot": "robot", "the robot arm": "robot", "the arm": "robot", "the robot's base": "robot",
+              "the base": "robot", "the base of the robot": "robot", "the robot base": "robot", "you": "robot",
+              "where the robot stands": "robot", "where the robot is": "robot", "where you are": "robot",
+              "where you stand": "robot", "the camera": "camera", "me": "camera", "the viewer": "camera",
+              "where i stand": "camera", "where i am": "camera", "where the camera is": "camera"}
+    for ref, frame in frames.items():
+        for w in ("nearest", "closest", "nearer", "closer"):
+            for link in ("", "to "):
+                add(f"{w} {link}{ref}", (SEL, (f"depth_{frame}", "near")))
+        for w in ("farthest", "furthest", "farther", "further", "most distant"):
+            for link in ("from ", "away from "):
+                add(f"{w} {link}{ref}", (SEL, (f"depth_{frame}", "far")))
+        add(f"next to {ref}", (SEL, (f"depth_{frame}", "near")))
+    for m in MIDDLE:
+        add(m, (SEL, ("middle", "lr")))
+        for p in ("in the", "at the", "in the very"):
+            add(f"{p} {m}", (SEL, ("middle", "lr")))
+            for grp in ("row", "line", "group"):
+                add(f"{p} {m} of the {grp}", (SEL, ("middle", "lr")))
+    for s in SIDES:
+        ext = (SEL, ("extreme", s))
+        for p in (s, f"{s}most", f"{s} most", f"most {s}", f"far {s}", f"very {s}", f"{s} hand", f"{s}hand",
+                  f"on the {s}", f"on the far {s}", f"on the very {s}", f"at the {s}", f"at the far {s}",
+                  f"to the {s}", f"to the far {s}", f"furthest {s}", f"farthest {s}", f"furthest to the {s}",
+                  f"farthest to the {s}", f"most to the {s}", f"on the {s} side", f"on the {s} hand side",
+                  f"on the {s} end", f"at the {s} end", f"{s} end", f"at the far {s} end", f"on the far {s} end",
+                  f"at the {s} edge", f"on the {s} edge", f"extreme {s}", f"on the extreme {s}", f"at the extreme {s}",
+                  f"to the extreme {s}", f"at the very {s}", f"at the far {s} edge", f"outermost {s}",
+                  f"on the outermost {s}", f"at the end on the {s}", f"on the end on the {s}", f"at the {s} hand end",
+                  f"at the {s} side", f"on the {s} hand end", f"all the way to the {s}", f"all the way on the {s}",
+                  f"all the way {s}", f"furthest on the {s}", f"farthest on the {s}", f"at the far end on the {s}",
+                  f"nearest the {s} edge", f"closest to the {s} edge", f"nearest to the {s} edge", f"nearest the {s}",
+                  f"closest to the {s}", f"nearest to the {s}", f"closest to the {s} side", f"nearest the {s} side",
+                  f"{s} hand most", f"on the outer {s}", f"at the end of the row on the {s}",
+                  f"at the end of the line on the {s}"):
+            add(p, ext)
+            for grp in ("row", "line", "group"):
+                add(f"{p} of the {grp}", ext)
+                add(f"{p} in the {grp}", ext)
+            if " the " in f" {p} ":   # "furthest to your right", "on my far left": a viewpoint and a side
+                for owner, vp in (("my", "camera"), ("your", "robot"), ("the robot's", "robot"),
+                                  ("the camera's", "camera")):
+                    add(f" {p} ".replace(" the ", f" {owner} ", 1).strip(), (VIEW, vp), ext)
+        for p in (f"{s} of", f"to the {s} of", f"on the {s} of", f"on the {s} side of", f"to the {s} side of",
+                  f"on the {s} hand side of", f"to the {s} hand side of", f"{s} hand side of", f"{s} side of",
+                  f"just {s} of", f"just to the {s} of", f"directly {s} of", f"directly to the {s} of",
+                  f"immediately {s} of", f"immediately to the {s} of", f"to the immediate {s} of"):
+            add(p, (REL, f"{s}_of"))
+        for p in (f"from the {s}", f"from the {s} end", f"from the {s} side", f"from the {s} hand side", f"from {s}",
+                  f"counting from the {s}", f"starting from the {s}", f"in from the {s}", f"from the {s} edge",
+                  f"counting from the {s} end", f"from the {s} end of the row", f"from the {s} of the row",
+                  f"from the {s} in the row", f"along from the {s}", f"from the {s} hand end", f"when counting from the {s}",
+                  f"if you count from the {s}", f"counting in from the {s}", f"as counted from the {s}",
+                  f"in line from the {s}", f"in from the {s} end", f"along from the {s} end", f"from the far {s}",
+                  f"from the {s}most", f"from the end on the {s}", f"from the {s} most"):
+            add(p, (FROMSIDE, s))
+            if " the " in f" {p} ":   # "second from your left", "counting from the robot's right"
+                for owner, vp in (("my", "camera"), ("your", "robot"), ("the robot's", "robot"),
+                                  ("the camera's", "camera")):
+                    add(f" {p} ".replace(" the ", f" {owner} ", 1).strip(), (VIEW, vp), (FROMSIDE, s))
+        # the speaker's and the addressee's sides: a viewpoint and a side at once
+        for owner, vp in (("my", "camera"), ("your", "robot"), ("the robot's", "robot"), ("the camera's", "camera"),
+                          ("robot's", "robot"), ("camera's", "camera")):
+            for p in ("", "on ", "to ", "at ", "on the far ", "to the far "):
+                add(f"{p}{owner} {s}", (VIEW, vp), ext)
+                add(f"{p}{owner} far {s}", (VIEW, vp), ext)
+                add(f"{p}{owner} {s} hand side", (VIEW, vp), ext)
+    for num, k in (("one", 1), ("two", 2), ("three", 3), ("four", 4), ("1", 1), ("2", 2), ("3", 3), ("4", 4)):
+        add(f"number {num}", (ORD, k))
+    for w, k in ORDINAL_WORDS.items():
+        for p in (f"in {w} position", f"in {w} place", f"in the {w} position", f"in the {w} place"):
+            add(p, (ORD, k))
+    add("final", (LAST, 1))
+    for k in range(2, 5):
+        word = [w for w, n in ORDINAL_WORDS.items() if n == k][0]
+        for p in (f"{word} to last", f"{word} from last", f"{word} from the end"):
+            add(p, (SEL, ("ordinal_right", k)))
+    for p in ("next to last", "penultimate", "one before last", "one before the last"):
+        add(p, (SEL, ("ordinal_right", 2)))
+    for p in ("last", "very last"):
+        add(p, (LAST, 1))
+    for rel, phrases in {
+        "in_front_of": ("in front of", "just in front of", "directly in front of", "right in front of", "before",
+                        "in the front of"),
+        "behind": ("behind", "just behind", "directly behind", "right behind", "in back of", "at the back of",
+                   "in the back of", "at the rear of"),
+        "next_to": ("next to", "right next to", "just next to", "beside", "right beside", "alongside", "adjacent to",
+                    "near to", "close to", "closest to", "nearest to", "close by", "by"),
+    }.items():
+        for p in phrases:
+            add(p, (REL, rel))
+    for p in ("between", "in between"):
+        add(p, (BETWEEN, None))
+    for p in ("two", "both"):
+        add(p, (PAIR, None))
+    # "the middle one of the three cups": a count the resolver checks, never ignores
+    for w, k in NUMBER_WORDS.items():
+        for p in (f"of the {w}", f"out of the {w}", f"among the {w}", f"of {w}", f"the {w}", w):
+            add(p, (COUNT, k))
+    for p, kind in (("on top of", "on"), ("onto", "on"), ("on to", "on"), ("on", "on"), ("into", "into"),
+                    ("in to", "into"), ("inside", "into"), ("inside of", "into"), ("in", "into"), ("over", "on"),
+                    ("to", "to"), ("on the top of", "on"), ("over to", "to"), ("down on", "on"), ("down onto", "on"),
+                    ("down in", "into"), ("down into", "into"), ("up on", "on"), ("back on", "on"),
+                    ("back into", "into"), ("back in", "into"), ("back onto", "on"), ("over into", "into"),
+                    ("over onto", "on"), ("over on", "on"), ("over in", "into"), ("over inside", "into"),
+                    ("over on top of", "on"), ("over to", "to")):
+        add(p, (PREP, kind))
+    for v in PICK_VERBS:
+        add(v, (PICKV, v))
+        add(_gerund(v), (PICKV, v))
+    for v in PLACE_VERBS:
+        add(v, (PLACEV, v))
+        add(_gerund(v), (PLACEV, v))
+    for modal in ("should", "must", "needs to", "has to", "is to", "ought to", "will", "can", "could"):
+        for part in ("put", "placed", "moved", "set", "dropped", "transferred", "carried", "brought", "relocated",
+                     "positioned", "deposited", "laid", "shifted"):
+            add(f"{modal} be {part}", (GOV, f"{modal} be {part}"))
+    for p in ("needs moving", "wants to go", "is going to go", "goes back", "go back", "is supposed to go",
+              "is meant to go", "should be going", "has to end up", "needs to end up", "must end up",
+              "moved", "dropped", "transferred", "carried", "brought", "relocated", "shifted", "deposited", "taken"):
+        add(p, (GOV, p))
+    for p in ("atop", "within", "on to the top of"):
+        add(p, (PREP, "into" if p == "within" else "on"))
+    for p in ("ahead of",):
+        add(p, (REL, "in_front_of"))
+    for p in ("beyond", "on the far side of"):
+        add(p, (REL, "behind"))
+    add("on the near side of", (REL, "in_front_of"))
+    for p in ("neighbouring", "neighboring", "right by", "close beside", "just beside"):
+        add(p, (REL, "next_to"))
+    for g in GO_WORDS:
+        add(g, (GOV, g))
+    add("->", (ARROW, None))
+    add(",", (BREAK, None))
+    for w in PRONOUNS:
+        add(w, (PRON, w))
+    for d in ("the", "a", "an", "this", "these", "those"):
+        add(d, (DET, d))
+    add("and", (AND, None))
+    add("then", (THEN, None))
+    add("and then", (THEN, None))
+    add("after that", (THEN, None))
+    for p in ("that is", "which is", "that's", "that are", "which are", "the one that is", "one that is"):
+        add(p, (RELCL, None))
+    for p in ("spot", "place", "area", "space", "position", "side"):
+        add(p, (SPOT, p))
+    robot_views = [
+        "from the robot's view", "from the robot's perspective", "from the robot's point of view", "from the robot's side",
+        "in the robot's view", "in the robot's perspective", "from the robot", "from where the robot stands",
+        "from where the robot is", "from where the robot sits", "from the robot's position", "as the robot sees it",
+        "as the robot sees them", "as the robot would see it", "as seen by the robot", "as seen from the robot",
+        "seen from the robot", "from the robot's side of the table", "in the robot's frame", "from the arm's view",
+        "from your view", "from your perspective", "from your point of view", "from your side", "as you see it",
+        "as you see them", "from where you stand", "from where you are", "from your side of the table",
+        "looking from the robot", "robot's", "from the robot's viewpoint", "from your viewpoint",
+        "in the robot's point of view", "relative to the robot", "standing where the robot is",
+    ]
+    camera_views = [
+        "from the camera's view", "from the camera's perspective", "from the camera's point of view", "in the image",
+        "from the camera", "as seen in the image", "as i see it", "as i see them", "seen from the camera",
+        "as seen from the camera", "as seen by the camera", "as the camera sees it", "as the camera sees them",
+        "from my view", "from my perspective", "from my point of view", "from my side", "from where i stand",
+        "from where i am", "from where i am standing", "from where i'm standing", "from my side of the table",
+        "in the camera image", "in the picture", "on the screen", "on screen", "looking from the camera",
+        "in the camera's view", "in the camera view", "camera's", "from the camera's viewpoint", "from my viewpoint",
+        "as i look at it", "as i look at them", "from the camera's side", "relative to the camera",
+        "through the camera", "through the camera's eyes", "through the lens", "in the camera feed",
+        "on the camera feed", "in the camera's image", "in the camera stream", "standing where the camera is",
+    ]
+    views = ("view", "perspective", "point of view", "viewpoint", "vantage point", "angle", "standpoint", "position",
+             "side", "side of the table", "frame", "eyes")
+    for vp, poss, objs, subjs in (("robot", ("the robot's", "your"), ("the robot", "you"), ("the robot", "you")),
+                                  ("camera", ("the camera's", "my"), ("the camera", "me"), ("the camera", "i"))):
+        for v in views:
+            for ps in poss:
+                for pre in ("from", "in", "seen from", "viewed from", "as seen from", "as viewed from"):
+                    add(f"{pre} {ps} {v}", (VIEW, vp))
+            for ob in objs:
+                add(f"from the {v} of {ob}", (VIEW, vp))
+        for ob in objs:
+            for pre in ("seen from", "viewed from", "as seen from", "as viewed from", "as seen by", "as viewed by",
+                        "looking from", "according to", "relative to", "with respect to", "from the side of",
+                        "look from", "if you look from", "looking at it from", "looking at the table from",
+                        "viewing from", "looking out from", "standing where", "if seen from", "if viewed from"):
+                add(f"{pre} {ob}", (VIEW, vp))
+        for sb in subjs:
+            verb3 = sb in ("the robot", "the camera")
+            for st in (("stands", "is", "sits", "is standing", "is looking", "is sitting") if verb3 else
+                       ("stand", "am", "sit", "am standing", "am looking", "am sitting", "'m standing", "stand now")):
+                add(f"from where {sb} {st}", (VIEW, vp))
+            for see in (("sees", "would see", "views", "looks at") if verb3 else ("see", "would see", "view", "look at")):
+                for it in ("it", "them", "things", "the table", "the scene"):
+                    add(f"as {sb} {see} {it}", (VIEW, vp))
+    for p in robot_views:
+        add(p, (VIEW, "robot"))
+    for p in camera_views:
+        add(p, (VIEW, "camera"))
+    for p in ("on the table", "from the table", "off the table", "on the tabletop", "of them", "of all",
+              "out of all", "among them", "in the row", "in the line", "of the row", "in the scene", "you see",
+              "would you mind", "do you mind", "i need you to", "i want you to", "i'd like you to", "try to", "in size",
+              "in height", "by size", "by height", "sits", "stands", "lies", "rests", "situated", "found", "thank you",
+              "among the", "out of the", "of the", "that you see", "you can see", "i see", "there is", "there's",
+              "make sure", "make sure that", "ensure that", "as for", "your task is to", "your job is to",
+              "the task is to", "the goal is to", "when", "while"):
+        add(p, (FILL, p))
+    for c in COLOR_NAMES + EXTRA_COLOURS:
+        for p in (f"coloured {c}", f"colored {c}", f"painted {c}"):
+            add(p, (RELCL, None), (COLOR, c))      # "the cup coloured red": the colour describes the head
+        for p in (f"{c} in colour", f"{c} in color"):
+            add(p, (COLOR, c))
+    for p, sel in (("least tall", ("height", "min")), ("least big", ("size", "min")), ("least large", ("size", "min")),
+                   ("most tall", ("height", "max"))):
+        add(p, (SEL, sel))
+    for w, shape in (("cylindrical", "cylinder"), ("cylinder shaped", "cylinder"), ("cubic", "box"),
+                     ("cube shaped", "box"), ("box shaped", "box"), ("spherical", "sphere"), ("ball shaped", "sphere")):
+        add(w, (NOUN, (shape, w)))
+    # a frame named after a superlative: "the closest cup to the robot", "the nearest one to me"
+    for ref, frame in (("the robot", "robot"), ("the robot arm", "robot"), ("the arm", "robot"), ("you", "robot"),
+                       ("the camera", "camera"), ("me", "camera"), ("us", "camera"), ("the viewer", "camera")):
+        add(f"to {ref}", (FRAMEREF, frame))
+        if ref in ("me", "us", "you"):
+            add(f"from {ref}", (FRAMEREF, frame))
+        add(f"away from {ref}", (FRAMEREF, frame))
+    for w, fr in (("us", "camera"),):
+        for near in ("nearest", "closest"):
+            add(f"{near} to {w}", (SEL, (f"depth_{fr}", "near")))
+        add(f"farthest from {w}", (SEL, (f"depth_{fr}", "far")))
+        add(f"furthest from {w}", (SEL, (f"depth_{fr}", "far")))
+    for w in NEGATIONS:
+        add(w, (NEG, w))
+    return lex
+
+
+def _gerund(verb: str) -> str:
+    """'pick up' -> 'picking up', 'put' -> 'putting', 'place' -> 'placing'."""
+    head, *rest = verb.split()
+    irregular = {"put": "putting", "set": "setting", "get": "getting", "drop": "dropping", "grab": "grabbing",
+                 "shift": "shifting", "lie": "lying", "stack": "stacking"}
+    g = irregular.get(head) or (head[:-1] + "ing" if head.endswith("e") and not head.endswith("ee") else head + "ing")
+    return " ".join([g, *rest])
+
+
+_LEX = _lexicon()
+_VERB_FIRST_WORDS = frozenset(v.split()[0] for v in PICK_VERBS + PLACE_VERBS)
+_MAX_SPAN = max(len(k) for k in _LEX)
+_OBJECT_CATS = frozenset({COLOR, NOUN, SEL, ORD, LAST})
+
+
+@dataclass(frozen=True)
+class Token:
+    cat: str
+    value: object
+    surface: str          # the words the user wrote (normalised)
+
+
+def normalise(text: str) -> str:
+    t = text.lower().replace("’", "'").replace("→", " -> ").replace("=>", " -> ")
+    t = re.sub(r"-+>", " -> ", t)
+    t = re.sub(r"(?<=[a-z])-(?=[a-z])", " ", t)          # right-most, left-hand, second-to-last
+    t = re.sub(r"[,;:!?]|\.(?!\d)|\s-+\s|[—–]", " , ", t)    # clause breaks (kept: "onto the plate, the red cup")
+    t = re.sub(r"[^a-z0-9' >,-]+", " ", t)
+    t = re.sub(r"(?<!-)>|-(?!>)", " ", t)
+    t = re.sub(r"(^|\s)'+|'+(?=\s|$)", " ", t)           # quotes, not possessives
+    return re.sub(r"\s+", " ", t).strip()
+
+
+def tokenize(text: str) -> list[Token]:
+    """Normalised words -> lexemes, longest multi-word expression first. Context decides a few words
+    that have two senses ("can you" vs "the can", "place" verb vs noun, "near the box" vs "near")."""
+    words = normalise(text).split()
+    out: list[Token] = []
+    i = 0
+    while i < len(words):
+        w = words[i]
+        prev = words[i - 1] if i else ""
+        nxt = words[i + 1] if i + 1 < len(words) else ""
+        if w == "can" and (not out or nxt in ("you", "i", "we")):
+            out.append(Token(FILL, None, w))
+            i += 1
+            continue
+        if w == "to" and (nxt in _VERB_FIRST_WORDS or nxt == "be"):
+            out.append(Token(FILL, None, w))
+            i += 1
+            continue
+        after = words[i + 2] if nxt == "," and i + 2 < len(words) else nxt
+        if w in ("first", "next", "finally", "now") and (not out or out[-1].cat == BREAK) and after in _VERB_FIRST_WORDS:
+            out.append(Token(FILL, None, w))   # "first, pick the cup": sequencing, not an ordinal
+            i += 1
+            continue
+        if w in ("place", "position", "side") and prev in DETS:
+            out.append(Token(SPOT, w, w))
+            i += 1
+            continue
+        for n in range(min(_MAX_SPAN, len(words) - i), 0, -1):
+            key = tuple(words[i:i + n])
+            if key in _LEX:
+                break
+        else:
+            n = 0
+        if n == 1 and w in ("near", "nearest", "closest") and nxt in DETS and prev not in DETS:
+            out.append(Token(REL, "next_to", w))   # "the cup nearest the box": a relation, not a superlative
+            i += 1
+            continue
+        if n:
+            surface = " ".join(words[i:i + n])
+            out.extend(Token(cat, val, surface) for cat, val in _LEX[tuple(words[i:i + n])])
+            i += n
+        else:
+            cat = FILL if w in FILLER else UNKNOWN
+            if w.endswith("n't"):
+                cat = NEG
+            out.append(Token(cat, None, w))
+            i += 1
+    return out
+
+
+# ---- structured parse ---------------------------------------------------------------------------
+
+@dataclass
+class ObjectPhrase:
+    """One noun phrase: what it states about its object and, recursively, about reference objects."""
+    text: str
+    color: str | None = None
+    shape: str | None = None
+    noun: str | None = None
+    selectors: list[tuple[str, str | int]] = field(default_factory=list)
+    relation: str | None = None
+    reference: ObjectPhrase | None = None
+    reference2: ObjectPhrase | None = None   # "between X and Y"
+    used: list[tuple[str, str]] = field(default_factory=list)   # (words, meaning) for the report
+    unused: list[str] = field(default_factory=list)             # words this phrase could not use
+    pronoun: str | None = None
+    count: int | None = None     # "of the three cups": exactly this many candidates must fit
+
+    def all_unused(self) -> list[str]:
+        out = list(self.unused)
+        for ref in (self.reference, self.reference2):
+            if ref is not None:
+                out += ref.all_unused()
+        return out
+
+    def all_used(self) -> list[tuple[str, str]]:
+        out = list(self.used)
+        for ref in (self.reference, self.reference2):
+            if ref is not None:
+                out += ref.all_used()
+        return out
+
+    def names_something(self) -> bool:
+        return bool(self.color or self.noun or self.selectors or self.relation)
+
+
+@dataclass
+class PlacePhrase:
+    kind: str                 # "on", "into", "to" or a relation in RELATIONS
+    words: str                # the preposition/relation as written
+    reference: ObjectPhrase
+    text: str
+
+
+@dataclass
+class ParsedInstruction:
+    pick: ObjectPhrase
+    place: PlacePhrase | None
+    viewpoint: str
+    viewpoint_words: str | None
+    action: str               # "pick" or "pick and place"
+    verb_words: list[str] = field(default_factory=list)
+
+    @property
+    def pick_text(self) -> str:
+        return self.pick.text
+
+    @property
+    def place_text(self) -> str:
+        return self.place.text if self.place is not None else ""
+
+
+def _join(tokens: list[Token]) -> str:
+    """Surface text of a token run (a multi-lexeme expression appears once)."""
+    out: list[str] = []
+    last: Token | None = None
+    for t in tokens:
+        if last is not None and t.surface == last.surface and t.cat != last.cat:
+            continue
+        out.append(t.surface)
+        last = t
+    return " ".join(out)
+
+
+def _names_object(tokens: list[Token]) -> bool:
+    return any(t.cat in (NOUN, COLOR, PRON) for t in tokens)
+
+
+def parse_object(tokens: list[Token]) -> ObjectPhrase:
+    """A noun phrase: kind, colour, selectors, and a relation to (nested) reference phrases."""
+    np_ = ObjectPhrase(_join(tokens))
+    # between the two X / between X and Y
+    for i, t in enumerate(tokens):
+        if t.cat == BETWEEN and i > 0:
+            rest = tokens[i + 1:]
+            k = 0
+            while k < len(rest) and rest[k].cat in (DET, FILL) and rest[k].surface in DETS:
+                k += 1
+            if k < len(rest) and (rest[k].cat == PAIR or (rest[k].cat == COUNT and rest[k].value == 2)):
+                np_.relation = "between_two"
+                np_.reference = parse_object(rest[k + 1:])
+                np_.used.append((_join(tokens[i:i + 1 + k + 1]), "relation between_two"))
+            else:
+                ands = [j for j, r in enumerate(rest) if r.cat == AND]
+                if not ands:
+                    np_.unused.append(t.surface)
+                    tokens = tokens[:i]
+                    break
+                np_.relation = "between"
+                np_.reference = parse_object(rest[:ands[0]])
+                np_.reference2 = parse_object(rest[ands[0] + 1:])
+                np_.used.append((t.surface, "relation between"))
+            tokens = tokens[:i]
+            break
+    else:
+        for i, t in enumerate(tokens):
+            if t.cat == REL and i > 0 and _names_object(tokens[i + 1:]):
+                np_.relation = str(t.value)
+                np_.reference = parse_object(tokens[i + 1:])
+                np_.used.append((t.surface, f"relation {t.value}"))
+                tokens = tokens[:i]
+                break
+    tokens = _pair_ordinal(tokens)
+    head_seen = False
+    relcl = False
+    i = 0
+    while i < len(tokens):
+        t = tokens[i]
+        n_sel = len(np_.selectors)
+        words = t.surface
+        if t.cat == COLOR:
+            if head_seen and not relcl:
+                np_.unused.append(words)   # a colour after the head noun describes another object
+            elif np_.color is None:
+                np_.color = str(t.value)
+                np_.used.append((words, f"colour {t.value}"))
+            elif t.value != np_.color:
+                np_.unused.append(words)
+        elif t.cat == NOUN:
+            shape, noun = t.value  # type: ignore[misc]
+            if np_.noun is None:
+                np_.noun, np_.shape = noun, shape
+                np_.used.append((words, f"kind {shape or 'any object'}"))
+                head_seen = head_seen or shape is not None
+            elif shape is not None and np_.shape is None and np_.noun in GENERIC_NOUNS:
+                np_.noun, np_.shape = noun, shape    # "the one ... cup": the specific noun wins
+                np_.used.append((words, f"kind {shape}"))
+                head_seen = True
+            elif shape is not None and shape != np_.shape:
+                np_.unused.append(words)   # a second object noun in one phrase: which one is meant?
+            elif shape is not None:
+                np_.unused.append(words)
+        elif t.cat in (ORD, LAST):
+            if i + 1 < len(tokens) and tokens[i + 1].cat == SEL:
+                np_.unused.append(f"{words} {tokens[i + 1].surface}")   # "second biggest": a ranked superlative
+                i += 1
+            elif t.cat == LAST:
+                np_.selectors.append(("ordinal_right", 1))     # in reading order, the last is the rightmost
+            else:
+                np_.selectors.append(("ordinal_left", int(t.value)))  # type: ignore[call-overload]
+        elif t.cat == SEL:
+            np_.selectors.append(t.value)  # type: ignore[arg-type]
+        elif t.cat == RELCL:
+            relcl = True
+        elif t.cat == COUNT and np_.count is None:
+            np_.count = int(t.value)  # type: ignore[call-overload]
+            np_.used.append((words, f"count {t.value}"))
+        elif t.cat == FILL and t.surface in ("is", "are", "which", "that"):
+            relcl = relcl or head_seen
+        elif t.cat in (FILL, DET, AND, BREAK):
+            pass
+        elif t.cat == FRAMEREF and np_.selectors and str(np_.selectors[-1][0]) == "depth":
+            kind, arg = np_.selectors[-1]      # "the closest cup to the robot": the superlative's frame
+            np_.selectors[-1] = (f"depth_{t.value}", arg)
+            said = _sel_words(np_, kind, arg)
+            np_.used = [(w, m) for w, m in np_.used if m != f"{kind} {arg}"]
+            np_.used.append((f"{said} .. {words}", f"depth_{t.value} {arg}"))
+            n_sel = len(np_.selectors)
+        elif t.cat == PRON:
+            np_.pronoun = np_.pronoun or t.surface
+        else:
+            np_.unused.append(words)
+        if len(np_.selectors) > n_sel:
+            kind, arg = np_.selectors[-1]
+            np_.used.append((words, f"{kind} {arg}"))
+        i += 1
+    return np_
+
+
+def _pair_ordinal(tokens: list[Token]) -> list[Token]:
+    """One ordinal and one 'from the <side>' (or side superlative) anywhere in a phrase count from that
+    side: 'the second cup from the left', 'counting from the left, the second cup', 'the first cup on the
+    left'. The pair becomes one ordinal lexeme; anything else is left for the phrase parser to judge."""
+    ords = [i for i, t in enumerate(tokens) if t.cat in (ORD, LAST)]
+    sides = [i for i, t in enumerate(tokens) if t.cat == FROMSIDE]
+    if len(ords) != 1 or len(sides) > 1:
+        return tokens
+    o = ords[0]
+    if not sides:
+        ext = [i for i, t in enumerate(tokens) if t.cat == SEL and t.value[0] == "extreme"]  # type: ignore[index]
+        if len(ext) != 1:
+            return tokens
+        sides = ext
+    k = sides[0]
+    side = str(tokens[k].value if tokens[k].cat == FROMSIDE else tokens[k].value[1])  # type: ignore[index]
+    n = int(tokens[o].value) if tokens[o].cat == ORD else 1  # type: ignore[call-overload]
+    if tokens[o].cat == LAST and tokens[k].cat == FROMSIDE:   # the last from the left = the first from the right
+        side = "right" if side == "left" else "left"
+    merged = Token(SEL, (f"ordinal_{side}", n), f"{tokens[min(o, k)].surface} .. {tokens[max(o, k)].surface}"
+                   if abs(o - k) > 1 else f"{tokens[min(o, k)].surface} {tokens[max(o, k)].surface}")
+    return [merged if i == o else t for i, t in enumerate(tokens) if i != k]
+
+
+def _sel_words(np_: ObjectPhrase, kind: object, arg: object) -> str:
+    return next((w for w, m in np_.used if m == f"{kind} {arg}"), str(kind))
+
+
+def parse_place(tokens: list[Token]) -> PlacePhrase:
+    """A place phrase ('on the plate', 'to the left of the red cup', 'the bowl' after '->')."""
+    while tokens and (tokens[0].cat in (PRON, FILL, BREAK) or (tokens[0].cat == SEL and tokens[0].surface == "back")):
+        tokens = tokens[1:]
+    text = _join(tokens)
+    kind, words = "to", ""
+    if tokens and tokens[0].cat == PREP and len(tokens) > 2 and tokens[1].surface in DETS and tokens[2].cat == SPOT \
+            and len(tokens) > 3 and tokens[3].cat == REL:
+        words = _join(tokens[:4])
+        kind, tokens = str(tokens[3].value), tokens[4:]
+    elif tokens and tokens[0].cat == REL:
+        kind, words, tokens = str(tokens[0].value), tokens[0].surface, tokens[1:]
+    elif tokens and tokens[0].cat == PREP:
+        kind, words, tokens = str(tokens[0].value), tokens[0].surface, tokens[1:]
+    return PlacePhrase(kind, words or kind, parse_object(tokens), text)
+
+
+def _strip(tokens: list[Token]) -> list[Token]:
+    while tokens and tokens[0].cat in (AND, THEN, FILL, BREAK):
+        tokens = tokens[1:]
+    while tokens and tokens[-1].cat in (AND, THEN, FILL, BREAK) and tokens[-1].surface not in ("up",):
+        tokens = tokens[:-1]
+    return tokens
+
+
+_DIRECTIONAL = frozenset({"to", "onto", "into", "on top of", "over to", "on to", "in to", "down onto", "down into",
+                          "back onto", "back into"})
+
+
+def _split_place(tokens: list[Token], allow: Callable[[Token], bool]) -> tuple[list[Token], list[Token]] | None:
+    """Split 'X <place>' at the last allowed preposition (or relation) with an object on both sides, so
+    relations inside the pick phrase ('the cup left of the box on the plate') stay there."""
+    for k in range(len(tokens) - 1, 0, -1):
+        if allow(tokens[k]) and any(t.cat in _OBJECT_CATS or t.cat == PRON for t in tokens[:k]) \
+                and _names_object(tokens[k:]):
+            return tokens[:k], tokens[k:]
+    return None
+
+
+def _after_place_verb(t: Token) -> bool:
+    return t.cat in (PREP, REL)
+
+
+def _after_pick_verb(t: Token) -> bool:
+    """'take the cup to the bowl' places; 'pick the cup in the bowl' / 'next to the box' describe the cup."""
+    return t.cat == PREP and t.surface in _DIRECTIONAL
+
+
+def _verbless(t: Token) -> bool:
+    return t.cat == PREP and t.surface != "over"
+
+
+def _refuse_structure(words: list[str], why: str, instruction: str) -> GroundingError:
+    return GroundingError(f"cannot use {' '.join(words)!r} {why} in '{instruction.strip()}'; "
+                          "start with what to do (e.g. 'pick the red cup')")
+
+
+def parse_instruction(instruction: object, default_viewpoint: str = "camera") -> ParsedInstruction:
+    """The structured parse of a whole instruction, or GroundingError naming what it cannot use."""
+    raw = bounded_text(instruction)
+    tokens = tokenize(raw)
+    if len(tokens) > MAX_TOKENS:
+        raise GroundingError(f"the instruction has {len(tokens)} words; at most {MAX_TOKENS} are accepted")
+    neg = [t.surface for t in tokens if t.cat == NEG]
+    if neg:
+        raise GroundingError(f"'{raw.strip()}' contains a negation or exclusion ({', '.join(dict.fromkeys(neg))}); "
+                             "name the object to pick positively (e.g. 'pick the blue cup')")
+    n_rel = sum(t.cat in (REL, BETWEEN) for t in tokens)
+    if n_rel > MAX_RELATIONS:
+        raise GroundingError(f"the instruction chains {n_rel} spatial relations; at most {MAX_RELATIONS} are accepted")
+    if not any(t.cat in _OBJECT_CATS for t in tokens):
+        raise GroundingError(f"'{raw.strip()}' names no object to pick (no colour, noun or position)")
+    unknown = [t.surface for t in tokens if t.cat == UNKNOWN]
+    if unknown:
+        raise GroundingError(f"cannot use the word(s) {', '.join(repr(w) for w in dict.fromkeys(unknown))} in "
+                             f"'{raw.strip()}'; refusing rather than ignoring part of the instruction")
+    views = [t for t in tokens if t.cat == VIEW]
+    if len({t.value for t in views}) > 1:
+        raise GroundingError(f"'{raw.strip()}' states two viewpoints ({', '.join(t.surface for t in views)}); "
+                             "say one")
+    viewpoint = str(views[0].value) if views else default_viewpoint
+    view_words = ", ".join(dict.fromkeys(t.surface for t in views)) or None
+    tokens = [t for t in tokens if t.cat != VIEW]
+    tokens = _strip(tokens)
+    # place-first: "onto the plate, the red cup" / "into the bowl, put the red cup" -> the place goes last
+    if tokens and tokens[0].cat in (PREP, REL):
+        brk = next((i for i, t in enumerate(tokens) if t.cat == BREAK), None)
+        if brk is not None and _names_object(tokens[:brk]) and _names_object(tokens[brk + 1:]):
+            tokens = _strip(tokens[brk + 1:]) + tokens[:brk]
+    verbs = [i for i, t in enumerate(tokens) if t.cat in (PICKV, PLACEV)]
+    verb_words: list[str] = []
+    # object-first with a verb later: "the red cup, put it in the bowl" -> the pronoun is the fronted object
+    if verbs and any(t.cat in _OBJECT_CATS for t in tokens[:verbs[0]]) and tokens[0].cat not in (PICKV, PLACEV):
+        v = verbs[0]
+        after = v + 1
+        while after < len(tokens) and tokens[after].cat == FILL:
+            after += 1
+        if after < len(tokens) and tokens[after].cat == PRON:
+            fronted = _strip(tokens[:v])
+            tokens = [tokens[v]] + fronted + tokens[after + 1:]
+            verbs = [i for i, t in enumerate(tokens) if t.cat in (PICKV, PLACEV)]
+        else:
+            raise _refuse_structure([t.surface for t in tokens[:v]], "before the verb", raw)
+    place_tokens: list[Token] | None = None
+    if verbs:
+        v = verbs[0]
+        prefix = [t for t in tokens[:v] if t.cat not in (FILL, DET)]
+        if prefix:
+            raise _refuse_structure([t.surface for t in prefix], "before the verb", raw)
+        verb = tokens[v]
+        verb_words.append(verb.surface)
+        rest = tokens[v + 1:]
+        later = [i for i, t in enumerate(rest) if t.cat == PLACEV]
+        arrow = [i for i, t in enumerate(rest) if t.cat in (ARROW, GOV)]
+        if verb.cat == PICKV and later:
+            k = later[0]
+            verb_words.append(rest[k].surface)
+            pick_tokens, place_tokens = rest[:k], rest[k + 1:]
+        elif arrow:
+            verb_words.append(rest[arrow[0]].surface)
+            pick_tokens, place_tokens = rest[:arrow[0]], rest[arrow[0] + 1:]
+        else:
+            split = _split_place(rest, _after_place_verb if verb.cat == PLACEV else _after_pick_verb)
+            pick_tokens, place_tokens = split if split is not None else (rest, None)
+        if verb.cat == PLACEV and place_tokens is None:
+            raise GroundingError(f"'{raw.strip()}' says {verb.surface!r} but names no place to put it "
+                                 "(e.g. '... on the plate')")
+    else:
+        arrow = [i for i, t in enumerate(tokens) if t.cat in (ARROW, GOV)]
+        if arrow:
+            pick_tokens, place_tokens = tokens[:arrow[0]], tokens[arrow[0] + 1:]
+            verb_words.append(tokens[arrow[0]].surface)
+        else:
+            split = _split_place(tokens, _verbless)
+            pick_tokens, place_tokens = split if split is not None else (tokens, None)
+    pick = parse_object(_strip(pick_tokens))
+    if pick.pronoun is not None:
+        raise GroundingError(f"the pick phrase '{pick.text}' uses '{pick.pronoun}' with nothing it refers to; "
+                             "name the object (e.g. 'put the blue cup on the red cup')")
+    place = None
+    if place_tokens is not None:
+        place = parse_place(_strip(place_tokens) if place_tokens and place_tokens[0].cat != PRON else place_tokens)
+        if place.reference.pronoun is not None:
+            raise GroundingError(f"the place phrase '{place.text}' uses '{place.reference.pronoun}' with nothing it "
+                                 "refers to; name the object (e.g. 'put the blue cup on the red cup')")
+    action = "pick and place" if place is not None else "pick"
+    return ParsedInstruction(pick, place, viewpoint, view_words, action, verb_words)
+
+
+def _stacked_selectors(np_: ObjectPhrase) -> list[str]:
+    """Two orderings in one phrase ('the leftmost biggest cup') have no single reading: applied in turn,
+    the second would be vacuous. Their words, to refuse with."""
+    out: list[str] = []
+    for p in (np_, np_.reference, np_.reference2):
+        if p is not None and len(p.selectors) > 1:
+            out += [w for w, m in p.used if m.split()[0] in {k for k, _ in p.selectors}]
+        if p is not np_ and p is not None:
+            out += [w for w in _stacked_selectors(p) if w not in out]
+    return out
+
+
+def refuse_unused(np_: ObjectPhrase, role: str, instruction: str) -> None:
+    """GroundingError naming the words a phrase could not use (or combines in no single reading)."""
+    stacked = _stacked_selectors(np_)
+    if stacked:
+        raise GroundingError(f"the {role} phrase '{np_.text}' combines orderings "
+                             f"({', '.join(repr(w) for w in dict.fromkeys(stacked))}) that have no single reading "
+                             f"in '{instruction.strip()}'; say one (e.g. 'the biggest red cup')")
+    unused = np_.all_unused()
+    if unused:
+        raise GroundingError(f"the {role} phrase '{np_.text}' has word(s) the grounder cannot use "
+                             f"({', '.join(repr(w) for w in dict.fromkeys(unused))}) in '{instruction.strip()}'; "
+                             "refusing rather than ignoring them")
+
+
+def parse_object_text(phrase: str) -> tuple[ObjectPhrase, str | None]:
+    """A lone noun phrase (and the viewpoint it states, if any), e.g. a phrase another grounder was given."""
+    tokens = tokenize(bounded_text(phrase))[:MAX_TOKENS]
+    views = [t for t in tokens if t.cat == VIEW]
+    tokens = [t for t in tokens if t.cat != VIEW]
+    return parse_object(_strip(tokens)), (str(views[0].value) if views else None)
+
+
+def parse_place_text(phrase: str) -> PlacePhrase:
+    tokens = [t for t in tokenize(bounded_text(phrase))[:MAX_TOKENS] if t.cat != VIEW]
+    return parse_place(tokens)
+
+
+# ---- canonical rendering (the words the training templates use) ---------------------------------
+
+_SEL_WORD = {("size", "max"): "biggest", ("size", "min"): "smallest", ("height", "max"): "tallest",
+             ("height", "min"): "shortest", ("depth", "near"): "closest", ("depth", "far"): "farthest",
+             ("extreme", "left"): "leftmost", ("extreme", "right"): "rightmost", ("middle", "lr"): "middle"}
+_BASE_WORDS = frozenset(set(SIZE_WORDS) | set(DEPTH_NEAR) | set(DEPTH_FAR) | {"leftmost", "rightmost", "middle"})
+_BASE_NOUNS = frozenset({"cup", "mug", "can", "cylinder", "glass", "bottle", "box", "block", "cube", "brick", "ball",
+                         "sphere", "orb", "plate", "dish", "saucer", "tray", "bowl", "basin", "object", "thing",
+                         "item", "one"})
+_ORD_WORD = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth", 6: "sixth"}
+_REL_WORD = {"left_of": "left of", "right_of": "right of", "in_front_of": "in front of", "behind": "behind",
+             "next_to": "next to"}
+
+
+def canonical_object(np_: ObjectPhrase, viewpoint: str | None = None, used_words: bool = True) -> str:
+    """'the <selector> <colour> <noun> [from the <side>] [<relation> the <reference>]' in the training
+    vocabulary, so a learned text encoder sees the phrasing it was trained on."""
+    noun = np_.noun if np_.noun in _BASE_NOUNS else BASE_NOUN.get(np_.shape or "", "object")
+    head = [w for w in (np_.color, noun) if w]
+    pre: list[str] = []
+    post: list[str] = []
+    surface = dict(reversed([(m, w) for w, m in np_.used]))
+    for kind, arg in np_.selectors:
+        if kind.startswith("ordinal_"):
+            side = kind.split("_")[1]
+            pre.append(_ORD_WORD.get(int(arg), str(arg)))
+            post.append(f"from the {side}")
+        elif kind.startswith("depth_"):
+            pre.append("closest" if arg == "near" else "farthest")
+            frame = kind.split("_")[1]
+            if frame != viewpoint:   # said from another viewpoint: keep the distance's own frame explicit
+                post.append(f"{'to' if arg == 'near' else 'away from'} the {frame}")
+        else:
+            w = surface.get(f"{kind} {arg}", "")
+            pre.append(w if used_words and w in _BASE_WORDS else _SEL_WORD.get((kind, str(arg)), w))
+    out = ["the", *pre, *head, *post]
+    if np_.relation == "between_two" and np_.reference is not None:
+        out += ["between the two", canonical_object(np_.reference, viewpoint).removeprefix("the ") + "s"]
+    elif np_.relation == "between" and np_.reference is not None and np_.reference2 is not None:
+        out += ["between", canonical_object(np_.reference, viewpoint), "and", canonical_object(np_.reference2, viewpoint)]
+    elif np_.relation is not None and np_.reference is not None:
+        out += [_REL_WORD[np_.relation], canonical_object(np_.reference, viewpoint)]
+    return " ".join(out)
+
+
+def canonical_place(place: PlacePhrase, viewpoint: str | None = None) -> str:
+    ref = canonical_object(place.reference, viewpoint)
+    if place.kind in RELATIONS:
+        word = {"left_of": "to the left of", "right_of": "to the right of"}.get(place.kind, _REL_WORD[place.kind])
+        return f"{word} {ref}"
+    return f"{'into' if place.kind == 'into' else 'on'} {ref}"
+
+
+def known_words() -> frozenset[str]:
+    """Every single word the lexicon reads somewhere, alone or inside a longer expression."""
+    return frozenset(w for key in _LEX for w in key) | FILLER
