@@ -177,6 +177,15 @@ def test_absent_place_is_refused():
         ground_instruction("the red cup goes on the platter", marks_from_facts(scene, CAM), base_from_camera=CAM)
 
 
+def test_a_box_shaped_object_called_a_container_takes_into_and_a_block_does_not():
+    scene = [_obj("ball", "cup", "blue", 0.45, 0.0), _obj("bin", "box", "grey", 0.55, 0.2)]
+    marks = marks_from_facts(scene, CAM)
+    g = ground_instruction("put the blue cup in the bin", marks, base_from_camera=CAM)
+    assert {m.id: m.label for m in marks}[g.place.mark_id] == "bin"
+    with pytest.raises(GroundingError, match="cannot put.*in a block.*box-shaped containers"):
+        ground_instruction("put the blue cup in the block", marks, base_from_camera=CAM)
+
+
 def test_long_and_nested_input_is_bounded(marks):
     nested = "pick the cup " + "left of the cup " * 5
     with pytest.raises(GroundingError, match="chains 5 spatial relations"):
@@ -225,8 +234,8 @@ def test_dev_split_grounds_without_misreadings():
 def _onnx_choice(instruction, marks, pick_label, place_label=None, margin=15.0, **config):
     """The ONNX policy's choice code with the network replaced by fixed logits favouring pick_label."""
     from spatialbot_ros.core.task import TaskPhase
-    from spatialbot_ros.learn.features import PLACE_RELATIONS, InstructionText
     from spatialbot_ros.policy.base import Observation
+    from spatialbot_ros.policy.learned_features import PLACE_RELATIONS, InstructionText
     from spatialbot_ros.policy.onnx_policy import OnnxPolicy, OnnxPolicyConfig, _Percept
 
     policy = OnnxPolicy.__new__(OnnxPolicy)

@@ -16,6 +16,7 @@ import numpy as np
 from spatialbot_ros.core.errors import GroundingError
 from spatialbot_ros.core.marks import Mark
 from spatialbot_ros.core.phrase_parser import (
+    CONTAINER_NOUNS,
     GENERIC_NOUNS,
     ORDINAL_WORDS,
     RELATIONS,
@@ -42,6 +43,20 @@ NOUNS: dict[str, str | None] = {
 GRASPABLE_SHAPES = ("cylinder", "box", "sphere")
 # what a placed object can stand on / go into: a ball or a cup's rim holds nothing
 SUPPORT_SHAPES = {"on": ("plate", "bowl", "box"), "into": ("bowl", "plate")}
+
+
+def holds(shape: str | None, place_kind: str, noun: str | None = None) -> bool:
+    """Whether an object of `shape` (perceived, or named by the phrase) can have something put
+    on/into it. A box-shaped object the user calls a container (bin, crate, ...) takes "into"."""
+    if shape is None or shape == "unknown":
+        return True
+    support = SUPPORT_SHAPES["into" if place_kind == "into" else "on"]
+    return shape in support or (shape == "box" and noun in CONTAINER_NOUNS)
+
+
+def _support_words(place_kind: str) -> str:
+    words = ", ".join(SUPPORT_SHAPES["into" if place_kind == "into" else "on"])
+    return words + (", and box-shaped containers (bin, crate, basket)" if place_kind == "into" else "")
 ORDINALS = ORDINAL_WORDS
 # every single word the parser reads somewhere (alone or inside a longer expression)
 KNOWN_WORDS: frozenset[str] = known_words()
@@ -110,10 +125,10 @@ def _prepare(instruction: object, default_viewpoint: str) -> ParsedInstruction:
         ref = parsed.place.reference
         if not ref.names_something():
             raise GroundingError(f"the place phrase '{parsed.place.text}' names no object to put it on or in")
-        support = SUPPORT_SHAPES.get(parsed.place.kind if parsed.place.kind != "to" else "on")
-        if support is not None and ref.shape is not None and ref.shape not in support:
+        kind = parsed.place.kind if parsed.place.kind != "to" else "on"
+        if kind in SUPPORT_SHAPES and not holds(ref.shape, kind, ref.noun):
             raise GroundingError(f"cannot put something {parsed.place.words} a {ref.noun} ({ref.shape}): only "
-                                 f"{', '.join(support)} hold an object there")
+                                 f"{_support_words(kind)} hold an object there")
     return parsed
 
 
@@ -394,6 +409,13 @@ def place_phrase_attributes(place_phrase: str) -> tuple[str, str]:
     return parse_place_phrase(place_phrase)
 
 
+def phrase_noun(phrase: str) -> str | None:
+    """The head noun of an object phrase as the user said it ('the blue bin' -> 'bin'), or None."""
+    if not isinstance(phrase, str) or not phrase.strip():
+        return None
+    return _parse_np(phrase).noun
+
+
 def phrase_shape(phrase: str) -> str | None:
     """The shape the phrase's head noun names ('the block left of the cup' -> 'box'), None when the
     noun is generic or unknown."""
@@ -455,10 +477,9 @@ def ground_instruction(instruction: str, marks: list[Mark], config: GroundingCon
         kind, ref_np = parsed.place.kind, parsed.place.reference
         ref, _ = resolver.resolve(ref_np, {pick.id}, graspable_only=False, role="place")
         if kind in ("on", "into", "to"):
-            support = SUPPORT_SHAPES["into" if kind == "into" else "on"]
-            if ref.shape not in support and ref.shape != "unknown":
+            if not holds(ref.shape, kind, ref_np.noun):
                 raise GroundingError(f"cannot put {pick.describe()} {parsed.place.words} {ref.describe()}: only "
-                                     f"{', '.join(support)} hold an object there", resolver.describe(marks))
+                                     f"{_support_words(kind)} hold an object there", resolver.describe(marks))
             pkind = "into" if ref.shape == "bowl" else "on"
             point = np.asarray(ref.centroid_base, float).copy() if ref.centroid_base is not None else None
             place = PlaceTarget(pkind, ref.id, None, point)

@@ -20,7 +20,9 @@ from spatialbot_ros.core.grounding import (
     SUPPORT_SHAPES,
     Grounding,
     GroundingConfig,
+    holds,
     phrase_attributes,
+    phrase_noun,
     place_phrase_attributes,
 )
 from spatialbot_ros.core.marks import Mark
@@ -124,8 +126,7 @@ def verify_grounding(grounding: Grounding, ctx: CheckContext) -> None:
                              f"{(stated or 'on/into').replace('_', ' ')} but the grounder chose "
                              f"{(chosen or 'on/into').replace('_', ' ')} {ref.describe()}", _describe(ctx.marks))
     verify_mark(ref_phrase, ref, ctx, "place", frozenset({pick.id}))
-    if stated is None:
-        support = SUPPORT_SHAPES["into" if kind == "into" else "on"]
-        if ref.shape not in support and ref.shape != "unknown":
-            raise GroundingError(f"the grounder chose to put {pick.describe()} on {ref.describe()}: only "
-                                 f"{', '.join(support)} hold an object there", _describe(ctx.marks))
+    if stated is None and not holds(ref.shape, kind, phrase_noun(ref_phrase)):
+        raise GroundingError(f"the grounder chose to put {pick.describe()} on {ref.describe()}: only "
+                             f"{', '.join(SUPPORT_SHAPES['into' if kind == 'into' else 'on'])} hold an object "
+                             "there", _describe(ctx.marks))

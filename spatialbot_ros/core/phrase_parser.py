@@ -48,7 +48,7 @@ SHAPE_NOUNS: dict[str, tuple[str, ...]] = {
     "cylinder": ("cup", "mug", "tumbler", "beaker", "can", "cylinder", "glass", "bottle", "jar", "teacup", "tin",
                  "coffee cup", "coffee mug", "tea cup", "paper cup", "plastic cup", "drinking glass", "drinking cup",
                  "soda can", "tin can", "canister", "tea mug"),
-    "box": ("box", "block", "cube", "brick", "cuboid", "crate", "toy block", "wooden block", "building block",
+    "box": ("box", "block", "cube", "brick", "cuboid", "crate", "bin", "basket", "tub", "tote", "container", "toy block", "wooden block", "building block",
             "toy cube", "wooden cube", "square block", "rectangular block"),
     "sphere": ("ball", "sphere", "orb", "toy ball", "globe", "rubber ball", "bouncy ball", "round ball"),
     "plate": ("plate", "dish", "saucer", "tray", "platter", "dinner plate", "serving plate", "serving platter",
@@ -56,6 +56,8 @@ SHAPE_NOUNS: dict[str, tuple[str, ...]] = {
     "bowl": ("bowl", "basin", "soup bowl", "mixing bowl", "salad bowl", "cereal bowl", "fruit bowl"),
 }
 GENERIC_NOUNS = ("object", "thing", "item", "one")
+# box-shaped to perception but open at the top: something can go into one (ManiSkill's bin)
+CONTAINER_NOUNS = frozenset({"crate", "bin", "basket", "tub", "tote", "container"})
 # the words the training templates and the shipped model know, per kind: canonical renderings use them
 BASE_NOUN = {"cylinder": "cup", "box": "box", "sphere": "ball", "plate": "plate", "bowl": "bowl"}
 EXTRA_COLOURS = ("pink", "brown", "grey", "gray", "cyan", "magenta", "teal", "gold", "silver", "beige", "violet",

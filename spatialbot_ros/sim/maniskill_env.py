@@ -37,8 +37,8 @@ class TaskSpec:
     and the camera it perceives through.
 
     steps: instructions for our grounder, in order. `vocabulary` rewrites scene words our grounder
-    does not know into ones it does ("bin" -> "box": the bin is a shallow square tray), before
-    grounding; the instruction reported is the original.
+    does not know into ones it does, before grounding; the instruction reported is the original
+    (none is needed today: "bin" is a container noun of the grounder's).
     place_between: (step index, phrase A, phrase B): that step's place point is the midpoint of the
     two named objects (StackPyramid's "on top of both"), resolved from the same frame.
     goal_from_task: the place point is the task's stated goal position (PickCube: a point in the air
@@ -71,7 +71,7 @@ TASKS: dict[str, TaskSpec] = {
     "PickCube-v1": TaskSpec("PickCube-v1", "pick the red cube and lift it to the goal",
                             ("pick the red cube",), goal_from_task=True),
     "PlaceSphere-v1": TaskSpec("PlaceSphere-v1", "put the blue ball in the bin",
-                               ("put the blue ball in the bin",), vocabulary={"bin": "box"},
+                               ("put the blue ball in the bin",),
                                camera_eye_world=(0.3, 0.0, 0.2), camera_target_world=(-0.1, 0.0, 0.0)),
     "StackPyramid-v1": TaskSpec(
         "StackPyramid-v1", "put the red cube next to the green cube, then the blue cube on top of both",
