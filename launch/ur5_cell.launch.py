@@ -9,6 +9,9 @@ calibration_file (spatialbot-ros calibrate). Any of our nodes exiting shuts the 
 Parameters come from config/pick_place.yaml and config/spatial_policy.yaml; the calibration file
 overrides the camera extrinsics in both."""
 
+from pathlib import Path
+
+import yaml
 from launch import LaunchDescription
 from launch.actions import (
     DeclareLaunchArgument,
@@ -45,6 +48,16 @@ ARGUMENTS = [
     ("collect_dir", "", "record every goal as an episode of a LeRobot v3 dataset here (empty: off)"),
     ("collect_rosbag", "false", "also one rosbag2 (MCAP) bag per goal under collect_dir/rosbag"),
 ]
+
+
+def fixed_camera_calibration(calibration_file: str) -> bool:
+    """Whether the calibration (if any) is of a fixed camera, given in the base frame. An eye-in-hand
+    one (tool0) is pick_place's alone: spatial_policy grounds with a fixed camera, so it is not started."""
+    if not calibration_file:
+        return True
+    data = yaml.safe_load(Path(calibration_file).read_text()) or {}
+    params = next(iter(data.values()), {}).get("ros__parameters", {}) if isinstance(data, dict) and data else {}
+    return params.get("camera_extrinsics.parent_frame", "base") == "base"
 
 
 def _our_nodes(context: object) -> list:
@@ -85,7 +98,10 @@ def _our_nodes(context: object) -> list:
             condition=IfCondition(value["use_moveit"]),
             launch_arguments={"ur_type": value["ur_type"], "launch_rviz": "false"}.items()),
         Node(package="spatialbot_ros", executable="spatial_policy", name="spatial_policy", output="screen",
-             parameters=[f"{config}/spatial_policy.yaml", *calibration, policy], on_exit=Shutdown()),
+             parameters=[f"{config}/spatial_policy.yaml", *calibration, policy], on_exit=Shutdown())
+        if fixed_camera_calibration(value["calibration_file"]) else
+        LogInfo(msg="eye-in-hand calibration: spatial_policy (fixed-camera grounding) is not started; "
+                "pick_place grounds with the wrist camera's pose at each frame"),
         Node(package="spatialbot_ros", executable="pick_place", name="pick_place", output="screen",
              parameters=[f"{config}/pick_place.yaml", *calibration, pick_place_overrides], on_exit=Shutdown()),
         Node(package="rviz2", executable="rviz2", name="rviz2", output="log",

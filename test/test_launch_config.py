@@ -165,3 +165,21 @@ def test_collect_launch_turns_teleop_on_for_the_sim_and_passes_real_cell_argumen
         if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "ARGUMENTS"))}
     included = _included_arguments(tree)
     assert included["ur5_cell.launch.py"] <= real_args and {"teleop", "collect_dir"} <= included["ur5_cell.launch.py"]
+
+
+@pytest.mark.core
+def test_an_eye_in_hand_calibration_starts_no_fixed_camera_spatial_policy(tmp_path):
+    import numpy as np
+
+    from spatialbot_ros.core.hand_eye import write_extrinsics_yaml
+
+    tree = ast.parse((ROOT / "launch/ur5_cell.launch.py").read_text())
+    fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "fixed_camera_calibration")
+    namespace = {"Path": Path, "yaml": yaml}
+    exec(compile(ast.Module(body=[fn], type_ignores=[]), "ur5_cell.launch.py", "exec"), namespace)  # noqa: S102
+    fixed = namespace["fixed_camera_calibration"]
+    write_extrinsics_yaml(tmp_path / "fixed.yaml", np.eye(4), parent_frame="base", metadata={"mode": "eye_to_hand"})
+    write_extrinsics_yaml(tmp_path / "wrist.yaml", np.eye(4), parent_frame="tool0", metadata={"mode": "eye_in_hand"})
+    assert fixed("") and fixed(str(tmp_path / "fixed.yaml")) and not fixed(str(tmp_path / "wrist.yaml"))
+    text = (ROOT / "launch/ur5_cell.launch.py").read_text()
+    assert 'if fixed_camera_calibration(value["calibration_file"]) else' in text

@@ -141,6 +141,9 @@ def test_policy_backend_parameter(ros, tmp_path):
     # an action-only backend is refused before its (8B) model is loaded, naming the ones that ground
     with pytest.raises(ValueError, match="'magma' emits end-effector actions only.*geometric, onnx"):
         SpatialPolicyNode(parameter_overrides=[Parameter("policy", value="magma")])
+    # a wrist camera's extrinsics (an eye-in-hand calibration) are pick_place's: refused, not misread as base
+    with pytest.raises(ValueError, match="parent_frame is 'tool0': spatial_policy grounds with a fixed camera"):
+        SpatialPolicyNode(parameter_overrides=[Parameter("camera_extrinsics.parent_frame", value="tool0")])
     with pytest.raises(ValueError, match="does not apply to policy 'geometric'"):
         PickPlaceNode(parameter_overrides=[Parameter("model_dir", value=str(tmp_path))])
     with pytest.raises(ValueError, match="backend_config: no such file"):

@@ -48,6 +48,8 @@ PARAMS = {
     "backend_config": ("", "YAML file with a section of options per backend: onnx providers (TensorRT fp16, engine cache), VLM models (config/policy_backends.yaml)"),
     "camera_extrinsics.xyz": ([1.15, 0.0, 0.62], "camera position in the base frame (m)"),
     "camera_extrinsics.quat_xyzw": ([0.0, 0.0, 0.0, 1.0], "camera optical frame orientation in the base frame"),
+    "camera_extrinsics.parent_frame": ("base", "frame the extrinsics are given in: must be base_frame (a fixed "
+                                       "camera); an eye-in-hand calibration (tool0) is pick_place's"),
 }
 MAX_INSTRUCTION_CHARS = 2000
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
@@ -63,6 +65,10 @@ class SpatialPolicyNode(Node):
             raise ValueError("parameter sync_slop_s must be >= 0")
         self.base_from_camera = extrinsic_from_params(p["camera_extrinsics.xyz"], p["camera_extrinsics.quat_xyzw"])
         self.base_frame = str(p["base_frame"])
+        if p["camera_extrinsics.parent_frame"] != self.base_frame:
+            raise ValueError(f"camera_extrinsics.parent_frame is {p['camera_extrinsics.parent_frame']!r}: spatial_policy "
+                             f"grounds with a fixed camera whose pose is given in {self.base_frame!r}; a wrist camera's "
+                             "pose changes with the arm, and pick_place (which has the joint states) grounds for it")
         self.policy = make_perceiver_from_params(str(p["policy"]), str(p["model_dir"]), str(p["backend_config"]))
         self.instruction = ""
         self._sync = ApproximateTimeSync(slop_s=float(p["sync_slop_s"]))
