@@ -114,8 +114,8 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
         add(c, (COLOR, c))
         add(c + " coloured", (COLOR, c))
         add(c + " colored", (COLOR, c))
-    for w, n in ORDINAL_WORDS.items():
-        add(w, (ORD, n))
+    for w, rank in ORDINAL_WORDS.items():
+        add(w, (ORD, rank))
     for w, sel in SIZE_WORDS.items():
         add(w, (SEL, sel))
     add("most distant", (SEL, ("depth", "far")))
@@ -576,7 +576,8 @@ def parse_object(tokens: list[Token]) -> ObjectPhrase:
             elif t.value != np_.color:
                 np_.unused.append(words)
         elif t.cat == NOUN:
-            shape, noun = t.value  # type: ignore[misc]
+            shape: str | None = t.value[0]  # type: ignore[index]
+            noun: str = t.value[1]  # type: ignore[index]
             if np_.noun is None:
                 np_.noun, np_.shape = noun, shape
                 np_.used.append((words, f"kind {shape or 'any object'}"))
