@@ -3,8 +3,11 @@
 
 Decoding follows OpenVLA/Magma: bin = vocab_size - token_id - 1 (clipped to 0..254), the centre of
 that bin among 256 uniform bins on [-1, 1], un-normalised per dimension with the dataset's 1st/99th
-percentile bounds (from config); the gripper value stays on [-1, 1] and is thresholded. The delta
-is then clipped to the safety step limits like every other backend's.
+percentile bounds (from config); the gripper value stays on [-1, 1] and is thresholded. The three
+rotation values are roll, pitch, yaw (static x-y-z Euler angles, as Magma's own SimplerEnv adapter
+reads them before turning them into an axis-angle); `rotation_format: rotvec` reads them as a
+rotation vector instead. The delta is then clipped to the safety step limits like every other
+backend's.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 from spatialbot_ros.core.actions import EEAction, GripperCommand
 from spatialbot_ros.core.ee_delta import StepLimits, clip_delta
@@ -29,6 +33,7 @@ from spatialbot_ros.policy.vlm_prompts import action_question, mark_lines
 log = logging.getLogger(__name__)
 
 GRIPPER_CONVENTIONS = ("close_positive", "open_positive")
+ROTATION_FORMATS = ("rpy", "rotvec")
 
 
 class ActionTokenModel(Protocol):
@@ -52,6 +57,7 @@ class MagmaActionConfig:
     gripper_deadband: float = 0.1
     som: bool = True
     step_limits: StepLimits = field(default_factory=StepLimits)
+    rotation_format: str = "rpy"   # rpy: roll/pitch/yaw (Magma, OpenVLA on SimplerEnv); rotvec: axis*angle
 
     def __post_init__(self) -> None:
         lo, hi = np.asarray(self.low, float), np.asarray(self.high, float)
@@ -63,6 +69,8 @@ class MagmaActionConfig:
             raise ValueError(f"magma: gripper_convention must be one of {GRIPPER_CONVENTIONS}")
         if not 0 <= self.gripper_deadband < 1:
             raise ValueError("magma: gripper_deadband must be in [0, 1)")
+        if self.rotation_format not in ROTATION_FORMATS:
+            raise ValueError(f"magma: rotation_format must be one of {ROTATION_FORMATS}")
 
 
 def gripper_command(value: float, config: MagmaActionConfig) -> GripperCommand:
@@ -80,7 +88,10 @@ def action_from_tokens(token_ids: list[int], vocab_size: int, config: MagmaActio
     if not parsed.ok:
         raise ValueError(parsed.reason)
     delta, grip = parsed.value
-    t, r = clip_delta(delta[:3], delta[3:], config.step_limits)
+    rotation = np.asarray(delta[3:], float)
+    if config.rotation_format == "rpy":  # static x-y-z Euler angles -> the axis-angle an EEAction carries
+        rotation = Rotation.from_euler("xyz", rotation).as_rotvec()
+    t, r = clip_delta(delta[:3], rotation, config.step_limits)
     return EEAction(t, r, gripper_command(grip, config)), {"raw_delta": delta.tolist(), "gripper_value": grip}
 
 
