@@ -18,6 +18,7 @@ from tqdm import tqdm
 from spatialbot_ros.apps.episode import EpisodeResult, run_episode
 from spatialbot_ros.core.durable import (
     JsonlLog,
+    atomic_save_figure,
     atomic_write_json,
     atomic_write_text,
     check_writable,
@@ -273,7 +274,5 @@ def _plot(summary: EvalSummary, path: Path) -> None:
     axes[2].barh(list(lat), list(lat.values()), color="tab:gray")
     axes[2].set_title("median latency per stage (ms)")
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=100)
+    atomic_save_figure(fig, path, dpi=100)
     plt.close(fig)
-    tmp.replace(path)

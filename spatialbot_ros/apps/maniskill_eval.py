@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from spatialbot_ros.core.durable import atomic_write_json, atomic_write_text
+from spatialbot_ros.core.durable import atomic_save_figure, atomic_write_json, atomic_write_text
 from spatialbot_ros.sim.maniskill_episode import ManiSkillEpisodeResult, run_maniskill_episode
 
 log = logging.getLogger(__name__)
@@ -193,7 +193,5 @@ def _plot(summary: ManiSkillSummary, results: list[ManiSkillEpisodeResult], path
     axes[2].barh(list(fails), list(fails.values()), color="tab:red")
     axes[2].set_title("failures by reason")
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=100)
+    atomic_save_figure(fig, path, dpi=100)
     plt.close(fig)
-    tmp.replace(path)

@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from spatialbot_ros.core.durable import (
     JsonlLog,
+    atomic_save_figure,
     atomic_write_bytes,
     atomic_write_json,
     atomic_write_text,
@@ -422,7 +423,5 @@ def write_qa_report(report: QaReport, out_dir: Path) -> None:
     ax.legend(loc="upper center", ncol=max(1, len(report.accuracy)), fontsize=8)
     ax.set_title(f"Spatial QA, {report.n_per_category} questions per category")
     fig.tight_layout()
-    tmp = out_dir / ".spatial_qa.tmp.png"
-    fig.savefig(tmp, dpi=120)
+    atomic_save_figure(fig, out_dir / "spatial_qa.png", dpi=120)
     plt.close(fig)
-    tmp.replace(out_dir / "spatial_qa.png")

@@ -6,6 +6,7 @@ are appended a whole line at a time and fsynced; a line cut by the kill is dropp
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -46,6 +47,14 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
+
+
+def atomic_save_figure(fig: Any, path: Path, dpi: int = 100) -> None:
+    """A matplotlib figure (anything with savefig) written whole or not at all: rendered in memory,
+    then atomic_write_bytes, so a reader or a killed run never sees half a PNG."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format=Path(path).suffix.lstrip(".") or "png", dpi=dpi)
+    atomic_write_bytes(Path(path), buf.getvalue())
 
 
 def atomic_write_text(path: Path, text: str) -> None:
