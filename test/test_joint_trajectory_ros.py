@@ -50,7 +50,7 @@ class FakeUrDriver:
         from spatialbot_ros.core.ur_kinematics import UR_JOINT_NAMES
 
         self.node, self.names = node, list(UR_JOINT_NAMES)
-        self.q = np.asarray(q0, float).copy()
+        self.state = (np.asarray(q0, float).copy(), np.zeros(6))  # (positions, velocities), swapped whole
         self.scaling_percent = scaling_percent
         self.error_code, self.error_string, self.reject = 0, "", False
         self.goals, self.canceled = [], threading.Event()
@@ -69,8 +69,13 @@ class FakeUrDriver:
             goal_callback=lambda _g: GoalResponse.REJECT if self.reject else GoalResponse.ACCEPT,
             cancel_callback=lambda _h: CancelResponse.ACCEPT)
 
+    @property
+    def q(self) -> np.ndarray:
+        return self.state[0]
+
     def _publish(self):
-        msg = self._JointState(name=self.names, position=[float(v) for v in self.q])
+        q, v = self.state  # one consistent pair, like joint_state_broadcaster's position + velocity
+        msg = self._JointState(name=self.names, position=[float(x) for x in q], velocity=[float(x) for x in v])
         msg.header.stamp = self.node.get_clock().now().to_msg()
         self._js.publish(msg)
         self._scaling.publish(self._Float64(data=float(self.scaling_percent)))
@@ -89,6 +94,7 @@ class FakeUrDriver:
         duration, t, last = seconds(traj.points[-1].time_from_start), 0.0, time.monotonic()
         while t < duration:
             if handle.is_cancel_requested:
+                self.state = (self.q, np.zeros(6))  # this arm stops dead at the cancel
                 self.canceled.set()
                 handle.canceled()
                 return result
@@ -96,7 +102,10 @@ class FakeUrDriver:
             now = time.monotonic()
             t += (now - last) * self.scaling_percent / 100.0
             last = now
-            self.q = start + min(t / duration, 1.0) * (end - start)
+            q = start + min(t / duration, 1.0) * (end - start)
+            v = (end - start) / duration * self.scaling_percent / 100.0 if t < duration else np.zeros(6)
+            self.state = (q, v)
+        self.state = (self.q, np.zeros(6))
         handle.succeed()
         return result
 

@@ -295,6 +295,15 @@ def came_to_rest(v: np.ndarray, v_at_stop: np.ndarray, rest_speed_rad_s: float) 
     return bool(np.max(np.abs(v)) < rest_speed_rad_s or float(np.dot(v, v0)) <= 0.0)
 
 
+def header_stamp_s(msg: object) -> float | None:
+    """A message's header stamp in seconds, or None when it has none (zero: never set)."""
+    stamp = getattr(getattr(msg, "header", None), "stamp", None)
+    if stamp is None:
+        return None
+    t = float(getattr(stamp, "sec", 0)) + 1e-9 * float(getattr(stamp, "nanosec", 0))
+    return t if t > 0 else None
+
+
 def velocities_from_state(msg: object, joint_names: tuple[str, ...]) -> np.ndarray | None:
     """Velocities of joint_names from a sensor_msgs/JointState; None when the driver sends none
     (the velocity field is optional) or they are incomplete or not finite."""
@@ -317,6 +326,7 @@ class _RestWatch:
     v_at_stop: np.ndarray  # joint velocities when the stop was called
     deadline_s: float      # monotonic: hold wherever the arm is by then
     pending: Any = None    # the send future of a goal not yet accepted at the stop (the hold waits for it)
+    stamp_s: float = -math.inf  # node clock at the stop: joint states stamped earlier say nothing of the rest
 
 
 def _note_hold_answer(future: Any) -> None:
@@ -365,6 +375,7 @@ class JointTrajectoryBackend:
         self._lock = threading.Lock()
         self._q: np.ndarray | None = None
         self._q_stamp = -math.inf
+        self._diff_t = -math.inf            # stamp (else receive time) of the joint state last differenced
         self._v = np.zeros(len(cfg.joint_names))
         self._rest_watch: _RestWatch | None = None  # after a stop: hold once the arm has come to rest
         self._send_lock = threading.Lock()  # a goal and the rest hold are never sent in a race
@@ -397,15 +408,27 @@ class JointTrajectoryBackend:
             return
         v = velocities_from_state(msg, self.config.joint_names)
         now = time.monotonic()
+        stamp = header_stamp_s(msg)
+        t = stamp if stamp is not None else now
         with self._lock:
-            if v is None:  # a driver without velocities: differences of the positions
-                dt = now - self._q_stamp
-                v = (q - self._q) / dt if self._q is not None and 1e-4 < dt < 0.5 else np.zeros_like(q)
-            self._q, self._q_stamp, self._v = q, now, v
+            if v is None:  # a driver without velocities: differences of the positions over their stamps
+                dt = t - self._diff_t
+                if self._q is None:
+                    v = np.zeros_like(q)
+                elif dt > 1e-4:
+                    v = (q - self._q) / dt
+                else:  # the same instant again (a burst handled by receive time): no new evidence of rest
+                    v = self._v
+            self._q, self._q_stamp, self._v, self._diff_t = q, now, v, t
             watch = self._rest_watch
             if watch is None or (watch.pending is not None and not watch.pending.done()):
                 return  # nothing to watch, or a goal waiting for acceptance: the hold must come after it
-            if not (came_to_rest(v, watch.v_at_stop, self.config.rest_speed_rad_s) or now > watch.deadline_s):
+            if stamp is not None and stamp < watch.stamp_s:
+                return  # measured before the stop (a loaded executor drains a backlog): not where it rests
+            # the time-out counts in the joint states' own time where they are stamped: a backlog drained
+            # late must not turn a state measured mid-brake into "wherever the arm is by now"
+            timed_out = (stamp - watch.stamp_s > self.config.rest_timeout_s) if stamp is not None else now > watch.deadline_s
+            if not (came_to_rest(v, watch.v_at_stop, self.config.rest_speed_rad_s) or timed_out):
                 return
             self._rest_watch = None
         # in this callback, not a thread woken by it: one scheduling delay less on a loaded machine
@@ -627,7 +650,8 @@ class JointTrajectoryBackend:
             generation = self._generation
             if settle:
                 self._settling = True
-                self._rest_watch = _RestWatch(generation, self._v.copy(), time.monotonic() + cfg.rest_timeout_s, pending)
+                self._rest_watch = _RestWatch(generation, self._v.copy(), time.monotonic() + cfg.rest_timeout_s,
+                                              pending, self.node.get_clock().now().nanoseconds * 1e-9)
         if handle is not None:
             handle.cancel_goal_async()
 
