@@ -10,7 +10,8 @@ import pytest
 
 from spatialbot_ros.core.safety import EStop
 from spatialbot_ros.core.ur_kinematics import UR_JOINT_NAMES
-from spatialbot_ros.motion.joint_trajectory import came_to_rest, velocities_from_state
+from spatialbot_ros.motion.frames import velocities_from_state
+from spatialbot_ros.motion.joint_trajectory import came_to_rest
 from spatialbot_ros.motion.safety_gate import SafeMotion
 
 pytestmark = pytest.mark.core

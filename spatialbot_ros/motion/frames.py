@@ -65,16 +65,28 @@ def ur_pose_vector(T: np.ndarray) -> list[float]:
     return [float(v) for v in T[:3, 3]] + [float(v) for v in Rotation.from_matrix(T[:3, :3]).as_rotvec()]
 
 
-def joints_from_state(msg: object, joint_names: tuple[str, ...]) -> np.ndarray | None:
-    """Positions of joint_names (in that order) from a sensor_msgs/JointState; None if any is missing,
-    the message carries fewer positions than names, or a value is not finite (a malformed state
-    must read as "no state", never as a pose)."""
+def _state_field(msg: object, field: str, joint_names: tuple[str, ...]) -> np.ndarray | None:
+    """One per-joint field of a sensor_msgs/JointState for joint_names, in that order; None if a name
+    is missing, the field has not one value per name, or a value is not finite."""
     names = list(getattr(msg, "name", []) or [])
-    positions = list(getattr(msg, "position", []) or [])
-    if len(positions) != len(names):
+    values = list(getattr(msg, field, []) or [])
+    if len(values) != len(names):
         return None
     index = {n: i for i, n in enumerate(names)}
     if not all(j in index for j in joint_names):
         return None
-    q = np.array([positions[index[j]] for j in joint_names], dtype=float)
-    return q if np.all(np.isfinite(q)) else None
+    out = np.array([values[index[j]] for j in joint_names], dtype=float)
+    return out if np.all(np.isfinite(out)) else None
+
+
+def joints_from_state(msg: object, joint_names: tuple[str, ...]) -> np.ndarray | None:
+    """Positions of joint_names (in that order) from a sensor_msgs/JointState; None if any is missing,
+    the message carries fewer positions than names, or a value is not finite (a malformed state
+    must read as "no state", never as a pose)."""
+    return _state_field(msg, "position", joint_names)
+
+
+def velocities_from_state(msg: object, joint_names: tuple[str, ...]) -> np.ndarray | None:
+    """Velocities of joint_names from a sensor_msgs/JointState; None when the driver sends none
+    (the velocity field is optional) or they are incomplete or not finite."""
+    return _state_field(msg, "velocity", joint_names)

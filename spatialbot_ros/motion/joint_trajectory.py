@@ -55,7 +55,12 @@ from spatialbot_ros.motion.base import (
     PlanKind,
     PlanningFailed,
 )
-from spatialbot_ros.motion.frames import joints_from_state, tcp_pose_from_joints, tool0_pose_for_tcp
+from spatialbot_ros.motion.frames import (
+    joints_from_state,
+    tcp_pose_from_joints,
+    tool0_pose_for_tcp,
+    velocities_from_state,
+)
 from spatialbot_ros.motion.ros_futures import FutureTimeout, wait_future
 
 log = logging.getLogger(__name__)
@@ -302,20 +307,6 @@ def header_stamp_s(msg: object) -> float | None:
         return None
     t = float(getattr(stamp, "sec", 0)) + 1e-9 * float(getattr(stamp, "nanosec", 0))
     return t if t > 0 else None
-
-
-def velocities_from_state(msg: object, joint_names: tuple[str, ...]) -> np.ndarray | None:
-    """Velocities of joint_names from a sensor_msgs/JointState; None when the driver sends none
-    (the velocity field is optional) or they are incomplete or not finite."""
-    names = list(getattr(msg, "name", []) or [])
-    velocities = list(getattr(msg, "velocity", []) or [])
-    if len(velocities) != len(names):
-        return None
-    index = {n: i for i, n in enumerate(names)}
-    if not all(j in index for j in joint_names):
-        return None
-    v = np.array([velocities[index[j]] for j in joint_names], dtype=float)
-    return v if np.all(np.isfinite(v)) else None
 
 
 @dataclass(frozen=True)
