@@ -9,9 +9,7 @@ calibration_file (spatialbot-ros calibrate). Any of our nodes exiting shuts the 
 Parameters come from config/pick_place.yaml and config/spatial_policy.yaml; the calibration file
 overrides the camera extrinsics in both."""
 
-from pathlib import Path
 
-import yaml
 from launch import LaunchDescription
 from launch.actions import (
     DeclareLaunchArgument,
@@ -26,6 +24,8 @@ from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
+
+from spatialbot_ros.core.hand_eye import read_calibration_yaml
 
 MOVEIT_CONTROLLER = "scaled_joint_trajectory_controller"  # ur_moveit_config's default controller
 ARGUMENTS = [
@@ -55,9 +55,7 @@ def fixed_camera_calibration(calibration_file: str) -> bool:
     one (tool0) is pick_place's alone: spatial_policy grounds with a fixed camera, so it is not started."""
     if not calibration_file:
         return True
-    data = yaml.safe_load(Path(calibration_file).read_text()) or {}
-    params = next(iter(data.values()), {}).get("ros__parameters", {}) if isinstance(data, dict) and data else {}
-    return params.get("camera_extrinsics.parent_frame", "base") == "base"
+    return read_calibration_yaml(calibration_file).parent_frame == "base"  # a bad file: ValueError naming it
 
 
 def _our_nodes(context: object) -> list:

@@ -171,15 +171,18 @@ def test_collect_launch_turns_teleop_on_for_the_sim_and_passes_real_cell_argumen
 def test_an_eye_in_hand_calibration_starts_no_fixed_camera_spatial_policy(tmp_path):
     import numpy as np
 
-    from spatialbot_ros.core.hand_eye import write_extrinsics_yaml
+    from spatialbot_ros.core.hand_eye import read_calibration_yaml, write_extrinsics_yaml
 
     tree = ast.parse((ROOT / "launch/ur5_cell.launch.py").read_text())
     fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "fixed_camera_calibration")
-    namespace = {"Path": Path, "yaml": yaml}
+    namespace = {"read_calibration_yaml": read_calibration_yaml}
     exec(compile(ast.Module(body=[fn], type_ignores=[]), "ur5_cell.launch.py", "exec"), namespace)  # noqa: S102
     fixed = namespace["fixed_camera_calibration"]
     write_extrinsics_yaml(tmp_path / "fixed.yaml", np.eye(4), parent_frame="base", metadata={"mode": "eye_to_hand"})
     write_extrinsics_yaml(tmp_path / "wrist.yaml", np.eye(4), parent_frame="tool0", metadata={"mode": "eye_in_hand"})
     assert fixed("") and fixed(str(tmp_path / "fixed.yaml")) and not fixed(str(tmp_path / "wrist.yaml"))
+    (tmp_path / "broken.yaml").write_text("/**:\n  ros__parameters: {camera_extrinsics.parent_frame: tool0}\n")
+    with pytest.raises(ValueError, match="broken.yaml: missing"):  # the launch stops with the file's fault named
+        fixed(str(tmp_path / "broken.yaml"))
     text = (ROOT / "launch/ur5_cell.launch.py").read_text()
     assert 'if fixed_camera_calibration(value["calibration_file"]) else' in text
