@@ -90,7 +90,8 @@ class ObjectKind:
     mass_kg: float
     graspable: bool = False
     support: SupportRole = SupportRole.NONE
-    yawed: bool = False                     # orientation matters (generated scenes draw a yaw)
+    yawed: bool = False                     # orientation matters: generated scenes draw a yaw, grasps follow
+                                            # the short side (yawed kinds use the half_extents size schema)
     generated_size: SizeSampler | None = None
     generator_weight: int = 0               # draws in generated scenes (0: never generated)
     preferred_color: str | None = None      # generated scenes give it this colour ...
@@ -102,6 +103,8 @@ class ObjectKind:
                              f"{', '.join(PERCEIVED_SHAPES)}")
         if set(self.default_size) != set(self.size_ranges):
             raise ValueError(f"kind {self.name!r}: default_size and size_ranges must have the same keys")
+        if self.yawed and "half_extents" not in self.default_size:
+            raise ValueError(f"kind {self.name!r}: a yawed kind needs a half_extents size (its grasp follows the short side)")
 
 
 # --- footprint / height helpers for the usual size schemas ---------------------------------------
