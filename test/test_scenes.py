@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import yaml
 
+from spatialbot_ros.core.object_kinds import default_registry
 from spatialbot_ros.sim.scene import (
-    PICKABLE,
     SceneError,
     load_scene,
     load_scenes,
@@ -101,7 +101,7 @@ def test_generator_is_deterministic_and_respects_constraints():
     cats = set()
     for s in scenes:
         assert 2 <= len(s.objects) <= 6
-        assert any(o.kind in PICKABLE for o in s.objects)
+        assert any(o.kind in default_registry().graspable for o in s.objects)
         scene_from_dict(__import__("spatialbot_ros.sim.scene", fromlist=["scene_to_dict"]).scene_to_dict(s))  # valid
         for i, a in enumerate(s.objects):
             for b in s.objects[i + 1:]:

@@ -121,7 +121,7 @@ class ScriptedOperator:
 
     def _grasp_rotation(self, name: str) -> np.ndarray:
         spec = next(o for o in self.scene.objects if o.name == name)
-        if spec.kind != "box":
+        if not spec.object_kind.yawed:  # round kinds: any yaw grasps alike
             return top_down_rotation(0.0)
         hx, hy = spec.size["half_extents"]
         x_axis = self.cell.object_pose(name)[:3, 0]

@@ -34,6 +34,7 @@ from spatialbot_ros.core.durable import (
 from spatialbot_ros.core.errors import OutputError, RunStateError
 from spatialbot_ros.core.frame import RGBDFrame
 from spatialbot_ros.core.marks import Mark
+from spatialbot_ros.core.object_kinds import default_registry
 from spatialbot_ros.core.transforms import invert, transform_points
 from spatialbot_ros.policy.parsers import parse_yes_no
 from spatialbot_ros.sim.scene import ObjectSpec, SceneError
@@ -41,9 +42,6 @@ from spatialbot_ros.sim.scene import ObjectSpec, SceneError
 log = logging.getLogger(__name__)
 
 CATEGORIES = ("depth", "closer", "left_right", "size", "touching", "counting")
-NOUN = {"cup": ("cup", "cups"), "box": ("box", "boxes"), "sphere": ("ball", "balls"), "plate": ("plate", "plates"),
-        "bowl": ("bowl", "bowls")}
-GRASPABLE = ("cup", "box", "sphere")
 DEPTH_TOLERANCE = 0.10   # relative error allowed on depth answers
 SIZE_MARGIN = 0.25       # size questions only when one object is this much bigger
 _NUMBER_WORDS = {"zero": 0, "no": 0, "none": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
@@ -81,7 +79,7 @@ class SpatialAnswerer(Protocol):
 
 
 def object_phrase(obj: ObjectSpec) -> str:
-    return f"the {obj.color} {NOUN[obj.kind][0]}"
+    return f"the {obj.color} {default_registry()[obj.kind].nouns.singular}"
 
 
 def _size(obj: ObjectSpec) -> float:
@@ -123,7 +121,7 @@ def _render_scene(seed: int, touching: bool | None) -> _Rendered | None:
     held: str | None = None
     if touching is not None:
         rng = np.random.default_rng(seed + 7)
-        names = [o.name for o in scene.objects if o.kind in GRASPABLE]
+        names = [o.name for o in scene.objects if default_registry()[o.kind].graspable]
         if not names:
             cell.close()
             return None
@@ -131,7 +129,7 @@ def _render_scene(seed: int, touching: bool | None) -> _Rendered | None:
         obj = scene.object(held)
         x, y = centres[held][:2]
         z = max(0.015, min(obj.height_m * 0.5, obj.height_m - 0.02))
-        yaw = float(obj.yaw) if obj.kind == "box" else 0.0
+        yaw = float(obj.yaw) if default_registry()[obj.kind].yawed else 0.0
         motion.gripper(GripperCommand.OPEN)
         if not motion.move_to_pose(make_pose((x, y, z + 0.12), top_down_rotation(yaw))).ok or \
                 not motion.move_to_pose(make_pose((x, y, z), top_down_rotation(yaw))).ok:
@@ -180,8 +178,9 @@ def _questions(seed: int, objects: list[ObjectSpec], qa: QaScene, centres: dict[
             out.append(SpatialQuestion("size", f"Which is bigger, {pa} or {pb}?", "choice", pa if sa > sb else pb,
                                        (pa, pb), seed))
     kind = str(rng.choice(sorted({o.kind for o in objects})))
-    out.append(SpatialQuestion("counting", f"How many {NOUN[kind][1]} are on the table? Answer with a number.",
-                               "count", sum(o.kind == kind for o in objects), (NOUN[kind][1],), seed))
+    plural = default_registry()[kind].nouns.plural
+    out.append(SpatialQuestion("counting", f"How many {plural} are on the table? Answer with a number.",
+                               "count", sum(o.kind == kind for o in objects), (plural,), seed))
     return out
 
 

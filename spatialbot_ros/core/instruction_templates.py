@@ -15,19 +15,12 @@ import numpy as np
 from spatialbot_ros.core.errors import GroundingError
 from spatialbot_ros.core.grounding import GroundingConfig, ground_instruction
 from spatialbot_ros.core.marks import DepthStats, Mark
+from spatialbot_ros.core.object_kinds import KindRegistry, SupportRole, default_registry
 from spatialbot_ros.core.transforms import invert, transform_points
 
 CATEGORIES = ("color", "size", "shape", "position", "depth", "relation", "viewpoint")
-KIND_SHAPE = {"cup": "cylinder", "box": "box", "sphere": "sphere", "plate": "plate", "bowl": "bowl"}
-PICKABLE = ("cup", "box", "sphere")
-NOUN = {
-    "train": {"cup": "cup", "box": "box", "sphere": "ball", "plate": "plate", "bowl": "bowl"},
-    "heldout": {"cup": "mug", "box": "block", "sphere": "sphere", "plate": "dish", "bowl": "bowl"},
-}
-# extra training nouns (none of them held out): learned grounders see several words per kind, so
-# they learn to lean on the text encoder's semantics rather than on one memorised token
-TRAIN_SYNONYMS = {"cup": ("cup", "can", "glass"), "box": ("box", "cube", "brick"), "sphere": ("ball", "orb"),
-                  "plate": ("plate", "saucer", "tray"), "bowl": ("bowl", "basin")}
+PHRASING_SETS = ("train", "heldout")
+# kinds' perceived shapes, nouns per phrasing set, training synonyms and pickability: core.object_kinds
 TEMPLATES = {
     "train": ["pick the {P} and put it {L}", "pick up the {P} and place it {L}", "put the {P} {L}",
               "move the {P} {L}", "place the {P} {L}"],
@@ -60,8 +53,10 @@ class InstructionCase:
     reference_name: str | None = None  # the object a relative place is measured from
 
 
-def marks_from_facts(objects: list[SceneObjectFacts], base_from_camera: np.ndarray) -> list[Mark]:
+def marks_from_facts(objects: list[SceneObjectFacts], base_from_camera: np.ndarray,
+                     kinds: KindRegistry | None = None) -> list[Mark]:
     """Ideal marks (perfect perception) numbered left to right as the proposer would."""
+    kinds = kinds or default_registry()
     cam_from_base = invert(base_from_camera)
     marks = []
     for o in objects:
@@ -70,7 +65,7 @@ def marks_from_facts(objects: list[SceneObjectFacts], base_from_camera: np.ndarr
         marks.append(Mark(id=0, mask=np.zeros((1, 1), bool), box_xyxy=(0, 0, 1, 1),
                           centroid_px=(float(c_cam[0] / c_cam[2]), float(c_cam[1] / c_cam[2])), centroid_cam=c_cam,
                           footprint_m=tuple(o.footprint_m), height_m=o.height_m, color_name=o.color,
-                          depth=DepthStats(*(float(c_cam[2] * 1000),) * 4, 1.0), shape=KIND_SHAPE[o.kind],
+                          depth=DepthStats(*(float(c_cam[2] * 1000),) * 4, 1.0), shape=kinds[o.kind].perceived_shape,
                           centroid_base=c_base, label=o.name))
     marks.sort(key=lambda m: m.centroid_px)
     for i, m in enumerate(marks, start=1):
@@ -102,7 +97,8 @@ def _pick_phrases(t: SceneObjectFacts, objects: list[SceneObjectFacts], noun: di
     return out
 
 
-def _place_phrases(t: SceneObjectFacts, objects: list[SceneObjectFacts], noun: dict[str, str]) -> list[tuple[str, str | None, str | None]]:
+def _place_phrases(t: SceneObjectFacts, objects: list[SceneObjectFacts], noun: dict[str, str],
+                   kinds: KindRegistry) -> list[tuple[str, str | None, str | None]]:
     """(phrase, place object name or None, relation) options."""
     out: list[tuple[str, str | None, str | None]] = []
     for o in objects:
@@ -110,9 +106,10 @@ def _place_phrases(t: SceneObjectFacts, objects: list[SceneObjectFacts], noun: d
             continue
         unique_kind = sum(1 for x in objects if x.kind == o.kind) == 1
         desc = noun[o.kind] if unique_kind else f"{o.color} {noun[o.kind]}"
-        if o.kind == "plate":
+        support = kinds[o.kind].support
+        if support is SupportRole.ON:
             out.append((f"on the {desc}", o.name, None))
-        elif o.kind == "bowl":
+        elif support is SupportRole.INTO:
             out.append((f"into the {desc}", o.name, None))
         elif sum(1 for x in objects if x.color == o.color and x.kind == o.kind) == 1:
             for rel, word in (("left_of", "to the left of"), ("right_of", "to the right of"),
@@ -136,28 +133,31 @@ def _free(point: np.ndarray, t: SceneObjectFacts, objects: list[SceneObjectFacts
 def generate_instruction(objects: list[SceneObjectFacts], rng: np.random.Generator, base_from_camera: np.ndarray,
                          viewpoint: str = "camera", phrasing_set: str = "train",
                          categories: tuple[str, ...] | None = None, pick_only: bool = False,
-                         vary_nouns: bool = False) -> InstructionCase:
+                         vary_nouns: bool = False, kinds: KindRegistry | None = None) -> InstructionCase:
     """A verified instruction for a random pickable object, worded by a random usable category.
 
     vary_nouns: with the train set, draw each kind's noun from TRAIN_SYNONYMS (training data)."""
-    if phrasing_set not in NOUN:
-        raise ValueError(f"phrasing_set must be one of {list(NOUN)}")
+    if phrasing_set not in PHRASING_SETS:
+        raise ValueError(f"phrasing_set must be one of {list(PHRASING_SETS)}")
+    kinds = kinds or default_registry()
     cats = list(categories or CATEGORIES)
-    noun = NOUN[phrasing_set]
+    noun = {k.name: k.nouns.phrasing(phrasing_set) for k in kinds}
     if vary_nouns and phrasing_set == "train":
-        noun = {k: str(v[int(rng.integers(len(v)))]) for k, v in TRAIN_SYNONYMS.items()}
-    marks = marks_from_facts(objects, base_from_camera)
+        # one draw per kind with synonyms, in registry order (built-ins first: their draws are unchanged)
+        noun.update({k.name: str(k.nouns.train_synonyms[int(rng.integers(len(k.nouns.train_synonyms)))])
+                     for k in kinds if k.nouns.train_synonyms})
+    marks = marks_from_facts(objects, base_from_camera, kinds)
     by_name = {m.label: m for m in marks}
     cfg = GroundingConfig(default_viewpoint=viewpoint, **VERIFY_CONFIG)
     runtime_cfg = GroundingConfig(default_viewpoint=viewpoint)
-    pickables = [o for o in objects if o.kind in PICKABLE]
+    pickables = [o for o in objects if kinds[o.kind].graspable]
     if not pickables:
-        raise ValueError("scene has no pickable object (cup, box or sphere)")
+        raise ValueError(f"scene has no pickable object ({', '.join(kinds.graspable)})")
     order = list(rng.permutation(len(pickables)))
     for ti in order:
         t = pickables[int(ti)]
         phrases = _pick_phrases(t, objects, noun, rng)
-        places = [] if pick_only else _place_phrases(t, objects, noun)
+        places = [] if pick_only else _place_phrases(t, objects, noun, kinds)
         rng.shuffle(places)
         cat_order = [cats[int(i)] for i in rng.permutation(len(cats))]
         for cat in cat_order:

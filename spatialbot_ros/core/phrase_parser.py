@@ -33,6 +33,7 @@ from spatialbot_ros.core.colors import COLOR_NAMES
 from spatialbot_ros.core.errors import GroundingError
 from spatialbot_ros.core.instruction_parse import FILLER as BASE_FILLER
 from spatialbot_ros.core.instruction_parse import MAX_RELATIONS, NEGATIONS, bounded_text
+from spatialbot_ros.core.object_kinds import default_registry
 
 MAX_TOKENS = 120           # lexemes per instruction (500 characters hold fewer)
 
@@ -106,6 +107,12 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
             add(n, (NOUN, (shape, n)))
             plural = n + ("es" if n.endswith(("x", "ss", "sh")) else "s")
             add(plural, (NOUN, (shape, n)))
+    # a registered kind's nouns name its perceived shape (the built-ins' are all in SHAPE_NOUNS already;
+    # add() keeps the first meaning, so a plugin cannot re-map an existing word)
+    for shape, nouns in default_registry().nouns_by_shape().items():
+        for n in nouns:
+            add(n, (NOUN, (shape, n)))
+            add(n + ("es" if n.endswith(("x", "ss", "sh")) else "s"), (NOUN, (shape, n)))
     add("dice", (NOUN, ("box", "dice")))
     for n in GENERIC_NOUNS:
         add(n, (NOUN, (None, n)))

@@ -25,6 +25,7 @@ from spatialbot_ros.core.grounding import (
 )
 from spatialbot_ros.core.grounding_check import CheckContext, verify_grounding
 from spatialbot_ros.core.marks import Mark, MarkProposer, Proposals
+from spatialbot_ros.core.object_kinds import ROUND_SHAPES
 from spatialbot_ros.core.som_proposer import GeometricProposer, ProposerConfig
 from spatialbot_ros.core.task import FailureReason, TaskPhase
 from spatialbot_ros.policy.base import (
@@ -40,7 +41,6 @@ from spatialbot_ros.policy.options import config_from_options
 
 log = logging.getLogger(__name__)
 
-ROUND_SHAPES = ("cylinder", "sphere", "bowl", "plate")
 
 _GRIPPER_BY_PHASE = {
     TaskPhase.APPROACH: GripperCommand.OPEN,

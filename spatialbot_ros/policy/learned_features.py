@@ -19,12 +19,14 @@ from spatialbot_ros.core.geometry import to_base
 from spatialbot_ros.core.grasp import GraspConfig, top_face
 from spatialbot_ros.core.grounding import RELATIONS, split_instruction
 from spatialbot_ros.core.marks import Mark
+from spatialbot_ros.core.object_kinds import PERCEIVED_SHAPES
 from spatialbot_ros.core.task import TaskPhase
 
 MAX_MARKS = 10
 IMAGE_HW = (48, 64)
 DEPTH_SCALE_M = 2.0            # depth channel = metres / this, clipped to 0..1
-SHAPES = ("cylinder", "box", "sphere", "bowl", "plate", "unknown")
+# the perception vocabulary, not the kinds: the network input width is fixed however many kinds exist
+SHAPES = PERCEIVED_SHAPES
 PHASES: tuple[TaskPhase, ...] = tuple(p for p in TaskPhase)
 # place relation classes: index 0 = onto/into the support mark, then the spatial relations
 PLACE_RELATIONS: tuple[str, ...] = ("support", *RELATIONS)

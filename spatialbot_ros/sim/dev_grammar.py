@@ -21,9 +21,10 @@ import numpy as np
 from spatialbot_ros.core.errors import SpatialBotError
 from spatialbot_ros.core.instruction_templates import SceneObjectFacts, marks_from_facts
 from spatialbot_ros.core.marks import Mark
+from spatialbot_ros.core.object_kinds import default_registry
 from spatialbot_ros.core.transforms import invert, transform_points
 from spatialbot_ros.sim.scene import CameraSpec, Expected, ObjectSpec, Scene
-from spatialbot_ros.sim.scene_generator import SIZE_SAMPLERS, to_facts
+from spatialbot_ros.sim.scene_generator import generated_size, to_facts
 
 DEV_SEED = 4711
 COLOURS = ("red", "green", "blue", "yellow", "orange", "purple")
@@ -82,7 +83,7 @@ class DevCase:
 def _place_objects(rng: np.random.Generator, kinds: list[tuple[str, str]], scale: dict[int, float]) -> list[ObjectSpec]:
     objs: list[ObjectSpec] = []
     for i, (kind, colour) in enumerate(kinds):
-        size = dict(SIZE_SAMPLERS[kind](rng))
+        size = generated_size(default_registry()[kind], rng)
         if i in scale:
             size = {k: (v * scale[i] if k == "radius" else [h * scale[i] for h in v] if k == "half_extents" else
                         v * scale[i] if k == "height" else v) for k, v in size.items()}

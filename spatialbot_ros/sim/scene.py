@@ -17,25 +17,10 @@ from spatialbot_ros.core.colors import COLOR_NAMES
 from spatialbot_ros.core.errors import InputFileError, bounded_message, short_repr
 from spatialbot_ros.core.grounding import RELATIONS
 from spatialbot_ros.core.instruction_templates import CATEGORIES
+from spatialbot_ros.core.object_kinds import ObjectKind, default_registry
 from spatialbot_ros.core.transforms import look_at
 
-KINDS = ("cup", "box", "sphere", "plate", "bowl")
-PICKABLE = ("cup", "box", "sphere")
-DEFAULT_SIZES: dict[str, dict[str, Any]] = {
-    "cup": {"radius": 0.032, "height": 0.10},
-    "box": {"half_extents": [0.025, 0.02], "height": 0.06},
-    "sphere": {"radius": 0.03},
-    "plate": {"radius": 0.09, "height": 0.015},
-    "bowl": {"radius": 0.08, "height": 0.05},
-}
-# plausible (min, max) per size key; pickable widths must fit the 85 mm gripper with margin
-SIZE_RANGES: dict[str, dict[str, tuple[float, float]]] = {
-    "cup": {"radius": (0.02, 0.037), "height": (0.04, 0.16)},
-    "box": {"half_extents": (0.015, 0.037), "height": (0.03, 0.12)},
-    "sphere": {"radius": (0.02, 0.037)},
-    "plate": {"radius": (0.05, 0.12), "height": (0.008, 0.03)},
-    "bowl": {"radius": (0.05, 0.11), "height": (0.03, 0.08)},
-}
+# object kinds (names, size keys and ranges, footprints, pickability): core.object_kinds' registry
 # reachable table area for object centres (base frame, metres)
 TABLE_AREA = {"x": (0.28, 0.78), "y": (-0.4, 0.4), "min_radius": 0.28, "max_radius": 0.8}
 MIN_CLEARANCE_M = 0.01
@@ -62,23 +47,20 @@ class ObjectSpec:
     mass: float | None = None
 
     @property
+    def object_kind(self) -> ObjectKind:
+        return default_registry()[self.kind]
+
+    @property
     def footprint_radius_m(self) -> float:
-        if self.kind == "box":
-            hx, hy = self.size["half_extents"]
-            return float(math.hypot(hx, hy))
-        return float(self.size["radius"])
+        return self.object_kind.reach_radius(self.size)
 
     @property
     def height_m(self) -> float:
-        return float(2 * self.size["radius"]) if self.kind == "sphere" else float(self.size["height"])
+        return self.object_kind.height(self.size)
 
     @property
     def footprint_m(self) -> tuple[float, float]:
-        if self.kind == "box":
-            a, b = (2 * float(v) for v in self.size["half_extents"])
-            return (max(a, b), min(a, b))
-        d = 2 * float(self.size["radius"])
-        return (d, d)
+        return self.object_kind.footprint(self.size)
 
 
 @dataclass(frozen=True)
@@ -186,12 +168,14 @@ class _Ctx:
 def _object_from_dict(d: Any, path: str, ctx: _Ctx) -> ObjectSpec:
     d = ctx.mapping(d, path, {"name", "kind", "color", "size", "position", "yaw", "mass"},
                     {"name", "kind", "color", "position"})
-    kind = ctx.string(d["kind"], f"{path}.kind", KINDS)
-    size = dict(DEFAULT_SIZES[kind])
+    kinds = default_registry()
+    kind = ctx.string(d["kind"], f"{path}.kind", kinds.names)
+    spec = kinds[kind]
+    size = dict(spec.default_size)
     if "size" in d:
-        given = ctx.mapping(d["size"], f"{path}.size", set(SIZE_RANGES[kind]))
+        given = ctx.mapping(d["size"], f"{path}.size", set(spec.size_ranges))
         size.update(given)
-    for key, (lo, hi) in SIZE_RANGES[kind].items():
+    for key, (lo, hi) in spec.size_ranges.items():
         if key == "half_extents":
             vals = ctx.vector(size[key], f"{path}.size.half_extents", 2)
             for i, v in enumerate(vals):
@@ -256,8 +240,9 @@ def scene_from_dict(d: Any, source: str = "<scene>") -> Scene:
     pick = ctx.string(exp_d["pick"], "expected.pick")
     if pick not in names:
         raise ctx.fail("expected.pick", f"{pick!r} is not an object in the scene ({', '.join(names)})")
-    if names[pick].kind not in PICKABLE:
-        raise ctx.fail("expected.pick", f"{pick!r} is a {names[pick].kind}; pickable kinds are {', '.join(PICKABLE)}")
+    pickable = default_registry().graspable
+    if names[pick].kind not in pickable:
+        raise ctx.fail("expected.pick", f"{pick!r} is a {names[pick].kind}; pickable kinds are {', '.join(pickable)}")
     place = exp_d.get("place")
     if place is not None:
         place = ctx.string(place, "expected.place")

@@ -9,18 +9,23 @@ import numpy as np
 
 from spatialbot_ros.core.colors import COLOR_NAMES
 from spatialbot_ros.core.instruction_templates import SceneObjectFacts, generate_instruction
+from spatialbot_ros.core.object_kinds import ObjectKind, SupportRole, default_registry
 from spatialbot_ros.sim.scene import TABLE_AREA, CameraSpec, Expected, ObjectSpec, Scene, SceneError
 
-SIZE_SAMPLERS = {
-    "cup": lambda r: {"radius": r.uniform(0.026, 0.035), "height": r.uniform(0.07, 0.13)},
-    "box": lambda r: {"half_extents": [r.uniform(0.018, 0.032), r.uniform(0.018, 0.03)], "height": r.uniform(0.04, 0.09)},
-    "sphere": lambda r: {"radius": r.uniform(0.026, 0.034)},
-    "plate": lambda r: {"radius": r.uniform(0.075, 0.1), "height": r.uniform(0.012, 0.02)},
-    "bowl": lambda r: {"radius": r.uniform(0.07, 0.09), "height": r.uniform(0.04, 0.06)},
-}
 GEN_CLEARANCE_M = 0.03
 # object colours avoid white/black half of the time so colour words are informative
 CHROMATIC = tuple(c for c in COLOR_NAMES if c not in ("white", "black"))
+
+
+def _weighted(kinds: list[ObjectKind]) -> list[str]:
+    """Kind names repeated by generator weight, in registry order: rng.choice over this list is how
+    the seeded scenes draw kinds (so the built-ins' seeded scenes stay what they were)."""
+    return [k.name for k in kinds for _ in range(k.generator_weight)]
+
+
+def generated_size(kind: ObjectKind, rng: np.random.Generator) -> dict:
+    """A random size for a generated scene: the kind's sampler, else its default size."""
+    return dict(kind.generated_size(rng)) if kind.generated_size is not None else dict(kind.default_size)
 
 
 def to_facts(objects: list[ObjectSpec]) -> list[SceneObjectFacts]:
@@ -29,16 +34,19 @@ def to_facts(objects: list[ObjectSpec]) -> list[SceneObjectFacts]:
 
 
 def _sample_objects(rng: np.random.Generator, n: int, with_support: bool) -> list[ObjectSpec]:
+    registry = default_registry()
     kinds: list[str] = []
     if with_support:
-        kinds.append(str(rng.choice(["plate", "plate", "bowl"])))
+        kinds.append(str(rng.choice(_weighted([k for k in registry if k.support is not SupportRole.NONE]))))
     while len(kinds) < n:
-        kinds.append(str(rng.choice(["cup", "cup", "box", "sphere"])))
+        kinds.append(str(rng.choice(_weighted([k for k in registry if k.graspable]))))
     objs: list[ObjectSpec] = []
     counts: dict[str, int] = {}
     for kind in kinds:
-        size = SIZE_SAMPLERS[kind](rng)
-        color = "white" if kind == "plate" and rng.random() < 0.6 else str(rng.choice(CHROMATIC))
+        spec_kind = registry[kind]
+        size = generated_size(spec_kind, rng)
+        color = (spec_kind.preferred_color if spec_kind.preferred_color and rng.random() < spec_kind.preferred_color_chance
+                 else str(rng.choice(CHROMATIC)))
         counts[kind] = counts.get(kind, 0) + 1
         spec = None
         for _ in range(200):
@@ -48,7 +56,7 @@ def _sample_objects(rng: np.random.Generator, n: int, with_support: bool) -> lis
             if not (TABLE_AREA["x"][0] + 0.02 <= x <= TABLE_AREA["x"][1] - 0.02 and abs(y) <= TABLE_AREA["y"][1] - 0.03):
                 continue
             cand = ObjectSpec(f"{color}_{kind}_{counts[kind]}", kind, color, size, (float(x), float(y)),
-                              float(rng.uniform(-math.pi / 2, math.pi / 2)) if kind == "box" else 0.0)
+                              float(rng.uniform(-math.pi / 2, math.pi / 2)) if spec_kind.yawed else 0.0)
             if all(math.dist(cand.position, o.position) - cand.footprint_radius_m - o.footprint_radius_m
                    >= GEN_CLEARANCE_M for o in objs):
                 spec = cand

@@ -17,6 +17,7 @@ from scipy.spatial.transform import Rotation
 
 from spatialbot_ros.core.colors import PALETTE
 from spatialbot_ros.core.frame import CameraIntrinsics
+from spatialbot_ros.core.object_kinds import KindRegistry, Primitive, default_registry
 from spatialbot_ros.core.ur_kinematics import UR5_JOINT_LIMITS, DHParams, dh_transform
 
 # Gripper geometry (a Robotiq 2F-85-like parallel jaw), tool0 frame: z out of the flange.
@@ -28,10 +29,6 @@ TCP_OFFSET_M = PALM_LENGTH_M + FINGER_LENGTH_M - PAD_HALF[2]  # centre of the pa
 GRIP_FORCE_N = 60.0
 LINK_RADIUS_M = (0.06, 0.05, 0.04, 0.04, 0.04, 0.035)
 LINK_MASS_KG = (3.7, 8.4, 2.3, 1.2, 1.2, 0.19)
-
-OBJECT_KINDS = ("cup", "box", "sphere", "plate", "bowl")
-DEFAULT_MASS_KG = {"cup": 0.12, "box": 0.15, "sphere": 0.08, "plate": 0.4, "bowl": 0.5}
-
 
 class ObjectSpecLike(Protocol):
     """What the model builder needs of an object (sim.scene.ObjectSpec is the concrete type)."""
@@ -54,41 +51,30 @@ def _quat_wxyz(R: np.ndarray) -> np.ndarray:
     return np.array([w, x, y, z])
 
 
-def object_height(spec: ObjectSpecLike) -> float:
-    s = spec.size
-    return float(2 * s["radius"]) if spec.kind == "sphere" else float(s["height"])
+def object_height(spec: ObjectSpecLike, kinds: KindRegistry | None = None) -> float:
+    return (kinds or default_registry())[spec.kind].height(spec.size)
 
 
-def _object_xml(spec: ObjectSpecLike) -> str:
+def _primitive_xml(name: str, p: Primitive, common: str) -> str:
+    """One declared primitive (core.object_kinds) as an MJCF geom."""
+    attrs = f'name={quoteattr(name)} type="{p.type.value}" size="{_fmt(p.size)}"'
+    if any(p.pos):
+        attrs += f' pos="{_fmt(p.pos)}"'
+    if p.yaw:
+        attrs += f' quat="{_fmt(_quat_wxyz(Rotation.from_euler("z", p.yaw).as_matrix()))}"'
+    return f"<geom {attrs} {common}/>"
+
+
+def _object_xml(spec: ObjectSpecLike, kinds: KindRegistry | None = None) -> str:
+    kind = (kinds or default_registry())[spec.kind]
     rgba = (*PALETTE[spec.color], 1.0)
-    s = spec.size
-    h = object_height(spec)
-    mass = spec.mass if spec.mass is not None else DEFAULT_MASS_KG[spec.kind]
+    h = kind.height(spec.size)
+    mass = spec.mass if spec.mass is not None else kind.mass_kg
     x, y = spec.position
     quat = _fmt(_quat_wxyz(Rotation.from_euler("z", spec.yaw).as_matrix()))
     common = f'rgba="{_fmt(rgba)}" friction="1.0 0.02 0.002" condim="4" solref="0.004 1"'
     name = quoteattr(spec.name)
-    geoms: list[str] = []
-    if spec.kind in ("cup", "plate"):
-        geoms.append(f'<geom name={quoteattr(spec.name + "_g0")} type="cylinder" size="{s["radius"]:.6g} {h / 2:.6g}" {common}/>')
-    elif spec.kind == "box":
-        hx, hy = s["half_extents"]
-        geoms.append(f'<geom name={quoteattr(spec.name + "_g0")} type="box" size="{hx:.6g} {hy:.6g} {h / 2:.6g}" {common}/>')
-    elif spec.kind == "sphere":
-        geoms.append(f'<geom name={quoteattr(spec.name + "_g0")} type="sphere" size="{s["radius"]:.6g}" {common}/>')
-    elif spec.kind == "bowl":
-        r, wall, floor = s["radius"], 0.006, 0.008
-        geoms.append(f'<geom name={quoteattr(spec.name + "_g0")} type="cylinder" size="{r:.6g} {floor / 2:.6g}" '
-                     f'pos="0 0 {-h / 2 + floor / 2:.6g}" {common}/>')
-        n = 16
-        half_len = r * math.tan(math.pi / n) + 0.002
-        for i in range(n):
-            a = 2 * math.pi * i / n
-            q = _fmt(_quat_wxyz(Rotation.from_euler("z", a).as_matrix()))
-            geoms.append(f'<geom name={quoteattr(f"{spec.name}_g{i + 1}")} type="box" size="{wall / 2:.6g} {half_len:.6g} {h / 2:.6g}" '
-                         f'pos="{(r - wall / 2) * math.cos(a):.6g} {(r - wall / 2) * math.sin(a):.6g} 0" quat="{q}" {common}/>')
-    else:
-        raise ValueError(f"unknown object kind '{spec.kind}'")
+    geoms = [_primitive_xml(f"{spec.name}_g{i}", p, common) for i, p in enumerate(kind.geometry(spec.size))]
     return (f'<body name={name} pos="{x:.6g} {y:.6g} {h / 2 + 0.0005:.6g}" quat="{quat}">'
             f'<freejoint name={quoteattr(spec.name + "_free")}/>'
             f'<inertial pos="0 0 0" mass="{mass:.6g}" diaginertia="{_box_inertia(mass, h):s}"/>'

@@ -1,0 +1,1 @@
+"""The built-in object kinds, one module each (see core.object_kinds)."""
