@@ -68,3 +68,23 @@ def test_a_plugin_entry_point_must_name_its_kind(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(object_kinds, "entry_points", lambda group: [EP()])
     with pytest.raises(ValueError, match="'tin' names an ObjectKind called 'can'"):
         object_kinds._plugin_kinds()
+
+
+def test_readme_scene_table_names_the_built_in_kinds_and_their_size_ranges():
+    """The README's scene-file table is what users write scenes from: it must say what the kinds declare."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    kinds_row = next(line for line in readme.splitlines() if line.startswith("| `objects[]` |"))
+    assert re.findall(r"`(\w+)`", kinds_row.split("`kind` (")[1].split(")")[0]) == list(builtin_kinds_names())
+    size_row = next(line for line in readme.splitlines() if line.startswith("| `size` |"))
+    for kind in builtin_kinds():
+        stated = re.search(rf"{kind.name} `\{{([^}}]*)\}}`", size_row)
+        assert stated, f"README size row lacks {kind.name}"
+        for key, (lo, hi) in kind.size_ranges.items():
+            assert re.search(rf"{key}(?: \[[^\]]*\])? {lo:g}-{hi:g}", stated.group(1)), f"README: {kind.name}.{key} is {lo:g}-{hi:g}"
+
+
+def builtin_kinds_names() -> tuple[str, ...]:
+    return tuple(k.name for k in builtin_kinds())

@@ -1,5 +1,5 @@
 """Scene files (YAML or JSON): objects, camera, robot, instruction and the expected outcome.
-Validation errors name the file and the field path. Schema: docs/scene_schema.md."""
+Validation errors name the file and the field path. Schema: README.md, "Scene files" (test_object_kinds checks its kinds and size ranges)."""
 
 from __future__ import annotations
 
