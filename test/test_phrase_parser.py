@@ -307,3 +307,19 @@ def test_a_named_distance_frame_becomes_the_learned_viewpoint_only_when_nothing_
     assert phrase_attributes(parts.pick_phrase).selectors == (("depth_robot", "near"),)
     parts = canonical_parts("the farthest mug from me -> plate")
     assert parts.viewpoint == "camera" and parts.pick_phrase == "the farthest mug"   # a training noun stays
+
+
+@pytest.mark.core
+@pytest.mark.parametrize("word,sel", [("tiniest", ("size", "min")), ("broadest", ("size", "max")),
+                                      ("chunkiest", ("size", "max")), ("thickest", ("size", "max"))])
+def test_dev2_size_words_read_as_orderings(word: str, sel: tuple[str, str]) -> None:
+    p = parse_instruction(f"please pick up the {word} cup")
+    assert p.pick.selectors == [sel]
+
+
+@pytest.mark.core
+def test_go_ahead_frame_is_filler_but_unknown_content_word_is_refused() -> None:
+    p = parse_instruction("go ahead and take the red cup for me")
+    assert p.pick.color == "red" and p.place is None
+    with pytest.raises(GroundingError, match="sticky"):
+        parse_instruction("go ahead and take the sticky red cup")

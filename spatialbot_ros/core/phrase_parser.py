@@ -75,7 +75,12 @@ SIZE_WORDS = {
     "tallest": ("height", "max"), "taller": ("height", "max"), "tall": ("height", "max"), "highest": ("height", "max"),
     "shortest": ("height", "min"), "shorter": ("height", "min"), "short": ("height", "min"),
     "flattest": ("height", "min"), "lowest": ("height", "min"),
+    # dev2: more size words people use for the same ordering
+    "tiniest": ("size", "min"), "broadest": ("size", "max"), "chunkiest": ("size", "max"),
+    "thickest": ("size", "max"),
 }
+# frame words around the request: they say how to ask, not what to pick ("go ahead and take the cup")
+FRAME_PHRASES = ("go ahead and", "go ahead", "for me")
 DEPTH_NEAR = ("closest", "nearest", "front", "frontmost", "near", "closer", "nearer", "foremost")
 DEPTH_FAR = ("farthest", "furthest", "back", "far", "rear", "farther", "further", "backmost", "distant", "rearmost",
              "furthermost", "farthermost", "hindmost")
@@ -341,7 +346,7 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
               "in height", "by size", "by height", "sits", "stands", "lies", "rests", "situated", "found", "thank you",
               "among the", "out of the", "of the", "that you see", "you can see", "i see", "there is", "there's",
               "make sure", "make sure that", "ensure that", "as for", "your task is to", "your job is to",
-              "the task is to", "the goal is to", "when", "while"):
+              "the task is to", "the goal is to", "when", "while", *FRAME_PHRASES):
         add(p, (FILL, p))
     for c in COLOR_NAMES + EXTRA_COLOURS:
         for p in (f"coloured {c}", f"colored {c}", f"painted {c}"):
