@@ -372,6 +372,18 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         base_frame=args.base_frame, tool_frame=args.tool_frame, camera_frame=args.camera_frame))
 
 
+def _cmd_calibrate_confidence(args: argparse.Namespace) -> int:
+    from spatialbot_ros.apps.calibrate_confidence import calibrate
+
+    try:
+        cal = calibrate(args.episodes, args.seed, str(args.model_dir or ""))
+    except ValueError as e:
+        return _fail(ExitCode.USAGE, f"calibrate-confidence: {e}")
+    print(f"temperature {cal.temperature:.3f}: pick-confidence ECE {cal.ece_before:.3f} -> {cal.ece_after:.3f} on "
+          f"{cal.fit_on['graded_picks']} dev picks (seed {cal.fit_on['seed']})")
+    return 0
+
+
 def _cmd_up(args: argparse.Namespace) -> int:
     from spatialbot_ros.graph_up import up
 
@@ -600,6 +612,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--tool-frame", default="tool0", help="parent frame of an eye-in-hand result")
     c.add_argument("--camera-frame", default="camera_color_optical_frame")
     c.set_defaults(func=_cmd_calibrate)
+
+    cc = sub.add_parser("calibrate-confidence", help="fit the onnx policy's pick-confidence temperature on dev "
+                        "scenes (seeds disjoint from eval) and write calibration.json next to the model")
+    cc.add_argument("--episodes", type=positive_int, default=150)
+    cc.add_argument("--seed", type=seed_int, default=9101, help="dev seed; the eval seeds 0, 777, 4242 are refused")
+    cc.add_argument("--model-dir", default=None, help="default: the shipped model")
+    cc.set_defaults(func=_cmd_calibrate_confidence)
 
     u = sub.add_parser("up", help="start a node graph as separate processes from config/*.yaml (no ros2 launch needed)")
     u.add_argument("profile", choices=UP_PROFILES, help="the node graph to start")

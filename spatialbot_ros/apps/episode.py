@@ -88,6 +88,7 @@ class EpisodeResult:
     executive_succeeded: bool = False
     interventions: int = 0          # shared autonomy: operator take-overs
     operator_label: str = "none"    # the operator's verdict (success / failure / rerecord / stop), if any
+    pick_confidence: float | None = None   # the policy's probability for the pick it acted on (ECE vs grounding_correct)
 
 
 def _majority_object(seg: np.ndarray, mask: np.ndarray, names: list[str]) -> str | None:
@@ -126,6 +127,7 @@ def run_episode(scene: Scene, policy: Policy, *, cell_config: CellConfig | None 
     pick_name = scene.expected.pick
     place_target = expected_place_point(scene, cell)
     grounding: dict[str, bool | None] = {"pick": None, "place": None}
+    confidence: list[float] = []
     contact = {"agree": 0, "total": 0}
 
     def record(rec: StepRecord) -> None:
@@ -135,6 +137,8 @@ def run_episode(scene: Scene, policy: Policy, *, cell_config: CellConfig | None 
             mark = next((m for m in step.marks if m.id == step.target.mark_id), None)
             chosen = _majority_object(seg, mark.mask, names) if mark is not None else None
             grounding["pick"] = chosen == pick_name
+            if step.confidence is not None:
+                confidence.append(float(step.confidence))
             if step.place is not None and place_target is not None:
                 if scene.expected.place is not None and step.place.support_mark_id is not None:
                     sup = next((m for m in step.marks if m.id == step.place.support_mark_id), None)
@@ -185,6 +189,7 @@ def run_episode(scene: Scene, policy: Policy, *, cell_config: CellConfig | None 
         contact_total=contact["total"], place_error_m=place_error, upright=upright, sim_time_s=cell.time_s,
         wall_s=time.perf_counter() - t_wall, latency_ms=latency, executive_succeeded=result.succeeded,
         interventions=result.interventions, operator_label=result.operator_label.value,
+        pick_confidence=confidence[0] if confidence else None,
     )
 
 

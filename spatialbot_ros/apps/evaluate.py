@@ -16,6 +16,7 @@ import numpy as np
 from tqdm import tqdm
 
 from spatialbot_ros.apps.episode import EpisodeResult, run_episode
+from spatialbot_ros.core.calibration import ReliabilityBin, expected_calibration_error, reliability_bins
 from spatialbot_ros.core.durable import (
     JsonlLog,
     atomic_save_figure,
@@ -52,6 +53,9 @@ class EvalSummary:
     latency_ms_median: dict[str, float]
     wall_s_total: float
     wall_s_per_episode_median: float
+    # calibration of the pick confidence over episodes that acted on a graded pick (None: no confidence)
+    ece: float | None = None
+    confidence_episodes: int = 0
 
 
 def wilson_ci95(successes: int, n: int) -> tuple[float, float]:
@@ -84,7 +88,16 @@ def summarize(policy: str, results: list[EpisodeResult], seed: int | None, wall_
         contact_accuracy=c_agree / c_total if c_total else 0.0, contact_judgments=c_total,
         failures=dict(failures), latency_ms_median=latency, wall_s_total=wall_s,
         wall_s_per_episode_median=float(np.median([r.wall_s for r in results])) if results else 0.0,
+        ece=expected_calibration_error(*scored) if (scored := confidence_outcomes(results))[0] else None,
+        confidence_episodes=len(scored[0]),
     )
+
+
+def confidence_outcomes(results: list[EpisodeResult]) -> tuple[list[float], list[bool]]:
+    """(pick confidence, pick right) of the episodes whose policy gave a confidence for a graded pick."""
+    pairs = [(float(r.pick_confidence), bool(r.grounding_correct)) for r in results
+             if r.pick_confidence is not None and r.grounding_correct is not None]
+    return [c for c, _ in pairs], [k for _, k in pairs]
 
 
 def scenes_digest(scenes: list[Scene]) -> str:
@@ -241,6 +254,8 @@ def write_report(summary: EvalSummary, results: list[EpisodeResult], out_dir: Pa
         f"| grounding accuracy (place) | {summary.place_grounding_accuracy:.1%} |",
         f"| contact accuracy | {summary.contact_accuracy:.1%} ({summary.contact_judgments} judgments) |",
         f"| wall time | {summary.wall_s_total:.1f} s total, {summary.wall_s_per_episode_median:.2f} s/episode median |",
+        *([f"| pick confidence ECE (10 bins) | {summary.ece:.3f} over {summary.confidence_episodes} episodes "
+           "(reliability.png) |"] if summary.ece is not None else []),
         "", "| failure | count |", "|---|---|",
         *[f"| {k} | {v} |" for k, v in sorted(summary.failures.items(), key=lambda kv: -kv[1])],
         "", "| stage | median ms |", "|---|---|",
@@ -248,6 +263,39 @@ def write_report(summary: EvalSummary, results: list[EpisodeResult], out_dir: Pa
     ]
     atomic_write_text(out_dir / "eval.md", "\n".join(lines) + "\n")
     _plot(summary, out_dir / "eval.png")
+    conf, correct = confidence_outcomes(results)
+    if conf:
+        plot_reliability(reliability_bins(conf, correct), out_dir / "reliability.png",
+                         f"{summary.policy}: pick confidence, ECE {summary.ece:.3f} (n={len(conf)})")
+
+
+def plot_reliability(bins: list[ReliabilityBin], path: Path, title: str) -> None:
+    """Reliability diagram: accuracy per confidence bin against the diagonal, with the counts."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax, axn) = plt.subplots(2, 1, figsize=(5, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    width = bins[0].hi - bins[0].lo
+    full = [b for b in bins if b.count]
+    ax.bar([b.lo for b in full], [b.accuracy for b in full], width=width, align="edge", edgecolor="k",
+           color="tab:blue", label="accuracy")
+    ax.bar([b.lo for b in full], [b.mean_confidence - b.accuracy for b in full], bottom=[b.accuracy for b in full],
+           width=width, align="edge", color="tab:red", alpha=0.35, label="gap to confidence")
+    ax.plot([0, 1], [0, 1], "k--", lw=1, label="calibrated")
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("accuracy")
+    ax.set_title(title, fontsize=9)
+    ax.legend(loc="upper left", fontsize=8)
+    axn.bar([b.lo for b in bins], [b.count for b in bins], width=width, align="edge", color="tab:gray")
+    axn.set_yscale("symlog")
+    axn.set_xlabel("confidence")
+    axn.set_ylabel("episodes")
+    axn.set_xlim(0, 1)
+    fig.tight_layout()
+    atomic_save_figure(fig, path, dpi=100)
+    plt.close(fig)
 
 
 def _plot(summary: EvalSummary, path: Path) -> None:

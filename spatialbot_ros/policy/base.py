@@ -99,6 +99,9 @@ class PolicyStep:
     goal_pose: np.ndarray | None = None
     lift: LiftEvidence | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    # the probability the policy gives its chosen pick mark (calibrated where the backend has a fitted
+    # temperature); None for backends that give none. Scored against the truth by the eval (ECE).
+    confidence: float | None = None
 
     @property
     def ok(self) -> bool:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from spatialbot_ros.core.actions import EEAction, GripperCommand
+from spatialbot_ros.core.calibration import ConfidenceCalibration, softmax
 from spatialbot_ros.core.ee_delta import StepLimits, clip_delta
 from spatialbot_ros.core.errors import GroundingError, SpatialBotError
 from spatialbot_ros.core.frame import RGBDFrame
@@ -113,11 +114,6 @@ def load_metadata(model_dir: Path) -> dict[str, Any]:
     return json.loads(meta_path.read_text())
 
 
-def _softmax(x: np.ndarray) -> np.ndarray:
-    e = np.exp(x - x.max())
-    return e / e.sum()
-
-
 @dataclass
 class _Percept:
     marks: list[Mark]
@@ -129,6 +125,7 @@ class _Percept:
     place: PlaceGoal | None = None
     explanation: str = ""
     choices: dict[str, np.ndarray] | None = None   # one-hot pick / place / relation once chosen
+    confidence: float | None = None                # the chosen pick mark's (calibrated) probability
 
 
 class OnnxPolicy:
@@ -160,6 +157,12 @@ class OnnxPolicy:
         self._instruction = ""
         self._pick_emb = self._place_emb = np.zeros((1, TEXT_FEATURES), np.float32)
         self._percept: _Percept | None = None
+        # the temperature fitted on a dev split (`spatialbot-ros calibrate-confidence`), applied to the pick
+        # logits before the refusal threshold; T = 1 (the raw softmax) for a model without the file
+        self.calibration = ConfidenceCalibration.load(self.model_dir)
+        self.temperature = self.calibration.temperature if self.calibration is not None else 1.0
+        self.last_pick_logits: np.ndarray | None = None   # the first frame's final pick logits (calibration fit)
+        self.last_pick_mark: Mark | None = None
 
     @property
     def providers(self) -> list[str]:
@@ -227,8 +230,10 @@ class OnnxPolicy:
         n = len(p.marks)
         rules = self._parse_reading(p, obs)
         pick_logits = self._with_lexicon_prior(out["pick_logits"][0][:n], self._text.pick, p.marks)
-        pick_p = _softmax(self._with_parse_prior(pick_logits, p.marks, rules.pick_mark_id if rules else None))
+        pick_logits = self._with_parse_prior(pick_logits, p.marks, rules.pick_mark_id if rules else None)
+        pick_p = softmax(pick_logits, self.temperature)
         i = int(np.argmax(pick_p))
+        self.last_pick_logits, self.last_pick_mark = np.asarray(pick_logits, float).copy(), p.marks[i]
         if pick_p[i] < self.config.min_pick_confidence:
             top = np.argsort(-pick_p)[:3]
             cands = ", ".join(f"{p.marks[j].describe()} p={pick_p[j]:.2f}" for j in top)
@@ -247,7 +252,7 @@ class OnnxPolicy:
                                                     p.marks)
             rules_place = rules.place if rules is not None else None
             place_logits = self._with_parse_prior(place_logits, p.marks, rules_place.mark_id if rules_place else None)
-            place_p = _softmax(np.where(np.arange(n) == i, -1e4, place_logits))
+            place_p = softmax(np.where(np.arange(n) == i, -1e4, place_logits))
             j = int(np.argmax(place_p))
             rel_logits = np.asarray(out["relation_logits"][0], float).copy()
             if rules_place is not None and self.config.parse_prior:
@@ -275,6 +280,7 @@ class OnnxPolicy:
             raise
         p.explanation = why
         p.choices = choices
+        p.confidence = float(pick_p[i])
         return grounding
 
     def _parse_reading(self, p: _Percept, obs: Observation) -> Grounding | None:
@@ -338,7 +344,7 @@ class OnnxPolicy:
             return self._error("the network produced a non-finite action", FailureReason.POLICY_ERROR, timings)
         gripper = GripperCommand.OPEN if a[6] < 1 / 3 else GripperCommand.CLOSE if a[6] > 2 / 3 else GripperCommand.HOLD
         step = PolicyStep(EEAction(gripper=gripper), target=p.target, place=p.place, marks=p.marks,
-                          explanation=p.explanation, timings_ms=timings)
+                          explanation=p.explanation, timings_ms=timings, confidence=p.confidence)
         if obs.phase in _MOVE_PHASES:
             if obs.phase in (TaskPhase.CARRY, TaskPhase.PLACE) and p.place is None:
                 step.error = "the instruction names no place target"
