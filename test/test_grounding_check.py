@@ -113,6 +113,7 @@ class _FakeOnnx:
 
         self.policy = OnnxPolicy.__new__(OnnxPolicy)
         self.policy.config = OnnxPolicyConfig()
+        self.policy.temperature, self.policy.last_pick_logits = 1.0, None  # raw softmax: the logits below are the probe
         self.policy._text = InstructionText.from_instruction(instruction)
         self.instruction = instruction
 

@@ -240,6 +240,7 @@ def _onnx_choice(instruction, marks, pick_label, place_label=None, margin=15.0, 
 
     policy = OnnxPolicy.__new__(OnnxPolicy)
     policy.config = OnnxPolicyConfig(**config)
+    policy.temperature, policy.last_pick_logits = 1.0, None  # raw softmax: the margins below are the probe
     canon = canonical_parts(instruction)
     policy._text = InstructionText(canon.pick_phrase, canon.place_phrase, canon.viewpoint)
     policy._instruction, policy._report = instruction, []
