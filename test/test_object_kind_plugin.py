@@ -13,13 +13,13 @@ import pytest
 
 KIND_MODULE = '''
 """A puck: a squat cylinder the gripper takes from above; a word the built-in lexicon lacks."""
-from spatialbot_ros.core.object_kinds import (KindNouns, ObjectKind, Primitive, PrimitiveType, radius_height,
-                                              round_footprint, round_reach)
+from spatialbot_ros.core.object_kinds import (KindNouns, ObjectKind, radius_height, round_footprint, round_reach,
+                                              upright_cylinder)
 
 KIND = ObjectKind(
     name="puck", perceived_shape="cylinder", nouns=KindNouns("puck", "pucks"),
     default_size={"radius": 0.03, "height": 0.05}, size_ranges={"radius": (0.02, 0.037), "height": (0.03, 0.07)},
-    geometry=lambda s: (Primitive(PrimitiveType.CYLINDER, (float(s["radius"]), float(s["height"]) / 2)),),
+    geometry=upright_cylinder,
     height=radius_height, footprint=round_footprint, reach_radius=round_reach, mass_kg=0.1, graspable=True,
 )
 '''

@@ -126,6 +126,11 @@ def round_reach(size: Size) -> float:
     return float(size["radius"])
 
 
+def upright_cylinder(size: Size) -> tuple[Primitive, ...]:
+    """The geometry of a kind that is one upright cylinder (radius, height), centred on the body."""
+    return (Primitive(PrimitiveType.CYLINDER, (float(size["radius"]), float(size["height"]) / 2)),)
+
+
 def rect_footprint(size: Size) -> tuple[float, float]:
     a, b = (2 * float(v) for v in size["half_extents"])
     return (max(a, b), min(a, b))

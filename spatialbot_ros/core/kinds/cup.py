@@ -3,18 +3,11 @@
 from spatialbot_ros.core.object_kinds import (
     KindNouns,
     ObjectKind,
-    Primitive,
-    PrimitiveType,
-    Size,
     radius_height,
     round_footprint,
     round_reach,
+    upright_cylinder,
 )
-
-
-def _geometry(size: Size) -> tuple[Primitive, ...]:
-    return (Primitive(PrimitiveType.CYLINDER, (float(size["radius"]), float(size["height"]) / 2)),)
-
 
 KIND = ObjectKind(
     name="cup", perceived_shape="cylinder",
@@ -22,7 +15,7 @@ KIND = ObjectKind(
     default_size={"radius": 0.032, "height": 0.10},
     # pickable widths must fit the 85 mm gripper with margin
     size_ranges={"radius": (0.02, 0.037), "height": (0.04, 0.16)},
-    geometry=_geometry, height=radius_height, footprint=round_footprint, reach_radius=round_reach,
+    geometry=upright_cylinder, height=radius_height, footprint=round_footprint, reach_radius=round_reach,
     mass_kg=0.12, graspable=True,
     generated_size=lambda r: {"radius": r.uniform(0.026, 0.035), "height": r.uniform(0.07, 0.13)},
     generator_weight=2,
