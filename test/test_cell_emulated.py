@@ -47,7 +47,7 @@ class Cell:
 
     def _connect(self) -> None:
         import rclpy
-        from rclpy.executors import MultiThreadedExecutor
+        from spatialbot_ros.nodes.executors import PoolExecutor
         from rclpy.parameter_client import AsyncParameterClient
         from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
         from sensor_msgs.msg import JointState
@@ -79,7 +79,7 @@ class Cell:
             (t.header.frame_id, t.child_frame_id) for t in m.transforms), 100)
         self.emulator_params = AsyncParameterClient(self.node, "/ur_driver_emulator")
         self.pick_place_params = AsyncParameterClient(self.node, "/pick_place")
-        self.executor = MultiThreadedExecutor(num_threads=2)
+        self.executor = PoolExecutor(num_threads=2)
         self.executor.add_node(self.node)
         self._spin = threading.Thread(target=self.executor.spin, daemon=True)
         self._spin.start()
@@ -330,7 +330,7 @@ class InProcessPickPlace:
     PREFIX = "/pp_variant"
 
     def __init__(self, cell: Cell, **overrides: object) -> None:
-        from rclpy.executors import MultiThreadedExecutor
+        from spatialbot_ros.nodes.executors import PoolExecutor
         from rclpy.parameter import Parameter
         from std_msgs.msg import String
 
@@ -350,7 +350,7 @@ class InProcessPickPlace:
         self.cell = cell
         cell.node.create_subscription(String, f"{p}/result", lambda m: self.results.append(json.loads(m.data)), 10)
         self.goals = cell.node.create_publisher(String, f"{p}/goal", 10)
-        self.executor = MultiThreadedExecutor(num_threads=4)
+        self.executor = PoolExecutor(num_threads=4)
         self.executor.add_node(self.node)
         self._thread = threading.Thread(target=self.executor.spin, daemon=True)
         self._thread.start()

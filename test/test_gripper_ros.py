@@ -92,7 +92,7 @@ class FakeRobotiqController:
 
 @pytest.fixture()
 def rig(ros):
-    from rclpy.executors import MultiThreadedExecutor
+    from spatialbot_ros.nodes.executors import PoolExecutor
 
     server_node = ros.create_node("fake_robotiq")
     client_node = ros.create_node("gripper_client")
@@ -102,7 +102,7 @@ def rig(ros):
         interface = "parallel_gripper_command" if parallel else "gripper_command"
         made["server"] = FakeRobotiqController(server_node, parallel, object_width_m)
         made["gripper"] = gripper = RobotiqActionGripper(client_node, RobotiqActionConfig(interface=interface, **cfg))
-        executor = MultiThreadedExecutor(num_threads=4)
+        executor = PoolExecutor(num_threads=4)
         executor.add_node(server_node)
         executor.add_node(client_node)
         made["thread"] = threading.Thread(target=executor.spin, daemon=True)

@@ -113,7 +113,7 @@ class FakeUrDriver:
 @pytest.fixture()
 def cell(ros):
     """(backend, driver, client node); both nodes spun by one MultiThreadedExecutor thread."""
-    from rclpy.executors import MultiThreadedExecutor
+    from spatialbot_ros.nodes.executors import PoolExecutor
 
     server_node = ros.create_node("fake_ur_driver")
     client_node = ros.create_node("jtc_client")
@@ -122,7 +122,7 @@ def cell(ros):
     def make(config=None, **driver_kw):
         made["driver"] = FakeUrDriver(server_node, **driver_kw)
         made["backend"] = JointTrajectoryBackend(client_node, config or TrajectoryConfig())
-        executor = MultiThreadedExecutor(num_threads=4)
+        executor = PoolExecutor(num_threads=4)
         executor.add_node(server_node)
         executor.add_node(client_node)
         thread = threading.Thread(target=executor.spin, daemon=True)
@@ -373,7 +373,7 @@ class EmulatedCell:
 
     def __init__(self) -> None:
         import rclpy
-        from rclpy.executors import MultiThreadedExecutor
+        from spatialbot_ros.nodes.executors import PoolExecutor
         from rclpy.node import Node
         from rclpy.parameter import Parameter
 
@@ -390,7 +390,7 @@ class EmulatedCell:
                                        ur_type="ur5", pause_timeout_s=0.5)
         self.hand = make_gripper_backend("robotiq_action", node=self.node)
         self.robot = ArmWithGripper(self.arm, self.hand)
-        self.executor = MultiThreadedExecutor(num_threads=6, context=self.ctx)
+        self.executor = PoolExecutor(num_threads=6, context=self.ctx)
         self.executor.add_node(self.emu)
         self.executor.add_node(self.node)
         self.thread = threading.Thread(target=self.executor.spin, daemon=True)

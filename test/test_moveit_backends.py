@@ -564,7 +564,7 @@ class FakeMoveGroup:
 def move_group_cell(ros: Any, **cfg: Any):
     """The fake move_group and a MoveGroupBackend on their own nodes, spun by one
     MultiThreadedExecutor in a background thread (as the pick_place node spins its node)."""
-    from rclpy.executors import MultiThreadedExecutor
+    from spatialbot_ros.nodes.executors import PoolExecutor
 
     from spatialbot_ros.motion.move_group_backend import MoveGroupBackend, MoveGroupConfig
 
@@ -572,7 +572,7 @@ def move_group_cell(ros: Any, **cfg: Any):
     server = FakeMoveGroup(server_node, HOME_Q)
     cfg.setdefault("server_timeout_s", 15.0)   # discovery on a loaded CI machine
     backend = MoveGroupBackend(client_node, tcp_offset_m=TCP, config=MoveGroupConfig(**cfg))
-    executor = MultiThreadedExecutor(num_threads=4)
+    executor = PoolExecutor(num_threads=4)
     executor.add_node(server_node)
     executor.add_node(client_node)
     spinner = threading.Thread(target=executor.spin, daemon=True)

@@ -231,7 +231,7 @@ def test_gripper_force_and_command_checks(cell, force):
 def test_ros_topic_backend_plans_from_joint_states_and_stop_preempts_within_a_poll(ros):
     """A controller that never tracks (joint states frozen): execute() would wait the whole trajectory;
     stop() from another thread ends it within one poll and publishes a hold at the current joints."""
-    from rclpy.executors import MultiThreadedExecutor
+    from spatialbot_ros.nodes.executors import PoolExecutor
     from sensor_msgs.msg import JointState
     from trajectory_msgs.msg import JointTrajectory
 
@@ -250,7 +250,7 @@ def test_ros_topic_backend_plans_from_joint_states_and_stop_preempts_within_a_po
     robot.create_timer(0.01, lambda: pub.publish(state))
     sent = []
     robot.create_subscription(JointTrajectory, cfg.trajectory_topic, sent.append, 10)
-    executor = MultiThreadedExecutor()
+    executor = PoolExecutor()
     for n in (robot, commander):
         executor.add_node(n)
     spinner = threading.Thread(target=executor.spin, daemon=True)

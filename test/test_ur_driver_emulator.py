@@ -185,7 +185,7 @@ class Cell:
         import rclpy
         from control_msgs.action import FollowJointTrajectory, GripperCommand
         from rclpy.action import ActionClient
-        from rclpy.executors import MultiThreadedExecutor
+        from spatialbot_ros.nodes.executors import PoolExecutor
         from rclpy.node import Node
         from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
         from sensor_msgs.msg import CameraInfo, Image, JointState
@@ -230,7 +230,7 @@ class Cell:
         c.create_subscription(CameraInfo, "/camera/camera/color/camera_info", keep("info"), qos_profile_sensor_data)
         self.traj = ActionClient(c, FollowJointTrajectory, TRAJ_ACTION)
         self.gripper = ActionClient(c, GripperCommand, GRIPPER_ACTION)
-        self.executor = MultiThreadedExecutor(num_threads=6, context=self.ctx)
+        self.executor = PoolExecutor(num_threads=6, context=self.ctx)
         self.executor.add_node(self.emu)
         self.executor.add_node(c)
         self.thread = threading.Thread(target=self.executor.spin, daemon=True)
@@ -510,7 +510,7 @@ def test_parallel_gripper_command_as_parallel_gripper_action_controller_answers_
     from action_msgs.msg import GoalStatus
     from control_msgs.action import ParallelGripperCommand
     from rclpy.action import ActionClient
-    from rclpy.executors import MultiThreadedExecutor
+    from spatialbot_ros.nodes.executors import PoolExecutor
     from rclpy.node import Node
     from rclpy.parameter import Parameter
 
@@ -522,7 +522,7 @@ def test_parallel_gripper_command_as_parallel_gripper_action_controller_answers_
         Parameter("gripper_action_type", value="parallel_gripper_command"), Parameter("camera_enabled", value=False)])
     client_node = Node("parallel_gripper_client", context=ctx)
     client = ActionClient(client_node, ParallelGripperCommand, GRIPPER_ACTION)
-    executor = MultiThreadedExecutor(num_threads=4, context=ctx)
+    executor = PoolExecutor(num_threads=4, context=ctx)
     executor.add_node(emu)
     executor.add_node(client_node)
     spinner = threading.Thread(target=executor.spin, daemon=True)

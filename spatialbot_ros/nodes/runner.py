@@ -15,9 +15,11 @@ import sys
 from collections.abc import Callable
 
 import rclpy
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor, SingleThreadedExecutor
+from rclpy.executors import Executor, ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.signals import SignalHandlerOptions
+
+from spatialbot_ros.nodes.executors import PoolExecutor
 
 log = logging.getLogger(__name__)
 SPIN_SLICE_S = 0.1  # how long a signal can wait for the spin to return to Python
@@ -59,7 +61,7 @@ def run_node(factory: Callable[[], Node], args: list[str] | None = None,
         sys.exit(1)
 
 
-def _spin_in_slices(executor: SingleThreadedExecutor | MultiThreadedExecutor, node: Node) -> None:
+def _spin_in_slices(executor: Executor, node: Node) -> None:
     executor.add_node(node)
     try:
         while rclpy.ok():
@@ -73,5 +75,6 @@ def spin_single(node: Node) -> None:
 
 
 def spin_multithreaded(node: Node, threads: int = 4) -> None:
-    """A MultiThreadedExecutor (for nodes whose callbacks may wait, e.g. action servers)."""
-    _spin_in_slices(MultiThreadedExecutor(num_threads=threads), node)
+    """A thread pool (for nodes whose callbacks may wait, e.g. action servers): rclpy's
+    MultiThreadedExecutor without its hot spin loop (nodes/executors.py)."""
+    _spin_in_slices(PoolExecutor(num_threads=threads), node)

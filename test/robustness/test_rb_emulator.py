@@ -36,7 +36,7 @@ class EmulatorGraph:
         import rclpy
         from control_msgs.action import FollowJointTrajectory, GripperCommand
         from rclpy.action import ActionClient
-        from rclpy.executors import MultiThreadedExecutor
+        from spatialbot_ros.nodes.executors import PoolExecutor
         from rclpy.parameter import Parameter
         from sensor_msgs.msg import JointState
 
@@ -56,7 +56,7 @@ class EmulatorGraph:
         self.traj = ActionClient(self.op, FollowJointTrajectory,
                                  f"/rbemu{os.getpid()}/scaled_joint_trajectory_controller/follow_joint_trajectory")
         self.grip = ActionClient(self.op, GripperCommand, names["gripper_action"])
-        self.ex = MultiThreadedExecutor(num_threads=6, context=self.ctx)
+        self.ex = PoolExecutor(num_threads=6, context=self.ctx)
         self.ex.add_node(self.emu)
         self.ex.add_node(self.op)
         self.thread = threading.Thread(target=self.ex.spin, daemon=True)

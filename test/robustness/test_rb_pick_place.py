@@ -30,7 +30,7 @@ class PickPlaceGraph:
 
     def __init__(self, cell, frame) -> None:
         import rclpy
-        from rclpy.executors import MultiThreadedExecutor
+        from spatialbot_ros.nodes.executors import PoolExecutor
         from rclpy.parameter import Parameter
         from rclpy.qos import qos_profile_sensor_data
         from sensor_msgs.msg import CameraInfo, Image, JointState
@@ -85,7 +85,7 @@ class PickPlaceGraph:
                         "info": op.create_publisher(CameraInfo, self.names_of["info_topic"], qos_profile_sensor_data)}
         self._tick = 0
         op.create_timer(0.04, self._publish_sensors)
-        self.ex = MultiThreadedExecutor(num_threads=4, context=self.ctx)
+        self.ex = PoolExecutor(num_threads=4, context=self.ctx)
         self.ex.add_node(self.node)
         self.ex.add_node(op)
         self.thread = threading.Thread(target=self.ex.spin, daemon=True)

@@ -1,0 +1,106 @@
+"""nodes/executors.PoolExecutor: a callback waiting in the pool is handed over once, and the spin thread
+waits meanwhile. rclpy's own MultiThreadedExecutor (Jazzy) queues it again on every loop
+(ros2/rclpy#1452); under GIL contention that loop ran hot and starved the pick_place graph's 25 Hz
+timer in CI (stale camera frames, half-speed trajectories)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+
+import pytest
+
+pytestmark = pytest.mark.ros
+
+
+def _submits_while_the_only_worker_is_busy(executor_type) -> Counter:
+    """One worker thread, held 0.4 s by a slow timer callback; a second timer comes due meanwhile
+    and waits in the pool's queue. Returns how often each task was handed to the pool meanwhile."""
+    import rclpy
+    from rclpy.callback_groups import ReentrantCallbackGroup
+
+    ctx = rclpy.Context()
+    rclpy.init(context=ctx, domain_id=230)
+    node = rclpy.create_node("pool_probe", context=ctx)
+    group = ReentrantCallbackGroup()
+    slow_started = threading.Event()
+
+    def slow() -> None:
+        if not slow_started.is_set():
+            slow_started.set()
+            time.sleep(0.4)
+
+    node.create_timer(0.05, slow, callback_group=group)
+    node.create_timer(0.02, lambda: None, callback_group=group)
+    ex = executor_type(num_threads=1, context=ctx)
+    ex.add_node(node)
+    submits: Counter = Counter()
+    real_submit = ex._executor.submit
+
+    def counting_submit(fn, *args):
+        if slow_started.is_set():
+            submits[id(args[0]) if args else id(fn)] += 1
+        return real_submit(fn, *args)
+
+    ex._executor.submit = counting_submit
+
+    def spin() -> None:
+        while not slow_started.is_set() or time.monotonic() < deadline:
+            ex.spin_once(timeout_sec=0.1)
+
+    deadline = time.monotonic() + 5.0
+    thread = threading.Thread(target=spin)
+    thread.start()
+    assert slow_started.wait(5.0)
+    deadline = time.monotonic() + 0.35  # inside the slow callback's 0.4 s
+    thread.join(10.0)
+    ex.shutdown()
+    node.destroy_node()
+    ctx.try_shutdown()
+    return submits
+
+
+def test_a_queued_callback_is_handed_to_the_pool_once():
+    from spatialbot_ros.nodes.executors import PoolExecutor
+
+    submits = _submits_while_the_only_worker_is_busy(PoolExecutor)
+    assert submits and max(submits.values()) == 1, submits
+
+
+def test_rclpys_own_executor_hands_it_over_again_and_again():
+    """The bug the PoolExecutor exists for, still present in the installed rclpy: when this starts
+    failing, rclpy has the upstream fix and PoolExecutor can go."""
+    from rclpy.executors import MultiThreadedExecutor
+
+    submits = _submits_while_the_only_worker_is_busy(MultiThreadedExecutor)
+    assert max(submits.values()) > 1, submits
+
+
+def test_callbacks_still_run_on_the_pool_and_their_exceptions_end_the_spin():
+    import rclpy
+
+    from spatialbot_ros.nodes.executors import PoolExecutor
+
+    ctx = rclpy.Context()
+    rclpy.init(context=ctx, domain_id=231)
+    node = rclpy.create_node("pool_probe_errors", context=ctx)
+    ran: list[str] = []
+
+    def boom() -> None:
+        ran.append(threading.current_thread().name)
+        raise RuntimeError("callback failed")
+
+    node.create_timer(0.01, boom)
+    ex = PoolExecutor(num_threads=2, context=ctx)
+    ex.add_node(node)
+    try:
+        with pytest.raises(RuntimeError, match="callback failed"):
+            end = time.monotonic() + 5.0
+            while time.monotonic() < end:
+                ex.spin_once(timeout_sec=0.05)
+        assert ran and all(name != threading.current_thread().name for name in ran)
+    finally:
+        ex.shutdown()
+        node.destroy_node()
+        ctx.try_shutdown()
