@@ -34,6 +34,7 @@ setup(
             "mujoco_sim = spatialbot_ros.nodes.mujoco_sim:main",
             "maniskill_sim = spatialbot_ros.nodes.maniskill_sim:main",
             "pick_place = spatialbot_ros.nodes.pick_place:main",
+            "teleop_collect = spatialbot_ros.nodes.teleop_collect:main",
             "ur_driver_emulator = spatialbot_ros.nodes.ur_driver_emulator:main",
             "tf_publisher = spatialbot_ros.nodes.tf_publisher:main",
         ],

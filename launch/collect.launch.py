@@ -2,7 +2,7 @@
 from geometry_msgs/Twist on /cmd_vel or sensor_msgs/Joy on /joy (deadman button) and hands back;
 every goal is an episode of a LeRobot v3 dataset in out_dir.
 
-  cell:=sim   the MuJoCo cell: mujoco_sim, spatial_policy and pick_place with teleop on
+  cell:=sim   the MuJoCo cell: mujoco_sim, spatial_policy and teleop_collect (pick_place with teleop on)
   cell:=real  the UR5 cell through ur5_cell.launch.py (dry-run until armed, e-stop, calibration), teleop on
 Goals as usual: PickPlaceCommander, the /pick_place action or /pick_place/goal."""
 
@@ -56,8 +56,9 @@ def _nodes(context: object) -> list:
              parameters=[os.path.join(config, "mujoco_sim.yaml")], on_exit=Shutdown()),
         Node(package="spatialbot_ros", executable="spatial_policy", name="spatial_policy", output="screen",
              parameters=[os.path.join(config, "spatial_policy.yaml"), policy], on_exit=Shutdown()),
-        Node(package="spatialbot_ros", executable="pick_place", name="pick_place", output="screen",
-             parameters=[os.path.join(config, "pick_place_sim.yaml"), teleop], on_exit=Shutdown()),
+        Node(package="spatialbot_ros", executable="teleop_collect", name="teleop_collect", output="screen",
+             parameters=[os.path.join(config, "pick_place_sim.yaml"), os.path.join(config, "teleop_collect.yaml"),
+                         teleop], on_exit=Shutdown()),
     ]
 
 

@@ -129,7 +129,7 @@ def policy_name(text: str) -> str:
 
 
 policy_name.__name__ = "policy"
-UP_PROFILES = ("sim", "sim_pick_place", "cell-emulated", "camera")  # = graph_up.PROFILES (a test checks)
+UP_PROFILES = ("sim", "sim_pick_place", "sim_collect", "cell-emulated", "camera")  # = graph_up.PROFILES (a test checks)
 
 
 def _check_config_file(path: Path | None, what: str) -> None:

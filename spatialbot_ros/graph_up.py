@@ -22,6 +22,7 @@ class Proc:
     module: str
     params_file: str
     ours: bool = True  # extra parameter files (a calibration) apply to our nodes, not to a driver stand-in
+    more_files: tuple[str, ...] = ()  # loaded after params_file (later files win)
 
 
 PROFILES: dict[str, list[Proc]] = {
@@ -29,6 +30,10 @@ PROFILES: dict[str, list[Proc]] = {
             Proc("spatialbot_ros.nodes.spatial_policy", "spatial_policy.yaml")],
     "sim_pick_place": [Proc("spatialbot_ros.nodes.mujoco_sim", "mujoco_sim.yaml"),
                        Proc("spatialbot_ros.nodes.pick_place", "pick_place_sim.yaml")],
+    # teleop-assisted collection in the MuJoCo cell (launch/collect.launch.py cell:=sim, without the
+    # spatial_policy node that the launch adds for RViz's annotated frames)
+    "sim_collect": [Proc("spatialbot_ros.nodes.mujoco_sim", "mujoco_sim.yaml"),
+                    Proc("spatialbot_ros.nodes.teleop_collect", "pick_place_sim.yaml", more_files=("teleop_collect.yaml",))],
     # the real-cell graph (launch/ur5_cell.launch.py's nodes, same parameter files) against the UR driver
     # emulator instead of ur_robot_driver + realsense2_camera (= launch/cell_emulated.launch.py)
     "cell-emulated": [Proc("spatialbot_ros.nodes.ur_driver_emulator", "ur_driver_emulator.yaml", ours=False),
@@ -49,10 +54,12 @@ def commands(profile: str, config_dir: Path = CONFIG_DIR, extra_params: list[Pat
             raise FileNotFoundError(f"parameter file {f} does not exist")
     out = []
     for p in PROFILES[profile]:
-        params = config_dir / p.params_file
-        if not params.exists():
-            raise FileNotFoundError(f"{params} is missing")
-        cmd = [sys.executable, "-m", p.module, "--ros-args", "--params-file", str(params)]
+        cmd = [sys.executable, "-m", p.module, "--ros-args"]
+        for name in (p.params_file, *p.more_files):
+            params = config_dir / name
+            if not params.exists():
+                raise FileNotFoundError(f"{params} is missing")
+            cmd += ["--params-file", str(params)]
         for f in extra if p.ours else []:
             cmd += ["--params-file", str(f)]
         out.append(cmd)

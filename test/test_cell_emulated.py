@@ -47,7 +47,6 @@ class Cell:
 
     def _connect(self) -> None:
         import rclpy
-        from spatialbot_ros.nodes.executors import PoolExecutor
         from rclpy.parameter_client import AsyncParameterClient
         from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
         from sensor_msgs.msg import JointState
@@ -56,6 +55,7 @@ class Cell:
         from trajectory_msgs.msg import JointTrajectory
 
         from spatialbot_ros.commander import PickPlaceCommander
+        from spatialbot_ros.nodes.executors import PoolExecutor
 
         self.node = rclpy.create_node("cell_test_operator")
         self.lock = threading.Lock()
@@ -330,10 +330,10 @@ class InProcessPickPlace:
     PREFIX = "/pp_variant"
 
     def __init__(self, cell: Cell, **overrides: object) -> None:
-        from spatialbot_ros.nodes.executors import PoolExecutor
         from rclpy.parameter import Parameter
         from std_msgs.msg import String
 
+        from spatialbot_ros.nodes.executors import PoolExecutor
         from spatialbot_ros.nodes.pick_place import PickPlaceNode
 
         p = self.PREFIX

@@ -103,7 +103,8 @@ def floats(text: str) -> list[float]:
 
 
 def yaml_params(name: str, node: str) -> dict:
-    return yaml.safe_load((ROOT / "config" / name).read_text())[node]["ros__parameters"]
+    doc = yaml.safe_load((ROOT / "config" / name).read_text())
+    return (doc.get(node) or doc["/**"])["ros__parameters"]  # pick_place_sim.yaml: /** (any node name)
 
 
 def angle_between(a: np.ndarray, b: np.ndarray) -> float:

@@ -32,7 +32,7 @@ def test_up_profiles_use_the_yaml_files_and_unknown_profiles_fail():
     env = graph_env()
     assert all(env[v] in (str(DDS_PROFILE_FILE), os.environ.get(v)) for v in PROFILE_VARS)
     assert DDS_PROFILE_FILE.is_file()
-    with pytest.raises(ValueError, match="sim, sim_pick_place, cell-emulated, camera"):
+    with pytest.raises(ValueError, match="sim, sim_pick_place, sim_collect, cell-emulated, camera"):
         commands("moon")
 
 

@@ -373,12 +373,12 @@ class EmulatedCell:
 
     def __init__(self) -> None:
         import rclpy
-        from spatialbot_ros.nodes.executors import PoolExecutor
         from rclpy.node import Node
         from rclpy.parameter import Parameter
 
         from spatialbot_ros.motion.arm_and_gripper import ArmWithGripper
         from spatialbot_ros.motion.registry import make_gripper_backend, make_motion_backend
+        from spatialbot_ros.nodes.executors import PoolExecutor
         from spatialbot_ros.nodes.ur_driver_emulator import UrDriverEmulatorNode
 
         self.ctx = rclpy.Context()

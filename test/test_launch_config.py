@@ -10,6 +10,13 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def node_params(yaml_name: str, node_name: str) -> dict:
+    """The ros__parameters a node of this name reads from config/yaml_name: its own key, else the
+    file's wildcard key /** (pick_place_sim.yaml serves pick_place and teleop_collect)."""
+    doc = yaml.safe_load((ROOT / "config" / yaml_name).read_text())
+    return (doc.get(node_name) or doc["/**"])["ros__parameters"]
 EXTERNAL_EXECUTABLES = {"rviz2", "spawner", "parameter_bridge"}  # rviz2, controller_manager, ros_gz_bridge
 UPSTREAM_CONFIGS = {"ur_controllers.yaml"}  # read from ur_simulation_gz's share by sim_gz.launch.py
 GENERATED_CONFIGS = {"gz_controllers.yaml"}  # written under $ROS_HOME by sim_gz.launch.py at launch
@@ -105,11 +112,12 @@ def test_real_cell_launch_overrides_only_declared_pick_place_parameters():
     ("spatialbot_ros.nodes.realsense_camera", "realsense_camera.yaml", "realsense_camera"),
     ("spatialbot_ros.nodes.pick_place", "pick_place.yaml", "pick_place"),
     ("spatialbot_ros.nodes.pick_place", "pick_place_sim.yaml", "pick_place"),
+    ("spatialbot_ros.nodes.teleop_collect", "pick_place_sim.yaml", "teleop_collect"),
     ("spatialbot_ros.nodes.ur_driver_emulator", "ur_driver_emulator.yaml", "ur_driver_emulator"),
 ])
 def test_every_yaml_parameter_is_declared_by_its_node(node_module, yaml_name, node_name):
     declared = set(importlib.import_module(node_module).PARAMS)
-    params = yaml.safe_load((ROOT / "config" / yaml_name).read_text())[node_name]["ros__parameters"]
+    params = node_params(yaml_name, node_name)
     assert set(params) <= declared, f"undeclared: {set(params) - declared}"
     assert set(params) == declared, f"not in the YAML: {declared - set(params)}"
 
@@ -119,7 +127,7 @@ def test_yaml_values_have_the_declared_types():
     from spatialbot_ros.nodes.pick_place_params import PARAMS
 
     for name in ("pick_place.yaml", "pick_place_sim.yaml"):
-        params = yaml.safe_load((ROOT / "config" / name).read_text())["pick_place"]["ros__parameters"]
+        params = node_params(name, "pick_place")
         for key, value in params.items():
             default = PARAMS[key].default
             kind = float if isinstance(default, float) else type(default)
@@ -128,8 +136,7 @@ def test_yaml_values_have_the_declared_types():
 
 @pytest.mark.core
 def test_sim_and_real_parameter_files_differ_only_in_the_motion_path():
-    real = yaml.safe_load((ROOT / "config/pick_place.yaml").read_text())["pick_place"]["ros__parameters"]
-    sim = yaml.safe_load((ROOT / "config/pick_place_sim.yaml").read_text())["pick_place"]["ros__parameters"]
+    real, sim = node_params("pick_place.yaml", "pick_place"), node_params("pick_place_sim.yaml", "pick_place")
     differ = {k for k in real if real[k] != sim[k]}
     assert differ == {"motion_backend", "gripper_backend", "real_hardware", "speed_scale"}
     assert real["real_hardware"] is True and real["motion_backend"] == "joint_trajectory"
@@ -149,6 +156,22 @@ def test_emulated_launch_and_up_profile_run_the_real_cell_nodes_with_the_real_ce
                        ("pick_place", "pick_place.yaml")}
     sim = {(p.module.rsplit(".", 1)[1], p.params_file) for p in PROFILES["sim_pick_place"]}
     assert ("pick_place", "pick_place_sim.yaml") in sim
+
+
+@pytest.mark.core
+def test_collect_launch_and_up_profile_start_the_teleop_collect_node():
+    from spatialbot_ros.graph_up import PROFILES
+
+    tree = ast.parse((ROOT / "launch/collect.launch.py").read_text())
+    executables = {k.value.value for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "Node"
+                   for k in n.keywords if k.arg == "executable"}
+    assert executables == {"mujoco_sim", "spatial_policy", "teleop_collect"}
+    assert "teleop_collect = spatialbot_ros.nodes.teleop_collect:main" in (ROOT / "setup.py").read_text()
+    profile = {(p.module.rsplit(".", 1)[1], p.params_file, p.more_files) for p in PROFILES["sim_collect"]}
+    assert profile == {("mujoco_sim", "mujoco_sim.yaml", ()),
+                       ("teleop_collect", "pick_place_sim.yaml", ("teleop_collect.yaml",))}
+    own = node_params("teleop_collect.yaml", "teleop_collect")
+    assert own["teleop.enabled"] is True and own["collect.dir"]
 
 
 @pytest.mark.ros

@@ -564,9 +564,8 @@ class FakeMoveGroup:
 def move_group_cell(ros: Any, **cfg: Any):
     """The fake move_group and a MoveGroupBackend on their own nodes, spun by one
     MultiThreadedExecutor in a background thread (as the pick_place node spins its node)."""
-    from spatialbot_ros.nodes.executors import PoolExecutor
-
     from spatialbot_ros.motion.move_group_backend import MoveGroupBackend, MoveGroupConfig
+    from spatialbot_ros.nodes.executors import PoolExecutor
 
     server_node, client_node = ros.create_node("fake_move_group"), ros.create_node("move_group_client")
     server = FakeMoveGroup(server_node, HOME_Q)

@@ -231,12 +231,12 @@ def test_gripper_force_and_command_checks(cell, force):
 def test_ros_topic_backend_plans_from_joint_states_and_stop_preempts_within_a_poll(ros):
     """A controller that never tracks (joint states frozen): execute() would wait the whole trajectory;
     stop() from another thread ends it within one poll and publishes a hold at the current joints."""
-    from spatialbot_ros.nodes.executors import PoolExecutor
     from sensor_msgs.msg import JointState
     from trajectory_msgs.msg import JointTrajectory
 
     from spatialbot_ros.core.ur_kinematics import UR_JOINT_NAMES
     from spatialbot_ros.motion.ros_topic_backend import RosTopicMotionBackend, TopicMotionConfig
+    from spatialbot_ros.nodes.executors import PoolExecutor
 
     robot, commander = ros.create_node("frozen_robot"), ros.create_node("commander")
     cfg = TopicMotionConfig(poll_s=0.01)

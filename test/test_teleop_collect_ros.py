@@ -1,5 +1,5 @@
 """Teleop collection through the ROS graph (`ros2 launch spatialbot_ros collect.launch.py` runs the
-same nodes): pick_place with teleop.enabled and collect.dir, in its own processes over Fast DDS.
+same nodes; here `spatialbot-ros up sim_collect`): the teleop_collect node, in its own process over Fast DDS.
 A scripted Twist publisher takes over mid-goal and stops; control goes back to the policy, the goal
 completes, and the goal is one episode of the dataset with the operator's frames marked."""
 
@@ -25,14 +25,14 @@ def test_a_twist_takes_over_a_goal_hands_back_and_the_goal_is_recorded(ros, tmp_
 
     out = tmp_path / "collect"
     params = tmp_path / "teleop.yaml"
-    params.write_text(yaml.safe_dump({"pick_place": {"ros__parameters": {
-        "teleop.enabled": True, "teleop.hand_back_idle_s": 0.6, "collect.dir": str(out)}}}))
-    graph = subprocess.Popen([sys.executable, "-m", "spatialbot_ros.cli", "up", "sim_pick_place", "--duration", "300",
+    params.write_text(yaml.safe_dump({"teleop_collect": {"ros__parameters": {
+        "teleop.hand_back_idle_s": 0.6, "collect.dir": str(out)}}}))  # teleop is on by default there
+    graph = subprocess.Popen([sys.executable, "-m", "spatialbot_ros.cli", "up", "sim_collect", "--duration", "300",
                               "--params-file", str(params)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              start_new_session=True)
     try:
         cmd = PickPlaceCommander()
-        assert cmd.wait_for_server(60.0), "pick_place did not come up"
+        assert cmd.wait_for_server(60.0), "teleop_collect did not come up"
         node = ros.create_node("test_operator")
         twist = node.create_publisher(Twist, "/cmd_vel", 10)
         cmd.pick_and_place("pick the middle cup and put it on the plate")
@@ -75,3 +75,17 @@ def test_a_twist_takes_over_a_goal_hands_back_and_the_goal_is_recorded(ros, tmp_
     assert (ds.column("action")[engaged][:, 1] > 0).sum() >= 3  # the operator moved the arm along +y
     info = json.loads((out / "meta" / "info.json").read_text())
     assert info["total_episodes"] == 1
+
+
+@pytest.mark.parametrize("override, message", [
+    ({"collect.dir": " "}, "collect.dir must name a dataset directory"),
+    ({"teleop.enabled": False}, "teleop.enabled must be true"),
+    ({"teleop.twist_topic": "", "teleop.joy_topic": ""}, "no operator input"),
+])
+def test_teleop_collect_refuses_to_start_without_a_dataset_or_an_operator(ros, override, message):
+    from rclpy.parameter import Parameter
+
+    from spatialbot_ros.nodes.teleop_collect import TeleopCollectNode
+
+    with pytest.raises(ValueError, match=message):
+        TeleopCollectNode(parameter_overrides=[Parameter(k, value=v) for k, v in override.items()])

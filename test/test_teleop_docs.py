@@ -25,7 +25,8 @@ def test_every_command_on_the_page_parses():
     lines = doc_cli_lines()
     collect = [a for a in lines if a[0] == "collect"]
     assert {a[a.index("--teleop") + 1] for a in collect} == {"scripted", "keyboard", "ros"}
-    assert {a[0] for a in lines} == {"collect", "train", "dagger"}
+    assert {a[0] for a in lines} == {"collect", "train", "dagger", "up"}
+    assert ["up", "sim_collect"] == next(a[:2] for a in lines if a[0] == "up")
     for argv in lines:
         build_parser().parse_args(argv)
 

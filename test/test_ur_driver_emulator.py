@@ -185,12 +185,12 @@ class Cell:
         import rclpy
         from control_msgs.action import FollowJointTrajectory, GripperCommand
         from rclpy.action import ActionClient
-        from spatialbot_ros.nodes.executors import PoolExecutor
         from rclpy.node import Node
         from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
         from sensor_msgs.msg import CameraInfo, Image, JointState
         from std_msgs.msg import Bool, Float64, String
 
+        from spatialbot_ros.nodes.executors import PoolExecutor
         from spatialbot_ros.nodes.ur_driver_emulator import UrDriverEmulatorNode
 
         os.environ["ROS_DOMAIN_ID"] = str(40 + os.getpid() % 150)
@@ -510,10 +510,10 @@ def test_parallel_gripper_command_as_parallel_gripper_action_controller_answers_
     from action_msgs.msg import GoalStatus
     from control_msgs.action import ParallelGripperCommand
     from rclpy.action import ActionClient
-    from spatialbot_ros.nodes.executors import PoolExecutor
     from rclpy.node import Node
     from rclpy.parameter import Parameter
 
+    from spatialbot_ros.nodes.executors import PoolExecutor
     from spatialbot_ros.nodes.ur_driver_emulator import UrDriverEmulatorNode
 
     ctx = rclpy.Context()  # a domain of its own: the module's emulator keeps running beside it

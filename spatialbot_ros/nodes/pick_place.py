@@ -18,7 +18,7 @@ import math
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -59,10 +59,12 @@ PARAMS = params.PARAMS
 
 
 class PickPlaceNode(Node):
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__("pick_place", **kwargs)
-        p = params.declare(self)
-        params.validate_start(p)
+    def __init__(self, node_name: str = "pick_place", defaults: Mapping[str, Any] | None = None,
+                 **kwargs: object) -> None:
+        """defaults: other default values for some parameters (a node built on this one, e.g. teleop_collect)."""
+        super().__init__(node_name, **kwargs)
+        p = params.declare(self, defaults)
+        self.validate_start(p)
         self.add_on_set_parameters_callback(params.on_set_parameters)
         self.p = p
         self.base_frame = str(p["base_frame"])
@@ -124,7 +126,11 @@ class PickPlaceNode(Node):
             self._action = PickPlaceActionServer(self, str(p["action_name"]), self)
             self._pub_step = self.create_publisher(PolicyStep, p["policy_step_topic"], 10)
         mode = "dry-run until armed" if p["real_hardware"] else "simulation (no arming needed)"
-        self.get_logger().info(f"pick_place ready: motion {self.motion.name}, {mode}, policy {p['policy']}")
+        self.get_logger().info(f"{node_name} ready: motion {self.motion.name}, {mode}, policy {p['policy']}")
+
+    def validate_start(self, p: dict[str, Any]) -> None:
+        """Refuse to start on parameters that cannot work (ValueError naming the parameter)."""
+        params.validate_start(p)
 
     def _teleop_collection(self, p: dict[str, Any]) -> tuple[Any, Any, Any]:
         """Shared autonomy (Twist/Joy take over goals) and recording of goals, when configured."""

@@ -9,6 +9,7 @@ applied per goal are validated by a parameter callback."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,10 +119,18 @@ PARAMS: dict[str, Param] = {
 }
 
 
-def declare(node: Any) -> dict[str, Any]:
-    """Declare every parameter (read-only unless dynamic) and return the values."""
+def declare(node: Any, defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Declare every parameter (read-only unless dynamic) and return the values; defaults replaces
+    the default value of the parameters it names (same type)."""
+    defaults = dict(defaults or {})
+    unknown = set(defaults) - set(PARAMS)
+    if unknown:
+        raise ValueError(f"defaults for undeclared parameters: {sorted(unknown)}")
     for name, p in PARAMS.items():
-        node.declare_parameter(name, p.default, ParameterDescriptor(description=p.text, read_only=not p.dynamic))
+        default = defaults.get(name, p.default)
+        if type(default) is not type(p.default):
+            raise TypeError(f"default for {name} must be {type(p.default).__name__}, got {default!r}")
+        node.declare_parameter(name, default, ParameterDescriptor(description=p.text, read_only=not p.dynamic))
     return {name: node.get_parameter(name).value for name in PARAMS}
 
 

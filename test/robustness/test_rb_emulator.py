@@ -36,10 +36,10 @@ class EmulatorGraph:
         import rclpy
         from control_msgs.action import FollowJointTrajectory, GripperCommand
         from rclpy.action import ActionClient
-        from spatialbot_ros.nodes.executors import PoolExecutor
         from rclpy.parameter import Parameter
         from sensor_msgs.msg import JointState
 
+        from spatialbot_ros.nodes.executors import PoolExecutor
         from spatialbot_ros.nodes.ur_driver_emulator import PARAMS, UrDriverEmulatorNode
 
         self.ctx = rclpy.Context()

@@ -30,7 +30,6 @@ class PickPlaceGraph:
 
     def __init__(self, cell, frame) -> None:
         import rclpy
-        from spatialbot_ros.nodes.executors import PoolExecutor
         from rclpy.parameter import Parameter
         from rclpy.qos import qos_profile_sensor_data
         from sensor_msgs.msg import CameraInfo, Image, JointState
@@ -41,6 +40,7 @@ class PickPlaceGraph:
         from spatialbot_ros.core.transforms import pose_to_xyz_quat
         from spatialbot_ros.core.ur_kinematics import UR_JOINT_NAMES
         from spatialbot_ros.nodes.estop_bridge import COMMAND_QOS, LATCHED_QOS
+        from spatialbot_ros.nodes.executors import PoolExecutor
         from spatialbot_ros.nodes.pick_place import PARAMS, PickPlaceNode
 
         self.ctx = rclpy.Context()
