@@ -1,7 +1,9 @@
 """Evaluation in worker processes vs one process, in the same run: wall time for the same seeded
 episodes with 1 and with K workers, the speedup, and whether the per-episode results are identical.
 With --ray-address (e.g. local) the same episodes also run on K Ray actors (cluster start included).
-Run: `python bench/bench_eval_workers.py [--episodes 20] [--workers 2] [--policy geometric] [--ray-address local]`."""
+With --qa-n N, also spatial QA's question scenes (N per category) rendered in 1 and in K processes.
+Run: `python bench/bench_eval_workers.py [--episodes 20] [--workers 2] [--policy geometric] [--ray-address local]
+[--qa-n 50]` (--episodes 0 skips the eval part)."""
 
 from __future__ import annotations
 
@@ -17,8 +19,31 @@ def main() -> None:
     parser.add_argument("--policy", default="geometric")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--ray-address", default=None)
+    parser.add_argument("--qa-n", type=int, default=0, help="spatial QA questions per category (0: skip)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    if args.episodes > 0:
+        bench_eval(args)
+    if args.qa_n > 0:
+        bench_spatial_qa(args)
+
+
+def bench_spatial_qa(args: argparse.Namespace) -> None:
+    from spatialbot_ros.apps.spatial_qa import generate_qa
+
+    t0 = time.perf_counter()
+    one = generate_qa(args.qa_n, args.seed)
+    t1 = time.perf_counter()
+    many = generate_qa(args.qa_n, args.seed, workers=args.workers)
+    t2 = time.perf_counter()
+    same = [(q.question, q.truth) for _, q in one] == [(q.question, q.truth) for _, q in many]
+    print(f"spatial QA, {len(one)} questions ({args.qa_n} per category), seed {args.seed}")
+    print(f"1 process:  {t1 - t0:7.1f} s")
+    print(f"{args.workers} workers: {t2 - t1:7.1f} s (incl. worker start); speedup {(t1 - t0) / (t2 - t1):.2f}x; "
+          f"questions identical: {same}")
+
+
+def bench_eval(args: argparse.Namespace) -> None:
     from spatialbot_ros.apps.evaluate import evaluate, scenes_for_eval
 
     scenes = scenes_for_eval(args.episodes, args.seed)

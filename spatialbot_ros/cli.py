@@ -343,7 +343,7 @@ def _cmd_spatial_qa(args: argparse.Namespace) -> int:
     from spatialbot_ros.apps.evaluate import check_writable
 
     check_writable(args.out)
-    items = generate_qa(args.n, args.seed, progress=True)
+    items = generate_qa(args.n, args.seed, progress=True, workers=args.workers)
     report = evaluate_qa(answerers, items, args.n, args.seed, progress=True, out_dir=args.out, resume=args.resume)
     write_qa_report(report, args.out)
     print(report.table())
@@ -578,6 +578,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--backend-config", type=Path, default=None, help="VLM backends: options YAML")
     q.add_argument("--out", type=Path, default=Path("out/spatial_qa"))
     q.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
+    q.add_argument("--workers", type=positive_int, default=1,
+                   help="render the question scenes in this many processes (the questions are the same)")
     q.set_defaults(func=_cmd_spatial_qa)
 
     c = sub.add_parser("calibrate", help="hand-eye calibration of the camera from ChArUco views (recorded, or "

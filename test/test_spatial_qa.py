@@ -69,6 +69,14 @@ def test_every_category_has_questions_with_simulator_truth(items):
             assert 300 < x.truth < 2000 and scene.frame.depth_mm.max() >= x.truth
 
 
+def test_two_workers_render_the_same_questions(items):
+    """--workers: the scenes are rendered in two processes, the questions (and their truths) do not change."""
+    parallel = generate_qa(N, seed=3, workers=2)
+    assert [(x.question, x.truth, x.scene_seed) for _, x in parallel] == [(x.question, x.truth, x.scene_seed)
+                                                                          for _, x in items]
+    assert all((a.frame.depth_mm == b.frame.depth_mm).all() for (a, _), (b, _) in zip(parallel, items, strict=True))
+
+
 def test_builtin_baseline_answers_most_questions(items):
     report = evaluate_qa([BuiltinAnswerer()], items, N, 3)
     assert report.counts["overall"] == N * len(CATEGORIES)

@@ -16,6 +16,7 @@ import json
 import logging
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -204,36 +205,73 @@ def counts_full(counts: dict[str, int], n: int) -> bool:
     return all(v >= n for c, v in counts.items() if c != "touching")
 
 
+def scene_plan(index: int) -> bool | None:
+    """How scene `index` poses the gripper, from its index alone (so the scenes, and so the questions,
+    are the same whatever the number of workers): every other scene poses it, alternately closed on
+    an object (touching) and open beside it; None: the arm stays at the observe pose."""
+    return None if index % 2 == 0 else (index // 2) % 2 == 0
+
+
+def _scene_items(job: tuple[int, int]) -> tuple[QaScene, list[SpatialQuestion]] | None:
+    """Render scene `index` (seed) and ask its questions: one worker's unit of work."""
+    seed, index = job
+    touching = scene_plan(index)
+    rendered = _render_scene(seed, touching)
+    if rendered is None:
+        return None
+    try:
+        return rendered.qa, _scene_questions(seed, rendered, touching)
+    finally:
+        rendered.cell.close()
+
+
+def _rendered_scenes(jobs: list[tuple[int, int]], workers: int) -> Iterator[tuple[QaScene, list[SpatialQuestion]] | None]:
+    """The scenes in order, rendered here or in `workers` processes ahead of the consumer (the
+    consumer stops when every category is full; scenes rendered ahead are then dropped)."""
+    if workers <= 1:
+        yield from map(_scene_items, jobs)
+        return
+    import multiprocessing as mp
+
+    with mp.get_context("spawn").Pool(workers) as pool:
+        yield from pool.imap(_scene_items, jobs)
+
+
 def generate_qa(n_per_category: int, seed: int = 0, progress: bool = False,
-                max_scenes: int = 400) -> list[tuple[QaScene, SpatialQuestion]]:
-    """Questions until every category has n_per_category (touching: half touching, half not)."""
+                max_scenes: int = 400, workers: int = 1) -> list[tuple[QaScene, SpatialQuestion]]:
+    """Questions until every category has n_per_category (touching: half touching, half not).
+    workers > 1 renders the scenes in that many processes; the questions are the same."""
     counts = dict.fromkeys(CATEGORIES, 0)
+    touching_split = {True: 0, False: 0}
     items: list[tuple[QaScene, SpatialQuestion]] = []
     seeds = np.random.default_rng(seed).integers(0, 2**31 - 1, size=max_scenes)
     bar = tqdm(total=n_per_category * len(CATEGORIES), desc="spatial QA scenes", disable=not progress)
-    for i, s in enumerate(seeds):
-        if all(c >= n_per_category for c in counts.values()):
-            break
-        # every other scene poses the gripper, alternating touching / not touching
-        touch_scene = counts["touching"] < n_per_category and (i % 2 == 1 or counts_full(counts, n_per_category))
-        touching = bool(counts["touching"] % 2 == 0) if touch_scene else None
-        rendered = _render_scene(int(s), touching)
-        if rendered is None:
-            continue
-        try:
-            qs = _scene_questions(int(s), rendered, touching)
-        finally:
-            rendered.cell.close()
-        qa = rendered.qa
-        seen: dict[str, int] = {}
-        for q in qs:
-            if counts[q.category] < n_per_category:
+    scenes = _rendered_scenes([(int(s), i) for i, s in enumerate(seeds)], workers)
+    try:
+        for i, result in enumerate(scenes):
+            if result is None:
+                continue
+            qa, qs = result
+            seen: dict[str, int] = {}
+            for q in qs:
+                if counts[q.category] >= n_per_category:
+                    continue
+                if q.category == "touching":  # an even split however many posed scenes fail
+                    if touching_split[bool(q.truth)] >= (n_per_category + 1) // 2:
+                        continue
+                    touching_split[bool(q.truth)] += 1
                 counts[q.category] += 1
                 seen[q.category] = seen.get(q.category, 0) + 1
                 items.append((qa, q))
                 bar.update(1)
-        log.debug("scene %d (seed %d): %s", i, s, seen)
-    bar.close()
+            log.debug("scene %d (seed %d): %s", i, seeds[i], seen)
+            if all(c >= n_per_category for c in counts.values()):
+                break
+    finally:
+        close = getattr(scenes, "close", None)
+        if close is not None:
+            close()  # ends the worker pool
+        bar.close()
     short = {c: n for c, n in counts.items() if n < n_per_category}
     if short:
         log.warning("spatial QA: only %s questions after %d scenes", short, max_scenes)
