@@ -3,13 +3,12 @@ sees it: the scene schema, the MuJoCo cell, the proposer, the grounder's nouns a
 `spatialbot-ros eval`, which picks and places it in simulation."""
 
 import json
-import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
+from plugin_site import env_with, install_distribution
 
 KIND_MODULE = '''
 """A puck: a squat cylinder the gripper takes from above; a word the built-in lexicon lacks."""
@@ -61,24 +60,13 @@ print(json.dumps({"kinds": list(default_registry().names), "n_mark_features": N_
 def kind_site(tmp_path: Path) -> Path:
     """An installed distribution in miniature: the kind's module and its entry-point registration."""
     site = tmp_path / "site"
-    site.mkdir()
-    (site / "puck_kind.py").write_text(textwrap.dedent(KIND_MODULE))
-    dist = site / "puck_kind-0.1.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: puck-kind\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text("[spatialbot_ros.object_kinds]\npuck = puck_kind:KIND\n")
+    install_distribution(site, "puck-kind", "spatialbot_ros.object_kinds", {"puck": "puck_kind:KIND"},
+                         {"puck_kind.py": KIND_MODULE})
     return site
 
 
-def _env(site: Path | None) -> dict[str, str]:
-    env = dict(os.environ)
-    if site is not None:
-        env["PYTHONPATH"] = f"{site}{os.pathsep}{env.get('PYTHONPATH', '')}"
-    return env
-
-
 def _run(site: Path | None, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *args], env=_env(site), capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, *args], env=env_with(site), capture_output=True, text=True, timeout=300)
 
 
 @pytest.mark.sim

@@ -2,13 +2,12 @@
 commands reach it: `eval --policy NAME` in the simulator, its options from a backend_config file."""
 
 import json
-import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
+from plugin_site import env_with, install_distribution
 
 PLUGIN_MODULE = '''
 """A cautious variant of the built-in policy: the same perception, smaller steps."""
@@ -46,21 +45,14 @@ BACKEND = PolicyBackend("cautious_policy:cautious_config", "cautious_policy:Caut
 def plugin_dir(tmp_path: Path) -> Path:
     """An installed distribution in miniature: the module and its entry-point registration."""
     site = tmp_path / "site"
-    site.mkdir()
-    (site / "cautious_policy.py").write_text(textwrap.dedent(PLUGIN_MODULE))
-    dist = site / "cautious_policy-0.1.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: cautious-policy\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text("[spatialbot_ros.policies]\ncautious = cautious_policy:BACKEND\n")
+    install_distribution(site, "cautious-policy", "spatialbot_ros.policies", {"cautious": "cautious_policy:BACKEND"},
+                         {"cautious_policy.py": PLUGIN_MODULE})
     return site
 
 
 def _eval(site: Path | None, out: Path, *args: str) -> dict:
-    env = dict(os.environ)
-    if site is not None:
-        env["PYTHONPATH"] = f"{site}{os.pathsep}{env.get('PYTHONPATH', '')}"
     proc = subprocess.run([sys.executable, "-m", "spatialbot_ros.cli", "eval", "--episodes", "1", "--seed", "3",
-                           "--out", str(out), *args], env=env, capture_output=True, text=True, timeout=300)
+                           "--out", str(out), *args], env=env_with(site), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return json.loads((out / "eval.json").read_text())
 
@@ -87,10 +79,8 @@ def test_a_plugin_is_one_module_plus_one_registration(plugin_dir, monkeypatch):
 def test_a_plugin_cannot_replace_a_builtin(tmp_path, monkeypatch, caplog):
     from spatialbot_ros.policy.registry import BUILTIN_BACKENDS, available_backends
 
-    dist = tmp_path / "evil-0.1.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: evil\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text("[spatialbot_ros.policies]\ngeometric = os:getcwd\nbroken = no_such_module:X\n")
+    install_distribution(tmp_path, "evil", "spatialbot_ros.policies",
+                         {"geometric": "os:getcwd", "broken": "no_such_module:X"})
     monkeypatch.syspath_prepend(str(tmp_path))
     backends = available_backends()
     assert backends["geometric"] is BUILTIN_BACKENDS["geometric"] and "broken" not in backends
