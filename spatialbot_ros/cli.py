@@ -209,7 +209,8 @@ def _eval_suite(args: argparse.Namespace) -> int:
         kwargs = policy_options(args.policy, str(args.model_dir or ""), str(args.backend_config or ""))
     except ValueError as e:
         return _fail(ExitCode.USAGE, f"eval: {e}")
-    s = evaluate_suite(args.policy, episodes=args.episodes, out_dir=args.out, policy_kwargs=kwargs, resume=args.resume)
+    s = evaluate_suite(args.policy, episodes=args.episodes, out_dir=args.out, policy_kwargs=kwargs, resume=args.resume,
+                       workers=args.workers, ray_address=args.ray_address)
     print(f"policy {s.policy} on the held-out suite ({s.episodes} episodes): success {s.success_rate:.1%}; "
           f"grounding {s.grounding_accuracy:.1%}; refusal precision {s.refusal_precision:.1%}, recall "
           f"{s.refusal_recall:.1%}; silent misreadings {s.silent_misreadings}")
