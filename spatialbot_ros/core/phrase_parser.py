@@ -44,6 +44,7 @@ COLOR, NOUN, SEL, ORD, LAST, FROMSIDE, REL, BETWEEN, PAIR = "color", "noun", "se
 PREP, VIEW, NEG, RELCL, SPOT, COUNT, UNKNOWN = "prep", "view", "neg", "relcl", "spot", "count", "unknown"
 FRAMEREF, BREAK = "frameref", "break"
 NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+NUMBER_WORDS_BY_RANK = {1: "one", 2: "two", 3: "three"}
 
 SHAPE_NOUNS: dict[str, tuple[str, ...]] = {
     "cylinder": ("cup", "mug", "tumbler", "beaker", "can", "cylinder", "glass", "bottle", "jar", "teacup", "tin",
@@ -216,14 +217,23 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
         for p in (f"in {w} position", f"in {w} place", f"in the {w} position", f"in the {w} place"):
             add(p, (ORD, k))
     add("final", (LAST, 1))
+    # ranks counted back from the far end: a LAST lexeme with its rank, so "from the left" after it says
+    # which end is first ("the second to last cup from the left" is the second from the right)
     for k in range(2, 5):
         word = [w for w, n in ORDINAL_WORDS.items() if n == k][0]
-        for p in (f"{word} to last", f"{word} from last", f"{word} from the end"):
-            add(p, (SEL, ("ordinal_right", k)))
-    for p in ("next to last", "penultimate", "one before last", "one before the last"):
-        add(p, (SEL, ("ordinal_right", 2)))
+        for p in (f"{word} to last", f"{word} from last", f"{word} from the end", f"{word} to the last",
+                  f"{word} last", f"last but {NUMBER_WORDS_BY_RANK[k - 1]}"):
+            add(p, (LAST, k))
+    for p in ("next to last", "penultimate", "one before last", "one before the last", "one but last",
+              "last but one", "next to the last", "the one before the last"):
+        add(p, (LAST, 2))
     for p in ("last", "very last"):
         add(p, (LAST, 1))
+    # "the leftmost but one": the second from that side ("but" here is not an exclusion)
+    for s in SIDES:
+        for p in (f"{s}most", f"{s} most", f"furthest {s}", f"farthest {s}"):
+            for k in range(2, 4):
+                add(f"{p} but {NUMBER_WORDS_BY_RANK[k - 1]}", (SEL, (f"ordinal_{s}", k)))
     for rel, phrases in {
         "in_front_of": ("in front of", "just in front of", "directly in front of", "right in front of", "before",
                         "in the front of"),
@@ -606,8 +616,8 @@ def parse_object(tokens: list[Token]) -> ObjectPhrase:
             if i + 1 < len(tokens) and tokens[i + 1].cat == SEL:
                 np_.unused.append(f"{words} {tokens[i + 1].surface}")   # "second biggest": a ranked superlative
                 i += 1
-            elif t.cat == LAST:
-                np_.selectors.append(("ordinal_right", 1))     # in reading order, the last is the rightmost
+            elif t.cat == LAST:   # in reading order, the last is the rightmost
+                np_.selectors.append(("ordinal_right", int(t.value)))  # type: ignore[call-overload]
             else:
                 np_.selectors.append(("ordinal_left", int(t.value)))  # type: ignore[call-overload]
         elif t.cat == SEL:
@@ -655,9 +665,11 @@ def _pair_ordinal(tokens: list[Token]) -> list[Token]:
         sides = ext
     k = sides[0]
     side = str(tokens[k].value if tokens[k].cat == FROMSIDE else tokens[k].value[1])  # type: ignore[index]
-    n = int(tokens[o].value) if tokens[o].cat == ORD else 1  # type: ignore[call-overload]
+    n = int(tokens[o].value)  # type: ignore[call-overload]
     if tokens[o].cat == LAST and tokens[k].cat == FROMSIDE:   # the last from the left = the first from the right
         side = "right" if side == "left" else "left"
+    elif tokens[o].cat == LAST and n > 1:   # "the second to last cup on the left": which end counts? refused
+        return tokens
     merged = Token(SEL, (f"ordinal_{side}", n), f"{tokens[min(o, k)].surface} .. {tokens[max(o, k)].surface}"
                    if abs(o - k) > 1 else f"{tokens[min(o, k)].surface} {tokens[max(o, k)].surface}")
     return [merged if i == o else t for i, t in enumerate(tokens) if i != k]
