@@ -48,8 +48,12 @@ PLACE_NOUNS3 = {"plate": ("plate", "tray", "platter", "dish", "dinner plate", "s
 # --- the terse technician -------------------------------------------------------------------------
 TERSE_PLACE = ("{c} {n} -> {pl}", "{n}, {c}, {prep} the {pl}", "{c} {n} {prep} {pl} pls", "{c} {n} to {pl}",
                "{c} {n} {prep} {pl}", "{c} {n} => {pl}, thx", "{n} ({c}) -> {pl}", "move {c} {n} {prep} {pl}",
-               "{c} {n}: {prep} {pl}", "{c} {n} -> {pl} asap")
-TERSE_PICK = ("grab {c} {n}", "{c} {n} pls", "pick {c} {n}", "{n}, {c}, pick up", "lift {c} {n}, thx")
+               "{c} {n}: {prep} {pl}", "{c} {n} -> {pl} asap",
+               # round 2
+               "{pl} <- {c} {n}", "{c} {n} → {pl}", "{c} {n} to the {pl}", "pick {c} {n}, place {prep} {pl}",
+               "{c} {n} {prep} {pl}, cheers", "{c} {n} -> {pl}.", "{n} {c} -> {pl}")
+TERSE_PICK = ("grab {c} {n}", "{c} {n} pls", "pick {c} {n}", "{n}, {c}, pick up", "lift {c} {n}, thx",
+              "{c} {n}. grab.", "grab: {c} {n}", "{c} {n} - pick up")
 # --- the verbose novice ---------------------------------------------------------------------------
 VERBOSE_PLACE = ("there's a {P} on the table, could you take that one and set it down {L}?",
                  "I was wondering if you could pick up the {P} and put it {L}",
@@ -59,53 +63,77 @@ VERBOSE_PLACE = ("there's a {P} on the table, could you take that one and set it
                  "do you think you could grab the {P} and drop it {L} for me?",
                  "I'd really appreciate it if you could put the {P} {L}",
                  "so basically, the {P} should be moved {L}, ok?",
-                 "see the {P}? please pick it up and put it {L}")
+                 "see the {P}? please pick it up and put it {L}",
+                 # round 2
+                 "if you don't mind, put the {P} {L}",
+                 "could you please be so kind as to put the {P} {L}?",
+                 "um, can you, like, grab the {P} and put it {L}?",
+                 "what I'd like you to do is pick up the {P} and put it {L}",
+                 "I need your help: the {P} has to go {L}",
+                 "hello! I'd like the {P} to end up {L}, please",
+                 "alright, next up: take the {P} and pop it {L}")
 VERBOSE_PICK = ("I was wondering if you could pick up the {P} for me",
                 "would it be possible for you to lift the {P}?",
-                "see the {P}? could you grab it please")
+                "see the {P}? could you grab it please",
+                "if you don't mind, could you pick up the {P}?", "um, can you, like, grab the {P}?")
 VERBOSE_SIDE = "there's a {c} {n} on the {s}, could you take that one and set it down {L}?"
 # --- position in a row ----------------------------------------------------------------------------
 ROW_MIDDLE = ("of the three {ns}, the one in the middle", "the one in the middle of the three {ns}",
-              "the middle {n} of the three")
+              "the middle {n} of the three", "the centre one of the three {ns}", "the {n} in the centre of the row",
+              "the middlemost {n}")
 ROW_SIDE = ("the {s}most of the {ns}", "the {n} at the far end on the {s}", "the last {n} on the {s}",
-            "the {n} that's furthest over to the {s}", "the {n} at the very end, on the {s}")
+            "the {n} that's furthest over to the {s}", "the {n} at the very end, on the {s}",
+            # round 2
+            "the one on the end on the {s}, of the {ns}", "the {n} at the {s}-hand end of the row",
+            "the {n} furthest on the {s} of the row", "of all the {ns}, the one most to the {s}")
 ROW_ORD = ("the {o} {n} counting from the {s}", "the {n} {o} from the {s}", "the {o} {n} along from the {s}",
-           "of the {ns}, the {o} one from the {s}")
+           "of the {ns}, the {o} one from the {s}", "the {n} {o} in from the {s}",
+           "the {o} {n} in the row from the {s}", "the {n} in {o} place from the {s}")
 ROW_BUT_ONE = ("of the {ns}, the {s}most but one", "the {s}most {n} but one")
 # --- relative descriptions ------------------------------------------------------------------------
 REL_SIDE = ("the {n} directly to the {s} of the {r}", "the {n} sitting {s} of the {r}",
+            "the {n} on the {s} of the {r}", "the {n} that is to the {s} of the {r}",
             "the {n} that's on the {s} side of the {r}", "the {n} just {s} of the {r}")
 REL_NEAR = ("the {n} closest to the {r}", "the {n} nearest the {r}", "the {n} right beside the {r}",
+            "the {n} by the {r}", "the {n} that sits closest to the {r}", "the {n} which is nearest to the {r}",
             "the {n} that's next to the {r}", "the {n} beside the {r}")
-REL_BETWEEN = ("the {n} between the two {rs}", "the {n} in between the two {rs}",
+REL_BETWEEN = ("the {n} between the two {rs}", "the {n} in between the two {rs}", "the {n} between the {rs}",
+               "the {n} that's in between both {rs}",
                "the {n} sitting between the two {rs}")
 # --- viewpoint clauses in many forms (camera = the speaker's, robot = the addressee's) ---------------
 VIEW_CLAUSES3 = {"camera": ("from where I'm sitting", "from my angle", "looking from the camera",
                             "from the camera's point of view", "the way I see it", "from my end of the table",
-                            "from my perspective", "as seen on the camera"),
+                            "from my perspective", "as seen on the camera", "as I'm looking at it",
+                            "if you look at it from where I am", "from the camera's side of the table"),
                  "robot": ("from where you are", "from your end of the table", "from your angle",
                            "looking from the robot", "the way you see it", "from your position",
-                           "as you would see it", "from the robot's end")}
+                           "as you would see it", "from the robot's end", "from where the robot sits",
+                           "from the robot's side of things", "from behind the robot")}
 VIEW_SIDES3 = {"camera": ("the {n} on my {s}", "the {n} to my {s}", "the {n} on my {s}-hand side",
-                          "the {n} furthest to my {s}"),
+                          "the {n} furthest to my {s}", "the {n} on my {s} side", "the {n} over on my {s}"),
                "robot": ("the {n} on your {s}", "the {n} to your {s}", "the {n} on your {s}-hand side",
-                         "the {n} furthest to your {s}")}
+                         "the {n} furthest to your {s}", "the {n} on the robot's {s}", "the {n} to the robot's {s}")}
 # --- size comparisons -----------------------------------------------------------------------------
-SIZE_PAIR = {("height", "max"): ("the taller of the two {ns}", "the taller {n}"),
+SIZE_PAIR = {("height", "max"): ("the taller of the two {ns}", "the taller {n}", "the taller one of the two {ns}"),
              ("height", "min"): ("the shorter of the two {ns}", "the shorter {n}"),
-             ("size", "max"): ("the bigger of the two {ns}", "the larger {n}"),
+             ("size", "max"): ("the bigger of the two {ns}", "the larger {n}", "the bigger one of the {ns}"),
              ("size", "min"): ("the smaller {n}", "the smaller of the two {ns}")}
 SIZE_THREE = {("height", "max"): ("whichever {n} is the tallest", "the {n} that's the tallest",
                                   "the tallest one of the {ns}"),
-              ("height", "min"): ("the shortest one of the {ns}", "out of the {ns}, the shortest one"),
+              ("height", "min"): ("the shortest one of the {ns}", "out of the {ns}, the shortest one",
+                                  "the {n} that is shortest", "the least tall of the {ns}"),
               ("size", "max"): ("the {n} that's the largest", "out of the {ns}, the biggest one",
                                 "the largest of all the {ns}"),
-              ("size", "min"): ("the littlest {n}", "whichever {n} is the smallest", "the smallest one of the {ns}")}
+              ("size", "min"): ("the littlest {n}", "whichever {n} is the smallest", "the smallest one of the {ns}",
+                                "the smallest of them all, the {n}", "the teeniest {n}")}
 # --- trailing clauses, commas and questions --------------------------------------------------------
 TRAILING_PLACE = ("could you put the {P} {L}?", "put the {P} {L}, if you can", "move the {P} {L} when you get a chance",
                   "can the {P} go {L}?", "is it possible to put the {P} {L}?", "put the {P} {L}, that would be great",
                   "place the {P} {L}, ok?", "move the {P} {L}, would you?", "get the {P} {L} as soon as you can",
-                  "the {P}, {L}, thanks")
+                  "the {P}, {L}, thanks",
+                  # round 2
+                  "put the {P} {L} please and thank you", "put the {P} {L}. that's all", "could you kindly put the {P} {L}, please?",
+                  "put the {P} {L}, I'd appreciate it", "put the {P} {L} and that's it", "set the {P} {L}, no rush")
 TRAILING_PICK = ("could you pick up the {P}?", "grab the {P}, if you can", "lift the {P} when you're ready")
 
 
@@ -305,35 +333,46 @@ def _refuse(g: _Gen3, reason: str) -> tuple[str, list[ObjectSpec]]:
     if reason == "absent_colour":
         c = g.pick([c for c in COLOURS + ("pink", "brown", "grey") if c not in present])
         return g.pick((f"{c} {n} -> {pl}", f"could you put the {c} {n} {place}?", f"grab {c} {n} pls",
-                       f"there's a {c} {n} on the table, could you pick it up?")), objs
+                       f"there's a {c} {n} on the table, could you pick it up?", f"if you don't mind, grab the {c} {n}",
+                       f"{pl} <- {c} {n}")), objs
     if reason == "absent_kind":
-        thing = g.pick(("stapler", "banana", "phone", "scissors", "sponge", "pen", "wallet", "spatula"))
+        thing = g.pick(("stapler", "banana", "phone", "scissors", "sponge", "pen", "wallet", "spatula", "remote control",
+                        "teapot", "candle"))
         return g.pick((f"{t.color} {thing} -> {pl}", f"could you put the {t.color} {thing} {place}?",
                        f"I was wondering if you could pick up the {t.color} {thing}")), objs
     if reason == "absent_place":
         objs = [o for o in objs if o.kind not in ("plate", "bowl")]
         return g.pick((f"{t.color} {n} -> tray", f"could you put the {t.color} {n} into the bowl?",
-                       f"{t.color} {n} onto plate pls", f"the {t.color} {n}, on the platter, thanks")), objs
+                       f"{t.color} {n} onto plate pls", f"the {t.color} {n}, on the platter, thanks",
+                       f"what I'd like you to do is pick up the {t.color} {n} and put it on the tray")), objs
     if reason == "ambiguous":
         return g.pick((f"{n} -> {pl}", f"could you pick up the {n}?", f"grab the {n}, if you can",
-                       f"there's a {n} on the table, could you take that one and set it down {place}?")), objs
+                       f"there's a {n} on the table, could you take that one and set it down {place}?",
+                       f"{n}. grab.", f"um, can you, like, grab the {n}?")), objs
     if reason == "negation":
         return g.pick((f"not the {t.color} {n}, the other one, {place}", f"any {n} other than the {t.color} one {place}",
                        f"grab a {n}, just not the {t.color} one", f"everything apart from the {t.color} {n} goes {place}",
                        f"pick up whichever {n} isn't {t.color}", f"the {n} that is not {t.color} -> {pl}",
                        f"take any {n} except the {t.color} one", f"don't touch the {t.color} {n}, move another {n} {place}",
-                       f"not the {t.color} {n}")), objs
+                       f"not the {t.color} {n}", f"all the {ns} but the {t.color} one go {place}",
+                       f"leave the {t.color} {n} alone and take another {n}", f"instead of the {t.color} {n}, take a different one",
+                       f"take a {n} that isn't the {t.color} one, no rush", f"{n} (not {t.color}) -> {pl}")), objs
     if reason == "dangling_pronoun":
         return g.pick((f"could you move that {place}?", f"put it {place}, thanks", f"take this one and drop it {place}",
-                       f"that one goes {place}", f"grab that and put it {place}")), objs
+                       f"that one goes {place}", f"grab that and put it {place}", f"put those {place}",
+                       f"move this onto the {pl}, please and thank you", f"see it? put it {place}")), objs
     if reason == "impossible":
         return g.pick((f"throw the {t.color} {n}", f"smash the {t.color} {n}", f"move the {t.color} {n} to x=5",
                        f"put the {t.color} {n} at (0.3, 0.2)", "lift the table", f"put the plate inside the {t.color} {n}",
-                       f"break the {t.color} {n} {place}", f"kick the {t.color} {n}")), objs
+                       f"break the {t.color} {n} {place}", f"kick the {t.color} {n}",
+                       f"move the {t.color} {n} 10 cm to the left", f"put the {t.color} {n} on the ceiling",
+                       f"pour water into the {t.color} {n}")), objs
     return g.pick((f"put the {t.color} {n} on the coaster", f"grab the wet {t.color} {n}",
                    f"put the {t.color} {n} beside the laptop", f"pick up the empty {t.color} {n}",
                    f"grab the {t.color} {n} by its handle", f"put the {t.color} {n} under the {pl}",
-                   f"pour the {t.color} {n} {place}", f"flip the {t.color} {n} over {place}")), objs
+                   f"pour the {t.color} {n} {place}", f"flip the {t.color} {n} over {place}",
+                   f"grab the {t.color} {n} with the handle", f"pick up the chipped {t.color} {n}",
+                   f"put the {t.color} {n} {place}, upside down", f"the {t.color} {n}, the dusty one, -> {pl}")), objs
 
 
 def dev3_cases(part: str = "tune", n: int = 300) -> list[DevCase]:
