@@ -43,7 +43,7 @@ PICKV, PLACEV, GOV, ARROW, PRON, AND, THEN, DET, FILL = "pickv", "placev", "gov"
 COLOR, NOUN, SEL, ORD, LAST, FROMSIDE, REL, BETWEEN, PAIR = "color", "noun", "sel", "ord", "last", "fromside", "rel", "between", "pair"
 PREP, VIEW, NEG, RELCL, SPOT, COUNT, UNKNOWN = "prep", "view", "neg", "relcl", "spot", "count", "unknown"
 FRAMEREF, BREAK = "frameref", "break"
-BUTN, END = "butn", "end"   # "the leftmost cup but one"; "at the very end, on the left"
+BUTN, END, RARROW = "butn", "end", "rarrow"   # "the leftmost cup but one"; "at the very end, on the left"
 NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 NUMBER_WORDS_BY_RANK = {1: "one", 2: "two", 3: "three"}
 
@@ -81,6 +81,8 @@ SIZE_WORDS = {
     # dev2: more size words people use for the same ordering
     "tiniest": ("size", "min"), "broadest": ("size", "max"), "chunkiest": ("size", "max"),
     "thickest": ("size", "max"),
+    # dev3
+    "teeniest": ("size", "min"), "teeny": ("size", "min"),
 }
 # frame words around the request: they say how to ask, not what to pick ("go ahead and take the cup")
 FRAME_PHRASES = ("go ahead and", "go ahead", "for me")
@@ -98,18 +100,24 @@ REQUEST_FRAMES = (
     "as soon as you can", "as soon as possible", "asap", "that would be great", "that'd be great", "would be great",
     "thank you so much", "thanks so much", "thanks a lot", "thank you very much", "many thanks", "thx", "ty",
     "pls", "plz", "would you", "will you", "could you", "right away", "real quick",
+    # round 2
+    "what i'd like you to do is", "what i want you to do is", "what i need you to do is", "um", "uh", "erm", "hmm",
+    "i'd appreciate it", "i would appreciate it", "i'd really appreciate it", "much appreciated", "hello",
+    "be so kind as to", "would you be so kind as to", "could you be so kind as to", "no rush", "no hurry",
+    "if you don't mind", "if you wouldn't mind", "if it's no trouble", "and that's it", "that's it", "that's all",
+    "and that's all", "cheers", "i need your help", "i need some help", "alright", "all right", "next up",
 )
 DEPTH_NEAR = ("closest", "nearest", "front", "frontmost", "near", "closer", "nearer", "foremost")
 DEPTH_FAR = ("farthest", "furthest", "back", "far", "rear", "farther", "further", "backmost", "distant", "rearmost",
              "furthermost", "farthermost", "hindmost")
-MIDDLE = ("middle", "center", "centre", "central", "midmost")
+MIDDLE = ("middle", "center", "centre", "central", "midmost", "middlemost")
 PICK_VERBS = ("pick", "pick up", "pick out", "grab", "grasp", "take", "take hold of", "lift", "lift up", "get",
               "fetch", "seize", "hold", "collect", "snatch", "retrieve", "raise", "raise up", "can i have")
 PLACE_VERBS = ("put", "put down", "place", "move", "drop", "drop off", "set", "set down", "bring", "transfer",
                "stack", "carry", "lay", "position", "deposit", "leave", "relocate", "shift", "stick", "pop")
 GO_WORDS = ("goes", "go", "belongs", "belong", "should go", "must go", "needs to go", "has to go", "is going",
             "should be put", "should be placed", "needs to be put", "has to be put", "ends up", "should end up",
-            "is to go", "gets put")
+            "is to go", "gets put", "end up", "to end up", "to go")
 FILLER = BASE_FILLER | frozenset("positioned resting whichever whatever all very really i'd i'm off".split())
 DETS = frozenset({"the", "a", "an", "this", "that", "these", "those", "my", "your"})
 PRONOUNS = frozenset({"it", "them", "they", "him", "her", "itself", "themselves"})
@@ -322,6 +330,7 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
     for g in GO_WORDS:
         add(g, (GOV, g))
     add("->", (ARROW, None))
+    add("<-", (RARROW, None))   # "tray <- red mug": the place first
     add(",", (BREAK, None))
     for w in PRONOUNS:
         add(w, (PRON, w))
@@ -359,7 +368,7 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
         "on the camera feed", "in the camera's image", "in the camera stream", "standing where the camera is",
     ]
     views = ("view", "perspective", "point of view", "viewpoint", "vantage point", "angle", "standpoint", "position",
-             "side", "side of the table", "frame", "eyes", "end", "end of the table")
+             "side", "side of the table", "frame", "eyes", "end", "end of the table", "side of things")
     for vp, poss, objs, subjs in (("robot", ("the robot's", "your"), ("the robot", "you"), ("the robot", "you")),
                                   ("camera", ("the camera's", "my"), ("the camera", "me"), ("the camera", "i"))):
         for v in views:
@@ -385,6 +394,9 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
     for sb, be, vp in (("i", "i'm", "camera"), ("you", "you're", "robot")):
         for st in ("sitting", "standing", "looking", "positioned"):
             add(f"from where {be} {st}", (VIEW, vp))
+        for it in ("it", "them", "the table", "the scene"):
+            add(f"as {be} looking at {it}", (VIEW, vp))
+            add(f"as {sb} look at {it}", (VIEW, vp))
         for see in ("see", "look at", "view"):
             for it in ("it", "them", "things", "the table", "the scene"):
                 add(f"the way {sb} {see} {it}", (VIEW, vp))
@@ -396,6 +408,17 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
     for p in ("from the robot's end", "from the robot's end of the table", "looking from the robot's side",
               "the way the robot sees it"):
         add(p, (VIEW, "robot"))
+    # standing behind a viewer sees what it sees; "if you look at it from where I am"
+    for vp, places in (("robot", ("the robot", "you", "where the robot is", "where the robot stands", "where you are",
+                                  "where you stand", "your side", "your end", "the robot's side", "the robot's end")),
+                       ("camera", ("the camera", "me", "where i am", "where i stand", "where i'm standing",
+                                   "where i'm sitting", "my side", "my end", "the camera's side"))):
+        for where in places:
+            if where in ("the robot", "you", "the camera", "me"):
+                add(f"from behind {where}", (VIEW, vp))
+            for pre in ("if you look at it from", "looking at it from", "if you look from", "when you look from",
+                        "if you look at the table from", "looking at the table from"):
+                add(f"{pre} {where}", (VIEW, vp))
     for p in robot_views:
         add(p, (VIEW, "robot"))
     for p in camera_views:
@@ -461,10 +484,11 @@ class Token:
 def normalise(text: str) -> str:
     t = text.lower().replace("’", "'").replace("→", " -> ").replace("=>", " -> ")
     t = re.sub(r"-+>", " -> ", t)
+    t = re.sub(r"<-+", " <- ", t)
     t = re.sub(r"(?<=[a-z])-(?=[a-z])", " ", t)          # right-most, left-hand, second-to-last
     t = re.sub(r"[,;:!?()]|\.(?!\d)|\s-+\s|[—–]", " , ", t)    # clause breaks (kept: "onto the plate, the red cup")
-    t = re.sub(r"[^a-z0-9' >,-]+", " ", t)
-    t = re.sub(r"(?<!-)>|-(?!>)", " ", t)
+    t = re.sub(r"[^a-z0-9' <>,-]+", " ", t)
+    t = re.sub(r"(?<!-)>|(?<!<)-(?!>)|<(?!-)", " ", t)
     t = re.sub(r"(^|\s)'+|'+(?=\s|$)", " ", t)           # quotes, not possessives
     return re.sub(r"\s+", " ", t).strip()
 
@@ -593,6 +617,11 @@ def _join(tokens: list[Token]) -> str:
     return " ".join(out)
 
 
+def _is_plural(t: Token) -> bool:
+    """A noun written in the plural ('cups', 'plastic balls'): its surface is not the singular it maps to."""
+    return t.cat == NOUN and t.surface != t.value[1] and t.surface.endswith("s")  # type: ignore[index]
+
+
 def _names_object(tokens: list[Token]) -> bool:
     return any(t.cat in (NOUN, COLOR, PRON) for t in tokens)
 
@@ -611,6 +640,10 @@ def parse_object(tokens: list[Token]) -> ObjectPhrase:
                 np_.relation = "between_two"
                 np_.reference = parse_object(rest[k + 1:])
                 np_.used.append((_join(tokens[i:i + 1 + k + 1]), "relation between_two"))
+            elif not any(r.cat == AND for r in rest) and [_is_plural(r) for r in rest if r.cat == NOUN] == [True]:
+                np_.relation = "between_two"       # "between the cups": the two the resolver must see
+                np_.reference = parse_object(rest[k:])
+                np_.used.append((_join(tokens[i:i + 1 + k]), "relation between_two"))
             else:
                 ands = [j for j, r in enumerate(rest) if r.cat == AND]
                 if not ands:
@@ -825,17 +858,20 @@ def _pronoun_end(tokens: list[Token], i: int) -> int | None:
 
 
 def _appositive_colour(tokens: list[Token]) -> list[Token]:
-    """'cup, red' / 'paper cup (yellow)': a lone colour set off after the head noun is the head's colour.
-    Only in a phrase of just a noun and that colour, so a colour after a relation's object stays its own."""
+    """'cup, red' / 'paper cup (yellow)' / 'glass orange': a lone colour after the head noun is the head's
+    colour. Only in a phrase of just a noun and that colour (set off by a comma, or the bare pair), so a
+    colour after a relation's object, or anywhere in a longer phrase, stays unused."""
     cols = [i for i, t in enumerate(tokens) if t.cat == COLOR]
     if len(cols) != 1 or any(t.cat in (REL, BETWEEN, SEL, ORD, LAST) for t in tokens):
         return tokens
     c = cols[0]
     nouns = [i for i, t in enumerate(tokens[:c]) if t.cat == NOUN]
-    if not nouns or c == 0 or tokens[c - 1].cat != BREAK or any(t.cat not in (BREAK, FILL) for t in tokens[c + 1:]):
+    if not nouns or any(t.cat not in (BREAK, FILL) for t in tokens[c + 1:]):
+        return tokens
+    if tokens[c - 1].cat != BREAK and any(t.cat not in (NOUN, DET, FILL, BREAK, COLOR) for t in tokens):
         return tokens
     n = nouns[0]
-    return tokens[:n] + [tokens[c]] + [t for t in tokens[n:c - 1] if t.cat != BREAK]
+    return tokens[:n] + [tokens[c]] + [t for t in tokens[n:c] if t.cat != BREAK]
 
 
 def _refuse_structure(words: list[str], why: str, instruction: str) -> GroundingError:
@@ -878,6 +914,13 @@ def parse_instruction(instruction: object, default_viewpoint: str = "camera") ->
         brk = next((i for i, t in enumerate(tokens) if t.cat == BREAK), None)
         if brk is not None and _names_object(tokens[:brk]) and _names_object(tokens[brk + 1:]):
             tokens = _strip(tokens[brk + 1:]) + tokens[:brk]
+    rarrow = [i for i, t in enumerate(tokens) if t.cat == RARROW]
+    if rarrow:   # "tray <- red mug": the object after the arrow goes to the place before it
+        r = rarrow[0]
+        if len(rarrow) > 1 or not _names_object(tokens[:r]) or not _names_object(tokens[r + 1:]) \
+                or any(t.cat in (PICKV, PLACEV, ARROW, GOV) for t in tokens):
+            raise _refuse_structure([t.surface for t in tokens[:r + 1]], "around '<-'", raw)
+        tokens = _strip(tokens[r + 1:]) + [Token(ARROW, None, "<-")] + _strip(tokens[:r])
     verbs = [i for i, t in enumerate(tokens) if t.cat in (PICKV, PLACEV)]
     verb_words: list[str] = []
     # object-first with a verb later: "the red cup, put it in the bowl" -> the pronoun is the fronted object
