@@ -79,6 +79,35 @@ def test_dev3_forms_ground_to_the_meant_object(marks, text: str, pick: str, plac
     assert _ground(marks, text) == (pick, place)
 
 
+@pytest.mark.parametrize("text, pick, place", [
+    # dev3 round 2: the place first with '<-', a bare noun-colour pair, more frames and viewpoint clauses
+    ("plate <- blue cup", "D", "plate"),
+    ("mug blue -> bowl", "D", "bowl"),
+    ("um, can you, like, grab the blue cup?", "D", None),
+    ("if you don't mind, put the blue cup on the plate", "D", "plate"),
+    ("set the blue cup on the plate, no rush", "D", "plate"),
+    ("I'd like the blue cup to end up in the bowl, please", "D", "bowl"),
+    ("what I'd like you to do is pick up the blue cup and put it on the plate", "D", "plate"),
+    ("from behind the robot, pick the leftmost red cup", "C", None),
+    ("if you look at it from where I am, pick the leftmost red cup", "A", None),
+    ("pick the middlemost red cup", "B", None),
+    ("the teeniest red cup goes on the plate", "A", "plate"),
+])
+def test_dev3_round2_forms_ground_to_the_meant_object(marks, text: str, pick: str, place: str | None) -> None:
+    assert _ground(marks, text) == (pick, place)
+
+
+def test_between_a_plural_means_between_the_two_of_them() -> None:
+    scene = [_obj("left", "box", "green", 0.5, -0.2), _obj("mid", "cup", "red", 0.5, 0.0),
+             _obj("right", "box", "blue", 0.5, 0.2), _obj("out", "cup", "red", 0.5, 0.32),
+             _obj("plate", "plate", "white", 0.7, 0.0)]
+    m = marks_from_facts(scene, CAM)
+    assert _ground(m, "the cup between the boxes goes on the plate") == ("mid", "plate")
+    with pytest.raises(GroundingError, match="exactly two"):   # three cups: 'the cups' are not a pair
+        ground_instruction("pick the box between the cups", marks_from_facts(
+            scene + [_obj("far", "cup", "red", 0.5, -0.32)], CAM), base_from_camera=CAM)
+
+
 @pytest.mark.parametrize("text, match", [
     ("pick up the wet blue cup", "cannot use the word.*'wet'"),             # an unknown content word
     ("put the blue cup on the coaster", "cannot use the word.*'coaster'"),  # an unseen noun
@@ -88,6 +117,10 @@ def test_dev3_forms_ground_to_the_meant_object(marks, text: str, pick: str, plac
     ("see the blue cup", "cannot use the word.*'see'"),                    # no request at all
     ("the blue cup, pick up the red cup", "before the verb"),              # two objects, one verb
     ("cup (red) next to the box -> plate", "'red'"),                       # whose colour? not the head's for sure
+    ("the cup red next to the box -> plate", "'red'"),
+    ("put the blue cup <- plate", "around '<-'"),                           # a verb and a reversed arrow
+    ("if you don't mind, don't touch the red cup", "negation.*don't"),     # the frame is not the negation
+    ("no rush, but not the red one", "negation"),
 ])
 def test_dev3_rules_do_not_swallow_content(marks, text: str, match: str) -> None:
     with pytest.raises(GroundingError, match=match):
