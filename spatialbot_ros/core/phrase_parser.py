@@ -18,6 +18,10 @@ Viewpoints (which way "left", "front" and "nearest" point):
           instruction is addressed to the robot: "your left", "from your side").
 "Nearest the robot" / "closest to me" name the distance frame explicitly, whatever the viewpoint.
 
+Words that only frame the request ("would it be possible for you to", "if you don't mind", "no rush",
+"asap") are filler as whole phrases, never word by word: "if", "no" or "don't" alone still carry content.
+A material before a kind noun names the kind ("plastic ball", "toy brick"): the camera sees the kind.
+
 Negation and exclusion ("not the red one", "anything but the cup") are refused, never inverted:
 whether "not the red one" means any other cup or the one other cup depends on the scene, and a
 refusal is the only reading that cannot pick the excluded object.
