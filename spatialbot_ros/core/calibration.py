@@ -81,8 +81,20 @@ def chosen_confidence(logits: np.ndarray, temperature: float = 1.0) -> float:
     return float(softmax(logits, temperature).max())
 
 
-def _nll(logit_sets: Sequence[np.ndarray], correct: np.ndarray, temperature: float) -> float:
-    conf = np.array([chosen_confidence(z, temperature) for z in logit_sets])
+def _padded(logit_sets: Sequence[np.ndarray]) -> np.ndarray:
+    """The logit sets as one array, rows padded with -inf (a padded candidate has probability 0)."""
+    width = max(int(np.asarray(z).size) for z in logit_sets)
+    out = np.full((len(logit_sets), width), -np.inf)
+    for i, z in enumerate(logit_sets):
+        flat = np.asarray(z, dtype=float).ravel()
+        out[i, :flat.size] = flat
+    return out
+
+
+def _nll(padded: np.ndarray, correct: np.ndarray, temperature: float) -> float:
+    z = padded / temperature
+    z = z - z.max(axis=1, keepdims=True)
+    conf = 1.0 / np.exp(z).sum(axis=1)  # the argmax candidate's probability (its term is exp(0))
     conf = np.clip(conf, _EPS, 1.0 - _EPS)
     return float(-np.mean(correct * np.log(conf) + (1.0 - correct) * np.log(1.0 - conf)))
 
@@ -94,15 +106,16 @@ def fit_temperature(logit_sets: Sequence[np.ndarray], correct: Sequence[bool] | 
     corr = np.asarray(correct, dtype=float).ravel()
     if len(logit_sets) != corr.size or corr.size == 0:
         raise ValueError("need one outcome per logit set, at least one")
+    padded = _padded(logit_sets)
     lo, hi = math.log(bounds[0]), math.log(bounds[1])
     grid = np.linspace(lo, hi, 61)
-    losses = [_nll(logit_sets, corr, math.exp(g)) for g in grid]
+    losses = [_nll(padded, corr, math.exp(g)) for g in grid]
     k = int(np.argmin(losses))
     a, b = grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)]
     phi = (math.sqrt(5) - 1) / 2
     for _ in range(40):
         c, d = b - phi * (b - a), a + phi * (b - a)
-        if _nll(logit_sets, corr, math.exp(c)) <= _nll(logit_sets, corr, math.exp(d)):
+        if _nll(padded, corr, math.exp(c)) <= _nll(padded, corr, math.exp(d)):
             b = d
         else:
             a = c
