@@ -2,9 +2,7 @@
 same object, viewpoints that must mirror, sentence shapes whose place clause must survive, and inputs
 that must be refused naming what could not be used.
 
-Scene (camera at x=1.15 looking back at the robot, so the camera's left is -y and the robot's left +y):
-four cups in a row at x=0.45 — red A (y=-0.24, small), red B (-0.08), red C (+0.08, big), blue D (+0.24) —
-a green box, a white plate and a yellow bowl.
+Scene: test/parser_scene.py.
 """
 
 from __future__ import annotations
@@ -13,31 +11,14 @@ import time
 
 import numpy as np
 import pytest
+from parser_scene import CAM, SCENE, scene_object
 
 from spatialbot_ros.core.errors import GroundingError
 from spatialbot_ros.core.grounding import canonical_parts, ground_instruction, split_instruction
-from spatialbot_ros.core.instruction_templates import SceneObjectFacts, marks_from_facts
+from spatialbot_ros.core.instruction_templates import marks_from_facts
 from spatialbot_ros.core.phrase_parser import NOUN, REL, SEL, VIEW, parse_instruction, tokenize
-from spatialbot_ros.core.transforms import look_at
 
 pytestmark = pytest.mark.core
-
-CAM = look_at([1.15, 0.0, 0.62], [0.5, 0.0, 0.0])
-SIZES = {"cup": ((0.064, 0.064), 0.10), "box": ((0.05, 0.04), 0.06), "plate": ((0.18, 0.18), 0.015),
-         "bowl": ((0.16, 0.16), 0.05)}
-
-
-def _obj(name: str, kind: str, colour: str, x: float, y: float, scale: float = 1.0) -> SceneObjectFacts:
-    fp, h = SIZES[kind]
-    return SceneObjectFacts(name, kind, colour, np.array([x, y, h * scale / 2]), (fp[0] * scale, fp[1] * scale),
-                            h * scale)
-
-
-SCENE = [_obj("A", "cup", "red", 0.45, -0.24, 0.8), _obj("B", "cup", "red", 0.45, -0.08),
-         _obj("C", "cup", "red", 0.45, 0.08, 1.3), _obj("D", "cup", "blue", 0.45, 0.24),
-         _obj("box", "box", "green", 0.62, -0.10), _obj("plate", "plate", "white", 0.66, 0.15),
-         _obj("bowl", "bowl", "yellow", 0.33, 0.30)]
-
 
 @pytest.fixture(scope="module")
 def marks():
@@ -113,8 +94,8 @@ def test_my_side_is_the_cameras_and_your_side_the_robots(marks, camera_text, rob
 
 def test_distance_to_a_named_frame_does_not_follow_the_viewpoint():
     """'nearest the robot' is distance to the base even when the instruction speaks from the camera."""
-    scene = [_obj("near_robot", "cup", "red", 0.36, 0.0), _obj("near_cam", "cup", "red", 0.70, 0.0),
-             _obj("plate", "plate", "white", 0.55, 0.25)]
+    scene = [scene_object("near_robot", "cup", "red", 0.36, 0.0), scene_object("near_cam", "cup", "red", 0.70, 0.0),
+             scene_object("plate", "plate", "white", 0.55, 0.25)]
     m = marks_from_facts(scene, CAM)
     assert _ground(m, "pick the red cup nearest the robot")[0] == "near_robot"
     assert _ground(m, "pick the red cup closest to me")[0] == "near_cam"
@@ -172,13 +153,13 @@ def test_refusals_name_what_is_missing(marks, text, match):
 
 
 def test_absent_place_is_refused():
-    scene = [_obj("cup", "cup", "red", 0.45, 0.0), _obj("box", "box", "green", 0.55, 0.2)]
+    scene = [scene_object("cup", "cup", "red", 0.45, 0.0), scene_object("box", "box", "green", 0.55, 0.2)]
     with pytest.raises(GroundingError, match="no platter matches the place phrase"):
         ground_instruction("the red cup goes on the platter", marks_from_facts(scene, CAM), base_from_camera=CAM)
 
 
 def test_a_box_shaped_object_called_a_container_takes_into_and_a_block_does_not():
-    scene = [_obj("ball", "cup", "blue", 0.45, 0.0), _obj("bin", "box", "grey", 0.55, 0.2)]
+    scene = [scene_object("ball", "cup", "blue", 0.45, 0.0), scene_object("bin", "box", "grey", 0.55, 0.2)]
     marks = marks_from_facts(scene, CAM)
     g = ground_instruction("put the blue cup in the bin", marks, base_from_camera=CAM)
     assert {m.id: m.label for m in marks}[g.place.mark_id] == "bin"

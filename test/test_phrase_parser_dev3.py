@@ -4,39 +4,19 @@ an end of the row with a side. Each must ground to the object the words mean; th
 open a door to silent misreading (an unknown content word, a lone 'but one' or 'at the end', a
 negation are still refused).
 
-Scene (camera at x=1.15 looking back at the robot, so the camera's left is -y and the robot's left +y):
-four cups in a row at x=0.45 — red A (y=-0.24, small), red B (-0.08), red C (+0.08, big), blue D (+0.24) —
-a green box, a white plate and a yellow bowl.
+Scene: test/parser_scene.py.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
+from parser_scene import CAM, SCENE, scene_object
 
 from spatialbot_ros.core.errors import GroundingError
 from spatialbot_ros.core.grounding import ground_instruction
-from spatialbot_ros.core.instruction_templates import SceneObjectFacts, marks_from_facts
-from spatialbot_ros.core.transforms import look_at
+from spatialbot_ros.core.instruction_templates import marks_from_facts
 
 pytestmark = pytest.mark.core
-
-CAM = look_at([1.15, 0.0, 0.62], [0.5, 0.0, 0.0])
-SIZES = {"cup": ((0.064, 0.064), 0.10), "box": ((0.05, 0.04), 0.06), "plate": ((0.18, 0.18), 0.015),
-         "bowl": ((0.16, 0.16), 0.05)}
-
-
-def _obj(name: str, kind: str, colour: str, x: float, y: float, scale: float = 1.0) -> SceneObjectFacts:
-    fp, h = SIZES[kind]
-    return SceneObjectFacts(name, kind, colour, np.array([x, y, h * scale / 2]), (fp[0] * scale, fp[1] * scale),
-                            h * scale)
-
-
-SCENE = [_obj("A", "cup", "red", 0.45, -0.24, 0.8), _obj("B", "cup", "red", 0.45, -0.08),
-         _obj("C", "cup", "red", 0.45, 0.08, 1.3), _obj("D", "cup", "blue", 0.45, 0.24),
-         _obj("box", "box", "green", 0.62, -0.10), _obj("plate", "plate", "white", 0.66, 0.15),
-         _obj("bowl", "bowl", "yellow", 0.33, 0.30)]
-
 
 @pytest.fixture(scope="module")
 def marks():
@@ -98,14 +78,14 @@ def test_dev3_round2_forms_ground_to_the_meant_object(marks, text: str, pick: st
 
 
 def test_between_a_plural_means_between_the_two_of_them() -> None:
-    scene = [_obj("left", "box", "green", 0.5, -0.2), _obj("mid", "cup", "red", 0.5, 0.0),
-             _obj("right", "box", "blue", 0.5, 0.2), _obj("out", "cup", "red", 0.5, 0.32),
-             _obj("plate", "plate", "white", 0.7, 0.0)]
+    scene = [scene_object("left", "box", "green", 0.5, -0.2), scene_object("mid", "cup", "red", 0.5, 0.0),
+             scene_object("right", "box", "blue", 0.5, 0.2), scene_object("out", "cup", "red", 0.5, 0.32),
+             scene_object("plate", "plate", "white", 0.7, 0.0)]
     m = marks_from_facts(scene, CAM)
     assert _ground(m, "the cup between the boxes goes on the plate") == ("mid", "plate")
     with pytest.raises(GroundingError, match="exactly two"):   # three cups: 'the cups' are not a pair
         ground_instruction("pick the box between the cups", marks_from_facts(
-            scene + [_obj("far", "cup", "red", 0.5, -0.32)], CAM), base_from_camera=CAM)
+            scene + [scene_object("far", "cup", "red", 0.5, -0.32)], CAM), base_from_camera=CAM)
 
 
 @pytest.mark.parametrize("text, match", [
