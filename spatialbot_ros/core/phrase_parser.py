@@ -47,6 +47,7 @@ PICKV, PLACEV, GOV, ARROW, PRON, AND, THEN, DET, FILL = "pickv", "placev", "gov"
 COLOR, NOUN, SEL, ORD, LAST, FROMSIDE, REL, BETWEEN, PAIR = "color", "noun", "sel", "ord", "last", "fromside", "rel", "between", "pair"
 PREP, VIEW, NEG, RELCL, SPOT, COUNT, UNKNOWN = "prep", "view", "neg", "relcl", "spot", "count", "unknown"
 FRAMEREF, BREAK = "frameref", "break"
+INTRO = "intro"   # "see the cups? take the red one": introduces what a later sentence refers back to
 BUTN, END, RARROW = "butn", "end", "rarrow"   # "the leftmost cup but one"; "at the very end, on the left"
 NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 NUMBER_WORDS_BY_RANK = {1: "one", 2: "two", 3: "three"}
@@ -111,14 +112,36 @@ REQUEST_FRAMES = (
     "if you don't mind", "if you wouldn't mind", "if it's no trouble", "and that's it", "that's it", "that's all",
     "and that's all", "cheers", "i need your help", "i need some help", "alright", "all right", "next up",
 )
+# dev4: questions and goal statements that wrap a request ("are you able to ...", "make it so the X is in Y",
+# "the aim is to have the X on Y"): whole phrases, so a word alone ("make", "able", "state") still counts
+QUESTION_FRAMES = (
+    "are you able to", "would you be able to", "will you be able to", "could you be able to", "is it ok to",
+    "is it okay to", "is it alright to", "would it be ok to", "would it be okay to", "any chance you could",
+    "any chance you can", "any chance", "how about you", "how about", "what about", "shall we", "shall i", "can we",
+    "could we", "you mind", "mind if i", "got it", "yo", "over there", "right there", "over here", "in your gripper",
+    "in the gripper", "in your hand", "in your grip", "in hand",
+)
+GOAL_FRAMES = (
+    "make it so that", "make it so", "the aim is to have", "the goal is to have", "the aim is to get",
+    "the idea is that", "the idea is to have", "what i want is", "what i'd like is", "what i need is",
+    "end state", "end result", "final state", "i'd love to see", "i'd like to see", "i want to see",
+    "i would like to see", "let me see", "let's get", "let's have", "can we have", "could we have", "let us have",
+    "i'd love", "we need",
+)
 DEPTH_NEAR = ("closest", "nearest", "front", "frontmost", "near", "closer", "nearer", "foremost")
 DEPTH_FAR = ("farthest", "furthest", "back", "far", "rear", "farther", "further", "backmost", "distant", "rearmost",
              "furthermost", "farthermost", "hindmost")
 MIDDLE = ("middle", "center", "centre", "central", "midmost", "middlemost")
 PICK_VERBS = ("pick", "pick up", "pick out", "grab", "grasp", "take", "take hold of", "lift", "lift up", "get",
-              "fetch", "seize", "hold", "collect", "snatch", "retrieve", "raise", "raise up", "can i have")
+              "fetch", "seize", "hold", "collect", "snatch", "retrieve", "raise", "raise up", "can i have",
+              "give me", "hand me", "pass me", "let me have")
 PLACE_VERBS = ("put", "put down", "place", "move", "drop", "drop off", "set", "set down", "bring", "transfer",
                "stack", "carry", "lay", "position", "deposit", "leave", "relocate", "shift", "stick", "pop")
+PLACE_PARTICIPLES = ("put", "placed", "moved", "set", "set down", "put down", "dropped", "transferred", "carried",
+                     "brought", "relocated", "positioned", "deposited", "laid", "shifted", "stacked", "popped", "left")
+PICK_PARTICIPLES = ("picked up", "picked", "picked out", "lifted", "lifted up", "grabbed", "grasped", "collected",
+                    "fetched", "retrieved", "raised", "held", "seized")
+PASSIVE = "passive"   # the value of a pick verb in the passive: its object came first
 GO_WORDS = ("goes", "go", "belongs", "belong", "should go", "must go", "needs to go", "has to go", "is going",
             "should be put", "should be placed", "needs to be put", "has to be put", "ends up", "should end up",
             "is to go", "gets put", "end up", "to end up", "to go")
@@ -128,6 +151,22 @@ PRONOUNS = frozenset({"it", "them", "they", "him", "her", "itself", "themselves"
 SIDES = ("left", "right")
 RELATIONS = ("left_of", "right_of", "in_front_of", "behind", "next_to")
 PLACE_KINDS = ("on", "into", "to")
+SIDE_SUFFIXES = ("side", "end", "edge", "hand side", "hand end")   # what may follow a side word and add nothing
+COLOUR_NOUNS = ("colour", "color", "shade")
+
+
+# casual spellings and contractions, expanded alike in the input and the lexicon ("gimme", "you're", "it's");
+# "'d", "'m" and "'s" of a noun stay as written ("i'd", "the robot's"), "n't" stays a negation
+_CASUAL = {"gimme": "give me", "lemme": "let me", "wanna": "want to", "gonna": "going to", "gotta": "got to",
+           "ya": "you", "u": "you", "ur": "your", "n": "and", "&": "and", "plz": "please", "pls": "please",
+           "it's": "it is", "what's": "what is", "here's": "here is", "colour's": "colour is", "color's": "color is"}
+_CONTRACTION = re.compile(r"\b(you|we|they|i|it)'(re|ll|ve)\b")
+_CASUAL_RE = re.compile(r"(?<![\w'])(" + "|".join(re.escape(k) for k in _CASUAL) + r")(?![\w'])")
+
+
+def _expand_contractions(t: str) -> str:
+    t = _CONTRACTION.sub(lambda m: f"{m.group(1)} {dict(re='are', ll='will', ve='have')[m.group(2)]}", t)
+    return _CASUAL_RE.sub(lambda m: _CASUAL[m.group(1)], t)
 
 
 def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
@@ -135,7 +174,7 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
     lex: dict[tuple[str, ...], list[tuple[str, object]]] = {}
 
     def add(phrase: str, *lexemes: tuple[str, object]) -> None:
-        lex.setdefault(tuple(phrase.split()), list(lexemes))
+        lex.setdefault(tuple(_expand_contractions(phrase).split()), list(lexemes))
 
     for shape, nouns in SHAPE_NOUNS.items():
         for n in nouns:
@@ -219,11 +258,18 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
                   f"at the end of the line on the {s}", f"furthest over to the {s}", f"farthest over to the {s}",
                   f"over to the {s}", f"over on the {s}", f"all the way over to the {s}", f"all the way over on the {s}",
                   f"way over on the {s}", f"at the {s}-most end", f"at the very {s} end", f"at the very end on the {s}",
-                  f"at the far end to the {s}", f"at the end to the {s}"):
+                  f"at the far end to the {s}", f"at the end to the {s}", f"{s} side", f"on the table's {s}",
+                  f"at the table's {s}", f"on the table's {s} side", f"at the table's {s} end"):
             add(p, ext)
-            for grp in ("row", "line", "group"):
+            for sfx in SIDE_SUFFIXES:   # "counting from the right side", "furthest to the left end"
+                if p.endswith(s):
+                    add(f"{p} {sfx}", ext)
+            for grp in ("row", "line", "group", "table", "tabletop"):   # every object is on the table
                 add(f"{p} of the {grp}", ext)
                 add(f"{p} in the {grp}", ext)
+                if p.endswith(s):
+                    for sfx in SIDE_SUFFIXES:
+                        add(f"{p} {sfx} of the {grp}", ext)
             if " the " in f" {p} ":   # "furthest to your right", "on my far left": a viewpoint and a side
                 for owner, vp in (("my", "camera"), ("your", "robot"), ("the robot's", "robot"),
                                   ("the camera's", "camera")):
@@ -241,6 +287,9 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
                   f"in line from the {s}", f"in from the {s} end", f"along from the {s} end", f"from the far {s}",
                   f"from the {s}most", f"from the end on the {s}", f"from the {s} most"):
             add(p, (FROMSIDE, s))
+            if p.endswith(s):
+                for sfx in SIDE_SUFFIXES:
+                    add(f"{p} {sfx}", (FROMSIDE, s))
             if " the " in f" {p} ":   # "second from your left", "counting from the robot's right"
                 for owner, vp in (("my", "camera"), ("your", "robot"), ("the robot's", "robot"),
                                   ("the camera's", "camera")):
@@ -318,6 +367,17 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
         for part in ("put", "placed", "moved", "set", "dropped", "transferred", "carried", "brought", "relocated",
                      "positioned", "deposited", "laid", "shifted"):
             add(f"{modal} be {part}", (GOV, f"{modal} be {part}"))
+    # the passive with any auxiliary ("is to be moved", "should get placed", "could it be picked up"): a place
+    # verb's participle splits object and place like "goes"; a pick verb's is that verb after its object
+    for aux in ("be", "get", "gets", "got", "getting", "being", "been", "is going to be", "are going to be",
+                "going to be", "is going to get", "going to get"):
+        for part in PLACE_PARTICIPLES:
+            add(f"{aux} {part}", (GOV, f"{aux} {part}"))
+        for part in PICK_PARTICIPLES:
+            add(f"{aux} {part}", (PICKV, PASSIVE))
+    for want in ("wants", "needs", "want", "need"):   # "the cup wants putting on the plate" (British)
+        for v in PLACE_VERBS:
+            add(f"{want} {_gerund(v)}", (GOV, f"{want} {_gerund(v)}"))
     for p in ("needs moving", "wants to go", "is going to go", "goes back", "go back", "is supposed to go",
               "is meant to go", "should be going", "has to end up", "needs to end up", "must end up",
               "moved", "dropped", "transferred", "carried", "brought", "relocated", "shifted", "deposited", "taken"):
@@ -333,6 +393,9 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
         add(p, (REL, "next_to"))
     for g in GO_WORDS:
         add(g, (GOV, g))
+    for p in ("see", "look at", "look for", "find", "locate", "spot", "notice", "you see", "do you see",
+              "can you see", "there are", "there are some", "there are a few"):
+        add(p, (INTRO, p))
     add("->", (ARROW, None))
     add("<-", (RARROW, None))   # "tray <- red mug": the place first
     add(",", (BREAK, None))
@@ -344,7 +407,9 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
     add("then", (THEN, None))
     add("and then", (THEN, None))
     add("after that", (THEN, None))
-    for p in ("that is", "which is", "that's", "that are", "which are", "the one that is", "one that is"):
+    for p in ("that is", "which is", "that's", "that are", "which are", "the one that is", "one that is",
+              "that happens to be", "which happens to be", "that happen to be", "which happen to be", "that has",
+              "which has", "that looks", "which looks", "that seems", "which seems", "that appears", "which appears"):
         add(p, (RELCL, None))
     for p in ("spot", "place", "area", "space", "position", "side"):
         add(p, (SPOT, p))
@@ -433,13 +498,22 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
               "in height", "by size", "by height", "sits", "stands", "lies", "rests", "situated", "found", "thank you",
               "among the", "out of the", "of the", "that you see", "you can see", "i see", "there is", "there's",
               "make sure", "make sure that", "ensure that", "as for", "your task is to", "your job is to",
-              "the task is to", "the goal is to", "when", "while", *FRAME_PHRASES, *REQUEST_FRAMES):
+              "the task is to", "the goal is to", "when", "while", *FRAME_PHRASES, *REQUEST_FRAMES,
+              *QUESTION_FRAMES, *GOAL_FRAMES):
         add(p, (FILL, p))
     for c in COLOR_NAMES + EXTRA_COLOURS:
         for p in (f"coloured {c}", f"colored {c}", f"painted {c}"):
             add(p, (RELCL, None), (COLOR, c))      # "the cup coloured red": the colour describes the head
         for p in (f"{c} in colour", f"{c} in color"):
             add(p, (COLOR, c))
+        # "the cup whose colour is red", "with the red color", "of a red colour", "in red": the head's colour
+        for cn in COLOUR_NOUNS:
+            add(f"{c} {cn}", (COLOR, c))
+            for p in (f"whose {cn} is {c}", f"with the {c} {cn}", f"with a {c} {cn}", f"of a {c} {cn}",
+                      f"of the {c} {cn}", f"has a {c} {cn}", f"in the {cn} {c}", f"of the {cn} {c}",
+                      f"with the {cn} {c}", f"the {cn} {c}", f"is the {cn} {c}", f"in a {c} {cn}"):
+                add(p, (RELCL, None), (COLOR, c))
+        add(f"in {c}", (RELCL, None), (COLOR, c))
     for p, sel in (("least tall", ("height", "min")), ("least big", ("size", "min")), ("least large", ("size", "min")),
                    ("most tall", ("height", "max"))):
         add(p, (SEL, sel))
@@ -475,6 +549,7 @@ def _gerund(verb: str) -> str:
 _LEX = _lexicon()
 _VERB_FIRST_WORDS = frozenset(v.split()[0] for v in PICK_VERBS + PLACE_VERBS)
 _MAX_SPAN = max(len(k) for k in _LEX)
+_AFTER_TO = frozenset({"be", "need", "want", "have", "like"})   # "going to need", "to be moved": 'to' is no place
 _OBJECT_CATS = frozenset({COLOR, NOUN, SEL, ORD, LAST})
 
 
@@ -487,6 +562,9 @@ class Token:
 
 def normalise(text: str) -> str:
     t = text.lower().replace("’", "'").replace("→", " -> ").replace("=>", " -> ")
+    t = re.sub(r"#\s*(\d)\b", r" number \1 ", t)                 # "cup #2", "no. 2": a number, not "no"
+    t = re.sub(r"\b(?:no\s*\.|nr\s*\.?|num\s*\.?)\s*(\d)\b", r" number \1 ", t)
+    t = _expand_contractions(t)
     t = re.sub(r"-+>", " -> ", t)
     t = re.sub(r"<-+", " <- ", t)
     t = re.sub(r"(?<=[a-z])-(?=[a-z])", " ", t)          # right-most, left-hand, second-to-last
@@ -511,7 +589,12 @@ def tokenize(text: str) -> list[Token]:
             out.append(Token(FILL, None, w))
             i += 1
             continue
-        if w == "to" and (nxt in _VERB_FIRST_WORDS or nxt == "be"):
+        if w in ("going", "got", "needs", "ought", "wants") and nxt == "to" and i + 2 < len(words) \
+                and (words[i + 2] in _VERB_FIRST_WORDS or words[i + 2] in _AFTER_TO):
+            out.append(Token(FILL, None, w))   # "you're gonna put", "it needs to be moved": a modal
+            i += 1
+            continue
+        if w == "to" and (nxt in _VERB_FIRST_WORDS or nxt in _AFTER_TO):
             out.append(Token(FILL, None, w))
             i += 1
             continue
@@ -542,8 +625,43 @@ def tokenize(text: str) -> list[Token]:
             cat = FILL if w in FILLER else UNKNOWN
             if w.endswith("n't"):
                 cat = NEG
+            elif w == "mind" and (not out or out[-1].cat in (BREAK, FILL)) and nxt.endswith("ing"):
+                cat = FILL       # "mind putting the cup ...?": a request
             out.append(Token(cat, None, w))
             i += 1
+    return _manner_adverbs(out)
+
+
+# -ly words that say where, how much or which way (content), never how the motion feels
+NOT_MANNER = frozenset("""only early nearly directly diagonally vertically horizontally exactly approximately roughly
+partly partially fully completely entirely halfway mostly closely centrally laterally barely hardly scarcely
+rarely upright separately individually respectively lately likely family jelly belly lily fly ugly holy silly
+reply supply assembly apply rely ally rally bully curly oily woolly wobbly bubbly sparkly prickly smelly chilly
+friendly lovely lonely lowly highly newly freshly recently previously originally initially overly""".split())
+_MANNER_RE = re.compile(r"^[a-z]{3,}ly$")
+# where a manner adverb stands: next to a verb, a pronoun, a clause edge, or after the object phrase
+_ADVERB_PREV = frozenset({BREAK, AND, THEN, PICKV, PLACEV, GOV, PRON, NOUN, ARROW})
+_ADVERB_NEXT = frozenset({BREAK, AND, THEN, PICKV, PLACEV, GOV, PRON, DET, PREP, ARROW})
+_COPULA = frozenset({"is", "are", "be", "was", "were", "been", "being", "looks", "seems", "that", "which"})
+
+
+def _manner_adverbs(tokens: list[Token]) -> list[Token]:
+    """'slowly pick up the cup', 'put it down gently', 'calmly and carefully move ...': an unknown -ly word in
+    an adverb's place says how to move, not what or where, so it is filler. In a noun phrase ('the sparkly
+    cup', 'the cup that is wobbly') or on the exception list ('only', 'diagonally') it stays unknown."""
+    out = list(tokens)
+    for i, t in enumerate(out):
+        if t.cat != UNKNOWN or not _MANNER_RE.match(t.surface) or t.surface in NOT_MANNER:
+            continue
+        j = i - 1
+        while j >= 0 and out[j].surface in ("very", "really", "so", "super", "extra", "quite"):
+            j -= 1          # "very carefully": judged by the word before the intensifier
+        prev = out[j] if j >= 0 else None
+        nxt = next((x for x in out[i + 1:] if not (x.cat == UNKNOWN and _MANNER_RE.match(x.surface))), None)
+        prev_ok = prev is None or prev.cat in _ADVERB_PREV or (prev.cat == FILL and prev.surface not in _COPULA)
+        next_ok = nxt is None or nxt.cat in _ADVERB_NEXT or nxt.cat == FILL
+        if prev_ok and next_ok:
+            out[i] = Token(FILL, None, t.surface)
     return out
 
 
@@ -718,6 +836,8 @@ def parse_object(tokens: list[Token]) -> ObjectPhrase:
             relcl = relcl or head_seen
         elif t.cat in (FILL, DET, AND, BREAK):
             pass
+        elif t.cat == PAIR and relcl and t.surface == "both":
+            pass       # "the cup that is both red and small": both attributes hold
         elif t.cat == FRAMEREF and np_.selectors and str(np_.selectors[-1][0]) == "depth":
             kind, arg = np_.selectors[-1]      # "the closest cup to the robot": the superlative's frame
             np_.selectors[-1] = (f"depth_{t.value}", arg)
@@ -878,6 +998,92 @@ def _appositive_colour(tokens: list[Token]) -> list[Token]:
     return tokens[:n] + [tokens[c]] + [t for t in tokens[n:c] if t.cat != BREAK]
 
 
+_PLACE_SHAPES = frozenset({"plate", "bowl"})
+_HAVING = frozenset({"with", "have", "has", "having"})
+_GOAL_MODALS = frozenset({"should", "must", "will", "would", "make sure", "make sure that", "ensure that", "make it so",
+                          "make it so that", "i want", "want", "need", "needs"})
+
+
+def _discourse(tokens: list[Token]) -> list[Token]:
+    """Sentences that refer to each other, rewritten as one request:
+    - 'see the cups? take the red one': a plural introduced first gives a later 'one' its kind;
+    - 'see the red cup? take it' / 'look for the red cup. put it in the bowl': the introduction is the
+      object a later pronoun refers to (the verb 'see' itself goes);
+    - 'the red cup. it goes in the bowl' / 'take the cup, it goes ...': a pronoun right after a sentence
+      break that starts a 'goes' clause is the object just named;
+    - 'it's the red cup that goes in the bowl': a cleft is the plain sentence;
+    - 'the plate should end up with the red cup on it': the object goes onto the subject.
+    Anything else is left as it is, for the parser to read or refuse."""
+    lead = 0
+    while lead < len(tokens) and tokens[lead].cat in (FILL, BREAK):
+        lead += 1
+    if lead < len(tokens) and tokens[lead].cat == INTRO:
+        brk = next((i for i in range(lead + 1, len(tokens)) if tokens[i].cat == BREAK), None)
+        if brk is not None:
+            intro, rest = tokens[lead + 1:brk], tokens[brk + 1:]
+            nouns = [t for t in intro if t.cat == NOUN]
+            ones = [i for i, t in enumerate(rest) if t.cat == NOUN and t.value == (None, "one")]
+            if len(nouns) == 1 and _is_plural(nouns[0]) and all(t.cat in (NOUN, DET, FILL, COUNT) for t in intro) \
+                    and len(ones) == 1 and next(i for i, t in enumerate(rest) if t.cat == NOUN) == ones[0]:
+                n = nouns[0]
+                counts = [t for t in intro if t.cat == COUNT]    # "there are three cups. take the middle one"
+                rest = [x for i, t in enumerate(rest)
+                        for x in ([Token(NOUN, n.value, f"{t.surface} ({n.surface})"), *counts] if i == ones[0] else [t])]
+                tokens = tokens[:lead] + rest
+            elif any(t.cat == PRON for t in rest):
+                tokens = tokens[:lead] + tokens[lead + 1:]
+    # a pronoun subject after a break: "the red cup. it goes in the bowl"
+    out: list[Token] = []
+    for i, t in enumerate(tokens):
+        if t.cat == PRON and out and out[-1].cat == BREAK and _names_object(out[:-1]) \
+                and not any(x.cat in (PREP, ARROW, GOV, RARROW) for x in out) \
+                and next((x.cat for x in tokens[i + 1:] if x.cat != FILL), None) == GOV:
+            out.pop()
+            continue
+        out.append(t)
+    tokens = out
+    # a cleft: "it is the red cup that goes in the bowl"
+    if len(tokens) > 3 and tokens[0].cat == PRON and tokens[0].surface == "it" and tokens[1].surface == "is":
+        that = next((i for i, t in enumerate(tokens) if t.surface in ("that", "which") and t.cat == FILL), None)
+        if that is not None and that + 1 < len(tokens) and tokens[that + 1].cat in (GOV, PICKV, PLACEV) \
+                and _names_object(tokens[2:that]):
+            tokens = tokens[2:that] + tokens[that + 1:]
+    # the place as the subject: "the plate should end up with the red cup on it"
+    if len(tokens) > 4 and tokens[-1].cat == PRON and tokens[-2].cat == PREP \
+            and not any(t.cat in (PICKV, PLACEV, ARROW) for t in tokens):
+        have = [i for i, t in enumerate(tokens[:-2]) if t.cat == FILL and t.surface in _HAVING]
+        if have:
+            h = have[-1]
+            subject, obj = tokens[:h], tokens[h + 1:-2]
+            gov = [t for t in subject if t.cat == GOV]
+            subject = [t for t in subject if t.cat != GOV]
+            # a goal, not a description ('the cup with the ball on it'): a 'goes' word, or 'should/must have'
+            goal = bool(gov) or (tokens[h].surface != "with" and any(
+                t.cat == FILL and t.surface in _GOAL_MODALS for t in tokens[:h]))
+            if goal and _names_object(subject) and _names_object(obj) and not any(t.cat == PRON for t in subject + obj):
+                tokens = obj + (gov[:1] or [Token(ARROW, None, tokens[h].surface)]) + [tokens[-2]] + subject
+    return tokens
+
+
+def _bare_destination(tokens: list[Token]) -> tuple[list[Token], list[Token]] | None:
+    """'red cup... bowl', 'the blue cup -- the plate': two noun phrases set apart by a break, the second a
+    bare plate or bowl, say where the first goes (as '->' does). Only a bare support noun phrase qualifies,
+    so an appositive ('the cup, the red one') or a second object stays for the parser to refuse."""
+    brks = [i for i, t in enumerate(tokens) if t.cat == BREAK]
+    if not brks:
+        return None
+    k = brks[-1]
+    first, second = _strip(tokens[:k]), _strip(tokens[k + 1:])
+    nouns = [t for t in second if t.cat == NOUN]
+    if not first or not _names_object(first) or len(nouns) != 1 \
+            or any(t.cat not in (DET, COLOR, NOUN, FILL) for t in second) \
+            or not (nouns[0].value[0] in _PLACE_SHAPES or nouns[0].value[1] in CONTAINER_NOUNS):  # type: ignore[index]
+        return None
+    if any(t.cat == NOUN and t.value[0] in _PLACE_SHAPES for t in first):  # type: ignore[index]
+        return None       # "the plate, the bowl": which goes where is not said
+    return first, [Token(PREP, "to", tokens[k].surface)] + second
+
+
 def _refuse_structure(words: list[str], why: str, instruction: str) -> GroundingError:
     return GroundingError(f"cannot use {' '.join(words)!r} {why} in '{instruction.strip()}'; "
                           "start with what to do (e.g. 'pick the red cup')")
@@ -898,10 +1104,8 @@ def parse_instruction(instruction: object, default_viewpoint: str = "camera") ->
         raise GroundingError(f"the instruction chains {n_rel} spatial relations; at most {MAX_RELATIONS} are accepted")
     if not any(t.cat in _OBJECT_CATS for t in tokens):
         raise GroundingError(f"'{raw.strip()}' names no object to pick (no colour, noun or position)")
-    if len(tokens) > 1 and tokens[0].cat == UNKNOWN and tokens[0].surface == "see" \
-            and any(t.cat == PRON for t in tokens) and any(t.cat == BREAK for t in tokens):
-        tokens = tokens[1:]
-    unknown = [t.surface for t in tokens if t.cat == UNKNOWN]
+    tokens = _discourse(tokens)
+    unknown = [t.surface for t in tokens if t.cat in (UNKNOWN, INTRO)]
     if unknown:
         raise GroundingError(f"cannot use the word(s) {', '.join(repr(w) for w in dict.fromkeys(unknown))} in "
                              f"'{raw.strip()}'; refusing rather than ignoring part of the instruction")
@@ -938,6 +1142,9 @@ def parse_instruction(instruction: object, default_viewpoint: str = "camera") ->
             fronted = _strip(tokens[:v])
             tokens = [tokens[v]] + fronted + tokens[end:]
             verbs = [i for i, t in enumerate(tokens) if t.cat in (PICKV, PLACEV)]
+        elif tokens[v].cat == PICKV and tokens[v].value == PASSIVE:
+            tokens = [tokens[v]] + _strip(tokens[:v]) + tokens[v + 1:]   # "the cup is to be picked up"
+            verbs = [i for i, t in enumerate(tokens) if t.cat in (PICKV, PLACEV)]
         elif tokens[v].cat == PICKV and len(verbs) == 1 and all(t.cat in (FILL, BREAK) for t in tokens[v + 1:]):
             tokens = [tokens[v]] + _strip(tokens[:v])       # "box, red, pick up": the verb comes last
             verbs = [0]
@@ -973,7 +1180,7 @@ def parse_instruction(instruction: object, default_viewpoint: str = "camera") ->
             pick_tokens, place_tokens = tokens[:arrow[0]], tokens[arrow[0] + 1:]
             verb_words.append(tokens[arrow[0]].surface)
         else:
-            split = _split_place(tokens, _verbless)
+            split = _split_place(tokens, _verbless) or _bare_destination(tokens)
             pick_tokens, place_tokens = split if split is not None else (tokens, None)
     pick = parse_object(_appositive_colour(_strip(pick_tokens)))
     if pick.pronoun is not None:
