@@ -836,7 +836,7 @@ def parse_object(tokens: list[Token]) -> ObjectPhrase:
             relcl = relcl or head_seen
         elif t.cat in (FILL, DET, AND, BREAK):
             pass
-        elif t.cat == PAIR and relcl and t.surface == "both":
+        elif t.cat == PAIR and relcl and t.surface == "both" and any(x.cat == AND for x in tokens[i + 1:]):
             pass       # "the cup that is both red and small": both attributes hold
         elif t.cat == FRAMEREF and np_.selectors and str(np_.selectors[-1][0]) == "depth":
             kind, arg = np_.selectors[-1]      # "the closest cup to the robot": the superlative's frame
@@ -1023,12 +1023,11 @@ def _discourse(tokens: list[Token]) -> list[Token]:
             intro, rest = tokens[lead + 1:brk], tokens[brk + 1:]
             nouns = [t for t in intro if t.cat == NOUN]
             ones = [i for i, t in enumerate(rest) if t.cat == NOUN and t.value == (None, "one")]
-            if len(nouns) == 1 and _is_plural(nouns[0]) and all(t.cat in (NOUN, DET, FILL, COUNT) for t in intro) \
+            if len(nouns) == 1 and _is_plural(nouns[0]) and all(t.cat in (NOUN, DET, FILL) for t in intro) \
                     and len(ones) == 1 and next(i for i, t in enumerate(rest) if t.cat == NOUN) == ones[0]:
                 n = nouns[0]
-                counts = [t for t in intro if t.cat == COUNT]    # "there are three cups. take the middle one"
-                rest = [x for i, t in enumerate(rest)
-                        for x in ([Token(NOUN, n.value, f"{t.surface} ({n.surface})"), *counts] if i == ones[0] else [t])]
+                rest = [Token(NOUN, n.value, f"{t.surface} ({n.surface})") if i == ones[0] else t
+                        for i, t in enumerate(rest)]
                 tokens = tokens[:lead] + rest
             elif any(t.cat == PRON for t in rest):
                 tokens = tokens[:lead] + tokens[lead + 1:]

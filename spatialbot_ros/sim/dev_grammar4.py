@@ -19,7 +19,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from spatialbot_ros.sim.dev_grammar import COLOURS, DevCase, ObjectSpec, _clear, _dist, _Gen, _lr, _place_objects, _size
+from spatialbot_ros.sim.dev_grammar import (
+    COLOURS,
+    DevCase,
+    ObjectSpec,
+    _clear,
+    _dist,
+    _Gen,
+    _lr,
+    _place_objects,
+    _size,
+)
 
 SEEDS = {"tune": 4242424, "check": 8080808}
 CATS4 = ("goal", "question", "sentences", "relclause", "passive", "adverb", "casual", "noise", "spatial_role",
