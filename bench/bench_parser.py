@@ -129,8 +129,8 @@ def _per_category(ground, cases: list[DevCase]) -> None:
               f"{s.median_ms:.2f} |")
 
 
-def _report_split(name: str, make, cases_n: int, show: int) -> None:
-    for part in ("tune", "check"):
+def _report_split(name: str, make, cases_n: int, show: int, parts: tuple[str, ...] = ("tune", "check")) -> None:
+    for part in parts:
         cases = make(part, cases_n)
         print(f"\n{name} {part}: {len(cases)} cases ({sum(c.outcome == 'refuse' for c in cases)} must-refuse)")
         print("| parser | success | refusal precision | refusal recall | silent misreadings | median ms | p95 ms |")
@@ -148,7 +148,7 @@ def _report_dev3(cases_n: int, show: int) -> None:
 
 
 def _report_dev4(cases_n: int, show: int) -> None:
-    _report_split("dev4", dev4_cases, cases_n, show)
+    _report_split("dev4", dev4_cases, cases_n, show, ("tune", "check", "unseen"))
 
 
 def main() -> None:

@@ -31,7 +31,7 @@ from spatialbot_ros.sim.dev_grammar import (
     _size,
 )
 
-SEEDS = {"tune": 4242424, "check": 8080808}
+SEEDS = {"tune": 4242424, "check": 8080808, "unseen": 5151515}
 CATS4 = ("goal", "question", "sentences", "relclause", "passive", "adverb", "casual", "noise", "spatial_role",
          "counting", "spelling")
 REFUSALS4 = ("absent_colour", "absent_kind", "absent_place", "ambiguous", "negation", "dangling_pronoun",
@@ -120,7 +120,52 @@ SPELLING_MIDDLE = ("the {n} in the centre", "the {n} in the center", "the centre
 SYNONYMS4 = {"cup": ("goblet", "beaker", "mug"), "box": ("carton", "cuboid", "block"), "sphere": ("ball", "orb")}
 
 
+# --- round 2: written after the tune fixes, in the same styles, and only measured (part "unseen") ----
+R2_PLACE = {
+    "goal": ("I'd like to end up with the {P} {L}", "get the {P} so it's {L}", "have the {P} sitting {L}",
+             "what I'm after is the {P} {L}", "the target: {P} {L}", "ideally the {P} would be {L}",
+             "I want the {pl} to have the {P} {onin} it", "leave the {P} {L}"),
+    "question": ("could you possibly put the {P} {L}?", "is there any way you could move the {P} {L}?",
+                 "can I get the {P} {L}?", "would you put the {P} {L}?", "do you want to put the {P} {L}?",
+                 "how would you feel about moving the {P} {L}?", "can the {P} be moved {L}?",
+                 "think you could set the {P} {L}?"),
+    "sentences": ("Grab the {P}. Then drop it {L}.", "Right. The {P}? Goes {L}.", "Notice the {P}? Move it {L}.",
+                  "I see a {P}. Put it {L}.", "There is a {P}. It should go {L}.", "Take the {P}. Put it down {L}. Done.",
+                  "Look, the {P}. Pop it {L}."),
+    "passive": ("the {P} can be moved {L}", "the {P} is to get moved {L}", "the {P} oughta be put {L}",
+                "the {P} needs putting {L}", "the {P} should be taken {L}", "the {P} could be set {L}"),
+    "adverb": ("quickly and carefully put the {P} {L}", "put the {P} {L}, slowly",
+               "gently pick up the {P} and place it gently {L}", "move the {P} {L} real slowly",
+               "smoothly and precisely set the {P} {L}"),
+    "casual": ("could ya pop the {P} {L}", "ok so u gotta move the {P} {L}", "{P} {L} k?",
+               "kinda need the {P} {L}", "ya mind putting the {P} {L}?", "we'll need the {P} {L}"),
+    "noise": ("PLEASE put the {P} {L}!!!", "put the {P} {L}......", "{PU} -> {LU}", "put the {P}, {L}!",
+              "~put the {P} {L}~", "put the {P} {L} :)"),
+}
+R2_PICK = {
+    "goal": ("I'd like the {P} picked up", "ideally you'd be holding the {P}"),
+    "question": ("could you possibly lift the {P}?", "can I get the {P}?", "you able to grab the {P}?"),
+    "sentences": ("Notice the {P}? Grab it.", "I see a {P}. Pick it up."),
+    "passive": ("the {P} must be lifted", "the {P} is to be grabbed"),
+    "adverb": ("carefully, very carefully, lift the {P}", "smoothly grab the {P}", "securely grasp the {P}"),
+    "casual": ("gimme that {P}", "pls grab the {P} thx", "wanna grab the {P} real quick?", "lemme get the {P}"),
+    "noise": ("Grab The {PT}!", "GRAB the {P}...", "pick up the {P} :)"),
+}
+R2_RELCL_COLOUR = ("the {n} which happens to be the {c} one", "the {n} that's colored {c}", "the {n} that is the {c} one",
+                   "the {n} whose colour's {c}", "the {n} which appears {c}")
+R2_SPATIAL = ("the {n} over to the {s} of the table", "the {n} sitting at the {s} side", "the {n} placed furthest {s}",
+              "the {n} on the {s} hand of the row", "the {n} that's the furthest {s} of them", "the {s} one of the {ns}",
+              "the {n} on the {s}-most side")
+R2_COUNTING = ("the {n} {od} from {s}", "{n} number {k} counting from the {s}", "the {od} one of the {ns} from the {s}",
+               "the {n} positioned {od} from the {s}", "the {od} from {s} {n}")
+R2_SPELLING = ("the {c}-colour {n}", "the {n} which is {c}-coloured", "the {n} painted {c}", "the {n} of {c} colour",
+               "the {n} in {c} colour")
+R2_MIDDLE = ("the {n} in the very centre", "the {n} right in the center", "the centremost {n}")
+
+
 class _Gen4(_Gen):
+    round2 = False
+
     def noun4(self, kind: str) -> tuple[str, str]:
         seq = NOUNS4[kind]
         return seq[int(self.rng.integers(len(seq)))]
@@ -172,6 +217,8 @@ def _execute(g: _Gen4, cat: str) -> tuple[str, list[ObjectSpec], str, str | None
                      "sentences": (SENTENCES_PLACE, SENTENCES_PICK), "passive": (PASSIVE_PLACE, PASSIVE_PICK),
                      "adverb": (ADVERB_PLACE, ADVERB_PICK), "casual": (CASUAL_PLACE, CASUAL_PICK),
                      "noise": (NOISE_PLACE, NOISE_PICK)}[cat]
+            if g.round2:
+                table = (R2_PLACE[cat], R2_PICK[cat])
             tpl = g.pick(table[0] if with_place else table[1])
             return _fill(tpl, phrase, place, pl, onin, n, ns, t.color), objs, t.name, \
                 place_name if with_place else None
@@ -180,7 +227,7 @@ def _execute(g: _Gen4, cat: str) -> tuple[str, list[ObjectSpec], str, str | None
             if form == "colour":
                 objs = g.scene(3, kind, False)
                 t = objs[int(g.rng.integers(3))]
-                phrase = g.pick(RELCL_COLOUR).format(n=n, c=t.color)
+                phrase = g.pick(R2_RELCL_COLOUR if g.round2 else RELCL_COLOUR).format(n=n, c=t.color)
             elif form == "chain":
                 c0, c1 = [str(c) for c in g.rng.permutation(COLOURS)[:2]]
                 spec = [(kind, c0), (kind, c0), (kind, c1), ("plate", "white"), ("bowl", c1)]
@@ -218,7 +265,7 @@ def _execute(g: _Gen4, cat: str) -> tuple[str, list[ObjectSpec], str, str | None
             objs = got
             side = g.pick(("left", "right"))
             t = _order(g, objs, kind, side)[0]
-            phrase = g.pick(SPATIAL_ROLE).format(n=n, s=side)
+            phrase = g.pick(R2_SPATIAL if g.round2 else SPATIAL_ROLE).format(n=n, s=side, ns=ns)
         elif cat == "counting":
             got = _row(g, kind, 4)
             if got is None:
@@ -232,19 +279,20 @@ def _execute(g: _Gen4, cat: str) -> tuple[str, list[ObjectSpec], str, str | None
             else:
                 side = g.pick(("left", "right"))
                 t = _order(g, objs, kind, side)[k - 1]
-                phrase = g.pick(COUNTING).format(od=od, ow=ow, n=n, s=side, k=k)
+                phrase = g.pick(R2_COUNTING if g.round2 else COUNTING).format(od=od, ow=ow, n=n, ns=ns, s=side, k=k)
         else:   # spelling
             if g.rng.random() < 0.7:
                 objs = g.scene(3, kind, False)
                 t = objs[int(g.rng.integers(3))]
-                phrase = g.pick(SPELLING_COLOUR).format(n=n, c=t.color, syn=g.pick(SYNONYMS4[kind]))
+                phrase = g.pick(R2_SPELLING if g.round2 else SPELLING_COLOUR).format(n=n, c=t.color,
+                                                                                     syn=g.pick(SYNONYMS4[kind]))
             else:
                 got = _row(g, kind, 3)
                 if got is None:
                     continue
                 objs = got
                 t = _order(g, objs, kind, "left")[1]
-                phrase = g.pick(SPELLING_MIDDLE).format(n=n)
+                phrase = g.pick(R2_MIDDLE if g.round2 else SPELLING_MIDDLE).format(n=n)
         place, _, _, place_name = g.place4(objs)
         return _sentence(g, phrase, place if with_place else None), objs, t.name, place_name if with_place else None
     raise ValueError(f"dev4 grammar: no clear {cat} layout")
@@ -300,10 +348,12 @@ def _refuse(g: _Gen4, reason: str) -> tuple[str, list[ObjectSpec]]:
 
 
 def dev4_cases(part: str = "tune", n: int = 300) -> list[DevCase]:
-    """n cases of one part ('tune' or 'check'): about 75 % to execute over eleven styles, the rest must be
-    refused (eight reasons)."""
+    """n cases of one part ('tune', 'check' or 'unseen'): about 75 % to execute over eleven styles, the rest
+    must be refused (eight reasons). 'unseen' draws the execute sentences from the round-2 templates, written
+    after the parser was fixed on 'tune', so it measures the rules on phrasing they were not fitted to."""
     rng = np.random.default_rng(SEEDS[part])
     g = _Gen4(rng)
+    g.round2 = part == "unseen"
     out: list[DevCase] = []
     for i in range(n):
         if rng.random() < 0.75:
