@@ -166,6 +166,30 @@ def test_dev4_rules_do_not_swallow_content(marks, text: str, match: str) -> None
     _refused(marks, text, match)
 
 
+@pytest.mark.parametrize("text, pick, place", [
+    # round 2 (the 'unseen' part): the same rules, widened where they missed a form
+    ("grab the cup on the left-most side", "A", None),              # a side word + 'side' after 'most'
+    ("the cup on the left hand of the row goes on the plate", "A", "plate"),
+    ("pick up the red cup right in the centre", "B", None),               # 'right' before a position: an intensifier
+    ("kinda need the blue cup in the bowl", "D", "bowl"),
+    ("ideally you'd be holding the blue cup", "D", None),             # "you'd", a sentence-initial adverb
+    ("put the blue cup on the plate real slowly", "D", "plate"),
+    ("I'd like the green box picked up", "box", None),                # a participle after its object
+    ("I'd like to end up with the blue cup in the bowl", "D", "bowl"),
+    ("Look, the blue cup. Pop it onto the plate.", "D", "plate"),
+])
+def test_round2_forms(marks, text: str, pick: str, place: str | None) -> None:
+    assert _ground(marks, text) == (pick, place)
+
+
+@pytest.mark.parametrize("text, match", [
+    ("pick the kinda red cup", "'kind'"),                             # a hedged colour is not the colour
+    ("pick the right front cup", "orderings"),                        # 'right' before a lone depth word: a side
+])
+def test_round2_rules_do_not_swallow_content(marks, text: str, match: str) -> None:
+    _refused(marks, text, match)
+
+
 def test_dev4_split_grounds_without_misreadings() -> None:
     """A slice of both dev4 parts: every must-refuse case refused and nothing acted on wrongly."""
     from spatialbot_ros.sim.dev_grammar import score_grounder

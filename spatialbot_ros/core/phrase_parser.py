@@ -21,6 +21,11 @@ Viewpoints (which way "left", "front" and "nearest" point):
 Words that only frame the request ("would it be possible for you to", "if you don't mind", "no rush",
 "asap") are filler as whole phrases, never word by word: "if", "no" or "don't" alone still carry content.
 A material before a kind noun names the kind ("plastic ball", "toy brick"): the camera sees the kind.
+Rules over classes rather than word lists (dev4): an unknown -ly word where an adverb stands ("slowly pick up",
+"grab it firmly") is filler, inside a noun phrase it stays unknown; contractions and casual spellings are
+expanded alike in the input and the lexicon ("you're", "gimme", "wanna"); the passive with any auxiliary
+("is to be moved", "could it be picked up"); sentences that refer back ("See the cups? Take the red one.",
+"The red cup. It goes in the bowl.", "it's the red cup that goes ...").
 
 Negation and exclusion ("not the red one", "anything but the cup") are refused, never inverted:
 whether "not the red one" means any other cup or the one other cup depends on the scene, and a
@@ -119,19 +124,21 @@ QUESTION_FRAMES = (
     "is it okay to", "is it alright to", "would it be ok to", "would it be okay to", "any chance you could",
     "any chance you can", "any chance", "how about you", "how about", "what about", "shall we", "shall i", "can we",
     "could we", "you mind", "mind if i", "got it", "yo", "over there", "right there", "over here", "in your gripper",
-    "in the gripper", "in your hand", "in your grip", "in hand",
+    "in the gripper", "in your hand", "in your grip", "in hand", "is there any way you could", "is there a way you could",
+    "is there any way to", "any way you could", "think you could", "do you think", "do you want to", "would you want to",
+    "you able to", "how would you feel about", "how do you feel about", "would you like to",
 )
 GOAL_FRAMES = (
     "make it so that", "make it so", "the aim is to have", "the goal is to have", "the aim is to get",
-    "the idea is that", "the idea is to have", "what i want is", "what i'd like is", "what i need is",
+    "the idea is that", "the idea is to have", "what i want is", "what i'm after is", "what we want is", "what i'd like is", "what i need is",
     "end state", "end result", "final state", "i'd love to see", "i'd like to see", "i want to see",
     "i would like to see", "let me see", "let's get", "let's have", "can we have", "could we have", "let us have",
-    "i'd love", "we need",
+    "i'd love", "we need", "let me", "kind of need", "sort of need", "kind of want", "sort of want",
 )
 DEPTH_NEAR = ("closest", "nearest", "front", "frontmost", "near", "closer", "nearer", "foremost")
 DEPTH_FAR = ("farthest", "furthest", "back", "far", "rear", "farther", "further", "backmost", "distant", "rearmost",
              "furthermost", "farthermost", "hindmost")
-MIDDLE = ("middle", "center", "centre", "central", "midmost", "middlemost")
+MIDDLE = ("middle", "center", "centre", "central", "midmost", "middlemost", "centremost", "centermost")
 PICK_VERBS = ("pick", "pick up", "pick out", "grab", "grasp", "take", "take hold of", "lift", "lift up", "get",
               "fetch", "seize", "hold", "collect", "snatch", "retrieve", "raise", "raise up", "can i have",
               "give me", "hand me", "pass me", "let me have")
@@ -151,7 +158,7 @@ PRONOUNS = frozenset({"it", "them", "they", "him", "her", "itself", "themselves"
 SIDES = ("left", "right")
 RELATIONS = ("left_of", "right_of", "in_front_of", "behind", "next_to")
 PLACE_KINDS = ("on", "into", "to")
-SIDE_SUFFIXES = ("side", "end", "edge", "hand side", "hand end")   # what may follow a side word and add nothing
+SIDE_SUFFIXES = ("side", "end", "edge", "hand side", "hand end", "hand")   # what may follow a side word and add nothing
 COLOUR_NOUNS = ("colour", "color", "shade")
 
 
@@ -159,13 +166,15 @@ COLOUR_NOUNS = ("colour", "color", "shade")
 # "'d", "'m" and "'s" of a noun stay as written ("i'd", "the robot's"), "n't" stays a negation
 _CASUAL = {"gimme": "give me", "lemme": "let me", "wanna": "want to", "gonna": "going to", "gotta": "got to",
            "ya": "you", "u": "you", "ur": "your", "n": "and", "&": "and", "plz": "please", "pls": "please",
+           "oughta": "ought to", "kinda": "kind of", "sorta": "sort of", "k": "ok", "kk": "ok",
            "it's": "it is", "what's": "what is", "here's": "here is", "colour's": "colour is", "color's": "color is"}
-_CONTRACTION = re.compile(r"\b(you|we|they|i|it)'(re|ll|ve)\b")
+_CONTRACTION = re.compile(r"\b(you|we|they|i|it)'(re|ll|ve)\b|\b(you|we|they)'(d)\b")
 _CASUAL_RE = re.compile(r"(?<![\w'])(" + "|".join(re.escape(k) for k in _CASUAL) + r")(?![\w'])")
 
 
 def _expand_contractions(t: str) -> str:
-    t = _CONTRACTION.sub(lambda m: f"{m.group(1)} {dict(re='are', ll='will', ve='have')[m.group(2)]}", t)
+    t = _CONTRACTION.sub(lambda m: f"{m.group(1) or m.group(3)} "
+                         f"{dict(re='are', ll='will', ve='have', d='would')[m.group(2) or m.group(4)]}", t)
     return _CASUAL_RE.sub(lambda m: _CASUAL[m.group(1)], t)
 
 
@@ -259,10 +268,11 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
                   f"over to the {s}", f"over on the {s}", f"all the way over to the {s}", f"all the way over on the {s}",
                   f"way over on the {s}", f"at the {s}-most end", f"at the very {s} end", f"at the very end on the {s}",
                   f"at the far end to the {s}", f"at the end to the {s}", f"{s} side", f"on the table's {s}",
-                  f"at the table's {s}", f"on the table's {s} side", f"at the table's {s} end"):
+                  f"at the table's {s}", f"on the table's {s} side", f"at the table's {s} end", f"on the {s}most",
+                  f"on the {s} most", f"at the {s}most", f"at the {s} most", f"on the very {s}most"):
             add(p, ext)
-            for sfx in SIDE_SUFFIXES:   # "counting from the right side", "furthest to the left end"
-                if p.endswith(s):
+            for sfx in SIDE_SUFFIXES:   # "counting from the right side", "on the left-most side"
+                if p.endswith((s, "most")):
                     add(f"{p} {sfx}", ext)
             for grp in ("row", "line", "group", "table", "tabletop"):   # every object is on the table
                 add(f"{p} of the {grp}", ext)
@@ -375,6 +385,9 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
             add(f"{aux} {part}", (GOV, f"{aux} {part}"))
         for part in PICK_PARTICIPLES:
             add(f"{aux} {part}", (PICKV, PASSIVE))
+    for part in PICK_PARTICIPLES:
+        if part not in ("picked", "held", "raised"):
+            add(part, (PICKV, PASSIVE))         # "I'd like the red cup picked up"
     for want in ("wants", "needs", "want", "need"):   # "the cup wants putting on the plate" (British)
         for v in PLACE_VERBS:
             add(f"{want} {_gerund(v)}", (GOV, f"{want} {_gerund(v)}"))
@@ -393,7 +406,7 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
         add(p, (REL, "next_to"))
     for g in GO_WORDS:
         add(g, (GOV, g))
-    for p in ("see", "look at", "look for", "find", "locate", "spot", "notice", "you see", "do you see",
+    for p in ("see", "look", "look at", "look for", "find", "locate", "spot", "notice", "you see", "do you see",
               "can you see", "there are", "there are some", "there are a few"):
         add(p, (INTRO, p))
     add("->", (ARROW, None))
@@ -511,7 +524,8 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
             add(f"{c} {cn}", (COLOR, c))
             for p in (f"whose {cn} is {c}", f"with the {c} {cn}", f"with a {c} {cn}", f"of a {c} {cn}",
                       f"of the {c} {cn}", f"has a {c} {cn}", f"in the {cn} {c}", f"of the {cn} {c}",
-                      f"with the {cn} {c}", f"the {cn} {c}", f"is the {cn} {c}", f"in a {c} {cn}"):
+                      f"with the {cn} {c}", f"the {cn} {c}", f"is the {cn} {c}", f"in a {c} {cn}", f"in {c} {cn}",
+                      f"in the {c} {cn}"):
                 add(p, (RELCL, None), (COLOR, c))
         add(f"in {c}", (RELCL, None), (COLOR, c))
     for p, sel in (("least tall", ("height", "min")), ("least big", ("size", "min")), ("least large", ("size", "min")),
@@ -575,6 +589,16 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", t).strip()
 
 
+def _position_follows(words: list[str], i: int) -> bool:
+    """Whether the lexeme starting at words[i] places something without a side: the middle, a depth, a relation."""
+    for n in range(min(_MAX_SPAN, len(words) - i), 0, -1):
+        lexemes = _LEX.get(tuple(words[i:i + n]))
+        if lexemes:
+            cat, val = lexemes[0]
+            return n > 1 and (cat == REL or (cat == SEL and isinstance(val, tuple) and val[0] in ("middle", "depth")))
+    return False
+
+
 def tokenize(text: str) -> list[Token]:
     """Normalised words -> lexemes, longest multi-word expression first. Context decides a few words
     that have two senses ("can you" vs "the can", "place" verb vs noun, "near the box" vs "near")."""
@@ -613,6 +637,10 @@ def tokenize(text: str) -> list[Token]:
                 break
         else:
             n = 0
+        if n == 1 and w == "right" and _position_follows(words, i + 1):
+            out.append(Token(FILL, None, w))       # "right in the centre", "right at the back": an intensifier
+            i += 1
+            continue
         if n == 1 and w in ("near", "nearest", "closest") and nxt in DETS and prev not in DETS:
             out.append(Token(REL, "next_to", w))   # "the cup nearest the box": a relation, not a superlative
             i += 1
@@ -654,13 +682,20 @@ def _manner_adverbs(tokens: list[Token]) -> list[Token]:
         if t.cat != UNKNOWN or not _MANNER_RE.match(t.surface) or t.surface in NOT_MANNER:
             continue
         j = i - 1
-        while j >= 0 and out[j].surface in ("very", "really", "so", "super", "extra", "quite"):
+        while j >= 0 and out[j].surface in ("very", "really", "real", "so", "super", "extra", "quite"):
             j -= 1          # "very carefully": judged by the word before the intensifier
         prev = out[j] if j >= 0 else None
         nxt = next((x for x in out[i + 1:] if not (x.cat == UNKNOWN and _MANNER_RE.match(x.surface))), None)
         prev_ok = prev is None or prev.cat in _ADVERB_PREV or (prev.cat == FILL and prev.surface not in _COPULA)
         next_ok = nxt is None or nxt.cat in _ADVERB_NEXT or nxt.cat == FILL
         if prev_ok and next_ok:
+            out[i] = Token(FILL, None, t.surface)
+            for k in range(j + 1, i):     # "real slowly": the intensifier goes with its adverb
+                if out[k].cat == UNKNOWN:
+                    out[k] = Token(FILL, None, out[k].surface)
+    for i, t in enumerate(out[:-1]):   # "real slowly" with a filler adverb ("slowly" is filler anyway)
+        nxt = out[i + 1]
+        if t.cat == UNKNOWN and t.surface == "real" and nxt.cat == FILL and _MANNER_RE.match(nxt.surface):
             out[i] = Token(FILL, None, t.surface)
     return out
 
@@ -1047,6 +1082,11 @@ def _discourse(tokens: list[Token]) -> list[Token]:
         if that is not None and that + 1 < len(tokens) and tokens[that + 1].cat in (GOV, PICKV, PLACEV) \
                 and _names_object(tokens[2:that]):
             tokens = tokens[2:that] + tokens[that + 1:]
+    # "I'd like to end up with the red cup in the bowl": the 'with' object goes to the place
+    g = next((i for i, t in enumerate(tokens) if t.cat == GOV), None)
+    if g is not None and g + 1 < len(tokens) and tokens[g + 1].surface == "with" and not _names_object(tokens[:g]) \
+            and not any(t.cat == PRON for t in tokens[g + 2:]):
+        tokens = tokens[:g] + tokens[g + 2:]
     # the place as the subject: "the plate should end up with the red cup on it"
     if len(tokens) > 4 and tokens[-1].cat == PRON and tokens[-2].cat == PREP \
             and not any(t.cat in (PICKV, PLACEV, ARROW) for t in tokens):
