@@ -71,7 +71,11 @@ def test_typed_marks_policy_step_and_depth_query_service(ros):
     from spatialbot_ros.nodes.spatial_policy import LATCHED, SpatialPolicyNode
 
     sim = MujocoSimNode(parameter_overrides=[Parameter("camera_rate_hz", value=5.0)])
-    policy = SpatialPolicyNode(parameter_overrides=extrinsic_params(sim.cell.base_from_camera))
+    # an instruction topic of its own: the test before this one left a latched "pick the purple cup" on the
+    # default topic, which a participant that outlives its test can still hand to this node
+    instruction_topic = "/spatialbot/instruction_typed_test"
+    policy = SpatialPolicyNode(parameter_overrides=[*extrinsic_params(sim.cell.base_from_camera),
+                                                    Parameter("instruction_topic", value=instruction_topic)])
     op = ros.create_node("typed_operator")
     steps, marks = [], []
     op.create_subscription(PolicyStep, "/spatialbot/policy_step", steps.append, 10)
@@ -83,7 +87,7 @@ def test_typed_marks_policy_step_and_depth_query_service(ros):
     fut = depth.call_async(DepthQuery.Request(x=0.5, y=0.5, normalized=True, box_xyxy=[-1, -1, -1, -1]))
     assert spin_until([policy, op], fut.done) and not fut.result().ok and "no camera frame" in fut.result().message
 
-    op.create_publisher(String, "/spatialbot/instruction", LATCHED).publish(
+    op.create_publisher(String, instruction_topic, LATCHED).publish(
         String(data="pick the middle cup and put it on the plate"))
     assert spin_until([sim, policy, op], lambda: bool(steps and marks), timeout=40.0)
     step, arr = steps[-1], marks[-1]

@@ -3,6 +3,7 @@ prints a traceback (with where to report it), and --debug shows the traceback of
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 from pathlib import Path
@@ -189,6 +190,10 @@ def test_unwritable_out_is_found_before_training(tmp_path, capsys, monkeypatch, 
 
 
 def _unwritable_out_is_found_first(tmp_path, capsys, monkeypatch, out, command):
+    # import the modules that bind these names first: a module first imported while a name it imports
+    # is patched keeps the patch for the rest of the session (the demo test then ran a lambda)
+    for module in ("spatialbot_ros.apps.evaluate", "spatialbot_ros.apps.demo", "spatialbot_ros.cli"):
+        importlib.import_module(module)
     ran = []
     monkeypatch.setattr("spatialbot_ros.apps.episode.run_episode", lambda *a, **k: ran.append(1))
     monkeypatch.setattr("spatialbot_ros.apps.spatial_qa.generate_qa", lambda *a, **k: ran.append(1) or [])
