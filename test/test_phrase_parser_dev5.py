@@ -48,6 +48,12 @@ def _ground(marks, text: str) -> tuple[str, str | None]:
     ("the box, the green one, on the plate", "box", "plate"),
     ("the blue cup is what to pick", "D", None),                    # pseudo-cleft
     ("grab the mini red cup", "A", None),                           # a size word
+    # round 2 (from the unseen part)
+    ("object -> blue cup, target -> bowl", "D", "bowl"),           # '->' slots; 'target' after 'object' is the place
+    ("from: green box to: plate", "box", "plate"),
+    ("put the blue cup on top of the plate on top of the plate", "D", "plate"),   # a 5-word repeat
+    ("put blue cup on top plate", "D", "plate"),                    # a dropped 'of'
+    ("grab the second cup along, from the left", "B", None),
 ])
 def test_dev5_rules_read_what_the_words_mean(marks, text: str, pick: str, place: str | None) -> None:
     assert _ground(marks, text) == (pick, place)
@@ -63,6 +69,8 @@ def test_dev5_rules_read_what_the_words_mean(marks, text: str, pick: str, place:
     ("pick up the crimson cup", "'crimson'"),
     ("put the blue cup at the back", "no place"),              # 'at the back' is a position
     ("pick up the blue cup at the plate", "'at'"),             # no place verb: 'at' stays unread
+    ("object -> blue cup, speed -> fast", "'speed'"),
+    ("pick up the cup all the way", "'way'"),                  # 'all the way' with no position after it
 ])
 def test_dev5_look_alikes_stay_refused(marks, text: str, match: str) -> None:
     with pytest.raises(GroundingError, match=match):

@@ -234,7 +234,11 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
               "furthest back", "farthest back", "in the back row", "back row", "rear row", "in the rear row",
               "far row", "in the far row"):
         add(p, (SEL, ("depth", "far")))
-    # dev5: a direction rather than a place ("the ball toward the front", "towards the back")
+    # dev5: a direction rather than a place ("the ball toward the front", "towards the back"); 'very'
+    for p in ("in the very front", "at the very front"):
+        add(p, (SEL, ("depth", "near")))
+    for p in ("in the very back", "at the very back", "at the very rear"):
+        add(p, (SEL, ("depth", "far")))
     for tw in ("toward", "towards"):
         for w in ("front", "near side", "near edge"):
             add(f"{tw} the {w}", (SEL, ("depth", "near")))
@@ -255,6 +259,8 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
             for link in ("from ", "away from "):
                 add(f"{w} {link}{ref}", (SEL, (f"depth_{frame}", "far")))
         add(f"next to {ref}", (SEL, (f"depth_{frame}", "near")))
+        for tw in ("toward", "towards"):   # "the cup toward me": the one nearest that frame
+            add(f"{tw} {ref}", (SEL, (f"depth_{frame}", "near")))
     for m in MIDDLE:
         add(m, (SEL, ("middle", "lr")))
         for p in ("in the", "at the", "in the very"):
@@ -377,7 +383,7 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
                     ("back into", "into"), ("back in", "into"), ("back onto", "on"), ("over into", "into"),
                     ("over onto", "on"), ("over on", "on"), ("over in", "into"), ("over inside", "into"),
                     ("over on top of", "on"), ("over to", "to"), ("down on top of", "on"), ("back on top of", "on"),
-                    ("up on top of", "on"), ("down inside", "into"), ("down inside of", "into")):
+                    ("up on top of", "on"), ("down inside", "into"), ("down inside of", "into"), ("on top", "on")):
         add(p, (PREP, kind))
     for v in PICK_VERBS:
         add(v, (PICKV, v))
@@ -596,10 +602,10 @@ class Token:
 
 # dev5: labelled slots ("target: red cup; goal: bowl", "obj=red cup dest=plate") and call notation
 # ("pick(red_cup) place(bowl)", "move(red cup, bowl)"), read by the role their label or verb names
-PICK_SLOTS = frozenset({"target", "object", "obj", "item", "pick", "grasp", "grab", "src", "source", "thing"})
+PICK_SLOTS = frozenset({"target", "object", "obj", "item", "pick", "grasp", "grab", "src", "source", "thing", "from"})
 PLACE_SLOTS = frozenset({"goal", "dest", "destination", "dst", "place", "to", "where", "location", "container"})
 FRAME_SLOTS = frozenset({"task", "cmd", "command", "action", "instruction", "request", "step"})
-_SLOT_RE = re.compile(r"(?:^|(?<=[\s;,/]))([a-z_]+)\s*[:=]\s*")
+_SLOT_RE = re.compile(r"(?:^|(?<=[\s;,/]))([a-z_]+)\s*(?:[:=]|-+>)\s*")
 _CALL_RE = re.compile(r"([a-z_]+)\s*\(([^()]*)\)")
 _PICK_PLACE_CALLS = frozenset({"pick_place", "pick_and_place", "pickplace", "pick_n_place"})
 
@@ -670,16 +676,27 @@ def normalise(text: str) -> str:
 
 
 def _collapse_repeats(words: list[str]) -> list[str]:
-    """'the the red cup', 'on the plate on the plate': a word run said twice in a row (speech, a stutter)
-    is said once. Repeating words never changes which object or place they name."""
+    """'the the red cup', 'red red', '... on the plate on the plate': a stutter or a repeated place (speech)
+    is said once. Only one word said twice, or a place phrase ('on'/'in'/'into'/... + words) repeated at the
+    end of a clause: a repeated relation ('the cup left of the cup left of the box') is a chain and stays.
+    Over-long input stays as written, so the token bound still refuses it."""
+    if len(words) > MAX_TOKENS:
+        return words
     out: list[str] = []
-    for w in words:
+    for k, w in enumerate(words):
+        if out and w == out[-1] and w != ",":
+            continue
         out.append(w)
-        for n in range(1, 5):
-            if len(out) >= 2 * n and out[-n:] == out[-2 * n:-n] and w != ",":
+        if k + 1 < len(words) and words[k + 1] != ",":
+            continue
+        for n in range(2, 7):
+            if len(out) >= 2 * n and out[-n:] == out[-2 * n:-n] and out[-n] in _PLACE_WORDS:
                 del out[-n:]
                 break
     return out
+
+
+_PLACE_WORDS = frozenset({"on", "in", "into", "onto", "inside", "to", "at"})
 
 
 def _fromside_follows(words: list[str], i: int) -> bool:
@@ -743,6 +760,14 @@ def tokenize(text: str) -> list[Token]:
                 break
         else:
             n = 0
+        if n < 3 and words[i:i + 3] == ["all", "the", "way"] and _position_follows(words, i + 3):
+            out.extend(Token(FILL, None, x) for x in words[i:i + 3])   # "all the way at the back": an intensifier
+            i += 3
+            continue
+        if w == "along" and nxt == "," and _fromside_follows(words, i + 2):
+            out.append(Token(FILL, None, w))     # "the second cup along, from the left": one ordinal phrase
+            i += 2
+            continue
         if n == 0 and w == "at" and any(t.cat == PLACEV for t in out):
             out.append(Token(PREP, "to", w))   # "put the cup at the plate": a destination ("at the back" is a lexeme)
             i += 1
