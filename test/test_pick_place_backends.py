@@ -120,3 +120,27 @@ def test_an_eye_in_hand_calibration_is_accepted_and_each_frame_gets_the_camera_p
             node.latest_frame()
     finally:
         node.destroy_node()
+
+
+def test_a_destroyed_or_refused_node_leaves_no_action_server_and_no_estop_thread(ros):
+    """rclpy's destroy_node keeps action servers alive: a destroyed pick_place still offered /pick_place
+    and took goals it never ran (the next test's commander found it before the real node was up). A node
+    that refuses to start leaves no e-stop thread behind either."""
+    import threading
+
+    from spatialbot_ros.commander import PickPlaceCommander
+
+    with pytest.raises(ValueError, match="speed_scale"):
+        make_node(speed_scale=3.0)
+    with pytest.raises(ValueError, match="unknown"):
+        make_node(motion_backend="teleport")  # refused while the motion path is built
+    assert not [t for t in threading.enumerate() if t.name == "estop-executor"]
+    node = make_node()
+    assert node._action is not None, "typed interfaces are built by scripts/setup.sh"
+    node.destroy_node()
+    probe = ros.create_node("zombie_probe")
+    try:
+        commander = PickPlaceCommander(node=probe, transport="action")
+        assert not commander.wait_for_server(2.0), "a destroyed pick_place still offers its action server"
+    finally:
+        probe.destroy_node()

@@ -77,10 +77,6 @@ class PickPlaceNode(Node):
         self.checker = SafetyChecker(params.safety_limits(p))
         self.estop = EStop()
         safety_group = MutuallyExclusiveCallbackGroup()  # arming and cancel never wait behind a goal
-        # the e-stop has a node and an executor thread of its own: it never queues behind the joint-state
-        # and camera callbacks (hundreds a second) that this node's executor serves
-        self._estop_node = EStopNode(self, self.estop, str(p["estop_topic"]), str(p["estop_state_topic"]),
-                                     str(p["reset_estop_service"]))
         self.watchdogs = {"camera": Watchdog(float(p["frame_timeout_s"])),
                           "joint_states": Watchdog(float(p["joint_states_timeout_s"]))}
         self._dh = dh_for(str(p["ur_type"]))
@@ -89,6 +85,11 @@ class PickPlaceNode(Node):
         self.motion = build_cell_motion(self, motion_settings(p), self.checker, self.estop, self.watchdogs,
                                         preview=self._publish_preview)
         self._operator, self._shared, self._recorder = self._teleop_collection(p)
+        # the e-stop has a node and an executor thread of its own: it never queues behind the joint-state
+        # and camera callbacks (hundreds a second) that this node's executor serves. Started after the
+        # refusals above, so a node that refuses to start leaves no thread and no node behind.
+        self._estop_node = EStopNode(self, self.estop, str(p["estop_topic"]), str(p["estop_state_topic"]),
+                                     str(p["reset_estop_service"]))
         self._pub_armed = self.create_publisher(Bool, p["armed_state_topic"], LATCHED_QOS)
         self.create_service(SetBool, p["arm_service"], guarded(self, self._on_arm, lambda _q, res: res),
                             callback_group=safety_group)
@@ -181,6 +182,8 @@ class PickPlaceNode(Node):
                                                           self.base_frame, stamp, dry_run))
 
     def destroy_node(self) -> None:
+        if self._action is not None:
+            self._action.destroy()
         self._estop_node.close()
         super().destroy_node()
 

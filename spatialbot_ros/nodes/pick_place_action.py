@@ -80,6 +80,11 @@ class PickPlaceActionServer:
                                    cancel_callback=lambda _handle: CancelResponse.ACCEPT,
                                    callback_group=ReentrantCallbackGroup())
 
+    def destroy(self) -> None:
+        """rclpy's Node.destroy_node leaves action servers alive: without this the server stays
+        discoverable (and accepts goals nobody executes) for the rest of the process."""
+        self.server.destroy()
+
     def _on_goal(self, _request: Any) -> GoalResponse:
         return GoalResponse.REJECT if self._runner.busy else GoalResponse.ACCEPT
 

@@ -298,6 +298,8 @@ class UrDriverEmulatorNode(Node):
         self._stop.set()
         for t in self._threads:
             t.join(timeout=2.0)
+        for server in (self._traj_server, self._gripper_server):
+            server.destroy()  # rclpy's destroy_node leaves action servers discoverable
         super().destroy_node()
 
 
