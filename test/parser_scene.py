@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from spatialbot_ros.core.grounding import ground_instruction
 from spatialbot_ros.core.instruction_templates import SceneObjectFacts
 from spatialbot_ros.core.transforms import look_at
 
@@ -26,3 +27,16 @@ SCENE = [scene_object("A", "cup", "red", 0.45, -0.24, 0.8), scene_object("B", "c
          scene_object("C", "cup", "red", 0.45, 0.08, 1.3), scene_object("D", "cup", "blue", 0.45, 0.24),
          scene_object("box", "box", "green", 0.62, -0.10), scene_object("plate", "plate", "white", 0.66, 0.15),
          scene_object("bowl", "bowl", "yellow", 0.33, 0.30)]
+
+
+def ground_names(marks: list, text: str) -> tuple[str, str | None]:
+    """The names of the object to pick and of the place (None: no place) the instruction grounds to."""
+    g = ground_instruction(text, marks, base_from_camera=CAM)
+    names = {m.id: m.label for m in marks}
+    return names[g.pick_mark_id], (names[g.place.mark_id] if g.place is not None else None)
+
+
+def rule_grounder(text: str, marks: list, base_from_camera: np.ndarray) -> tuple[int, int | None]:
+    """The rule grounder as the dev splits' scorer (sim.dev_grammar.score_grounder) calls it."""
+    g = ground_instruction(text, marks, None, base_from_camera)
+    return g.pick_mark_id, g.place.mark_id if g.place is not None else None

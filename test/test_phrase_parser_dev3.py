@@ -10,7 +10,7 @@ Scene: test/parser_scene.py.
 from __future__ import annotations
 
 import pytest
-from parser_scene import CAM, SCENE, scene_object
+from parser_scene import CAM, SCENE, ground_names, rule_grounder, scene_object
 
 from spatialbot_ros.core.errors import GroundingError
 from spatialbot_ros.core.grounding import ground_instruction
@@ -23,10 +23,7 @@ def marks():
     return marks_from_facts(SCENE, CAM)
 
 
-def _ground(marks, text: str) -> tuple[str, str | None]:
-    g = ground_instruction(text, marks, base_from_camera=CAM)
-    names = {m.id: m.label for m in marks}
-    return names[g.pick_mark_id], (names[g.place.mark_id] if g.place is not None else None)
+_ground = ground_names
 
 
 @pytest.mark.parametrize("text, pick, place", [
@@ -109,15 +106,11 @@ def test_dev3_rules_do_not_swallow_content(marks, text: str, match: str) -> None
 
 def test_dev3_split_grounds_without_misreadings() -> None:
     """A slice of both dev3 parts: every must-refuse case refused and nothing acted on wrongly."""
-    from spatialbot_ros.core.grounding import ground_instruction as ground
     from spatialbot_ros.sim.dev_grammar import score_grounder
     from spatialbot_ros.sim.dev_grammar3 import dev3_cases
 
-    def grammar(text, marks, base_from_camera):
-        g = ground(text, marks, None, base_from_camera)
-        return g.pick_mark_id, g.place.mark_id if g.place is not None else None
 
     for part in ("tune", "check"):
-        s = score_grounder(grammar, dev3_cases(part, 80))
+        s = score_grounder(rule_grounder, dev3_cases(part, 80))
         assert s.misreadings == 0 and s.refusal_recall == 1.0, s.failures
         assert s.success >= 0.95, s.failures

@@ -12,7 +12,7 @@ a green box, a white plate, a yellow bowl).
 from __future__ import annotations
 
 import pytest
-from parser_scene import CAM, SCENE
+from parser_scene import CAM, SCENE, ground_names, rule_grounder
 
 from spatialbot_ros.core.errors import GroundingError
 from spatialbot_ros.core.grounding import ground_instruction
@@ -26,10 +26,7 @@ def marks():
     return marks_from_facts(SCENE, CAM)
 
 
-def _ground(marks, text: str) -> tuple[str, str | None]:
-    g = ground_instruction(text, marks, base_from_camera=CAM)
-    names = {m.id: m.label for m in marks}
-    return names[g.pick_mark_id], (names[g.place.mark_id] if g.place is not None else None)
+_ground = ground_names
 
 
 def _refused(marks, text: str, match: str) -> None:
@@ -195,11 +192,8 @@ def test_dev4_split_grounds_without_misreadings() -> None:
     from spatialbot_ros.sim.dev_grammar import score_grounder
     from spatialbot_ros.sim.dev_grammar4 import dev4_cases
 
-    def grammar(text, marks, base_from_camera):
-        g = ground_instruction(text, marks, None, base_from_camera)
-        return g.pick_mark_id, g.place.mark_id if g.place is not None else None
 
     for part in ("tune", "check"):
-        s = score_grounder(grammar, dev4_cases(part, 80))
+        s = score_grounder(rule_grounder, dev4_cases(part, 80))
         assert s.misreadings == 0 and s.refusal_recall == 1.0, s.failures
         assert s.success >= 0.95, s.failures

@@ -12,7 +12,7 @@ a green box, a white plate, a yellow bowl).
 from __future__ import annotations
 
 import pytest
-from parser_scene import CAM, SCENE
+from parser_scene import CAM, SCENE, ground_names
 
 from spatialbot_ros.core.errors import GroundingError
 from spatialbot_ros.core.grounding import ground_instruction
@@ -26,10 +26,7 @@ def marks():
     return marks_from_facts(SCENE, CAM)
 
 
-def _ground(marks, text: str) -> tuple[str, str | None]:
-    g = ground_instruction(text, marks, base_from_camera=CAM)
-    names = {m.id: m.label for m in marks}
-    return names[g.pick_mark_id], (names[g.place.mark_id] if g.place is not None else None)
+_ground = ground_names
 
 
 @pytest.mark.parametrize("text, pick, place", [

@@ -97,7 +97,7 @@ def test_round_trip_yaml_and_json(tmp_path):
 def test_generator_is_deterministic_and_respects_constraints():
     assert generate_scene(7) == generate_scene(7)
     assert generate_scene(7).instruction != generate_scene(8).instruction or generate_scene(7).objects != generate_scene(8).objects
-    scenes = generate_scenes(200, 3)
+    scenes = generate_scenes(120, 3)
     cats = set()
     for s in scenes:
         assert 2 <= len(s.objects) <= 6

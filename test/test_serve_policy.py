@@ -96,7 +96,7 @@ def rendered():
 @pytest.fixture()
 def server():
     srv = make_server(SimplerEnvPolicy("geometric", "widowx_bridge"), "127.0.0.1", 0, max_body_bytes=8 * 2**20)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)  # shutdown() waits one poll
     thread.start()
     yield f"http://127.0.0.1:{srv.server_address[1]}", srv
     srv.shutdown()
