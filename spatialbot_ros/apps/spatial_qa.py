@@ -16,7 +16,7 @@ import json
 import logging
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -225,7 +225,8 @@ def _scene_items(job: tuple[int, int]) -> tuple[QaScene, list[SpatialQuestion]] 
         rendered.cell.close()
 
 
-def _rendered_scenes(jobs: list[tuple[int, int]], workers: int) -> Iterator[tuple[QaScene, list[SpatialQuestion]] | None]:
+def _rendered_scenes(jobs: list[tuple[int, int]],
+                     workers: int) -> Generator[tuple[QaScene, list[SpatialQuestion]] | None, None, None]:
     """The scenes in order, rendered here or in `workers` processes ahead of the consumer (the
     consumer stops when every category is full; scenes rendered ahead are then dropped)."""
     if workers <= 1:
@@ -268,9 +269,7 @@ def generate_qa(n_per_category: int, seed: int = 0, progress: bool = False,
             if all(c >= n_per_category for c in counts.values()):
                 break
     finally:
-        close = getattr(scenes, "close", None)
-        if close is not None:
-            close()  # ends the worker pool
+        scenes.close()  # ends the worker pool (scenes rendered ahead are dropped)
         bar.close()
     short = {c: n for c, n in counts.items() if n < n_per_category}
     if short:

@@ -52,13 +52,11 @@ class PoolExecutor(MultiThreadedExecutor):
         except (ExternalShutdownException, ShutdownException, TimeoutException, ConditionReachedException):
             return
         with self._queued_lock:
-            started = self._queued.get(task)
-            queued_before = started is not None
-            if not queued_before:
+            queued = self._queued.get(task)
+            if queued is None:
                 started = self._queued[task] = threading.Event()
-        assert started is not None
-        if queued_before:
-            started.wait(REQUEUE_WAIT_S)  # a worker has it, or will: let it run
+        if queued is not None:
+            queued.wait(REQUEUE_WAIT_S)  # a worker has it, or will: let it run
             return
         self._executor.submit(self._run, task, started)
         self._futures.append(task)
