@@ -5,6 +5,7 @@
 # the spatialbot_interfaces package built against the ROS wheels (scripts/build_interfaces.sh). A second run with nothing changed
 # only checks stamps and returns in a few seconds.
 # Usage: scripts/setup.sh [base|test|learn|maniskill|maniskill-planner]
+# (test = learn + ray + the test tools, and the maniskill venv unless SPATIALBOT_NO_MANISKILL=1)
 # The two ManiSkill3 profiles (optional) build venvs of their own, never .venv: `maniskill`
 # (MANISKILL_VENV, default .venv-maniskill: torch CPU, sapien, mani-skill, our package) and
 # `maniskill-planner` (MANISKILL_PLANNER_VENV, default .venv-maniskill-planner: the same with
@@ -114,4 +115,12 @@ if ! scripts/build_interfaces.sh .venv; then
     exit 1
   fi
   echo "setup: WARNING: spatialbot_interfaces did not build; nodes will offer their JSON topic interfaces only" >&2
+fi
+
+# The test profile keeps the ManiSkill3 integration alive: its smoke test (one episode through the
+# real simulator) runs in .venv-maniskill, so the test profile builds it too (Mesa 25 from
+# bookworm-backports, ~95 s with the pip cache the .venv install just filled).
+# SPATIALBOT_NO_MANISKILL=1 leaves it out (the ManiSkill tests then skip, saying why).
+if [ "$profile" = "test" ] && [ "${SPATIALBOT_NO_MANISKILL:-0}" != 1 ]; then
+  scripts/setup.sh maniskill
 fi

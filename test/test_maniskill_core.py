@@ -150,3 +150,29 @@ def test_maniskill_requirements_pin_torch_and_agree_with_base():
     assert {k: ms[k] for k in shared} == {k: base[k] for k in shared}
     assert ms["opencv-python"] == base["opencv-python-headless"]
     assert "opencv-python-headless" not in ms  # sapien needs opencv-python; two OpenCVs share one cv2
+
+
+def test_the_test_command_builds_maniskill_and_requires_its_tests():
+    # CI keeps the integration alive only while the test profile builds the venv and scripts/test
+    # turns a missing venv into failures rather than skips
+    setup = (ROOT / "scripts" / "setup.sh").read_text()
+    test_cmd = (ROOT / "scripts" / "test").read_text()
+    assert re.search(r'if \[ "\$profile" = "test" \].*\n\s+scripts/setup.sh maniskill\n', setup)
+    assert "export SPATIALBOT_REQUIRE_MANISKILL=1" in test_cmd
+    assert test_cmd.index("scripts/setup.sh test") < test_cmd.index("SPATIALBOT_REQUIRE_MANISKILL")
+
+
+def test_a_missing_maniskill_venv_fails_when_required_and_skips_otherwise(monkeypatch, tmp_path):
+    import importlib.util
+
+    from test_maniskill_smoke import maniskill_python
+
+    if importlib.util.find_spec("mani_skill") is not None:
+        pytest.skip("mani_skill imports in this interpreter: there is no missing venv to report")
+    monkeypatch.setenv("MANISKILL_VENV", str(tmp_path / "no-such-venv"))
+    monkeypatch.setenv("SPATIALBOT_REQUIRE_MANISKILL", "1")
+    with pytest.raises(pytest.fail.Exception, match="SPATIALBOT_REQUIRE_MANISKILL=1"):
+        maniskill_python()
+    monkeypatch.delenv("SPATIALBOT_REQUIRE_MANISKILL")
+    with pytest.raises(pytest.skip.Exception, match="scripts/setup.sh maniskill"):
+        maniskill_python()

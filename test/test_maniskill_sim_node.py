@@ -12,17 +12,14 @@ import time
 import numpy as np
 import pytest
 from conftest import spin_until
-from test_maniskill_smoke import ROOT, _maniskill_python
+from test_maniskill_smoke import ROOT, maniskill_python
 
 pytestmark = [pytest.mark.ros, pytest.mark.sim]
 
 
 @pytest.fixture()
 def sim_node(ros):
-    py = _maniskill_python()
-    if py is None:
-        pytest.skip("ManiSkill3 is not installed: no venv at $MANISKILL_VENV (default .venv-maniskill); "
-                    "create it with scripts/setup.sh maniskill")
+    py = maniskill_python()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([py, "-m", "spatialbot_ros.nodes.maniskill_sim", "--ros-args", "-p", "camera_rate_hz:=2.0"],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
