@@ -1,7 +1,10 @@
 """`eval --ray-address`: the same seeded episodes on Ray actors give the same per-episode results
-as one process, in scene order, through the CLI users run (a private local cluster here)."""
+as one process, in scene order, through the CLI users run: on a private local cluster, and on a
+cluster of two Ray nodes (two raylets on this machine, ray.cluster_utils) that the CLI joins by
+address, as it joins a remote one."""
 
 import json
+import logging
 
 import pytest
 
@@ -25,6 +28,29 @@ def test_eval_on_ray_actors_matches_one_process(tmp_path):
     assert [_key(r) for r in on_ray] == [_key(r) for r in one] and len(one) == 3
     rows = [json.loads(line) for line in (tmp_path / "ray" / "episodes.jsonl").read_text().splitlines()]
     assert [r["index"] for r in rows] == [0, 1, 2]
+
+
+def test_eval_joins_a_two_node_cluster_and_its_actors_run_on_both_nodes(tmp_path, caplog):
+    pytest.importorskip("ray", reason="the ray profile (scripts/setup.sh ray) is not installed")
+    from ray.cluster_utils import Cluster
+
+    from spatialbot_ros.cli import main
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    try:
+        cluster.add_node(num_cpus=1)  # one CPU per node: the two one-CPU actors must land on different nodes
+        cluster.wait_for_nodes()
+        assert main(["eval", "--episodes", "2", "--seed", "11", "--out", str(tmp_path / "one")]) == 0
+        with caplog.at_level(logging.INFO, logger="spatialbot_ros.apps.ray_pool"):
+            assert main(["eval", "--episodes", "2", "--seed", "11", "--workers", "2", "--ray-address",
+                         cluster.address, "--out", str(tmp_path / "nodes")]) == 0
+    finally:
+        cluster.shutdown()
+    placed = [r.getMessage() for r in caplog.records if "actors on" in r.getMessage()]
+    assert placed and "2 actors on 2 node(s)" in placed[-1], placed
+    one = json.loads((tmp_path / "one" / "eval.json").read_text())["results"]
+    on_nodes = json.loads((tmp_path / "nodes" / "eval.json").read_text())["results"]
+    assert [_key(r) for r in on_nodes] == [_key(r) for r in one] and len(one) == 2
 
 
 def test_an_unreachable_cluster_is_one_clear_line(tmp_path, capsys):

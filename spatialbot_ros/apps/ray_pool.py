@@ -44,6 +44,11 @@ class _Worker:
     def run(self, item: Any) -> Any:
         return self._work(self._state, item)
 
+    def node_id(self) -> str:
+        import ray
+
+        return str(ray.get_runtime_context().get_node_id())
+
 
 def ordered_map(make_state: Callable[[], Any], work: Callable[[Any, T], R], items: Iterable[T], *,
                 workers: int, address: str) -> Iterator[R]:
@@ -66,6 +71,9 @@ def ordered_map(make_state: Callable[[], Any], work: Callable[[Any, T], R], item
     try:
         actor_cls = ray.remote(num_cpus=1)(_Worker)
         actors = [actor_cls.remote(make_state, work) for _ in range(max(1, workers))]
+        nodes = ray.get([a.node_id.remote() for a in actors])
+        log.info("ray: %d actors on %d node(s): %s", len(actors), len(set(nodes)),
+                 ", ".join(f"{n[:8]} x{nodes.count(n)}" for n in dict.fromkeys(nodes)))
         pool = ray.util.ActorPool(actors)
         yield from pool.map(lambda actor, item: actor.run.remote(item), list(items))
     finally:
