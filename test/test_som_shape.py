@@ -1,0 +1,52 @@
+"""The proposer's shape call on synthetic point sets (core): a ball seen from a low camera shows some
+surface below its equator (ManiSkill PlaceSphere's view: up to ~0.17 of its mid-height band) and is
+still a sphere; a wall, which shows as much surface low as at mid height, never is, nor is a
+square-topped mark (a cube from above: down to ~0.25) with a little wall showing."""
+
+import numpy as np
+import pytest
+
+from spatialbot_ros.core.som_proposer import (
+    ROUND_TOP_MAX_FILL,
+    ROUND_TOP_SPHERE_MAX_LOW_TO_MID,
+    SPHERE_MAX_LOW_TO_MID,
+    GeometricProposer,
+)
+
+pytestmark = pytest.mark.core
+
+
+def _round_mark(low: int, mid: int, height: float = 0.039, radius: float = 0.017):
+    """Heights: `low` points in the bottom quarter, `mid` in the middle fifth, the rest on the upper
+    half; a half-disc footprint as the visible half of a ball projects onto the table."""
+    rng = np.random.default_rng(0)
+    h = np.concatenate([rng.uniform(0.0, 0.24 * height, low), rng.uniform(0.41 * height, 0.59 * height, mid),
+                        rng.uniform(0.62 * height, height, 150)])
+    ang = rng.uniform(0.0, np.pi, len(h))
+    r = radius * np.sqrt(rng.uniform(0.0, 1.0, len(h)))
+    xy = np.stack([r * np.cos(ang), r * np.sin(ang)], axis=1).astype(np.float32)
+    return h, xy, height
+
+
+@pytest.mark.parametrize("low, mid", [(0, 80), (12, 78), (14, 80), (16, 80)])  # ManiSkill balls: up to 14/80
+def test_a_ball_showing_some_surface_below_its_equator_is_a_sphere(low, mid):
+    h, xy, height = _round_mark(low, mid)
+    assert GeometricProposer._shape(h, xy, None, (0.0, 0.0), 0.034, 0.019, height, 0.78) == "sphere"
+
+
+@pytest.mark.parametrize("low, mid", [(54, 80), (80, 80), (100, 80)])  # walls: >= 0.68 of the mid band
+def test_a_round_mark_with_a_wall_down_to_the_table_is_not_a_sphere(low, mid):
+    h, xy, height = _round_mark(low, mid)
+    assert GeometricProposer._shape(h, xy, None, (0.0, 0.0), 0.034, 0.019, height, 0.78) != "sphere"
+
+
+@pytest.mark.parametrize("low, mid", [(20, 80), (24, 80)])  # ManiSkill cubes from above: 0.25-0.5
+def test_a_square_topped_mark_with_a_little_wall_is_not_a_sphere(low, mid):
+    h, xy, height = _round_mark(low, mid)
+    assert GeometricProposer._shape(h, xy, None, (0.0, 0.0), 0.037, 0.035, height, 0.90) != "sphere"
+
+
+def test_the_thresholds_sit_between_the_measured_balls_walls_and_cubes():
+    assert 0.05 < SPHERE_MAX_LOW_TO_MID < 0.25          # any top: MuJoCo balls <= 0.05, cubes >= 0.25
+    assert 0.17 < ROUND_TOP_SPHERE_MAX_LOW_TO_MID < 0.68  # round top: ManiSkill balls <= 0.17, walls >= 0.68
+    assert 0.82 < ROUND_TOP_MAX_FILL < 0.92               # ball tops fill <= 0.82, cube tops >= 0.92
