@@ -26,6 +26,11 @@ Rules over classes rather than word lists (dev4): an unknown -ly word where an a
 expanded alike in the input and the lexicon ("you're", "gimme", "wanna"); the passive with any auxiliary
 ("is to be moved", "could it be picked up"); sentences that refer back ("See the cups? Take the red one.",
 "The red cup. It goes in the bowl.", "it's the red cup that goes ...").
+dev6: reasons and remarks are filler when they name no colour, position, place, verb, negation or condition
+("... because I need the table clear", "I'm tidying up, so ...", "the red cup is dirty, so put it ...");
+a leading question names the object a pronoun refers to ("is it the blue cup? yes, put it ..."); an unknown
+word one slip from exactly one known word, that word a determiner, 'and', 'then', 'please', 'thanks' or 'you',
+is that word ("teh", "adn"); a slip near any other word ("cpu", "plase") is refused.
 
 Negation and exclusion ("not the red one", "anything but the cup") are refused, never inverted:
 whether "not the red one" means any other cup or the one other cup depends on the scene, and a
@@ -34,6 +39,7 @@ refusal is the only reading that cannot pick the excluded object.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -121,6 +127,8 @@ REQUEST_FRAMES = (
     "and that's all", "cheers", "i need your help", "i need some help", "alright", "all right", "next up",
     # dev5: speech-to-text discourse markers and hedges
     "yeah", "yep", "yes", "i guess", "i think", "i suppose", "you know", "okay then", "ok then",
+    # dev6: hedges ("maybe the red cup?", "the blue one, i believe"): the user is unsure, the words name nothing
+    "maybe", "perhaps", "i believe", "i reckon", "i assume",
 )
 # dev4: questions and goal statements that wrap a request ("are you able to ...", "make it so the X is in Y",
 # "the aim is to have the X on Y"): whole phrases, so a word alone ("make", "able", "state") still counts
@@ -586,10 +594,13 @@ def _gerund(verb: str) -> str:
 
 
 _LEX = _lexicon()
+_KNOWN_WORDS = frozenset(w for key in _LEX for w in key) | FILLER | NEGATIONS | DETS
+_TYPO_TARGETS = (DETS | {"and", "then", "please", "thanks", "thank", "you"}) - {"a", "an", "my"}
 _VERB_FIRST_WORDS = frozenset(v.split()[0] for v in PICK_VERBS + PLACE_VERBS)
 _MAX_SPAN = max(len(k) for k in _LEX)
 
 _AFTER_TO = frozenset({"be", "need", "want", "have", "like"})   # "going to need", "to be moved": 'to' is no place
+_SUBJECTS = frozenset({"you", "we", "i", "robot"})   # dev6: "you can put ...": 'can' after a subject is a modal
 _OBJECT_CATS = frozenset({COLOR, NOUN, SEL, ORD, LAST})
 
 
@@ -718,10 +729,43 @@ def _position_follows(words: list[str], i: int) -> bool:
     return False
 
 
+def _edits1(a: str, b: str, transpose_only: bool) -> bool:
+    """Whether b is a one-letter slip of a: two adjacent letters swapped, or (when not transpose_only) one
+    letter left out, doubled in or mistyped."""
+    if a == b:
+        return False
+    if len(a) == len(b):
+        diff = [k for k in range(len(a)) if a[k] != b[k]]
+        if len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]:
+            return True
+        return not transpose_only and len(diff) == 1
+    if transpose_only or abs(len(a) - len(b)) != 1:
+        return False
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return any(long_[:k] + long_[k + 1:] == short for k in range(len(long_)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _function_typo(w: str) -> str:
+    """dev6: 'teh' -> 'the', 'adn' -> 'and', 'thnaks' -> 'thanks': an unknown word that is a one-letter slip
+    of exactly one known word, and that word one of the few that never carry content (a determiner, 'and',
+    'then', 'please', 'thanks', 'you'), is that word: the slip can change no object, colour, verb or place.
+    Slips of 3-4 letters count only as two swapped letters ('new' is one letter from 'now', 'hot' from 'not').
+    A word one letter from any other known word ('cpu', 'rde', 'plase': place or please?, 'lives': lies?)
+    stays unknown and is refused."""
+    if w in _KNOWN_WORDS or len(w) < 3 or not w.isalpha():
+        return w
+    swap_only = len(w) < 5
+    hits = {k for k in _KNOWN_WORDS if abs(len(k) - len(w)) <= 1 and _edits1(k, w, swap_only)}
+    if len(hits) == 1 and hits <= _TYPO_TARGETS:
+        return hits.pop()
+    return w
+
+
 def tokenize(text: str) -> list[Token]:
     """Normalised words -> lexemes, longest multi-word expression first. Context decides a few words
     that have two senses ("can you" vs "the can", "place" verb vs noun, "near the box" vs "near")."""
-    words = _collapse_repeats(normalise(text).split())
+    words = _collapse_repeats([_function_typo(w) for w in normalise(text).split()])
     out: list[Token] = []
     i = 0
     while i < len(words):
@@ -732,7 +776,8 @@ def tokenize(text: str) -> list[Token]:
             out.append(Token(ORD, int(w), w))   # "box 2 from the left": a rank, as "number 2" is
             i += 1
             continue
-        if w == "can" and (not out or nxt in ("you", "i", "we")):
+        if w == "can" and (not out or nxt in ("you", "i", "we")
+                           or (prev in _SUBJECTS and (nxt in _VERB_FIRST_WORDS or nxt in _AFTER_TO))):
             out.append(Token(FILL, None, w))
             i += 1
             continue
@@ -745,7 +790,7 @@ def tokenize(text: str) -> list[Token]:
             out.append(Token(FILL, None, w))
             i += 1
             continue
-        after = words[i + 2] if nxt == "," and i + 2 < len(words) else nxt
+        after = words[i + 2] if nxt in (",", "you") and i + 2 < len(words) else nxt
         if w in ("first", "next", "finally", "now") and (not out or out[-1].cat == BREAK) and after in _VERB_FIRST_WORDS:
             out.append(Token(FILL, None, w))   # "first, pick the cup": sequencing, not an ordinal
             i += 1
@@ -1240,6 +1285,13 @@ def _discourse(tokens: list[Token]) -> list[Token]:
                 tokens = tokens[:lead] + rest
             elif any(t.cat == PRON for t in rest):
                 tokens = tokens[:lead] + tokens[lead + 1:]
+    # dev6: a question that names the object first: "is it the blue cup? yes, put it on the plate"
+    if 0 < lead < len(tokens) and tokens[lead].cat == PRON and tokens[lead - 1].surface in ("is", "was") \
+            and all(t.cat == FILL for t in tokens[:lead]):
+        brk = next((i for i in range(lead + 1, len(tokens)) if tokens[i].cat == BREAK), None)
+        if brk is not None and _names_object(tokens[lead + 1:brk]) and any(t.cat == PRON for t in tokens[brk:]) \
+                and all(t.cat in (DET, FILL) or t.cat in _OBJECT_CATS for t in tokens[lead + 1:brk]):
+            tokens = tokens[:lead] + tokens[lead + 1:]
     # a pronoun subject after a break: "the red cup. it goes in the bowl"
     out: list[Token] = []
     for i, t in enumerate(tokens):
@@ -1286,6 +1338,73 @@ def _discourse(tokens: list[Token]) -> list[Token]:
     return tokens
 
 
+# dev6: what a reason or a remark may hold and still say nothing about which object or where: no colour,
+# position, place phrase, verb or count; no condition or contrast word ("only if", "unless", "but")
+_REMARK_CATS = frozenset({UNKNOWN, FILL, DET, PRON, NOUN, AND, SPOT, RELCL})
+_NOT_IN_REMARK = frozenset({"if", "only", "unless", "until", "when", "after", "before", "instead", "also", "too",
+                            "but", "or", "except", "then", "first", "next", "once", "while"})
+_REASON_MARKS = frozenset({"because", "cause", "since", "coz", "cuz", "bc"})
+_FIRST_PERSON = frozenset({"i", "i'm", "we", "i've", "we've", "i'll", "we'll", "i'd"})
+_PREDICATE_COPULA = frozenset({"is", "are", "looks", "seems", "was"})
+
+
+def _remark(tokens: list[Token], allow: frozenset[str] = _REMARK_CATS) -> bool:
+    return bool(tokens) and all(t.cat in allow and t.surface not in _NOT_IN_REMARK for t in tokens)
+
+
+def _as_filler(tokens: list[Token]) -> list[Token]:
+    return [Token(FILL, None, t.surface) for t in tokens]
+
+
+def _reasons(tokens: list[Token]) -> list[Token]:
+    """Reasons and context around a request say why, not what or where, so their words are filler:
+    - a reason clause up to the next break: 'put the cup in the bowl because I need the table clear',
+      'since the bowl is empty, put ...', '... so that the table is clear';
+    - a first-person remark before the request: "I'm tidying up, so put ...", "we're setting the table: ...";
+    - a remark about the object, which a later pronoun names: 'the red cup is dirty, so put it in the bowl'
+      -> 'the red cup, put it in the bowl'.
+    A reason or remark that holds a colour, a position, a place phrase, a verb (other than an -ing form in a
+    first-person remark), a negation or a condition ('only if') is no mere reason: it stays for the parser,
+    which refuses its words."""
+    out = list(tokens)
+    i = 0
+    while i < len(out):
+        t = out[i]
+        start = i + 1 if t.surface in _REASON_MARKS and t.cat == UNKNOWN else \
+            i + 2 if t.surface == "so" and i + 1 < len(out) and out[i + 1].surface == "that" else None
+        if start is None:
+            i += 1
+            continue
+        end = next((k for k in range(start, len(out)) if out[k].cat == BREAK), len(out))
+        leading = all(x.cat in (FILL, BREAK) for x in out[:i])
+        if _remark(out[start:end]) and (not leading or end < len(out)) and (leading or i > 0):
+            out[i:end] = _as_filler(out[i:end])
+        i = end
+    # a first-person remark before the request
+    brk = next((k for k, x in enumerate(out) if x.cat == BREAK), None)
+    if brk is not None and out and out[0].surface in _FIRST_PERSON:
+        clause = [x for x in out[:brk] if not (x.cat in (PICKV, PLACEV) and x.surface.endswith("ing"))]
+        rest = [x for x in out[brk + 1:] if x.cat not in (FILL, BREAK)]
+        if _remark(clause) and rest and (rest[0].cat in (PICKV, PLACEV) or any(x.cat == GOV for x in rest)):
+            out[:brk] = _as_filler(out[:brk])
+    # a remark about the object: 'NP is PRED, (so) VERB ... PRONOUN ...'
+    cop = next((k for k, x in enumerate(out) if x.surface in _PREDICATE_COPULA), None)
+    if cop is not None and cop > 0 and _names_object(out[:cop]) \
+            and all(x.cat in (DET, FILL) or x.cat in _OBJECT_CATS for x in out[:cop]):
+        brk = next((k for k in range(cop + 1, len(out)) if out[k].cat == BREAK or out[k].surface == "so"), None)
+        if brk is not None:
+            pred = out[cop + 1:brk]
+            # a preposition only where nothing follows it to name a place ('in the way', not 'on the plate')
+            p = next((k for k, x in enumerate(pred) if x.cat == PREP), None)
+            pred_ok = _remark([x for x in pred if x.cat != PREP]) and (p is None or not any(
+                x.cat == NOUN for x in pred[p:]))
+            rest = out[brk:]
+            verb = next((x for x in rest if x.cat not in (FILL, BREAK)), None)
+            if pred_ok and verb is not None and verb.cat in (PICKV, PLACEV) and any(x.cat == PRON for x in rest):
+                out = out[:cop] + _as_filler(out[cop:brk]) + [Token(BREAK, None, ",")] + rest
+    return out
+
+
 def _bare_destination(tokens: list[Token]) -> tuple[list[Token], list[Token]] | None:
     """'red cup... bowl', 'the blue cup -- the plate': two noun phrases set apart by a break, the second a
     bare plate or bowl, say where the first goes (as '->' does). Only a bare support noun phrase qualifies,
@@ -1325,7 +1444,7 @@ def parse_instruction(instruction: object, default_viewpoint: str = "camera") ->
         raise GroundingError(f"the instruction chains {n_rel} spatial relations; at most {MAX_RELATIONS} are accepted")
     if not any(t.cat in _OBJECT_CATS for t in tokens):
         raise GroundingError(f"'{raw.strip()}' names no object to pick (no colour, noun or position)")
-    tokens = _discourse(tokens)
+    tokens = _discourse(_reasons(tokens))
     unknown = [t.surface for t in tokens if t.cat in (UNKNOWN, INTRO)]
     if unknown:
         raise GroundingError(f"cannot use the word(s) {', '.join(repr(w) for w in dict.fromkeys(unknown))} in "
