@@ -67,10 +67,32 @@ TYPO_PLACE = ("put teh {c} {n} {L}", "pick up the {c} {n} adn put it {L}", "ples
               "put the {c} {n} {L} thnaks", "grab the {c} {n} nad put it {L}", "put hte {c} {n} {L}",
               "put the {c} {n} {L} pls thx", "move teh {c} {n} {L} please")
 TYPO_PICK = ("pick up teh {c} {n}", "grab hte {c} {n} pleaes", "pick up the {c} {n} thnaks")
-R2: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
-R2_STACKED: tuple[str, ...] = ()
-R2_NEAR: tuple[str, ...] = ()
-R2_BETWEEN: tuple[str, ...] = ()
+# --- round 2 (written after the tune fixes; the unseen part only) --------------------------------------
+R2: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "reason": (("put the {c} {n} {L}, it's dirty", "the {c} {n} needs washing, so put it {L}",
+                "as the {pl} is free, put the {c} {n} {L}", "put the {c} {n} {L} 'cause it's sticky",
+                "we're cleaning up, the {c} {n} goes {L}", "put the {c} {n} {L} because we need room on the table",
+                "the {c} {n} is empty. could you move it {L}?", "since you're there, put the {c} {n} {L}"),
+               ("grab the {c} {n}, I need it", "the {c} {n} is empty, so pick it up")),
+    "hedge": (("um, I'd say the {c} {n}, {L}", "I guess it's the {c} {n}? move it {L}",
+               "maybe the {c} {n} should go {L}", "possibly the {c} {n}, put it {L}",
+               "the {c} {n} perhaps? put it {L}", "I reckon the {c} {n} goes {L}"),
+              ("I'd say the {c} {n}? pick it up", "perhaps grab the {c} {n}")),
+    "you": (("you're supposed to put the {c} {n} {L}", "you will move the {c} {n} {L}",
+             "you'd better put the {c} {n} {L}", "your next step: put the {c} {n} {L}",
+             "you may now place the {c} {n} {L}", "robot, you need to set the {c} {n} {L}"),
+            ("you may pick up the {c} {n}", "you're supposed to grab the {c} {n}")),
+    "typo": (("put the {c} {n} {L} pleas", "put the {c} {n} {L} thansk", "yuo put the {c} {n} {L}",
+              "pick up the {c} {n} adn then put it {L}", "put the {c} {n} {L} tahnks",
+              "put hte {c} {n} {L} pelase", "pick up teh {c} {n} then put it {L}"),
+             ("pick up teh {c} {n} pelase", "grab the {c} {n} thansk")),
+}
+R2_STACKED = ("the {c} and {sz} {n}", "the {sz}-sized {c} {n}", "that {sz} {c} {n}", "the {sz} {c} toy {n}",
+              "the {c} {n}, the {sz} one")
+R2_NEAR = ("the {n} that is nearest to the {lm}", "the {n} which sits closest to the {lm}",
+           "the {n} that's the closest to the {lm}", "the {n} positioned nearest the {lm}")
+R2_BETWEEN = ("the {n} halfway between the {a} and the {b}", "the {n} that's between the {a} and the {b}",
+              "the {n} between the {a} and {b}", "the {n} which sits between the {a} and the {b}")
 
 
 def _support(g: _Gen4, objs: list[ObjectSpec]) -> tuple[str, str, str]:
