@@ -128,7 +128,7 @@ REQUEST_FRAMES = (
     # dev5: speech-to-text discourse markers and hedges
     "yeah", "yep", "yes", "i guess", "i think", "i suppose", "you know", "okay then", "ok then",
     # dev6: hedges ("maybe the red cup?", "the blue one, i believe"): the user is unsure, the words name nothing
-    "maybe", "perhaps", "i believe", "i reckon", "i assume",
+    "maybe", "perhaps", "i believe", "i reckon", "i assume", "i'd say", "i would say", "possibly",
 )
 # dev4: questions and goal statements that wrap a request ("are you able to ...", "make it so the X is in Y",
 # "the aim is to have the X on Y"): whole phrases, so a word alone ("make", "able", "state") still counts
@@ -601,6 +601,15 @@ _MAX_SPAN = max(len(k) for k in _LEX)
 
 _AFTER_TO = frozenset({"be", "need", "want", "have", "like"})   # "going to need", "to be moved": 'to' is no place
 _SUBJECTS = frozenset({"you", "we", "i", "robot"})   # dev6: "you can put ...": 'can' after a subject is a modal
+# dev6: a modal after its subject and before a verb ("you may now place", "you'd better put")
+_MODALS = frozenset({"can", "may", "might", "shall", "better"})
+
+
+def _verb_follows(words: list[str], i: int) -> bool:
+    """Whether a verb (or 'to be'-style 'to') comes at words[i], after fillers such as 'now' or 'also'."""
+    while i < len(words) and words[i] in ("now", "also", "just", "then", "really"):
+        i += 1
+    return i < len(words) and (words[i] in _VERB_FIRST_WORDS or words[i] in _AFTER_TO)
 _OBJECT_CATS = frozenset({COLOR, NOUN, SEL, ORD, LAST})
 
 
@@ -757,8 +766,8 @@ def _function_typo(w: str) -> str:
         return w
     swap_only = len(w) < 5
     hits = {k for k in _KNOWN_WORDS if abs(len(k) - len(w)) <= 1 and _edits1(k, w, swap_only)}
-    if len(hits) == 1 and hits <= _TYPO_TARGETS:
-        return hits.pop()
+    if (len(hits) == 1 and hits <= _TYPO_TARGETS) or (hits and hits <= {"thank", "thanks", "please"}):
+        return sorted(hits)[-1]   # 'thansk': thank or thanks, a sign-off either way
     return w
 
 
@@ -776,12 +785,13 @@ def tokenize(text: str) -> list[Token]:
             out.append(Token(ORD, int(w), w))   # "box 2 from the left": a rank, as "number 2" is
             i += 1
             continue
-        if w == "can" and (not out or nxt in ("you", "i", "we")
-                           or (prev in _SUBJECTS and (nxt in _VERB_FIRST_WORDS or nxt in _AFTER_TO))):
+        if w == "can" and (not out or nxt in ("you", "i", "we")) or (
+                w in _MODALS and (prev in _SUBJECTS or (w == "better" and prev in ("would", "had")))
+                and _verb_follows(words, i + 1)):
             out.append(Token(FILL, None, w))
             i += 1
             continue
-        if w in ("going", "got", "needs", "ought", "wants") and nxt == "to" and i + 2 < len(words) \
+        if w in ("going", "got", "needs", "ought", "wants", "supposed", "meant") and nxt == "to" and i + 2 < len(words) \
                 and (words[i + 2] in _VERB_FIRST_WORDS or words[i + 2] in _AFTER_TO):
             out.append(Token(FILL, None, w))   # "you're gonna put", "it needs to be moved": a modal
             i += 1
@@ -793,6 +803,11 @@ def tokenize(text: str) -> list[Token]:
         after = words[i + 2] if nxt in (",", "you") and i + 2 < len(words) else nxt
         if w in ("first", "next", "finally", "now") and (not out or out[-1].cat == BREAK) and after in _VERB_FIRST_WORDS:
             out.append(Token(FILL, None, w))   # "first, pick the cup": sequencing, not an ordinal
+            i += 1
+            continue
+        if (w == "sized" and prev in SIZE_WORDS) or (w in ("halfway", "midway", "directly", "exactly", "smack")
+                                                     and nxt == "between"):
+            out.append(Token(FILL, None, w))   # dev6: "the tiny-sized cup", "halfway between X and Y"
             i += 1
             continue
         if w in ("place", "position", "side") and prev in DETS:
@@ -1286,8 +1301,10 @@ def _discourse(tokens: list[Token]) -> list[Token]:
             elif any(t.cat == PRON for t in rest):
                 tokens = tokens[:lead] + tokens[lead + 1:]
     # dev6: a question that names the object first: "is it the blue cup? yes, put it on the plate"
-    if 0 < lead < len(tokens) and tokens[lead].cat == PRON and tokens[lead - 1].surface in ("is", "was") \
-            and all(t.cat == FILL for t in tokens[:lead]):
+    # (and the statement "i guess it's the blue cup? move it ...")
+    if lead < len(tokens) and tokens[lead].cat == PRON and tokens[lead].surface == "it" and (
+            (lead and tokens[lead - 1].surface in ("is", "was") and all(t.cat == FILL for t in tokens[:lead]))
+            or (lead + 1 < len(tokens) and tokens[lead + 1].surface in ("is", "was"))):
         brk = next((i for i in range(lead + 1, len(tokens)) if tokens[i].cat == BREAK), None)
         if brk is not None and _names_object(tokens[lead + 1:brk]) and any(t.cat == PRON for t in tokens[brk:]) \
                 and all(t.cat in (DET, FILL) or t.cat in _OBJECT_CATS for t in tokens[lead + 1:brk]):
@@ -1370,13 +1387,13 @@ def _reasons(tokens: list[Token]) -> list[Token]:
     i = 0
     while i < len(out):
         t = out[i]
-        start = i + 1 if t.surface in _REASON_MARKS and t.cat == UNKNOWN else \
+        leading = all(x.cat in (FILL, BREAK) for x in out[:i])
+        start = i + 1 if t.cat == UNKNOWN and (t.surface in _REASON_MARKS or (leading and t.surface == "as")) else \
             i + 2 if t.surface == "so" and i + 1 < len(out) and out[i + 1].surface == "that" else None
         if start is None:
             i += 1
             continue
         end = next((k for k in range(start, len(out)) if out[k].cat == BREAK), len(out))
-        leading = all(x.cat in (FILL, BREAK) for x in out[:i])
         if _remark(out[start:end]) and (not leading or end < len(out)) and (leading or i > 0):
             out[i:end] = _as_filler(out[i:end])
         i = end
@@ -1387,8 +1404,18 @@ def _reasons(tokens: list[Token]) -> list[Token]:
         rest = [x for x in out[brk + 1:] if x.cat not in (FILL, BREAK)]
         if _remark(clause) and rest and (rest[0].cat in (PICKV, PLACEV) or any(x.cat == GOV for x in rest)):
             out[:brk] = _as_filler(out[:brk])
-    # a remark about the object: 'NP is PRED, (so) VERB ... PRONOUN ...'
-    cop = next((k for k, x in enumerate(out) if x.surface in _PREDICATE_COPULA), None)
+    # a remark after the request: "put the cup in the bowl, it's dirty", "grab the cup, i need it" (a pronoun
+    # or 'i'/'we' as its subject; no noun: ', that one' still points at something)
+    brk = max((k for k, x in enumerate(out) if x.cat == BREAK), default=None)
+    if brk is not None and brk + 2 < len(out) and any(x.cat in (PICKV, PLACEV, GOV, ARROW) for x in out[:brk]) \
+            and (out[brk + 1].cat == PRON or out[brk + 1].surface in _FIRST_PERSON) \
+            and _remark(out[brk + 1:], _REMARK_CATS - {NOUN}):
+        out[brk + 1:] = _as_filler(out[brk + 1:])
+    # a remark about the object: 'NP is PRED, (so) VERB ... PRONOUN ...' (or 'NP needs washing, ...')
+    np_end = next((k for k, x in enumerate(out) if x.cat not in (DET,) and x.cat not in _OBJECT_CATS), len(out))
+    cop = np_end if np_end < len(out) and (out[np_end].surface in _PREDICATE_COPULA or (
+        out[np_end].cat == UNKNOWN and out[np_end].surface.endswith("s") and not out[np_end].surface.endswith("ss"))
+        or out[np_end].surface in ("has", "needs", "need", "have")) else None
     if cop is not None and cop > 0 and _names_object(out[:cop]) \
             and all(x.cat in (DET, FILL) or x.cat in _OBJECT_CATS for x in out[:cop]):
         brk = next((k for k in range(cop + 1, len(out)) if out[k].cat == BREAK or out[k].surface == "so"), None)
