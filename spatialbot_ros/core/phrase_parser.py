@@ -1359,14 +1359,33 @@ def _discourse(tokens: list[Token]) -> list[Token]:
 # position, place phrase, verb or count; no condition or contrast word ("only if", "unless", "but")
 _REMARK_CATS = frozenset({UNKNOWN, FILL, DET, PRON, NOUN, AND, SPOT, RELCL})
 _NOT_IN_REMARK = frozenset({"if", "only", "unless", "until", "when", "after", "before", "instead", "also", "too",
-                            "but", "or", "except", "then", "first", "next", "once", "while"})
+                            "but", "or", "except", "then", "first", "next", "once", "while",
+                            # a retraction or correction is no reason: "..., i changed my mind", "i mean ..."
+                            "wait", "sorry", "actually", "mean", "meant", "mind", "cancel", "stop", "forget",
+                            "scratch", "nevermind", "wrong", "mistake", "kidding", "joking", "undo", "ignore",
+                            "rather", "correction", "oops", "no"})
+# what says how the object should end up ("so that it is upright", "i want it upside down", "it should face
+# left"): a wish or a modal about the object is part of the request, not a reason for it
+_WISH = frozenset({"want", "wants", "like", "prefer", "need", "needs", "wish", "expect"})
+_OBJECT_MODALS = frozenset({"should", "must", "needs", "need", "has", "have", "will", "would", "ought", "shall",
+                            "could", "can", "may", "might", "better", "gotta", "wants"})
 _REASON_MARKS = frozenset({"because", "cause", "since", "coz", "cuz", "bc"})
 _FIRST_PERSON = frozenset({"i", "i'm", "we", "i've", "we've", "i'll", "we'll", "i'd"})
 _PREDICATE_COPULA = frozenset({"is", "are", "looks", "seems", "was"})
 
 
 def _remark(tokens: list[Token], allow: frozenset[str] = _REMARK_CATS) -> bool:
-    return bool(tokens) and all(t.cat in allow and t.surface not in _NOT_IN_REMARK for t in tokens)
+    """Whether the words say nothing about which object, where, or how it should end up."""
+    if not tokens or not all(t.cat in allow and t.surface not in _NOT_IN_REMARK for t in tokens):
+        return False
+    for k, t in enumerate(tokens):
+        if t.cat != PRON:
+            continue
+        if k + 1 < len(tokens) and tokens[k + 1].surface in _OBJECT_MODALS:
+            return False        # "it should be upright"
+        if k + 1 < len(tokens) and any(x.surface in _WISH for x in tokens[:k]):
+            return False        # "i want it upside down" ("because i need it" says no more)
+    return True
 
 
 def _as_filler(tokens: list[Token]) -> list[Token]:
@@ -1394,7 +1413,9 @@ def _reasons(tokens: list[Token]) -> list[Token]:
             i += 1
             continue
         end = next((k for k in range(start, len(out)) if out[k].cat == BREAK), len(out))
-        if _remark(out[start:end]) and (not leading or end < len(out)) and (leading or i > 0):
+        purpose = t.surface == "so"   # "so that it is upright": how it should end up, unless no pronoun
+        if _remark(out[start:end]) and (not leading or end < len(out)) and (leading or i > 0) \
+                and not (purpose and any(x.cat == PRON for x in out[start:end])):
             out[i:end] = _as_filler(out[i:end])
         i = end
     # a first-person remark before the request
@@ -1402,7 +1423,8 @@ def _reasons(tokens: list[Token]) -> list[Token]:
     if brk is not None and out and out[0].surface in _FIRST_PERSON:
         clause = [x for x in out[:brk] if not (x.cat in (PICKV, PLACEV) and x.surface.endswith("ing"))]
         rest = [x for x in out[brk + 1:] if x.cat not in (FILL, BREAK)]
-        if _remark(clause) and rest and (rest[0].cat in (PICKV, PLACEV) or any(x.cat == GOV for x in rest)):
+        if _remark(clause, _REMARK_CATS - {NOUN, PRON}) and rest and (
+                rest[0].cat in (PICKV, PLACEV) or any(x.cat == GOV for x in rest)):
             out[:brk] = _as_filler(out[:brk])
     # a remark after the request: "put the cup in the bowl, it's dirty", "grab the cup, i need it" (a pronoun
     # or 'i'/'we' as its subject; no noun: ', that one' still points at something)
