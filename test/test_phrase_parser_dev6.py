@@ -5,7 +5,7 @@ names the object ('is it the X? ... put it'), one-slip typos of a few function w
 subject, 'X-sized', 'halfway between'. Each rule must leave its look-alikes refused: a reason that names a
 colour, a position, a second action or a condition; a purpose or wish about how the object ends up ('so that
 it is upside down', 'I want it upright'); a retraction ('I changed my mind', 'I mean the plate'); a negated
-remark; a typo one slip from a content word ('cpu', 'rde') or from two words ('plase': place or please?).
+remark; a typo one slip from a content word ('cpu', 'rde', 'bwol'), a mistyped letter ('new': now?).
 
 Scene: test/parser_scene.py (red cups A small, B, C big left to right in the camera image, blue cup D,
 a green box, a white plate, a yellow bowl).
@@ -37,6 +37,7 @@ def marks():
     ("is it the blue cup? yes, put it on the plate", "D", "plate"),               # a question naming the object
     ("pick up teh blue cup adn put it in the bowl", "D", "bowl"),                  # function-word typos
     ("put hte green box on the plate thnaks", "box", "plate"),
+    ("plase put the green box on the plate", "box", "plate"),                     # a letter left out
     ("maybe the green box? put it on the plate", "box", "plate"),                 # a hedge
     ("you can put the blue cup on the plate now", "D", "plate"),                  # a modal after the subject
     ("next you put the blue cup in the bowl", "D", "bowl"),
@@ -74,7 +75,7 @@ def test_dev6_rules_read_what_the_words_mean(marks, text: str, pick: str, place:
     ("you may not put the blue cup in the bowl", "negation"),
     ("pick teh blue cpu", "'cpu'"),                                            # content-word typos
     ("grab the rde cup", "'rde'"),
-    ("plase put the blue cup in the bowl", "'plase'"),                         # place or please?
+    ("put the blue cup in the bwol", "'bwol'"),                                # a swap in a content word
     ("grab the new cup", "'new'"),                                             # 'now'? too short to guess
     ("the cup is dirty, so put it in the bowl", "ambiguous"),
     ("upside down, put the blue cup in the bowl", "'upside'"),                 # no first-person remark

@@ -738,34 +738,33 @@ def _position_follows(words: list[str], i: int) -> bool:
     return False
 
 
-def _edits1(a: str, b: str, transpose_only: bool) -> bool:
-    """Whether b is a one-letter slip of a: two adjacent letters swapped, or (when not transpose_only) one
-    letter left out, doubled in or mistyped."""
-    if a == b:
-        return False
+def _slip(a: str, b: str) -> str | None:
+    """How b is one letter off a: 'swap' (two adjacent letters swapped), 'sub' (one mistyped), 'indel' (one
+    left out or typed in), or None."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return None
     if len(a) == len(b):
         diff = [k for k in range(len(a)) if a[k] != b[k]]
-        if len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]:
-            return True
-        return not transpose_only and len(diff) == 1
-    if transpose_only or abs(len(a) - len(b)) != 1:
-        return False
+        if len(diff) == 1:
+            return "sub"
+        swapped = len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+        return "swap" if swapped else None
     short, long_ = (a, b) if len(a) < len(b) else (b, a)
-    return any(long_[:k] + long_[k + 1:] == short for k in range(len(long_)))
+    return "indel" if any(long_[:k] + long_[k + 1:] == short for k in range(len(long_))) else None
 
 
 @functools.lru_cache(maxsize=4096)
 def _function_typo(w: str) -> str:
-    """dev6: 'teh' -> 'the', 'adn' -> 'and', 'thnaks' -> 'thanks': an unknown word that is a one-letter slip
-    of exactly one known word, and that word one of the few that never carry content (a determiner, 'and',
-    'then', 'please', 'thanks', 'you'), is that word: the slip can change no object, colour, verb or place.
-    Slips of 3-4 letters count only as two swapped letters ('new' is one letter from 'now', 'hot' from 'not').
-    A word one letter from any other known word ('cpu', 'rde', 'plase': place or please?, 'lives': lies?)
-    stays unknown and is refused."""
+    """dev6: 'teh' -> 'the', 'adn' -> 'and', 'thnaks' -> 'thanks': an unknown word one slip from exactly one
+    known word, and that word one of the few that never carry content (a determiner, 'and', 'then', 'please',
+    'thanks', 'you'), is that word: the slip can change no object, colour, verb or place. A slip is two
+    adjacent letters swapped, or for words of 5 letters or more a letter left out or typed in ('plese',
+    'pleasse'). A mistyped letter is no slip here: between real words it is everywhere ('new'/'now',
+    'hot'/'not', 'thinks'/'thanks'). A word one slip from any other known word, or from none of the few
+    ('cpu', 'rde', 'bwol'), stays unknown and is refused."""
     if w in _KNOWN_WORDS or len(w) < 3 or not w.isalpha():
         return w
-    swap_only = len(w) < 5
-    hits = {k for k in _KNOWN_WORDS if abs(len(k) - len(w)) <= 1 and _edits1(k, w, swap_only)}
+    hits = {k for k in _KNOWN_WORDS if (kind := _slip(k, w)) == "swap" or (kind == "indel" and len(w) >= 5)}
     if (len(hits) == 1 and hits <= _TYPO_TARGETS) or (hits and hits <= {"thank", "thanks", "please"}):
         return sorted(hits)[-1]   # 'thansk': thank or thanks, a sign-off either way
     return w

@@ -9,10 +9,10 @@ the plate", "probably the red cup, into the bowl"), who speak to the robot in th
 should grab ...", "your job is to ..."), who stack attributes in any order or with commas ("the small, red
 cup", "the red small cup", "the little plastic red cup"), who locate an object by a landmark in a relative
 clause or between two landmarks ("the cup which is closest to the plate", "the ball between the plate and
-the bowl"), and who type fast (one-letter typos of function words: "teh", "adn", "plese"). Must-refuse
+the bowl"), and who type fast (one-letter typos of function words: "teh", "adn", "plase"). Must-refuse
 cases: quantities that do not name one object ("one of the cups", "both boxes"), negation in new forms
-("leave the red cup alone", "anything that isn't red"), typos in content words ("cpu", "rde") or a slip one letter from two words ("plase":
-please or place?), where the parser cannot know which word was meant, reasons that carry a second action or a condition ("... because then
+("leave the red cup alone", "anything that isn't red"), typos in content words ("cpu", "rde": the parser
+cannot know which word was meant), reasons that carry a second action or a condition ("... because then
 you can stack the blue one on it", "only if it is clean"), and absent objects in the new frames.
 No template is shared with dev1-5 or with sim/heldout_grammar.py (never read here). Expected answers come
 from the scene geometry. Parts with separate seeds: `tune` (look at failures and fix), `check` (measure
@@ -63,10 +63,10 @@ LANDMARK_NEAR = ("the {n} which is closest to the {lm}", "the {n} that sits near
 LANDMARK_BETWEEN = ("the {n} between the {a} and the {b}", "the {n} that is between the {a} and the {b}",
                     "the {n} sitting between the {a} and the {b}", "the {n} in between the {a} and the {b}")
 # --- fast typing: one-letter typos of function words -----------------------------------------------------
-TYPO_PLACE = ("put teh {c} {n} {L}", "pick up the {c} {n} adn put it {L}", "plese put the {c} {n} {L}",
+TYPO_PLACE = ("put teh {c} {n} {L}", "pick up the {c} {n} adn put it {L}", "plase put the {c} {n} {L}",
               "put the {c} {n} {L} thnaks", "grab the {c} {n} nad put it {L}", "put hte {c} {n} {L}",
               "put the {c} {n} {L} pls thx", "move teh {c} {n} {L} please")
-TYPO_PICK = ("pick up teh {c} {n}", "grab hte {c} {n} pleaes", "pick up the {c} {n} thnaks")
+TYPO_PICK = ("pick up teh {c} {n}", "grab hte {c} {n} plase", "pick up the {c} {n} thnaks")
 # --- round 2 (written after the tune fixes; the unseen part only) --------------------------------------
 R2: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "reason": (("put the {c} {n} {L}, it's dirty", "the {c} {n} needs washing, so put it {L}",
@@ -193,7 +193,7 @@ def _refuse(g: _Gen4, reason: str) -> tuple[str, list[ObjectSpec]]:
         typo_c = {"red": "rde", "green": "gren", "blue": "bleu", "yellow": "yelow", "orange": "ornage",
                   "purple": "purpel"}[c]
         return g.pick((f"pick teh {c} {typo_n}", f"put the {typo_c} {n} {place}", f"grab the {c} {n} adn put it in teh bwol",
-                       f"put teh {typo_c} {n} {place}", f"pick up the {c} {typo_n} plese", f"plase put the {c} {n} {place}")), objs
+                       f"put teh {typo_c} {n} {place}", f"pick up the {c} {typo_n} plase")), objs
     if reason == "reason_action":
         return g.pick((f"put the {c} {n} {place} because then you can stack the {d} {n} on it",
                        f"the {c} {n} is dirty, so wash it", f"put the {c} {n} {place} only if it is clean",
