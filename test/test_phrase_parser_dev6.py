@@ -81,6 +81,9 @@ def test_dev6_rules_read_what_the_words_mean(marks, text: str, pick: str, place:
     ("upside down, put the blue cup in the bowl", "'upside'"),                 # no first-person remark
     ("the blue cup with a handle, put it in the bowl", "'handle'"),            # a description, not a remark
     ("grab both cups", "'both'"),
+    ("i can pick up the blue cup", "'can'"),                                   # the user's offer, not a modal
+    ("grab the blue cup, i need them all", "'them'"),                          # more objects than one
+    ("put the blue cup in the bowl, it as well", "'as', 'well'"),
     ("pick up one of the cups", "ambiguous"),
 ])
 def test_dev6_look_alikes_stay_refused(marks, text: str, match: str) -> None:

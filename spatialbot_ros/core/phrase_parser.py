@@ -600,7 +600,8 @@ _VERB_FIRST_WORDS = frozenset(v.split()[0] for v in PICK_VERBS + PLACE_VERBS)
 _MAX_SPAN = max(len(k) for k in _LEX)
 
 _AFTER_TO = frozenset({"be", "need", "want", "have", "like"})   # "going to need", "to be moved": 'to' is no place
-_SUBJECTS = frozenset({"you", "we", "i", "robot"})   # dev6: "you can put ...": 'can' after a subject is a modal
+# dev6: "you can put ...": 'can' after the robot as subject is a modal ("i can pick up ..." is the user's offer)
+_SUBJECTS = frozenset({"you", "we", "robot"})
 # dev6: a modal after its subject and before a verb ("you may now place", "you'd better put")
 _MODALS = frozenset({"can", "may", "might", "shall", "better"})
 
@@ -1362,7 +1363,10 @@ _NOT_IN_REMARK = frozenset({"if", "only", "unless", "until", "when", "after", "b
                             # a retraction or correction is no reason: "..., i changed my mind", "i mean ..."
                             "wait", "sorry", "actually", "mean", "meant", "mind", "cancel", "stop", "forget",
                             "scratch", "nevermind", "wrong", "mistake", "kidding", "joking", "undo", "ignore",
-                            "rather", "correction", "oops", "no"})
+                            "rather", "correction", "oops", "no",
+                            # more objects than the one named: "..., i need them all", "it as well"
+                            "all", "both", "every", "each", "everything", "another", "other", "others", "more",
+                            "else", "again", "as", "well", "rest"})
 # what says how the object should end up ("so that it is upright", "i want it upside down", "it should face
 # left"): a wish or a modal about the object is part of the request, not a reason for it
 _WISH = frozenset({"want", "wants", "like", "prefer", "need", "needs", "wish", "expect"})
