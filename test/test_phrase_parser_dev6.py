@@ -82,6 +82,7 @@ def test_dev6_rules_read_what_the_words_mean(marks, text: str, pick: str, place:
     ("the blue cup with a handle, put it in the bowl", "'handle'"),            # a description, not a remark
     ("grab both cups", "'both'"),
     ("i can pick up the blue cup", "'can'"),                                   # the user's offer, not a modal
+    ("you can could you put it in the bowl", "'can'"),   # a modal, never the noun (the old parser picked a 'can')
     ("grab the blue cup, i need them all", "'them'"),                          # more objects than one
     ("put the blue cup in the bowl, it as well", "'as', 'well'"),
     ("pick up one of the cups", "ambiguous"),

@@ -791,6 +791,10 @@ def tokenize(text: str) -> list[Token]:
             out.append(Token(FILL, None, w))
             i += 1
             continue
+        if w in _MODALS and prev in _SUBJECTS | {"i"}:
+            out.append(Token(UNKNOWN, None, w))   # "you can, could you put it ...": a modal, never the noun 'can'
+            i += 1
+            continue
         if w in ("going", "got", "needs", "ought", "wants", "supposed", "meant") and nxt == "to" and i + 2 < len(words) \
                 and (words[i + 2] in _VERB_FIRST_WORDS or words[i + 2] in _AFTER_TO):
             out.append(Token(FILL, None, w))   # "you're gonna put", "it needs to be moved": a modal
