@@ -26,11 +26,14 @@ Rules over classes rather than word lists (dev4): an unknown -ly word where an a
 expanded alike in the input and the lexicon ("you're", "gimme", "wanna"); the passive with any auxiliary
 ("is to be moved", "could it be picked up"); sentences that refer back ("See the cups? Take the red one.",
 "The red cup. It goes in the bowl.", "it's the red cup that goes ...").
-dev6: reasons and remarks are filler when they name no colour, position, place, verb, negation or condition
-("... because I need the table clear", "I'm tidying up, so ...", "the red cup is dirty, so put it ...");
-a leading question names the object a pronoun refers to ("is it the blue cup? yes, put it ..."); an unknown
-word one slip from exactly one known word, that word a determiner, 'and', 'then', 'please', 'thanks' or 'you',
-is that word ("teh", "adn"); a slip near any other word ("cpu", "plase") is refused.
+dev6: reasons and remarks are filler when they name no colour, position, place, verb, negation, condition,
+retraction, further object or wish about how the object ends up ("... because I need the table clear",
+"I'm tidying up, so ...", "the red cup is dirty, so put it ...", "..., it's dirty"; but "so that it is
+upright", "I mean the plate", "only if it is clean" stay refused); a leading question names the object a
+pronoun refers to ("is it the blue cup? yes, put it ..."); a modal after you/we is filler, never the noun
+'can'; an unknown word one slip (two letters swapped; for 5+ letters one dropped or doubled) from exactly
+one known word, that word a determiner, 'and', 'then', 'please', 'thanks' or 'you', is that word ("teh",
+"adn", "plase"); a slip of a content word ("cpu", "bwol") is refused.
 
 Negation and exclusion ("not the red one", "anything but the cup") are refused, never inverted:
 whether "not the red one" means any other cup or the one other cup depends on the scene, and a
