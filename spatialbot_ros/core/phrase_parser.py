@@ -26,6 +26,14 @@ Rules over classes rather than word lists (dev4): an unknown -ly word where an a
 expanded alike in the input and the lexicon ("you're", "gimme", "wanna"); the passive with any auxiliary
 ("is to be moved", "could it be picked up"); sentences that refer back ("See the cups? Take the red one.",
 "The red cup. It goes in the bowl.", "it's the red cup that goes ...").
+dev6: reasons and remarks are filler when they name no colour, position, place, verb, negation, condition,
+retraction, further object or wish about how the object ends up ("... because I need the table clear",
+"I'm tidying up, so ...", "the red cup is dirty, so put it ...", "..., it's dirty"; but "so that it is
+upright", "I mean the plate", "only if it is clean" stay refused); a leading question names the object a
+pronoun refers to ("is it the blue cup? yes, put it ..."); a modal after you/we is filler, never the noun
+'can'; an unknown word one slip (two letters swapped; for 5+ letters one dropped or doubled) from exactly
+one known word, that word a determiner, 'and', 'then', 'please', 'thanks' or 'you', is that word ("teh",
+"adn", "plase"); a slip of a content word ("cpu", "bwol") is refused.
 
 Negation and exclusion ("not the red one", "anything but the cup") are refused, never inverted:
 whether "not the red one" means any other cup or the one other cup depends on the scene, and a
@@ -34,6 +42,7 @@ refusal is the only reading that cannot pick the excluded object.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -121,6 +130,8 @@ REQUEST_FRAMES = (
     "and that's all", "cheers", "i need your help", "i need some help", "alright", "all right", "next up",
     # dev5: speech-to-text discourse markers and hedges
     "yeah", "yep", "yes", "i guess", "i think", "i suppose", "you know", "okay then", "ok then",
+    # dev6: hedges ("maybe the red cup?", "the blue one, i believe"): the user is unsure, the words name nothing
+    "maybe", "perhaps", "i believe", "i reckon", "i assume", "i'd say", "i would say", "possibly",
 )
 # dev4: questions and goal statements that wrap a request ("are you able to ...", "make it so the X is in Y",
 # "the aim is to have the X on Y"): whole phrases, so a word alone ("make", "able", "state") still counts
@@ -586,10 +597,23 @@ def _gerund(verb: str) -> str:
 
 
 _LEX = _lexicon()
+_KNOWN_WORDS = frozenset(w for key in _LEX for w in key) | FILLER | NEGATIONS | DETS
+_TYPO_TARGETS = (DETS | {"and", "then", "please", "thanks", "thank", "you"}) - {"a", "an", "my"}
 _VERB_FIRST_WORDS = frozenset(v.split()[0] for v in PICK_VERBS + PLACE_VERBS)
 _MAX_SPAN = max(len(k) for k in _LEX)
 
 _AFTER_TO = frozenset({"be", "need", "want", "have", "like"})   # "going to need", "to be moved": 'to' is no place
+# dev6: "you can put ...": 'can' after the robot as subject is a modal ("i can pick up ..." is the user's offer)
+_SUBJECTS = frozenset({"you", "we", "robot"})
+# dev6: a modal after its subject and before a verb ("you may now place", "you'd better put")
+_MODALS = frozenset({"can", "may", "might", "shall", "better"})
+
+
+def _verb_follows(words: list[str], i: int) -> bool:
+    """Whether a verb (or 'to be'-style 'to') comes at words[i], after fillers such as 'now' or 'also'."""
+    while i < len(words) and words[i] in ("now", "also", "just", "then", "really"):
+        i += 1
+    return i < len(words) and (words[i] in _VERB_FIRST_WORDS or words[i] in _AFTER_TO)
 _OBJECT_CATS = frozenset({COLOR, NOUN, SEL, ORD, LAST})
 
 
@@ -718,10 +742,42 @@ def _position_follows(words: list[str], i: int) -> bool:
     return False
 
 
+def _slip(a: str, b: str) -> str | None:
+    """How b is one letter off a: 'swap' (two adjacent letters swapped), 'sub' (one mistyped), 'indel' (one
+    left out or typed in), or None."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return None
+    if len(a) == len(b):
+        diff = [k for k in range(len(a)) if a[k] != b[k]]
+        if len(diff) == 1:
+            return "sub"
+        swapped = len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+        return "swap" if swapped else None
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return "indel" if any(long_[:k] + long_[k + 1:] == short for k in range(len(long_))) else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _function_typo(w: str) -> str:
+    """dev6: 'teh' -> 'the', 'adn' -> 'and', 'thnaks' -> 'thanks': an unknown word one slip from exactly one
+    known word, and that word one of the few that never carry content (a determiner, 'and', 'then', 'please',
+    'thanks', 'you'), is that word: the slip can change no object, colour, verb or place. A slip is two
+    adjacent letters swapped, or for words of 5 letters or more a letter left out or typed in ('plese',
+    'pleasse'). A mistyped letter is no slip here: between real words it is everywhere ('new'/'now',
+    'hot'/'not', 'thinks'/'thanks'). A word one slip from any other known word, or from none of the few
+    ('cpu', 'rde', 'bwol'), stays unknown and is refused."""
+    if w in _KNOWN_WORDS or len(w) < 3 or not w.isalpha():
+        return w
+    hits = {k for k in _KNOWN_WORDS if (kind := _slip(k, w)) == "swap" or (kind == "indel" and len(w) >= 5)}
+    if (len(hits) == 1 and hits <= _TYPO_TARGETS) or (hits and hits <= {"thank", "thanks", "please"}):
+        return sorted(hits)[-1]   # 'thansk': thank or thanks, a sign-off either way
+    return w
+
+
 def tokenize(text: str) -> list[Token]:
     """Normalised words -> lexemes, longest multi-word expression first. Context decides a few words
     that have two senses ("can you" vs "the can", "place" verb vs noun, "near the box" vs "near")."""
-    words = _collapse_repeats(normalise(text).split())
+    words = _collapse_repeats([_function_typo(w) for w in normalise(text).split()])
     out: list[Token] = []
     i = 0
     while i < len(words):
@@ -732,11 +788,17 @@ def tokenize(text: str) -> list[Token]:
             out.append(Token(ORD, int(w), w))   # "box 2 from the left": a rank, as "number 2" is
             i += 1
             continue
-        if w == "can" and (not out or nxt in ("you", "i", "we")):
+        if w == "can" and (not out or nxt in ("you", "i", "we")) or (
+                w in _MODALS and (prev in _SUBJECTS or (w == "better" and prev in ("would", "had")))
+                and _verb_follows(words, i + 1)):
             out.append(Token(FILL, None, w))
             i += 1
             continue
-        if w in ("going", "got", "needs", "ought", "wants") and nxt == "to" and i + 2 < len(words) \
+        if w in _MODALS and prev in _SUBJECTS | {"i"}:
+            out.append(Token(UNKNOWN, None, w))   # "you can, could you put it ...": a modal, never the noun 'can'
+            i += 1
+            continue
+        if w in ("going", "got", "needs", "ought", "wants", "supposed", "meant") and nxt == "to" and i + 2 < len(words) \
                 and (words[i + 2] in _VERB_FIRST_WORDS or words[i + 2] in _AFTER_TO):
             out.append(Token(FILL, None, w))   # "you're gonna put", "it needs to be moved": a modal
             i += 1
@@ -745,9 +807,14 @@ def tokenize(text: str) -> list[Token]:
             out.append(Token(FILL, None, w))
             i += 1
             continue
-        after = words[i + 2] if nxt == "," and i + 2 < len(words) else nxt
+        after = words[i + 2] if nxt in (",", "you") and i + 2 < len(words) else nxt
         if w in ("first", "next", "finally", "now") and (not out or out[-1].cat == BREAK) and after in _VERB_FIRST_WORDS:
             out.append(Token(FILL, None, w))   # "first, pick the cup": sequencing, not an ordinal
+            i += 1
+            continue
+        if (w == "sized" and prev in SIZE_WORDS) or (w in ("halfway", "midway", "directly", "exactly", "smack")
+                                                     and nxt == "between"):
+            out.append(Token(FILL, None, w))   # dev6: "the tiny-sized cup", "halfway between X and Y"
             i += 1
             continue
         if w in ("place", "position", "side") and prev in DETS:
@@ -1240,6 +1307,15 @@ def _discourse(tokens: list[Token]) -> list[Token]:
                 tokens = tokens[:lead] + rest
             elif any(t.cat == PRON for t in rest):
                 tokens = tokens[:lead] + tokens[lead + 1:]
+    # dev6: a question that names the object first: "is it the blue cup? yes, put it on the plate"
+    # (and the statement "i guess it's the blue cup? move it ...")
+    if lead < len(tokens) and tokens[lead].cat == PRON and tokens[lead].surface == "it" and (
+            (lead and tokens[lead - 1].surface in ("is", "was") and all(t.cat == FILL for t in tokens[:lead]))
+            or (lead + 1 < len(tokens) and tokens[lead + 1].surface in ("is", "was"))):
+        brk = next((i for i in range(lead + 1, len(tokens)) if tokens[i].cat == BREAK), None)
+        if brk is not None and _names_object(tokens[lead + 1:brk]) and any(t.cat == PRON for t in tokens[brk:]) \
+                and all(t.cat in (DET, FILL) or t.cat in _OBJECT_CATS for t in tokens[lead + 1:brk]):
+            tokens = tokens[:lead] + tokens[lead + 1:]
     # a pronoun subject after a break: "the red cup. it goes in the bowl"
     out: list[Token] = []
     for i, t in enumerate(tokens):
@@ -1286,6 +1362,108 @@ def _discourse(tokens: list[Token]) -> list[Token]:
     return tokens
 
 
+# dev6: what a reason or a remark may hold and still say nothing about which object or where: no colour,
+# position, place phrase, verb or count; no condition or contrast word ("only if", "unless", "but")
+_REMARK_CATS = frozenset({UNKNOWN, FILL, DET, PRON, NOUN, AND, SPOT, RELCL})
+_NOT_IN_REMARK = frozenset({"if", "only", "unless", "until", "when", "after", "before", "instead", "also", "too",
+                            "but", "or", "except", "then", "first", "next", "once", "while",
+                            # a retraction or correction is no reason: "..., i changed my mind", "i mean ..."
+                            "wait", "sorry", "actually", "mean", "meant", "mind", "cancel", "stop", "forget",
+                            "scratch", "nevermind", "wrong", "mistake", "kidding", "joking", "undo", "ignore",
+                            "rather", "correction", "oops", "no",
+                            # more objects than the one named: "..., i need them all", "it as well"
+                            "all", "both", "every", "each", "everything", "another", "other", "others", "more",
+                            "else", "again", "as", "well", "rest"})
+# what says how the object should end up ("so that it is upright", "i want it upside down", "it should face
+# left"): a wish or a modal about the object is part of the request, not a reason for it
+_WISH = frozenset({"want", "wants", "like", "prefer", "need", "needs", "wish", "expect"})
+_OBJECT_MODALS = frozenset({"should", "must", "needs", "need", "has", "have", "will", "would", "ought", "shall",
+                            "could", "can", "may", "might", "better", "gotta", "wants"})
+_REASON_MARKS = frozenset({"because", "cause", "since", "coz", "cuz", "bc"})
+_FIRST_PERSON = frozenset({"i", "i'm", "we", "i've", "we've", "i'll", "we'll", "i'd"})
+_PREDICATE_COPULA = frozenset({"is", "are", "looks", "seems", "was"})
+
+
+def _remark(tokens: list[Token], allow: frozenset[str] = _REMARK_CATS) -> bool:
+    """Whether the words say nothing about which object, where, or how it should end up."""
+    if not tokens or not all(t.cat in allow and t.surface not in _NOT_IN_REMARK for t in tokens):
+        return False
+    for k, t in enumerate(tokens):
+        if t.cat != PRON:
+            continue
+        if k + 1 < len(tokens) and tokens[k + 1].surface in _OBJECT_MODALS:
+            return False        # "it should be upright"
+        if k + 1 < len(tokens) and any(x.surface in _WISH for x in tokens[:k]):
+            return False        # "i want it upside down" ("because i need it" says no more)
+    return True
+
+
+def _as_filler(tokens: list[Token]) -> list[Token]:
+    return [Token(FILL, None, t.surface) for t in tokens]
+
+
+def _reasons(tokens: list[Token]) -> list[Token]:
+    """Reasons and context around a request say why, not what or where, so their words are filler:
+    - a reason clause up to the next break: 'put the cup in the bowl because I need the table clear',
+      'since the bowl is empty, put ...', '... so that the table is clear';
+    - a first-person remark before the request: "I'm tidying up, so put ...", "we're setting the table: ...";
+    - a remark about the object, which a later pronoun names: 'the red cup is dirty, so put it in the bowl'
+      -> 'the red cup, put it in the bowl'.
+    A reason or remark that holds a colour, a position, a place phrase, a verb (other than an -ing form in a
+    first-person remark), a negation or a condition ('only if') is no mere reason: it stays for the parser,
+    which refuses its words."""
+    out = list(tokens)
+    i = 0
+    while i < len(out):
+        t = out[i]
+        leading = all(x.cat in (FILL, BREAK) for x in out[:i])
+        start = i + 1 if t.cat == UNKNOWN and (t.surface in _REASON_MARKS or (leading and t.surface == "as")) else \
+            i + 2 if t.surface == "so" and i + 1 < len(out) and out[i + 1].surface == "that" else None
+        if start is None:
+            i += 1
+            continue
+        end = next((k for k in range(start, len(out)) if out[k].cat == BREAK), len(out))
+        purpose = t.surface == "so"   # "so that it is upright": how it should end up, unless no pronoun
+        if _remark(out[start:end]) and (not leading or end < len(out)) and (leading or i > 0) \
+                and not (purpose and any(x.cat == PRON for x in out[start:end])):
+            out[i:end] = _as_filler(out[i:end])
+        i = end
+    # a first-person remark before the request
+    brk = next((k for k, x in enumerate(out) if x.cat == BREAK), None)
+    if brk is not None and out and out[0].surface in _FIRST_PERSON:
+        clause = [x for x in out[:brk] if not (x.cat in (PICKV, PLACEV) and x.surface.endswith("ing"))]
+        rest = [x for x in out[brk + 1:] if x.cat not in (FILL, BREAK)]
+        if _remark(clause, _REMARK_CATS - {NOUN, PRON}) and rest and (
+                rest[0].cat in (PICKV, PLACEV) or any(x.cat == GOV for x in rest)):
+            out[:brk] = _as_filler(out[:brk])
+    # a remark after the request: "put the cup in the bowl, it's dirty", "grab the cup, i need it" (a pronoun
+    # or 'i'/'we' as its subject; no noun: ', that one' still points at something)
+    brk = max((k for k, x in enumerate(out) if x.cat == BREAK), default=None)
+    if brk is not None and brk + 2 < len(out) and any(x.cat in (PICKV, PLACEV, GOV, ARROW) for x in out[:brk]) \
+            and (out[brk + 1].cat == PRON or out[brk + 1].surface in _FIRST_PERSON) \
+            and _remark(out[brk + 1:], _REMARK_CATS - {NOUN}):
+        out[brk + 1:] = _as_filler(out[brk + 1:])
+    # a remark about the object: 'NP is PRED, (so) VERB ... PRONOUN ...' (or 'NP needs washing, ...')
+    np_end = next((k for k, x in enumerate(out) if x.cat not in (DET,) and x.cat not in _OBJECT_CATS), len(out))
+    cop = np_end if np_end < len(out) and (out[np_end].surface in _PREDICATE_COPULA or (
+        out[np_end].cat == UNKNOWN and out[np_end].surface.endswith("s") and not out[np_end].surface.endswith("ss"))
+        or out[np_end].surface in ("has", "needs", "need", "have")) else None
+    if cop is not None and cop > 0 and _names_object(out[:cop]) \
+            and all(x.cat in (DET, FILL) or x.cat in _OBJECT_CATS for x in out[:cop]):
+        brk = next((k for k in range(cop + 1, len(out)) if out[k].cat == BREAK or out[k].surface == "so"), None)
+        if brk is not None:
+            pred = out[cop + 1:brk]
+            # a preposition only where nothing follows it to name a place ('in the way', not 'on the plate')
+            p = next((k for k, x in enumerate(pred) if x.cat == PREP), None)
+            pred_ok = _remark([x for x in pred if x.cat != PREP]) and (p is None or not any(
+                x.cat == NOUN for x in pred[p:]))
+            rest = out[brk:]
+            verb = next((x for x in rest if x.cat not in (FILL, BREAK)), None)
+            if pred_ok and verb is not None and verb.cat in (PICKV, PLACEV) and any(x.cat == PRON for x in rest):
+                out = out[:cop] + _as_filler(out[cop:brk]) + [Token(BREAK, None, ",")] + rest
+    return out
+
+
 def _bare_destination(tokens: list[Token]) -> tuple[list[Token], list[Token]] | None:
     """'red cup... bowl', 'the blue cup -- the plate': two noun phrases set apart by a break, the second a
     bare plate or bowl, say where the first goes (as '->' does). Only a bare support noun phrase qualifies,
@@ -1325,7 +1503,7 @@ def parse_instruction(instruction: object, default_viewpoint: str = "camera") ->
         raise GroundingError(f"the instruction chains {n_rel} spatial relations; at most {MAX_RELATIONS} are accepted")
     if not any(t.cat in _OBJECT_CATS for t in tokens):
         raise GroundingError(f"'{raw.strip()}' names no object to pick (no colour, noun or position)")
-    tokens = _discourse(tokens)
+    tokens = _discourse(_reasons(tokens))
     unknown = [t.surface for t in tokens if t.cat in (UNKNOWN, INTRO)]
     if unknown:
         raise GroundingError(f"cannot use the word(s) {', '.join(repr(w) for w in dict.fromkeys(unknown))} in "
