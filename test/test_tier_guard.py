@@ -40,8 +40,12 @@ def test_ros_messages_mujoco_torch_count_as_heavy_and_test_modules_do_not():
     assert not any(is_heavy(m) for m in ("numpy", "cv2", "scipy.spatial", "test_interfaces", "rosbags"))
 
 
-def test_a_core_only_run_that_loads_heavy_modules_fails_and_names_them(tmp_path):
-    """A sim file none of whose tests is selected may import MuJoCo at module level (test_sim_only.py)."""
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one process", "xdist"])
+def test_a_core_only_run_that_loads_heavy_modules_fails_and_names_them(tmp_path, workers):
+    """A sim file none of whose tests is selected may import MuJoCo at module level (test_sim_only.py).
+    Under pytest-xdist (scripts/test runs the fast tier with -n) the workers' findings fail the run too."""
+    if workers:
+        pytest.importorskip("xdist", reason="pytest-xdist is in requirements/test.txt")
     for fake in ("torch", "rclpy", "mujoco"):  # stand-ins that shadow the real packages in the child only
         (tmp_path / fake).mkdir()
         (tmp_path / fake / "__init__.py").write_text("FAKE = True\n")
@@ -51,7 +55,7 @@ def test_a_core_only_run_that_loads_heavy_modules_fails_and_names_them(tmp_path)
                                               "    assert mujoco.FAKE\n")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(TEST_DIR), os.environ.get("PYTHONPATH", "")])}
     run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "tier_guard", "-p", "no:cacheprovider",
-                          "-m", "core", "test_sim_only.py", "test_heavy.py"], cwd=tmp_path, env=env,
+                          "-m", "core", *workers, "test_sim_only.py", "test_heavy.py"], cwd=tmp_path, env=env,
                          capture_output=True, text=True, timeout=120)
     out = run.stdout + run.stderr
     assert "2 passed" in out, out  # the tests themselves pass: the guard fails the run

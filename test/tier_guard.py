@@ -37,6 +37,7 @@ class CoreTierGuard:
         self.seen = set(self.before_collection)
         self.culprits: dict[str, list[str]] = {}  # nodeid -> heavy modules it loaded first
         self.core_only = False
+        self._worker_lines: list[str] = []  # what pytest-xdist workers reported (on the controller)
 
     def _note(self, nodeid: str) -> None:
         new = heavy_loaded() - self.seen
@@ -65,11 +66,26 @@ class CoreTierGuard:
         lines = [f"{nodeid}: {', '.join(mods)}" for nodeid, mods in self.culprits.items()]
         if self.before_collection:
             lines.insert(0, f"(before collection: a plugin or .pth): {', '.join(sorted(self.before_collection))}")
-        return lines
+        return lines + [line for line in self._worker_lines if line not in lines]
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        workeroutput = getattr(getattr(session, "config", None), "workeroutput", None)
+        if workeroutput is not None:  # a pytest-xdist worker: the controller decides (pytest_testnodedown)
+            workeroutput["core_tier_guard"] = {"core_only": self.core_only, "report": self.report()}
+            return
         if self.core_only and self.report() and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node, error) -> None:
+        """pytest-xdist (`-n K`, the fast tier): each worker collects and guards; the controller, which
+        collects nothing itself, fails the run on what any worker reports."""
+        out = getattr(node, "workeroutput", {}).get("core_tier_guard")
+        if out and out["core_only"]:
+            self.core_only = True
+            for line in out["report"]:
+                if line not in self._worker_lines:
+                    self._worker_lines.append(line)
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
         if self.core_only and self.report():
