@@ -117,7 +117,7 @@ if ! scripts/build_interfaces.sh .venv; then
   echo "setup: WARNING: spatialbot_interfaces did not build; nodes will offer their JSON topic interfaces only" >&2
 fi
 
-# The test profile keeps the ManiSkill3 integration alive: its smoke test (one episode through the
+# The test profile keeps the ManiSkill3 integration alive: its smoke test (StackCube episodes through the
 # real simulator) runs in .venv-maniskill, so the test profile builds it too (Mesa 25 from
 # bookworm-backports, ~95 s with the pip cache the .venv install just filled).
 # SPATIALBOT_NO_MANISKILL=1 leaves it out (the ManiSkill tests then skip, saying why).
