@@ -281,22 +281,33 @@ def _refuse_case(g: _Gen, reason: str) -> tuple[str, list[ObjectSpec]]:
     return g.pick((f"throw the {t.color} {n}", f"squeeze the {t.color} {n}", f"pick the {t.color} {n} and shake it")), objs
 
 
-def dev_cases(n: int = 300, seed: int = DEV_SEED) -> list[DevCase]:
-    """n cases: about 78 % to execute over six categories, the rest must be refused (eight reasons)."""
-    rng = np.random.default_rng(seed)
-    g = _Gen(rng)
-    cats = ("attribute", "size", "depth", "side", "ordinal", "relation")
+def draw_cases(g: _Gen, n: int, prefix: str, cats: tuple[str, ...], refusals: tuple[str, ...],
+               execute: Callable[..., tuple[str, list[ObjectSpec], str, str | None]],
+               refuse: Callable[..., tuple[str, list[ObjectSpec]]], execute_share: float = 0.75,
+               category: Callable[[str, int], str] | None = None) -> list[DevCase]:
+    """n cases of one dev split, the same way in every split: case i executes with probability
+    execute_share (one draw from g.rng), in category cats[i % len] (or `category(that, i)`), else it must
+    be refused for refusals[i % len]; ids are prefix + i."""
     out: list[DevCase] = []
     for i in range(n):
-        if rng.random() < 0.78:
+        if g.rng.random() < execute_share:
             cat = cats[i % len(cats)]
-            text, objs, pick, place = _execute_case(g, cat)
-            out.append(DevCase(f"dev{i:04d}", cat, text, tuple(objs), "execute", pick, place))
+            if category is not None:
+                cat = category(cat, i)
+            text, objs, pick, place = execute(g, cat)
+            out.append(DevCase(f"{prefix}{i:04d}", cat, text, tuple(objs), "execute", pick, place))
         else:
-            reason = REFUSALS[i % len(REFUSALS)]
-            text, objs = _refuse_case(g, reason)
-            out.append(DevCase(f"dev{i:04d}", f"refuse_{reason}", text, tuple(objs), "refuse", None, None))
+            reason = refusals[i % len(refusals)]
+            text, objs = refuse(g, reason)
+            out.append(DevCase(f"{prefix}{i:04d}", f"refuse_{reason}", text, tuple(objs), "refuse", None, None))
     return out
+
+
+def dev_cases(n: int = 300, seed: int = DEV_SEED) -> list[DevCase]:
+    """n cases: about 78 % to execute over six categories, the rest must be refused (eight reasons)."""
+    cats = ("attribute", "size", "depth", "side", "ordinal", "relation")
+    g = _Gen(np.random.default_rng(seed))
+    return draw_cases(g, n, "dev", cats, REFUSALS, _execute_case, _refuse_case, execute_share=0.78)
 
 
 @dataclass

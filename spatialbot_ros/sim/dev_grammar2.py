@@ -22,6 +22,7 @@ from spatialbot_ros.sim.dev_grammar import (
     _Gen,
     _lr,
     _size,
+    draw_cases,
 )
 
 SEEDS = {"tune": 20261, "check": 77013}
@@ -154,16 +155,5 @@ def _refuse(g: _Gen2, reason: str) -> tuple[str, list[ObjectSpec]]:
 def dev2_cases(part: str = "tune", n: int = 300) -> list[DevCase]:
     """n cases of one part ('tune' or 'check'): about 75 % to execute over seven categories, the rest
     must be refused (eight reasons)."""
-    rng = np.random.default_rng(SEEDS[part])
-    g = _Gen2(rng)
-    out: list[DevCase] = []
-    for i in range(n):
-        if rng.random() < 0.75:
-            cat = CATS2[i % len(CATS2)]
-            text, objs, pick, place = _execute(g, cat)
-            out.append(DevCase(f"dev2{part[0]}{i:04d}", cat, text, tuple(objs), "execute", pick, place))
-        else:
-            reason = REFUSALS2[i % len(REFUSALS2)]
-            text, objs = _refuse(g, reason)
-            out.append(DevCase(f"dev2{part[0]}{i:04d}", f"refuse_{reason}", text, tuple(objs), "refuse", None, None))
-    return out
+    g = _Gen2(np.random.default_rng(SEEDS[part]))
+    return draw_cases(g, n, f"dev2{part[0]}", CATS2, REFUSALS2, _execute, _refuse)

@@ -30,6 +30,7 @@ from spatialbot_ros.sim.dev_grammar import (
     _lr,
     _place_objects,
     _size,
+    draw_cases,
 )
 
 SEEDS = {"tune": 31337, "check": 90210}
@@ -378,16 +379,5 @@ def _refuse(g: _Gen3, reason: str) -> tuple[str, list[ObjectSpec]]:
 def dev3_cases(part: str = "tune", n: int = 300) -> list[DevCase]:
     """n cases of one part ('tune' or 'check'): about 75 % to execute over eight user styles, the rest
     must be refused (eight reasons)."""
-    rng = np.random.default_rng(SEEDS[part])
-    g = _Gen3(rng)
-    out: list[DevCase] = []
-    for i in range(n):
-        if rng.random() < 0.75:
-            cat = CATS3[i % len(CATS3)]
-            text, objs, pick, place = _execute(g, cat)
-            out.append(DevCase(f"dev3{part[0]}{i:04d}", cat, text, tuple(objs), "execute", pick, place))
-        else:
-            reason = REFUSALS3[i % len(REFUSALS3)]
-            text, objs = _refuse(g, reason)
-            out.append(DevCase(f"dev3{part[0]}{i:04d}", f"refuse_{reason}", text, tuple(objs), "refuse", None, None))
-    return out
+    g = _Gen3(np.random.default_rng(SEEDS[part]))
+    return draw_cases(g, n, f"dev3{part[0]}", CATS3, REFUSALS3, _execute, _refuse)

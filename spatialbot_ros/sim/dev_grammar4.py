@@ -29,6 +29,7 @@ from spatialbot_ros.sim.dev_grammar import (
     _lr,
     _place_objects,
     _size,
+    draw_cases,
 )
 
 SEEDS = {"tune": 4242424, "check": 8080808, "unseen": 5151515}
@@ -351,18 +352,7 @@ def dev4_cases(part: str = "tune", n: int = 300) -> list[DevCase]:
     """n cases of one part ('tune', 'check' or 'unseen'): about 75 % to execute over eleven styles, the rest
     must be refused (eight reasons). 'unseen' draws the execute sentences from the round-2 templates, written
     after the parser was fixed on 'tune', so it measures the rules on phrasing they were not fitted to."""
-    rng = np.random.default_rng(SEEDS[part])
-    g = _Gen4(rng)
+    g = _Gen4(np.random.default_rng(SEEDS[part]))
     g.round2 = part == "unseen"
-    out: list[DevCase] = []
-    for i in range(n):
-        if rng.random() < 0.75:
-            cat = CATS4[i % len(CATS4)]
-            text, objs, pick, place = _execute(g, cat)
-            out.append(DevCase(f"dev4{part[0]}{i:04d}", cat, text, tuple(objs), "execute", pick, place))
-        else:
-            reason = REFUSALS4[i % len(REFUSALS4)]
-            text, objs = _refuse(g, reason)
-            out.append(DevCase(f"dev4{part[0]}{i:04d}", f"refuse_{reason}", text, tuple(objs), "refuse", None, None))
-    return out
+    return draw_cases(g, n, f"dev4{part[0]}", CATS4, REFUSALS4, _execute, _refuse)
 

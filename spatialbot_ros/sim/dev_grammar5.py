@@ -18,7 +18,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from spatialbot_ros.sim.dev_grammar import COLOURS, DevCase, ObjectSpec, _clear, _dist, _place_objects, _size
+from spatialbot_ros.sim.dev_grammar import (
+    COLOURS,
+    DevCase,
+    ObjectSpec,
+    _clear,
+    _dist,
+    _place_objects,
+    _size,
+    draw_cases,
+)
 from spatialbot_ros.sim.dev_grammar4 import _Gen4, _order, _row
 
 SEEDS = {"tune": 5050505, "check": 9191919, "unseen": 6262626}
@@ -190,19 +199,10 @@ def _refuse(g: _Gen4, reason: str) -> tuple[str, list[ObjectSpec]]:
 def dev5_cases(part: str = "tune", n: int = 300) -> list[DevCase]:
     """n cases of one part ('tune', 'check' or 'unseen'): about 75 % to execute over seven styles, the rest
     must be refused (six reasons). 'unseen' uses the round-2 templates, written after the tune fixes."""
-    rng = np.random.default_rng(SEEDS[part])
-    g = _Gen4(rng)
+    g = _Gen4(np.random.default_rng(SEEDS[part]))
     g.round2 = part == "unseen"
-    out: list[DevCase] = []
-    for i in range(n):
-        if rng.random() < 0.75:
-            cat = CATS5[i % len(CATS5)]
-            if g.round2 and cat == "size" and i % 2:
-                cat = "depth"
-            text, objs, pick, place = _execute(g, cat)
-            out.append(DevCase(f"dev5{part[0]}{i:04d}", cat, text, tuple(objs), "execute", pick, place))
-        else:
-            reason = REFUSALS5[i % len(REFUSALS5)]
-            text, objs = _refuse(g, reason)
-            out.append(DevCase(f"dev5{part[0]}{i:04d}", f"refuse_{reason}", text, tuple(objs), "refuse", None, None))
-    return out
+
+    def category(cat: str, i: int) -> str:  # round 2 draws every other size case as depth
+        return "depth" if g.round2 and cat == "size" and i % 2 else cat
+
+    return draw_cases(g, n, f"dev5{part[0]}", CATS5, REFUSALS5, _execute, _refuse, category=category)

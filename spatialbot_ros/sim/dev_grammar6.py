@@ -23,7 +23,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from spatialbot_ros.sim.dev_grammar import COLOURS, DevCase, ObjectSpec, _clear, _lr, _place_objects, _size
+from spatialbot_ros.sim.dev_grammar import (
+    COLOURS,
+    DevCase,
+    ObjectSpec,
+    _clear,
+    _lr,
+    _place_objects,
+    _size,
+    draw_cases,
+)
 from spatialbot_ros.sim.dev_grammar4 import _Gen4
 
 SEEDS = {"tune": 6060606, "check": 7171717, "unseen": 8282828}
@@ -210,17 +219,6 @@ def _refuse(g: _Gen4, reason: str) -> tuple[str, list[ObjectSpec]]:
 def dev6_cases(part: str = "tune", n: int = 300) -> list[DevCase]:
     """n cases of one part ('tune', 'check' or 'unseen'): about 75 % to execute over six styles, the rest
     must be refused (five reasons). 'unseen' uses the round-2 templates, written after the tune fixes."""
-    rng = np.random.default_rng(SEEDS[part])
-    g = _Gen4(rng)
+    g = _Gen4(np.random.default_rng(SEEDS[part]))
     g.round2 = part == "unseen"
-    out: list[DevCase] = []
-    for i in range(n):
-        if rng.random() < 0.75:
-            cat = CATS6[i % len(CATS6)]
-            text, objs, pick, place = _execute(g, cat)
-            out.append(DevCase(f"dev6{part[0]}{i:04d}", cat, text, tuple(objs), "execute", pick, place))
-        else:
-            reason = REFUSALS6[i % len(REFUSALS6)]
-            text, objs = _refuse(g, reason)
-            out.append(DevCase(f"dev6{part[0]}{i:04d}", f"refuse_{reason}", text, tuple(objs), "refuse", None, None))
-    return out
+    return draw_cases(g, n, f"dev6{part[0]}", CATS6, REFUSALS6, _execute, _refuse)
