@@ -1280,6 +1280,11 @@ _GOAL_MODALS = frozenset({"should", "must", "will", "would", "make sure", "make 
                           "make it so that", "i want", "want", "need", "needs"})
 
 
+def _next_break(tokens: list[Token], start: int = 0) -> int | None:
+    """Index of the first sentence break at or after start, None when there is none."""
+    return next((k for k in range(start, len(tokens)) if tokens[k].cat == BREAK), None)
+
+
 def _discourse(tokens: list[Token]) -> list[Token]:
     """Sentences that refer to each other, rewritten as one request:
     - 'see the cups? take the red one': a plural introduced first gives a later 'one' its kind;
@@ -1294,7 +1299,7 @@ def _discourse(tokens: list[Token]) -> list[Token]:
     while lead < len(tokens) and tokens[lead].cat in (FILL, BREAK):
         lead += 1
     if lead < len(tokens) and tokens[lead].cat == INTRO:
-        brk = next((i for i in range(lead + 1, len(tokens)) if tokens[i].cat == BREAK), None)
+        brk = _next_break(tokens, lead + 1)
         if brk is not None:
             intro, rest = tokens[lead + 1:brk], tokens[brk + 1:]
             nouns = [t for t in intro if t.cat == NOUN]
@@ -1312,7 +1317,7 @@ def _discourse(tokens: list[Token]) -> list[Token]:
     if lead < len(tokens) and tokens[lead].cat == PRON and tokens[lead].surface == "it" and (
             (lead and tokens[lead - 1].surface in ("is", "was") and all(t.cat == FILL for t in tokens[:lead]))
             or (lead + 1 < len(tokens) and tokens[lead + 1].surface in ("is", "was"))):
-        brk = next((i for i in range(lead + 1, len(tokens)) if tokens[i].cat == BREAK), None)
+        brk = _next_break(tokens, lead + 1)
         if brk is not None and _names_object(tokens[lead + 1:brk]) and any(t.cat == PRON for t in tokens[brk:]) \
                 and all(t.cat in (DET, FILL) or t.cat in _OBJECT_CATS for t in tokens[lead + 1:brk]):
             tokens = tokens[:lead] + tokens[lead + 1:]
@@ -1422,14 +1427,15 @@ def _reasons(tokens: list[Token]) -> list[Token]:
         if start is None:
             i += 1
             continue
-        end = next((k for k in range(start, len(out)) if out[k].cat == BREAK), len(out))
+        brk = _next_break(out, start)
+        end = len(out) if brk is None else brk
         purpose = t.surface == "so"   # "so that it is upright": how it should end up, unless no pronoun
         if _remark(out[start:end]) and (not leading or end < len(out)) and (leading or i > 0) \
                 and not (purpose and any(x.cat == PRON for x in out[start:end])):
             out[i:end] = _as_filler(out[i:end])
         i = end
     # a first-person remark before the request
-    brk = next((k for k, x in enumerate(out) if x.cat == BREAK), None)
+    brk = _next_break(out)
     if brk is not None and out and out[0].surface in _FIRST_PERSON:
         clause = [x for x in out[:brk] if not (x.cat in (PICKV, PLACEV) and x.surface.endswith("ing"))]
         rest = [x for x in out[brk + 1:] if x.cat not in (FILL, BREAK)]
@@ -1518,7 +1524,7 @@ def parse_instruction(instruction: object, default_viewpoint: str = "camera") ->
     tokens = _strip(tokens)
     # place-first: "onto the plate, the red cup" / "into the bowl, put the red cup" -> the place goes last
     if tokens and tokens[0].cat in (PREP, REL):
-        brk = next((i for i, t in enumerate(tokens) if t.cat == BREAK), None)
+        brk = _next_break(tokens)
         if brk is not None and _names_object(tokens[:brk]) and _names_object(tokens[brk + 1:]):
             tokens = _strip(tokens[brk + 1:]) + tokens[:brk]
         elif tokens[0].cat == PREP:   # "into the bowl put the red cup": the place, then the verb
