@@ -86,14 +86,28 @@ def test_speed_joint_limits_and_trajectories():
 @pytest.mark.parametrize("bad", [
     {"joint_limits_rad": ((-np.nan, 1.0),) + ((-1.0, 1.0),) * 5},
     {"joint_limits_rad": ((-1.0, np.inf),) + ((-1.0, 1.0),) * 5},
-    {"joint_limits_rad": ((-1.0, 1.0),) * 5},
+    {"joint_limits_rad": ((-1.0, 1.0, 0.0),) * 6},
     {"max_travel_per_move_m": float("nan")},
     {"max_joint_speed_rad_s": float("inf")},
     {"workspace_min_m": (0.1, float("nan"), 0.0)},
-], ids=["nan_joint_limit", "inf_joint_limit", "five_joints", "nan_travel", "inf_joint_speed", "nan_workspace"])
+], ids=["nan_joint_limit", "inf_joint_limit", "triples", "nan_travel", "inf_joint_speed", "nan_workspace"])
 def test_non_finite_limits_are_refused_at_construction(bad):
     with pytest.raises(ValueError, match="safety"):
         SafetyLimits(**bad)
+
+
+def test_joint_checks_follow_the_arm_and_refuse_limits_for_another_arm():
+    from spatialbot_ros.core.panda_kinematics import PANDA
+
+    q = np.array([0.0, 0.3, 0.0, -2.0, 0.0, 2.0, 0.8])
+    CHECK.check_joint_target(q, arm=PANDA)                      # the Panda's own limits
+    assert reason_of(CHECK.check_joint_target, q) == SafetyReason.INVALID_COMMAND  # 7 values for a UR5
+    assert reason_of(lambda: CHECK.check_joint_target(q * np.array([1, 1, 1, -1, 1, 1, 1]), arm=PANDA)) \
+        == SafetyReason.JOINT_LIMIT                             # joint 4 is negative on a Panda
+    five = SafetyChecker(SafetyLimits(joint_limits_rad=((-1.0, 1.0),) * 5))
+    assert reason_of(five.check_joint_target, np.zeros(6)) == SafetyReason.INVALID_COMMAND
+    seven = SafetyChecker(SafetyLimits(joint_limits_rad=((-0.5, 0.5),) * 7))
+    assert reason_of(lambda: seven.check_joint_target(q, arm=PANDA)) == SafetyReason.JOINT_LIMIT
 
 
 def test_limits_validate_their_values():

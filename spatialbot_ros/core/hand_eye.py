@@ -24,8 +24,9 @@ import yaml
 from scipy.optimize import least_squares
 from scipy.spatial.transform import Rotation
 
+from spatialbot_ros.core.kinematics import ArmKinematics
 from spatialbot_ros.core.transforms import extrinsic_from_params, invert, make_pose, pose_to_xyz_quat
-from spatialbot_ros.core.ur_kinematics import UR5_DH, DHParams, fk
+from spatialbot_ros.core.ur_kinematics import UR5_DH
 
 METHODS = {"tsai": cv2.CALIB_HAND_EYE_TSAI, "park": cv2.CALIB_HAND_EYE_PARK, "horaud": cv2.CALIB_HAND_EYE_HORAUD,
            "andreff": cv2.CALIB_HAND_EYE_ANDREFF, "daniilidis": cv2.CALIB_HAND_EYE_DANIILIDIS}
@@ -301,6 +302,6 @@ class JointHistory:
         return (1.0 - w) * self._joints[i - 1] + w * self._joints[i]
 
 
-def wrist_camera_pose(q: np.ndarray, tool0_from_camera: np.ndarray, dh: DHParams = UR5_DH) -> np.ndarray:
+def wrist_camera_pose(q: np.ndarray, tool0_from_camera: np.ndarray, arm: ArmKinematics = UR5_DH) -> np.ndarray:
     """base_from_camera of a camera on the wrist with the arm at joints q."""
-    return fk(np.asarray(q, float), dh) @ np.asarray(tool0_from_camera, float)
+    return arm.fk(np.asarray(q, float)) @ np.asarray(tool0_from_camera, float)

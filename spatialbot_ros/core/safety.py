@@ -12,14 +12,15 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 
 import numpy as np
 from scipy.spatial.transform import Rotation
 
 from spatialbot_ros.core.actions import EEAction
 from spatialbot_ros.core.errors import SpatialBotError
-from spatialbot_ros.core.ur_kinematics import UR5_DH, UR5_JOINT_LIMITS, DHParams, fk
+from spatialbot_ros.core.kinematics import ArmKinematics
+from spatialbot_ros.core.ur_kinematics import UR5_DH
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,8 @@ class SafetyLimits:
     # TCP path length of one command: the executive's own moves (5 cm policy steps, the observe
     # pose from anywhere over the table) stay well below; a 0.7 m jump across the table does not
     max_travel_per_move_m: float = 0.6
-    joint_limits_rad: tuple[tuple[float, float], ...] = field(
-        default_factory=lambda: tuple(tuple(map(float, row)) for row in UR5_JOINT_LIMITS))
+    # None: the arm's own limits (core.kinematics); set, one (lower, upper) pair per joint of the arm
+    joint_limits_rad: tuple[tuple[float, float], ...] | None = None
 
     def __post_init__(self) -> None:
         lo, hi = np.asarray(self.workspace_min_m, float), np.asarray(self.workspace_max_m, float)
@@ -71,14 +72,16 @@ class SafetyLimits:
             v = getattr(self, name)
             if isinstance(v, bool) or not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
                 raise ValueError(f"safety: {name} must be a positive finite number, got {v!r}")
+        if self.joint_limits_rad is None:
+            return
         try:
             jl = np.asarray(self.joint_limits_rad, dtype=float)
         except (TypeError, ValueError):
-            raise ValueError("safety: joint_limits_rad must be 6 (lower, upper) pairs of numbers") from None
-        if jl.shape != (6, 2) or not np.all(np.isfinite(jl)):
-            raise ValueError(f"safety: joint_limits_rad must be 6 finite (lower, upper) pairs, got {jl.tolist()}")
+            raise ValueError("safety: joint_limits_rad must be (lower, upper) pairs of numbers, one per joint") from None
+        if jl.ndim != 2 or jl.shape[1] != 2 or len(jl) < 1 or not np.all(np.isfinite(jl)):
+            raise ValueError(f"safety: joint_limits_rad must be finite (lower, upper) pairs, got {jl.tolist()}")
         if np.any(jl[:, 0] >= jl[:, 1]):
-            raise ValueError("safety: joint_limits_rad must be 6 (lower, upper) pairs with lower < upper")
+            raise ValueError("safety: joint_limits_rad must be (lower, upper) pairs with lower < upper")
 
     @classmethod
     def from_dict(cls, values: dict) -> SafetyLimits:
@@ -124,7 +127,7 @@ class TcpPath:
         return float(np.sum(self.segment_lengths_m))
 
 
-def tcp_path(q_start: np.ndarray, positions: np.ndarray, tcp_offset_m: float, dh: DHParams = UR5_DH,
+def tcp_path(q_start: np.ndarray, positions: np.ndarray, tcp_offset_m: float, arm: ArmKinematics = UR5_DH,
              sample_rad: float = PATH_SAMPLE_RAD) -> TcpPath:
     """Forward kinematics of the TCP along straight joint-space segments q_start -> positions[0] -> ...,
     sampled every sample_rad of the largest joint change: what a controller interpolating between
@@ -132,11 +135,11 @@ def tcp_path(q_start: np.ndarray, positions: np.ndarray, tcp_offset_m: float, dh
     pts_q = np.vstack([np.asarray(q_start, float)[None], np.asarray(positions, float)])
     tool0_from_tcp = np.eye(4)
     tool0_from_tcp[2, 3] = float(tcp_offset_m)
-    points = [(fk(pts_q[0], dh) @ tool0_from_tcp)[:3, 3]]
+    points = [(arm.fk(pts_q[0]) @ tool0_from_tcp)[:3, 3]]
     ends, lengths = [], []
     for a, b in zip(pts_q[:-1], pts_q[1:], strict=True):
         n = max(1, int(math.ceil(float(np.max(np.abs(b - a))) / sample_rad)))
-        seg = [(fk(a + (b - a) * (k / n), dh) @ tool0_from_tcp)[:3, 3] for k in range(1, n + 1)]
+        seg = [(arm.fk(a + (b - a) * (k / n)) @ tool0_from_tcp)[:3, 3] for k in range(1, n + 1)]
         lengths.append(float(np.sum(np.linalg.norm(np.diff(np.vstack([points[-1][None], seg]), axis=0), axis=1))))
         points.extend(seg)
         ends.append(len(points) - 1)
@@ -148,7 +151,6 @@ class SafetyChecker:
 
     def __init__(self, limits: SafetyLimits | None = None) -> None:
         self.limits = limits or SafetyLimits()
-        self._joint_limits = np.asarray(self.limits.joint_limits_rad, dtype=float)
         self._lo = np.asarray(self.limits.workspace_min_m, dtype=float)
         self._hi = np.asarray(self.limits.workspace_max_m, dtype=float)
 
@@ -218,12 +220,25 @@ class SafetyChecker:
             raise SafetyViolation(SafetyReason.TOO_FAST,
                                   f"TCP speed {speed:.3f} m/s exceeds {self.limits.max_tcp_speed_m_s:.3f} m/s")
 
-    def check_joint_target(self, q: np.ndarray, q_now: np.ndarray | None = None, duration_s: float | None = None) -> None:
+    def joint_limits(self, arm: ArmKinematics = UR5_DH) -> np.ndarray:
+        """(n, 2): the configured joint limits, else the arm's own; a count that is not the arm's is refused."""
+        if self.limits.joint_limits_rad is None:
+            return np.asarray(arm.joint_limits, dtype=float)
+        jl = np.asarray(self.limits.joint_limits_rad, dtype=float)
+        if len(jl) != arm.n_joints:
+            raise SafetyViolation(SafetyReason.INVALID_COMMAND, f"safety joint_limits_rad has {len(jl)} pairs; "
+                                  f"the {arm.name} has {arm.n_joints} joints")
+        return jl
+
+    def check_joint_target(self, q: np.ndarray, q_now: np.ndarray | None = None, duration_s: float | None = None,
+                           *, arm: ArmKinematics = UR5_DH) -> None:
         q = np.asarray(q, dtype=float)
-        if q.shape != (6,):
-            raise SafetyViolation(SafetyReason.INVALID_COMMAND, f"joint target must have 6 values, got {q.shape}")
+        n = arm.n_joints
+        if q.shape != (n,):
+            raise SafetyViolation(SafetyReason.INVALID_COMMAND, f"joint target must have {n} values, got {q.shape}")
         _finite("joint target", q)
-        lo, hi = self._joint_limits[:, 0], self._joint_limits[:, 1]
+        limits = self.joint_limits(arm)
+        lo, hi = limits[:, 0], limits[:, 1]
         out = np.nonzero((q < lo) | (q > hi))[0]
         if out.size:
             j = int(out[0])
@@ -239,17 +254,18 @@ class SafetyChecker:
                 raise SafetyViolation(SafetyReason.TOO_FAST,
                                       f"joint speed {speed:.3f} rad/s exceeds {self.limits.max_joint_speed_rad_s:.3f} rad/s")
 
-    def check_joint_trajectory(self, positions: np.ndarray, times: np.ndarray) -> None:
+    def check_joint_trajectory(self, positions: np.ndarray, times: np.ndarray, *, arm: ArmKinematics = UR5_DH) -> None:
         P, t = np.asarray(positions, float), np.asarray(times, float)
-        if P.ndim != 2 or P.shape[1] != 6 or t.shape != (P.shape[0],):
+        n = arm.n_joints
+        if P.ndim != 2 or P.shape[1] != n or t.shape != (P.shape[0],):
             raise SafetyViolation(SafetyReason.INVALID_COMMAND,
-                                  f"trajectory shapes {P.shape}, {t.shape} are not (N,6), (N,)")
+                                  f"trajectory shapes {P.shape}, {t.shape} are not (N,{n}), (N,)")
         _finite("trajectory", P)
         _finite("trajectory times", t)
         if np.any(np.diff(t) <= 0):
             raise SafetyViolation(SafetyReason.TOO_FAST, "trajectory times must increase strictly")
         for i in range(len(P)):
-            self.check_joint_target(P[i], P[i - 1] if i else None, (t[i] - t[i - 1]) if i else None)
+            self.check_joint_target(P[i], P[i - 1] if i else None, (t[i] - t[i - 1]) if i else None, arm=arm)
 
     def check_pose_step(self, current: np.ndarray, target: np.ndarray) -> None:
         """A pose target reached in one step must respect the per-step limits too."""
@@ -258,16 +274,16 @@ class SafetyChecker:
         self.check_delta(EEAction(np.array([t, 0, 0]), np.array([r, 0, 0])))
 
     # -- whole plans ----------------------------------------------------------------------
-    def check_plan(self, plan: object, *, tcp_offset_m: float, dh: DHParams = UR5_DH,
+    def check_plan(self, plan: object, *, tcp_offset_m: float, arm: ArmKinematics = UR5_DH,
                    q_now: np.ndarray | None = None) -> TcpPath:
         """check_joint_path on a motion.base.JointPlan (or anything with q_start, positions,
         times_s and target_tcp): what the safety gate runs before every execution."""
         return self.check_joint_path(plan.q_start, plan.positions, plan.times_s,  # type: ignore[attr-defined]
-                                     tcp_offset_m=tcp_offset_m, dh=dh, q_now=q_now,
+                                     tcp_offset_m=tcp_offset_m, arm=arm, q_now=q_now,
                                      target_tcp=getattr(plan, "target_tcp", None))
 
     def check_joint_path(self, q_start: np.ndarray, positions: np.ndarray, times_s: np.ndarray, *,
-                         tcp_offset_m: float, dh: DHParams = UR5_DH, q_now: np.ndarray | None = None,
+                         tcp_offset_m: float, arm: ArmKinematics = UR5_DH, q_now: np.ndarray | None = None,
                          target_tcp: np.ndarray | None = None) -> TcpPath:
         """Everything a planned motion must satisfy before it is executed: finite waypoints inside the
         joint limits, times strictly increasing, joint speed between consecutive waypoints, the TCP
@@ -276,10 +292,11 @@ class SafetyChecker:
         waypoint reaches target_tcp. Returns the TCP path it checked."""
         q0 = np.asarray(q_start, dtype=float)
         P, t = np.asarray(positions, dtype=float), np.asarray(times_s, dtype=float)
-        if q0.shape != (6,) or P.ndim != 2 or P.shape[1] != 6 or len(P) == 0 or t.shape != (len(P),):
+        n = arm.n_joints
+        if q0.shape != (n,) or P.ndim != 2 or P.shape[1] != n or len(P) == 0 or t.shape != (len(P),):
             raise SafetyViolation(SafetyReason.INVALID_COMMAND,
                                   f"plan shapes q_start {q0.shape}, positions {P.shape}, times {t.shape}: "
-                                  "expected (6,), (N,6), (N,) with N >= 1")
+                                  f"expected ({n},), (N,{n}), (N,) with N >= 1 for the {arm.name}")
         _finite("plan start", q0)
         _finite("plan waypoints", P)
         _finite("plan times", t)
@@ -295,12 +312,12 @@ class SafetyChecker:
                 raise SafetyViolation(SafetyReason.TOO_FAST, "first waypoint at t=0 differs from the start")
             q0, P, t = P[0], P[1:], t[1:]
             if len(P) == 0:
-                return tcp_path(q0, q0[None], tcp_offset_m, dh)
+                return tcp_path(q0, q0[None], tcp_offset_m, arm)
         prev_q, prev_t = q0, 0.0
         for q, ti in zip(P, t, strict=True):
-            self.check_joint_target(q, prev_q, float(ti - prev_t))
+            self.check_joint_target(q, prev_q, float(ti - prev_t), arm=arm)
             prev_q, prev_t = q, float(ti)
-        path = tcp_path(q0, P, tcp_offset_m, dh)
+        path = tcp_path(q0, P, tcp_offset_m, arm)
         inside = np.all((path.points >= self._lo) & (path.points <= self._hi), axis=1)
         if not np.all(inside):
             k = int(np.argmin(inside))

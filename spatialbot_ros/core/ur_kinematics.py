@@ -21,6 +21,8 @@ UR5_JOINT_LIMITS: np.ndarray = np.array([[-2 * math.pi, 2 * math.pi]] * 2 + [[-m
 
 @dataclass(frozen=True)
 class DHParams:
+    """A UR arm's DH table; also its core.kinematics.ArmKinematics (closed-form fk and IK)."""
+
     d1: float
     a2: float
     a3: float
@@ -39,6 +41,29 @@ class DHParams:
     @property
     def alpha(self) -> np.ndarray:
         return np.array([math.pi / 2, 0.0, 0.0, math.pi / 2, -math.pi / 2, 0.0])
+
+    # -- core.kinematics.ArmKinematics ---------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return "ur5e" if self == UR5E_DH else "ur5" if self == UR5_DH else "ur"
+
+    @property
+    def joint_names(self) -> tuple[str, ...]:
+        return UR_JOINT_NAMES
+
+    @property
+    def joint_limits(self) -> np.ndarray:
+        return UR5_JOINT_LIMITS
+
+    @property
+    def n_joints(self) -> int:
+        return 6
+
+    def fk(self, q: np.ndarray) -> np.ndarray:
+        return fk(q, self)
+
+    def ik_nearest(self, base_from_tool0: np.ndarray, q_current: np.ndarray) -> np.ndarray | None:
+        return ik_nearest(base_from_tool0, q_current, self, UR5_JOINT_LIMITS)
 
 
 UR5_DH = DHParams(d1=0.089159, a2=-0.425, a3=-0.39225, d4=0.10915, d5=0.09465, d6=0.0823)

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from spatialbot_ros.core.kinematics import ArmKinematics, arm_kinematics
 from spatialbot_ros.core.safety import EStop, SafetyChecker, Watchdog
-from spatialbot_ros.core.ur_kinematics import dh_for
 from spatialbot_ros.motion.base import JointPlan
 from spatialbot_ros.motion.registry import REAL_HARDWARE, make_gripper_backend, make_motion_backend
 from spatialbot_ros.motion.safety_gate import SafeMotion
@@ -27,6 +27,7 @@ class MotionSettings:
     gripper_backend: str = "robotiq_action"
     real_hardware: bool = True
     ur_type: str = "ur5"
+    arm_model: str = ""      # core.kinematics model; "" = the UR of ur_type (panda: the ros_topics backend only)
     tcp_offset_m: float = 0.128
     joint_states_topic: str = "/joint_states"
     controller_name: str = "scaled_joint_trajectory_controller"
@@ -43,14 +44,21 @@ class MotionSettings:
     gripper_joint: str = "robotiq_85_left_knuckle_joint"
     gripper_max_effort_n: float = 60.0
     gripper_topic: str = "/gripper/opening_command"
+    finger_joints: tuple[str, ...] = ("left_finger_joint", "right_finger_joint")
+    gripper_max_opening_m: float = 0.085
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def arm(self) -> ArmKinematics:
+        return arm_kinematics(self.arm_model or self.ur_type)
 
 
 def motion_settings(p: dict[str, Any]) -> MotionSettings:
     """From a node's parameter values (nodes/pick_place_params.py names)."""
     return MotionSettings(
         motion_backend=str(p["motion_backend"]), gripper_backend=str(p["gripper_backend"]),
-        real_hardware=bool(p["real_hardware"]), ur_type=str(p["ur_type"]), tcp_offset_m=float(p["tcp_offset_m"]),
+        real_hardware=bool(p["real_hardware"]), ur_type=str(p["ur_type"]), arm_model=str(p["arm_model"]),
+        tcp_offset_m=float(p["tcp_offset_m"]),
         joint_states_topic=str(p["joint_states_topic"]), controller_name=str(p["controller_name"]),
         speed_scaling_topic=str(p["speed_scaling_topic"]), program_running_topic=str(p["program_running_topic"]),
         trajectory_topic=str(p["trajectory_topic"]), robot_ip=str(p["robot_ip"]),
@@ -59,7 +67,8 @@ def motion_settings(p: dict[str, Any]) -> MotionSettings:
         moveit_acceleration_scaling=float(p["moveit.acceleration_scaling"]),
         gripper_action_name=str(p["gripper_action_name"]), gripper_action_type=str(p["gripper_action_type"]),
         gripper_joint=str(p["gripper_joint"]), gripper_max_effort_n=float(p["gripper_max_effort_n"]),
-        gripper_topic=str(p["gripper_topic"]))
+        gripper_topic=str(p["gripper_topic"]), finger_joints=tuple(str(j) for j in p["finger_joints"]),
+        gripper_max_opening_m=float(p["gripper_max_opening_m"]))
 
 
 def _arm_params(s: MotionSettings, node: Any) -> dict[str, Any]:
@@ -107,7 +116,11 @@ def build_backend(node: Any, s: MotionSettings) -> Any:
 
         return RosTopicMotionBackend(node, TopicMotionConfig(
             trajectory_topic=s.trajectory_topic, joint_states_topic=s.joint_states_topic, gripper_topic=s.gripper_topic,
-            ur_type=s.ur_type, tcp_offset_m=s.tcp_offset_m))
+            arm_model=s.arm.name, tcp_offset_m=s.tcp_offset_m, max_opening_m=s.gripper_max_opening_m,
+            finger_joints=s.finger_joints))
+    if s.arm.name not in ("ur5", "ur5e"):
+        raise ValueError(f"arm_model {s.arm_model}: motion_backend {s.motion_backend} drives a UR arm; "
+                         f"a {s.arm.name} goes through motion_backend {TOPIC_BACKEND}")
     if s.gripper_backend == "topic":
         raise ValueError(f"gripper_backend topic only goes with motion_backend {TOPIC_BACKEND}")
     from spatialbot_ros.motion.arm_and_gripper import ArmWithGripper
@@ -125,4 +138,4 @@ def build_cell_motion(node: Any, s: MotionSettings, checker: SafetyChecker, esto
                          "in dry-run until armed (real_hardware false is for the simulator's topic backend only)")
     backend = build_backend(node, s)
     return SafeMotion(backend, checker, estop, armed=False, real_hardware=s.real_hardware, watchdogs=watchdogs,
-                      preview=preview, tcp_offset_m=s.tcp_offset_m, dh=dh_for(s.ur_type))
+                      preview=preview, tcp_offset_m=s.tcp_offset_m, kinematics=s.arm)

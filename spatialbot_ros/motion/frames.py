@@ -11,8 +11,9 @@ import math
 
 import numpy as np
 
+from spatialbot_ros.core.kinematics import ArmKinematics
 from spatialbot_ros.core.transforms import make_pose, pose_to_xyz_quat
-from spatialbot_ros.core.ur_kinematics import UR5_DH, DHParams, fk
+from spatialbot_ros.core.ur_kinematics import UR5_DH
 
 BASE_LINK_FROM_BASE = make_pose([0.0, 0.0, 0.0], np.array([[math.cos(math.pi), -math.sin(math.pi), 0.0],
                                                            [math.sin(math.pi), math.cos(math.pi), 0.0],
@@ -24,9 +25,9 @@ def tool0_from_tcp(tcp_offset_m: float) -> np.ndarray:
     return make_pose([0.0, 0.0, float(tcp_offset_m)])
 
 
-def tcp_pose_from_joints(q: np.ndarray, tcp_offset_m: float, dh: DHParams = UR5_DH) -> np.ndarray:
+def tcp_pose_from_joints(q: np.ndarray, tcp_offset_m: float, arm: ArmKinematics = UR5_DH) -> np.ndarray:
     """base_from_tcp for joint angles: forward kinematics to tool0, then the TCP offset."""
-    return fk(np.asarray(q, float), dh) @ tool0_from_tcp(tcp_offset_m)
+    return arm.fk(np.asarray(q, float)) @ tool0_from_tcp(tcp_offset_m)
 
 
 def tool0_pose_for_tcp(base_from_tcp: np.ndarray, tcp_offset_m: float) -> np.ndarray:

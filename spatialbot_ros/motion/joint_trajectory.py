@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from spatialbot_ros.core.actions import GripperCommand
+from spatialbot_ros.core.kinematics import ArmKinematics
 from spatialbot_ros.core.safety import tcp_path
 from spatialbot_ros.core.timestamps import split_seconds
 from spatialbot_ros.core.transforms import make_pose
@@ -188,7 +189,7 @@ def build_joint_trajectory(positions: np.ndarray, times: np.ndarray, velocities:
 
 
 def plan_linear(q_start: np.ndarray, start_tcp: np.ndarray, goal_tcp: np.ndarray, cfg: TrajectoryConfig,
-                dh: DHParams = UR5_DH) -> np.ndarray | None:
+                arm: ArmKinematics = UR5_DH) -> np.ndarray | None:
     """Joint waypoints along a straight TCP line (IK per linear_step_m and per linear_step_rad,
     continuity enforced); None if it leaves the reachable space or crosses a singularity."""
     from scipy.spatial.transform import Rotation, Slerp
@@ -201,7 +202,7 @@ def plan_linear(q_start: np.ndarray, start_tcp: np.ndarray, goal_tcp: np.ndarray
     for i in range(1, n + 1):
         s = i / n
         T = make_pose(start_tcp[:3, 3] + s * (goal_tcp[:3, 3] - start_tcp[:3, 3]), slerp(s).as_matrix())
-        q = ik_nearest(tool0_pose_for_tcp(T, cfg.tcp_offset_m), q_ref, dh, UR5_JOINT_LIMITS)
+        q = arm.ik_nearest(tool0_pose_for_tcp(T, cfg.tcp_offset_m), q_ref)
         if q is None or np.max(np.abs(q - q_ref)) > cfg.max_linear_joint_jump_rad:
             return None
         out.append(q)

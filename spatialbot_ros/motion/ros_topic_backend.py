@@ -21,8 +21,8 @@ from std_msgs.msg import Float64
 from trajectory_msgs.msg import JointTrajectory
 
 from spatialbot_ros.core.actions import GripperCommand
+from spatialbot_ros.core.kinematics import arm_kinematics
 from spatialbot_ros.core.safety import tcp_path
-from spatialbot_ros.core.ur_kinematics import UR5_JOINT_LIMITS, UR_JOINT_NAMES, dh_for, ik_nearest
 from spatialbot_ros.motion.base import (
     GripperState,
     JointPlan,
@@ -47,9 +47,10 @@ class TopicMotionConfig:
     trajectory_topic: str = "/joint_trajectory_controller/joint_trajectory"
     joint_states_topic: str = "/joint_states"
     gripper_topic: str = "/gripper/opening_command"
-    ur_type: str = "ur5"
+    arm_model: str = "ur5"             # core.kinematics: ur5, ur5e or panda
     tcp_offset_m: float = 0.128
     max_opening_m: float = 0.085
+    finger_joints: tuple[str, ...] = FINGER_JOINTS  # in /joint_states; the opening is their sum
     tolerance_rad: float = 0.03        # tracking error accepted at the timeout
     settled_rad: float = 0.003         # error at which a motion counts as finished
     settle_timeout_s: float = 1.0
@@ -63,19 +64,19 @@ class RosTopicMotionBackend:
     def __init__(self, node: object, config: TopicMotionConfig | None = None) -> None:
         self.node = node
         self.cfg = config or TopicMotionConfig()
-        self.dh = dh_for(self.cfg.ur_type)
-        self.traj_cfg = TrajectoryConfig(tcp_offset_m=self.cfg.tcp_offset_m)
+        self.kinematics = arm_kinematics(self.cfg.arm_model)
+        self.traj_cfg = TrajectoryConfig(tcp_offset_m=self.cfg.tcp_offset_m, joint_names=self.kinematics.joint_names)
         self._lock = threading.Lock()
         self._q: np.ndarray | None = None
-        self._fingers = np.full(2, self.cfg.max_opening_m / 2)
+        self._fingers = np.full(len(self.cfg.finger_joints), self.cfg.max_opening_m / max(1, len(self.cfg.finger_joints)))
         self._stop = threading.Event()
         self._traj_pub = node.create_publisher(JointTrajectory, self.cfg.trajectory_topic, 10)  # type: ignore[attr-defined]
         self._grip_pub = node.create_publisher(Float64, self.cfg.gripper_topic, 10)  # type: ignore[attr-defined]
         node.create_subscription(JointState, self.cfg.joint_states_topic, self._on_joints, 10)  # type: ignore[attr-defined]
 
     def _on_joints(self, msg: JointState) -> None:
-        q = joints_from_state(msg, UR_JOINT_NAMES)
-        f = joints_from_state(msg, FINGER_JOINTS)
+        q = joints_from_state(msg, self.kinematics.joint_names)
+        f = joints_from_state(msg, self.cfg.finger_joints)
         with self._lock:
             if q is not None:
                 self._q = q
@@ -102,7 +103,7 @@ class RosTopicMotionBackend:
             return self._q.copy()
 
     def current_pose(self) -> np.ndarray:
-        return tcp_pose_from_joints(self.current_joints(), self.cfg.tcp_offset_m, self.dh)
+        return tcp_pose_from_joints(self.current_joints(), self.cfg.tcp_offset_m, self.kinematics)
 
     # -- planning (nothing is sent) ------------------------------------------------------------
     def _start(self, q_start: np.ndarray | None) -> np.ndarray:
@@ -119,20 +120,20 @@ class RosTopicMotionBackend:
 
     def _timed(self, kind: PlanKind, q0: np.ndarray, waypoints: np.ndarray, speed_scale: float,
                target_tcp: np.ndarray | None) -> JointPlan:
-        tcp_lengths = tcp_path(q0, waypoints, self.cfg.tcp_offset_m, self.dh).segment_lengths_m
+        tcp_lengths = tcp_path(q0, waypoints, self.cfg.tcp_offset_m, self.kinematics).segment_lengths_m
         times, vel = time_parameterize(q0, waypoints, self.traj_cfg, speed_scale, tcp_lengths)
         return JointPlan(kind, q0, np.asarray(waypoints, float), times, speed_scale,
                          None if target_tcp is None else np.asarray(target_tcp, float).copy(),
-                         native=build_joint_trajectory(waypoints, times, vel))
+                         native=build_joint_trajectory(waypoints, times, vel, self.kinematics.joint_names))
 
     def plan_joints(self, q: np.ndarray, speed_scale: float, *, q_start: np.ndarray | None = None) -> JointPlan:
         q0 = self._start(q_start)
-        return self._timed(PlanKind.JOINTS, q0, np.asarray(q, float).reshape(1, 6), speed_scale, None)
+        return self._timed(PlanKind.JOINTS, q0, np.asarray(q, float).reshape(1, self.kinematics.n_joints), speed_scale, None)
 
     def plan_pose(self, base_from_tcp: np.ndarray, speed_scale: float, *,
                   q_start: np.ndarray | None = None) -> JointPlan:
         q0 = self._start(q_start)
-        q = ik_nearest(tool0_pose_for_tcp(base_from_tcp, self.cfg.tcp_offset_m), q0, self.dh, UR5_JOINT_LIMITS)
+        q = self.kinematics.ik_nearest(tool0_pose_for_tcp(base_from_tcp, self.cfg.tcp_offset_m), q0)
         if q is None:
             raise PlanningFailed(MotionResult(MotionStatus.UNREACHABLE, "no IK solution within joint limits", "no_ik"))
         return self._timed(PlanKind.POSE, q0, q[None], speed_scale, base_from_tcp)
@@ -140,8 +141,8 @@ class RosTopicMotionBackend:
     def plan_linear(self, base_from_tcp: np.ndarray, speed_scale: float, *,
                     q_start: np.ndarray | None = None) -> JointPlan:
         q0 = self._start(q_start)
-        start_tcp = tcp_pose_from_joints(q0, self.cfg.tcp_offset_m, self.dh)
-        wp = plan_linear(q0, start_tcp, base_from_tcp, self.traj_cfg, self.dh)
+        start_tcp = tcp_pose_from_joints(q0, self.cfg.tcp_offset_m, self.kinematics)
+        wp = plan_linear(q0, start_tcp, base_from_tcp, self.traj_cfg, self.kinematics)
         if wp is None:
             raise PlanningFailed(MotionResult(MotionStatus.UNREACHABLE, "straight line leaves the reachable space",
                                               "no_ik"))
@@ -154,7 +155,7 @@ class RosTopicMotionBackend:
         if self._stop.is_set():
             return MotionResult(MotionStatus.ABORTED, "stopped before the trajectory was sent", "stopped")
         msg = plan.native if isinstance(plan.native, JointTrajectory) else build_joint_trajectory(
-            plan.positions, plan.times_s, np.zeros_like(plan.positions))
+            plan.positions, plan.times_s, np.zeros_like(plan.positions), self.kinematics.joint_names)
         self._traj_pub.publish(msg)
         goal = np.asarray(plan.positions[-1], float)
         done_at = time.monotonic() + plan.duration_s  # the controller needs the whole duration
@@ -191,4 +192,5 @@ class RosTopicMotionBackend:
             q = self.current_joints()
         except RuntimeError:
             return
-        self._traj_pub.publish(build_joint_trajectory(q[None], np.array([0.05]), np.zeros((1, 6))))
+        self._traj_pub.publish(build_joint_trajectory(q[None], np.array([0.05]), np.zeros((1, len(q))),
+                                                      self.kinematics.joint_names))

@@ -21,8 +21,9 @@ import numpy as np
 
 from spatialbot_ros.core.actions import EEAction, GripperCommand
 from spatialbot_ros.core.ee_delta import apply_ee_action
+from spatialbot_ros.core.kinematics import ArmKinematics
 from spatialbot_ros.core.safety import EStop, SafetyChecker, SafetyReason, SafetyViolation, Watchdog
-from spatialbot_ros.core.ur_kinematics import UR5_DH, DHParams, fk
+from spatialbot_ros.core.ur_kinematics import UR5_DH
 from spatialbot_ros.motion.base import (
     GripperState,
     JointPlan,
@@ -57,10 +58,11 @@ class SafeMotion:
                  armed: bool = False, real_hardware: bool = True, *,
                  watchdogs: dict[str, Watchdog] | None = None,
                  preview: Callable[[JointPlan], None] | None = None,
-                 tcp_offset_m: float | None = None, dh: DHParams | None = None,
+                 tcp_offset_m: float | None = None, kinematics: ArmKinematics | None = None,
                  monitor_period_s: float = 0.01, gripper_open_width_m: float = 0.085) -> None:
-        """tcp_offset_m / dh: the kinematics the plan check uses for the TCP (defaults: the backend's
-        own `tcp_offset_m` and `dh` attributes). preview: called with every dry-run plan."""
+        """tcp_offset_m / kinematics: the TCP and the arm's kinematics (core.kinematics) the plan check
+        uses (defaults: the backend's own `tcp_offset_m` and `kinematics`, else `dh`, attributes; else the UR5).
+        preview: called with every dry-run plan."""
         self.backend = backend
         self.checker = checker or SafetyChecker()
         self.estop = estop or EStop()
@@ -74,7 +76,8 @@ class SafeMotion:
             raise ValueError("SafeMotion needs the TCP offset: pass tcp_offset_m= or give the backend a "
                              "tcp_offset_m attribute")
         self.tcp_offset_m = float(offset)
-        self.dh = dh or getattr(backend, "dh", None) or UR5_DH
+        self.kinematics: ArmKinematics = (kinematics or getattr(backend, "kinematics", None) or getattr(backend, "dh", None)
+                                          or UR5_DH)
         if not math.isfinite(self.tcp_offset_m) or not 0.0 <= self.tcp_offset_m < 0.5:
             raise ValueError(f"tcp_offset_m must be in [0, 0.5) m, got {self.tcp_offset_m}")
         if not 0.001 <= monitor_period_s <= 0.05:
@@ -161,7 +164,7 @@ class SafeMotion:
             return self.backend.current_pose()
         tool0_from_tcp = np.eye(4)
         tool0_from_tcp[2, 3] = self.tcp_offset_m
-        return fk(self._shadow.joints, self.dh) @ tool0_from_tcp
+        return self.kinematics.fk(self._shadow.joints) @ tool0_from_tcp
 
     def gripper_state(self) -> GripperState:
         return self._shadow.gripper if self._shadow is not None else self.backend.gripper_state()
@@ -178,7 +181,7 @@ class SafeMotion:
     def move_joints(self, q: np.ndarray, speed_scale: float = 1.0) -> MotionResult:
         try:
             q = np.asarray(q, dtype=float)
-            self.checker.check_joint_target(q)
+            self.checker.check_joint_target(q, arm=self.kinematics)
         except (SafetyViolation, TypeError, ValueError) as exc:
             return self._bad_input(exc, "joint target")
         return self._move("joints", q, speed_scale)
@@ -224,7 +227,7 @@ class SafeMotion:
             return exc.result
         q_now = self.current_joints()
         try:
-            self.checker.check_plan(plan, tcp_offset_m=self.tcp_offset_m, dh=self.dh, q_now=q_now)
+            self.checker.check_plan(plan, tcp_offset_m=self.tcp_offset_m, arm=self.kinematics, q_now=q_now)
         except SafetyViolation as exc:
             log.warning("refused %s plan: %s", kind, exc)
             return _refused(exc, f"{kind} plan")

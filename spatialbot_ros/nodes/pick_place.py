@@ -36,10 +36,10 @@ from spatialbot_ros.core.errors import FrameError
 from spatialbot_ros.core.frame import RGBDFrame
 from spatialbot_ros.core.frame_sync import ApproximateTimeSync
 from spatialbot_ros.core.hand_eye import JointHistory, wrist_camera_pose
+from spatialbot_ros.core.kinematics import arm_kinematics
 from spatialbot_ros.core.safety import EStop, SafetyChecker, Watchdog
 from spatialbot_ros.core.task import FailureReason
 from spatialbot_ros.core.transforms import extrinsic_from_params, make_pose
-from spatialbot_ros.core.ur_kinematics import UR_JOINT_NAMES, dh_for
 from spatialbot_ros.executive.pick_place import ExecutiveConfig, PickPlaceExecutive, StepRecord
 from spatialbot_ros.motion.assembly import build_cell_motion, motion_settings
 from spatialbot_ros.motion.base import JointPlan
@@ -79,7 +79,7 @@ class PickPlaceNode(Node):
         safety_group = MutuallyExclusiveCallbackGroup()  # arming and cancel never wait behind a goal
         self.watchdogs = {"camera": Watchdog(float(p["frame_timeout_s"])),
                           "joint_states": Watchdog(float(p["joint_states_timeout_s"]))}
-        self._dh = dh_for(str(p["ur_type"]))
+        self._arm = arm_kinematics(str(p["arm_model"] or p["ur_type"]))
         self._pub_preview = self.create_publisher(JointTrajectory, p["preview_topic"], 10)
         self._pub_preview_markers = self.create_publisher(MarkerArray, p["preview_markers_topic"], 10)
         self.motion = build_cell_motion(self, motion_settings(p), self.checker, self.estop, self.watchdogs,
@@ -177,8 +177,8 @@ class PickPlaceNode(Node):
 
     def _publish_preview(self, plan: JointPlan, dry_run: bool = True) -> None:
         stamp = self.get_clock().now().to_msg()
-        self._pub_preview.publish(plan_to_trajectory(plan, self.base_frame, stamp))
-        self._pub_preview_markers.publish(plan_to_markers(plan, self._dh, float(self.p["tcp_offset_m"]),
+        self._pub_preview.publish(plan_to_trajectory(plan, self.base_frame, stamp, self._arm.joint_names))
+        self._pub_preview_markers.publish(plan_to_markers(plan, self._arm, float(self.p["tcp_offset_m"]),
                                                           self.base_frame, stamp, dry_run))
 
     def destroy_node(self) -> None:
@@ -200,7 +200,7 @@ class PickPlaceNode(Node):
             self.watchdogs["camera"].feed()
 
     def _on_joint_state(self, msg: JointState) -> None:
-        q = joints_from_state(msg, UR_JOINT_NAMES)
+        q = joints_from_state(msg, self._arm.joint_names)
         if q is not None:
             self.watchdogs["joint_states"].feed()
             if self._eye_in_hand:
@@ -220,7 +220,7 @@ class PickPlaceNode(Node):
             return pose
         if latest is None:
             raise FrameError("eye_in_hand: no joint states yet, so no camera pose")
-        return wrist_camera_pose(latest[1], self._extrinsics, self._dh)
+        return wrist_camera_pose(latest[1], self._extrinsics, self._arm)
 
     def latest_frame(self) -> RGBDFrame:
         with self._lock:
@@ -234,7 +234,7 @@ class PickPlaceNode(Node):
             if q is None:
                 raise FrameError(f"eye_in_hand: no joint state around the frame's stamp {frame.stamp_s:.3f} s, so "
                                  "no camera pose for it (joint states and camera on one clock?)")
-            pose = wrist_camera_pose(q, self._extrinsics, self._dh)
+            pose = wrist_camera_pose(q, self._extrinsics, self._arm)
             with self._lock:
                 self._frame_camera_pose = pose
         return frame

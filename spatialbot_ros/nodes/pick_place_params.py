@@ -80,6 +80,8 @@ PARAMS: dict[str, Param] = {
     "observe_tcp_xyz": Param([0.42, 0.0, 0.35], "TCP position (base frame) the arm perceives from, pointing down"),
     # robot and motion path
     "ur_type": Param("ur5", "ur5 or ur5e (DH table for IK)"),
+    "arm_model": Param("", "arm kinematics (core.kinematics): '' = the UR of ur_type; panda = ManiSkill's Franka "
+                       "Panda (motion_backend ros_topics)"),
     "tcp_offset_m": Param(0.128, "TCP (fingertip centre) along tool0 z (m): Robotiq 2F-85 pads on a coupling"),
     "base_frame": Param("base", "robot base frame (the UR controller's base; ur_description's base_link is turned by pi)"),
     "joint_states_topic": Param("/joint_states", "joint states of the arm and the gripper"),
@@ -101,6 +103,9 @@ PARAMS: dict[str, Param] = {
     "gripper_joint": Param("robotiq_85_left_knuckle_joint", "gripper joint in /joint_states the finger width is read from"),
     "gripper_max_effort_n": Param(60.0, "gripper closing effort (N)"),
     "gripper_topic": Param("/gripper/opening_command", "topic gripper: std_msgs/Float64 opening (m)"),
+    "finger_joints": Param(["left_finger_joint", "right_finger_joint"],
+                           "topic gripper: finger joints in /joint_states; the opening is the sum of their positions"),
+    "gripper_max_opening_m": Param(0.085, "topic gripper: full opening (m) sent for OPEN"),
     # policy
     "policy": Param("geometric", "policy backend: geometric, onnx, spatialbot, transformers, openai, magma"),
     "model_dir": Param("", "onnx: trained model directory (empty = shipped); VLM backends: model directory or hub id"),
@@ -186,6 +191,11 @@ def validate_start(p: dict[str, Any]) -> None:
             raise ValueError(f"parameter {name} must be a positive number, got {p[name]!r}")
     if check_dynamic("speed_scale", p["speed_scale"]):
         raise ValueError(check_dynamic("speed_scale", p["speed_scale"]))
+    from spatialbot_ros.core.kinematics import arm_kinematics
+
+    arm_kinematics(p["arm_model"] or p["ur_type"])  # a ValueError naming the models
+    if not (isinstance(p["gripper_max_opening_m"], (int, float)) and 0.0 < p["gripper_max_opening_m"] <= 0.3):
+        raise ValueError(f"parameter gripper_max_opening_m must be in (0, 0.3] m, got {p['gripper_max_opening_m']!r}")
     if len(p["observe_tcp_xyz"]) != 3:
         raise ValueError("parameter observe_tcp_xyz must be 3 numbers")
     if int(p["max_instruction_chars"]) < 1:
