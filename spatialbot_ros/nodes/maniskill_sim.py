@@ -1,11 +1,14 @@
 """maniskill_sim: a ManiSkill3 task as a camera + Panda on ROS. Publishes the task camera's colour,
 aligned depth (16UC1 mm) and camera info on the realsense-ros topic names, the Panda's joint states
-and TCP pose, and the task's success flag; takes one TCP delta per control step and a gripper
-opening. Runs in the maniskill venv (scripts/setup.sh maniskill)."""
+and TCP pose, and the task's success flag; takes a gripper opening and, by `control_mode`, either
+one TCP delta per control step (pd_ee_delta_pose) or joint trajectories on a joint trajectory
+controller's topic interface (pd_joint_pos: what pick_place's ros_topics backend sends, as to
+mujoco_sim). Runs in the maniskill venv (scripts/setup.sh maniskill)."""
 
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 from geometry_msgs.msg import PoseStamped, TwistStamped
@@ -14,7 +17,9 @@ from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image, JointState
 from std_msgs.msg import Bool, Float64
+from trajectory_msgs.msg import JointTrajectory
 
+from spatialbot_ros.core.panda_kinematics import PANDA_JOINT_LIMITS
 from spatialbot_ros.core.transforms import pose_to_xyz_quat
 from spatialbot_ros.nodes.conversions import rgbd_to_msgs
 from spatialbot_ros.nodes.runner import run_node
@@ -25,10 +30,15 @@ from spatialbot_ros.sim.maniskill_env import (
     PANDA_MAX_OPENING_M,
     ManiSkillEnv,
 )
+from spatialbot_ros.sim.trajectory_follower import TrajectoryFollower
+
+MAX_TRAJECTORY_POINTS = 10_000
 
 PARAMS = {
     "task": ("StackCube-v1", "ManiSkill3 task id (spatialbot_ros.sim.maniskill_env.TASKS)"),
     "seed": (0, "episode seed"),
+    "control_mode": ("pd_ee_delta_pose", "pd_ee_delta_pose: TCP deltas on tcp_delta_topic; pd_joint_pos: joint "
+                     "trajectories on trajectory_topic (pick_place's ros_topics backend)"),
     "width": (640, "task camera width (px)"),
     "height": (480, "task camera height (px)"),
     "camera_rate_hz": (2.0, "rendering rate of the task camera (a 640x480 render costs ~0.2 s on the CPU)"),
@@ -40,6 +50,8 @@ PARAMS = {
     "camera_pose_topic": ("/maniskill/camera_pose", "camera optical frame in the base frame (latched PoseStamped)"),
     "tcp_delta_topic": ("/maniskill/tcp_delta", "TwistStamped: one control step's TCP translation (m, linear) "
                         "and rotation vector (rad, angular), base frame; consumed by the next step"),
+    "trajectory_topic": ("/joint_trajectory_controller/joint_trajectory",
+                         "pd_joint_pos: trajectory_msgs/JointTrajectory of the seven arm joints (JTC topic interface)"),
     "gripper_topic": ("/gripper/opening_command", "std_msgs/Float64 opening, m (>= half the stroke opens)"),
     "success_topic": ("/maniskill/success", "std_msgs/Bool: the task's info['success']"),
     "base_frame": ("base", "frame id of the published poses"),
@@ -56,8 +68,11 @@ class ManiSkillSimNode(Node):
         rate = float(p["camera_rate_hz"])
         if not 0.1 <= rate <= 30.0:
             raise ValueError(f"parameter camera_rate_hz must be in [0.1, 30], got {rate}")
-        self.env = ManiSkillEnv(str(p["task"]), width=int(p["width"]), height=int(p["height"]), max_episode_steps=10**6)
+        self.env = ManiSkillEnv(str(p["task"]), width=int(p["width"]), height=int(p["height"]), max_episode_steps=10**6,
+                                control_mode=str(p["control_mode"]))
         self.env.reset(int(p["seed"]))
+        self._joint_target = self.env.joint_positions()[:7].copy()  # pd_joint_pos: hold where the arm starts
+        self._follower = TrajectoryFollower()
         self.base_frame = str(p["base_frame"])
         self._pub_color = self.create_publisher(Image, p["color_topic"], qos_profile_sensor_data)
         self._pub_depth = self.create_publisher(Image, p["depth_topic"], qos_profile_sensor_data)
@@ -66,7 +81,10 @@ class ManiSkillSimNode(Node):
         self._pub_tcp = self.create_publisher(PoseStamped, p["tcp_pose_topic"], 10)
         self._pub_camera_pose = self.create_publisher(PoseStamped, p["camera_pose_topic"], LATCHED)
         self._pub_success = self.create_publisher(Bool, p["success_topic"], 10)
-        self.create_subscription(TwistStamped, p["tcp_delta_topic"], self._on_delta, 10)
+        if self.env.control_mode == "pd_joint_pos":
+            self.create_subscription(JointTrajectory, p["trajectory_topic"], self._on_trajectory, 10)
+        else:
+            self.create_subscription(TwistStamped, p["tcp_delta_topic"], self._on_delta, 10)
         self.create_subscription(Float64, p["gripper_topic"], self._on_gripper, 10)
         self._delta: tuple[np.ndarray, np.ndarray] | None = None
         self._gripper_open = True
@@ -84,6 +102,25 @@ class ManiSkillSimNode(Node):
             self.get_logger().warning(f"tcp delta clipped to the controller's +-{ARM_DELTA_SCALE} per axis",
                                       throttle_duration_sec=1.0)
         self._delta = (t, r)
+
+    def _on_trajectory(self, msg: JointTrajectory) -> None:
+        """A malformed trajectory is refused with one log line; the arm keeps its current target."""
+        try:
+            names = list(msg.joint_names)
+            if len(set(names)) != len(names):
+                raise ValueError("joint names repeat")
+            if len(msg.points) > MAX_TRAJECTORY_POINTS:
+                raise ValueError(f"{len(msg.points)} points; at most {MAX_TRAJECTORY_POINTS}")
+            order = [names.index(j) for j in PANDA_ARM_JOINTS]
+            positions = np.array([[float(pt.positions[i]) for i in order] for pt in msg.points], float)
+            if not np.all(np.isfinite(positions)):
+                raise ValueError("trajectory contains NaN or inf positions")
+            if np.any(positions < PANDA_JOINT_LIMITS[:, 0] - 1e-6) or np.any(positions > PANDA_JOINT_LIMITS[:, 1] + 1e-6):
+                raise ValueError("positions outside the Panda's joint limits")
+            times = [pt.time_from_start.sec + pt.time_from_start.nanosec * 1e-9 for pt in msg.points]
+            self._follower.start(self.env.joint_positions()[:7], positions, times, time.monotonic())
+        except (ValueError, IndexError) as exc:
+            self.get_logger().error(f"trajectory refused: {str(exc)[:200]}", throttle_duration_sec=1.0)
 
     def _on_gripper(self, msg: Float64) -> None:
         if not math.isfinite(msg.data):
@@ -103,10 +140,16 @@ class ManiSkillSimNode(Node):
         return msg
 
     def _control_tick(self) -> None:
-        """One env step with the pending delta (none: hold), then the robot's state."""
-        t, r = self._delta if self._delta is not None else (np.zeros(3), np.zeros(3))
-        self._delta = None
-        out = self.env.step(t, r, self._gripper_open)
+        """One env step (the pending delta, none: hold; or the trajectory's target now), then the robot's state."""
+        if self.env.control_mode == "pd_joint_pos":
+            target = self._follower.target(time.monotonic())
+            if target is not None:
+                self._joint_target = target
+            out = self.env.step_joints(self._joint_target, self._gripper_open)
+        else:
+            t, r = self._delta if self._delta is not None else (np.zeros(3), np.zeros(3))
+            self._delta = None
+            out = self.env.step(t, r, self._gripper_open)
         js = JointState(name=list(PANDA_ARM_JOINTS + PANDA_FINGER_JOINTS))
         js.header.stamp = self.get_clock().now().to_msg()
         js.position = [float(v) for v in self.env.joint_positions()]
@@ -126,6 +169,7 @@ class ManiSkillSimNode(Node):
 
     def safe_stop(self) -> None:
         self._delta = None
+        self._follower = TrajectoryFollower()  # the arm holds its current target
 
     def destroy_node(self) -> None:
         self.env.close()

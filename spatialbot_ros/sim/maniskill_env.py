@@ -142,22 +142,29 @@ class StepOutcome:
 
 
 class ManiSkillEnv:
-    """One CPU ManiSkill env (num_envs=1) with a Panda on pd_ee_delta_pose.
+    """One CPU ManiSkill env (num_envs=1) with a Panda on pd_ee_delta_pose (step: TCP deltas, what
+    maniskill-eval's executor sends) or pd_joint_pos (step_joints: joint targets, what a joint
+    trajectory controller gives; the maniskill_sim node's trajectory interface).
 
     obs_mode is state_dict so a physics step costs ~5 ms; the camera renders only when capture()
     is called (as our executive perceives at chosen moments, not every step). The state dict's
     object poses are never read: only tcp pose, finger joints and the task's stated goal.
     """
 
+    CONTROL_MODES = ("pd_ee_delta_pose", "pd_joint_pos")
+
     def __init__(self, env_id: str, width: int = 640, height: int = 480, max_episode_steps: int | None = None,
-                 camera: str | None = None) -> None:
+                 camera: str | None = None, control_mode: str = "pd_ee_delta_pose") -> None:
+        if control_mode not in self.CONTROL_MODES:
+            raise ValueError(f"control_mode must be one of {', '.join(self.CONTROL_MODES)}, got {control_mode!r}")
+        self.control_mode = control_mode
         self.spec = task_spec(env_id)
         os.environ.setdefault("MANI_SKILL_NO_DISPLAY", "1")
         import gymnasium as gym
         import mani_skill.envs  # noqa: F401 - registers the tasks
 
         self.camera_name = camera or self.spec.camera
-        self._env = gym.make(env_id, obs_mode="state_dict", control_mode="pd_ee_delta_pose", sim_backend="cpu",
+        self._env = gym.make(env_id, obs_mode="state_dict", control_mode=control_mode, sim_backend="cpu",
                              render_backend="cpu", num_envs=1, sensor_configs=dict(width=width, height=height),
                              max_episode_steps=max_episode_steps or self.spec.max_steps)
         self._u = self._env.unwrapped
@@ -230,7 +237,22 @@ class ManiSkillEnv:
         # rotation vector we command is the one the TCP makes
         a[3:6] = np.clip(-np.asarray(delta_rotvec, float) / ARM_DELTA_SCALE, -1.0, 1.0)
         a[6] = 1.0 if gripper_open else -1.0
-        self._obs, _, _, _, self._info = self._env.step(a)
+        return self._step(a, "pd_ee_delta_pose")
+
+    def step_joints(self, arm_q: np.ndarray, gripper_open: bool) -> StepOutcome:
+        """One control step toward absolute arm joint targets (7, rad; pd_joint_pos), gripper open or closed."""
+        q = np.asarray(arm_q, dtype=float).reshape(-1)
+        if q.shape != (7,) or not np.all(np.isfinite(q)):
+            raise ValueError(f"arm joint targets must be 7 finite values, got {q}")
+        a = np.zeros(8, dtype=np.float32)
+        a[:7] = q
+        a[7] = 1.0 if gripper_open else -1.0
+        return self._step(a, "pd_joint_pos")
+
+    def _step(self, action: np.ndarray, mode: str) -> StepOutcome:
+        if self.control_mode != mode:
+            raise RuntimeError(f"this env runs {self.control_mode}; the command needs {mode}")
+        self._obs, _, _, _, self._info = self._env.step(action)
         self.elapsed_steps += 1
         return StepOutcome(self.success(), self.elapsed_steps)
 

@@ -14,8 +14,9 @@ class TrajectoryFollower:
 
     def start(self, q_now: np.ndarray, positions: np.ndarray, times_s: np.ndarray, t_now: float) -> None:
         positions, times_s = np.asarray(positions, float), np.asarray(times_s, float)
-        if positions.ndim != 2 or positions.shape[1] != 6 or len(times_s) != len(positions) or len(times_s) == 0:
-            raise ValueError(f"trajectory must be (N,6) positions with N times, got {positions.shape}, {times_s.shape}")
+        n = len(np.asarray(q_now))
+        if positions.ndim != 2 or positions.shape[1] != n or len(times_s) != len(positions) or len(times_s) == 0:
+            raise ValueError(f"trajectory must be (N,{n}) positions with N times, got {positions.shape}, {times_s.shape}")
         if np.any(np.diff(times_s) <= 0) or times_s[0] <= 0 or not np.all(np.isfinite(positions)):
             raise ValueError("trajectory times must be positive and increasing, positions finite")
         self._points = np.vstack([np.asarray(q_now, float)[None], positions])
@@ -35,4 +36,4 @@ class TrajectoryFollower:
             q = self._points[-1].copy()
             self._times = self._points = None
             return q
-        return np.array([np.interp(t, self._times, self._points[:, j]) for j in range(6)])
+        return np.array([np.interp(t, self._times, self._points[:, j]) for j in range(self._points.shape[1])])
