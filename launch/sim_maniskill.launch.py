@@ -26,8 +26,7 @@ def _nodes(context):
     extrinsics = {"camera_extrinsics.xyz": [float(v) for v in xyz], "camera_extrinsics.quat_xyzw": [float(v) for v in quat]}
     return [
         Node(package="spatialbot_ros", executable="maniskill_sim", name="maniskill_sim", output="screen",
-             parameters=[{"task": task, "seed": int(LaunchConfiguration("seed").perform(context)),
-                          "control_mode": "pd_joint_pos"}],
+             parameters=[{"task": task, "seed": int(LaunchConfiguration("seed").perform(context))}],
              on_exit=Shutdown()),
         Node(package="spatialbot_ros", executable="spatial_policy", name="spatial_policy", output="screen",
              parameters=[os.path.join(config, "spatial_policy.yaml"), extrinsics], on_exit=Shutdown()),

@@ -33,10 +33,15 @@ def six_object_cell():
     return cell, objects, frame
 
 
+def use_test_ros_domain() -> None:
+    """This process's own DDS domain (the ros fixture's; set it before starting nodes a test talks to)."""
+    os.environ["ROS_DOMAIN_ID"] = str(40 + os.getpid() % 150)
+
+
 @pytest.fixture()
 def ros():
     """rclpy on a domain of its own (per process), shut down after the test."""
-    os.environ["ROS_DOMAIN_ID"] = str(40 + os.getpid() % 150)
+    use_test_ros_domain()
     import rclpy
 
     rclpy.init()

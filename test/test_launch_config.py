@@ -134,6 +134,22 @@ def test_yaml_values_have_the_declared_types():
             assert isinstance(value, kind) or (kind is float and isinstance(value, int)), (name, key, value)
 
 
+@pytest.mark.ros
+def test_the_maniskill_overlay_sets_declared_parameters_for_the_panda():
+    from spatialbot_ros.core.kinematics import arm_kinematics
+    from spatialbot_ros.core.panda_kinematics import PANDA_FINGER_JOINT_NAMES, PANDA_TCP_OFFSET_M
+    from spatialbot_ros.nodes.pick_place_params import PARAMS
+
+    over = node_params("pick_place_maniskill.yaml", "pick_place")
+    assert set(over) <= set(PARAMS), set(over) - set(PARAMS)
+    for key, value in over.items():
+        default = PARAMS[key].default
+        assert isinstance(value, float if isinstance(default, float) else type(default)), (key, value)
+    assert arm_kinematics(over["arm_model"]).name == "panda"
+    assert over["tcp_offset_m"] == PANDA_TCP_OFFSET_M and tuple(over["finger_joints"]) == PANDA_FINGER_JOINT_NAMES
+    assert node_params("pick_place_sim.yaml", "pick_place")["motion_backend"] == "ros_topics"  # what it overlays
+
+
 @pytest.mark.core
 def test_sim_and_real_parameter_files_differ_only_in_the_motion_path():
     real, sim = node_params("pick_place.yaml", "pick_place"), node_params("pick_place_sim.yaml", "pick_place")

@@ -73,3 +73,77 @@ def test_models_by_name_and_a_straight_line_through_the_panda():
     line = goal[:3, 3] - start[:3, 3]
     off = np.linalg.norm(np.cross(path.points - start[:3, 3], line / np.linalg.norm(line)), axis=1)
     assert off.max() < 0.002
+
+
+class _PandaDouble:
+    """A backend double on the Panda: plans straight lines with our planner, records executions."""
+
+    name = "panda_double"
+    kinematics = PANDA
+    tcp_offset_m = PANDA_TCP_OFFSET_M
+
+    def __init__(self) -> None:
+        from spatialbot_ros.motion.joint_trajectory import TrajectoryConfig
+
+        self.q = REST.copy()
+        self.cfg = TrajectoryConfig(tcp_offset_m=PANDA_TCP_OFFSET_M, joint_names=PANDA.joint_names)
+        self.executed = []
+
+    def current_joints(self):
+        return self.q.copy()
+
+    def current_pose(self):
+        from spatialbot_ros.motion.frames import tcp_pose_from_joints
+
+        return tcp_pose_from_joints(self.q, PANDA_TCP_OFFSET_M, PANDA)
+
+    def plan_linear(self, goal, speed_scale, *, q_start=None):
+        from spatialbot_ros.motion.base import JointPlan, PlanKind
+        from spatialbot_ros.motion.joint_trajectory import plan_linear, time_parameterize
+
+        q0 = self.q if q_start is None else q_start
+        wp = plan_linear(q0, self.current_pose(), goal, self.cfg, PANDA)
+        times, _ = time_parameterize(q0, wp, self.cfg, speed_scale)
+        return JointPlan(PlanKind.LINEAR, q0, wp, times, speed_scale, goal)
+
+    plan_pose = plan_linear
+
+    def plan_joints(self, q, speed_scale, *, q_start=None):
+        from spatialbot_ros.motion.base import JointPlan, PlanKind
+
+        return JointPlan(PlanKind.JOINTS, self.q, np.asarray(q, float)[None], np.array([5.0]), speed_scale)
+
+    def execute(self, plan):
+        from spatialbot_ros.motion.base import MotionResult, MotionStatus
+
+        self.executed.append(plan)
+        self.q = np.asarray(plan.positions[-1], float)
+        return MotionResult(MotionStatus.SUCCEEDED)
+
+    def stop(self):
+        pass
+
+
+def test_the_safety_gate_checks_a_panda_plan_with_the_panda_and_refuses_a_ur_arm_backend_for_it():
+    from spatialbot_ros.core.safety import SafetyChecker, SafetyLimits
+    from spatialbot_ros.motion.assembly import MotionSettings, build_backend
+    from spatialbot_ros.motion.base import MotionStatus
+    from spatialbot_ros.motion.safety_gate import SafeMotion
+
+    backend = _PandaDouble()
+    gate = SafeMotion(backend, SafetyChecker(), real_hardware=False)
+    assert gate.kinematics is PANDA
+    down = gate.current_pose() @ make_pose([0.0, 0.0, 0.05])
+    assert gate.move_linear(down).status == MotionStatus.SUCCEEDED and len(backend.executed) == 1
+    assert np.allclose(gate.current_pose()[:3, 3], down[:3, 3], atol=1e-3)
+    # the gate's TCP path is the Panda's: a box floor 2 cm below the TCP refuses a 3 cm line down
+    floor = down[2, 3] - 0.02
+    low = SafeMotion(backend, SafetyChecker(SafetyLimits(workspace_min_m=(0.15, -0.6, floor))), real_hardware=False)
+    r = low.move_linear(low.current_pose() @ make_pose([0.0, 0.0, 0.03]))
+    assert r.status == MotionStatus.REFUSED and r.cause == "out_of_workspace" and len(backend.executed) == 1
+    bad = REST.copy()
+    bad[3] = 0.3                                                     # joint 4 of a Panda is always negative
+    assert gate.move_joints(bad).cause == "joint_limit"
+    assert gate.move_joints(np.zeros(6)).cause == "invalid_command"  # six joints are not a Panda's
+    with pytest.raises(ValueError, match="ros_topics"):
+        build_backend(None, MotionSettings(arm_model="panda", motion_backend="joint_trajectory"))

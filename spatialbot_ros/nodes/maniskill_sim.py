@@ -1,9 +1,9 @@
 """maniskill_sim: a ManiSkill3 task as a camera + Panda on ROS. Publishes the task camera's colour,
 aligned depth (16UC1 mm) and camera info on the realsense-ros topic names, the Panda's joint states
-and TCP pose, and the task's success flag; takes a gripper opening and, by `control_mode`, either
-one TCP delta per control step (pd_ee_delta_pose) or joint trajectories on a joint trajectory
-controller's topic interface (pd_joint_pos: what pick_place's ros_topics backend sends, as to
-mujoco_sim). Runs in the maniskill venv (scripts/setup.sh maniskill)."""
+and TCP pose, and the task's success flag; takes joint trajectories on a joint trajectory
+controller's topic interface (the Panda on ManiSkill's pd_joint_pos, following them as ros2_control's
+JTC does) and a gripper opening: what pick_place's ros_topics backend sends, as to mujoco_sim.
+Runs in the maniskill venv (scripts/setup.sh maniskill)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import math
 import time
 
 import numpy as np
-from geometry_msgs.msg import PoseStamped, TwistStamped
+from geometry_msgs.msg import PoseStamped
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
@@ -24,7 +24,6 @@ from spatialbot_ros.core.transforms import pose_to_xyz_quat
 from spatialbot_ros.nodes.conversions import rgbd_to_msgs
 from spatialbot_ros.nodes.runner import run_node
 from spatialbot_ros.sim.maniskill_env import (
-    ARM_DELTA_SCALE,
     PANDA_ARM_JOINTS,
     PANDA_FINGER_JOINTS,
     PANDA_MAX_OPENING_M,
@@ -37,8 +36,6 @@ MAX_TRAJECTORY_POINTS = 10_000
 PARAMS = {
     "task": ("StackCube-v1", "ManiSkill3 task id (spatialbot_ros.sim.maniskill_env.TASKS)"),
     "seed": (0, "episode seed"),
-    "control_mode": ("pd_ee_delta_pose", "pd_ee_delta_pose: TCP deltas on tcp_delta_topic; pd_joint_pos: joint "
-                     "trajectories on trajectory_topic (pick_place's ros_topics backend)"),
     "width": (640, "task camera width (px)"),
     "height": (480, "task camera height (px)"),
     "camera_rate_hz": (2.0, "rendering rate of the task camera (a 640x480 render costs ~0.2 s on the CPU)"),
@@ -48,10 +45,8 @@ PARAMS = {
     "joint_states_topic": ("/joint_states", "Panda arm and finger joint states"),
     "tcp_pose_topic": ("/maniskill/tcp_pose", "TCP pose in the base frame (PoseStamped)"),
     "camera_pose_topic": ("/maniskill/camera_pose", "camera optical frame in the base frame (latched PoseStamped)"),
-    "tcp_delta_topic": ("/maniskill/tcp_delta", "TwistStamped: one control step's TCP translation (m, linear) "
-                        "and rotation vector (rad, angular), base frame; consumed by the next step"),
     "trajectory_topic": ("/joint_trajectory_controller/joint_trajectory",
-                         "pd_joint_pos: trajectory_msgs/JointTrajectory of the seven arm joints (JTC topic interface)"),
+                         "trajectory_msgs/JointTrajectory of the seven arm joints (JTC topic interface)"),
     "gripper_topic": ("/gripper/opening_command", "std_msgs/Float64 opening, m (>= half the stroke opens)"),
     "success_topic": ("/maniskill/success", "std_msgs/Bool: the task's info['success']"),
     "base_frame": ("base", "frame id of the published poses"),
@@ -69,8 +64,11 @@ class ManiSkillSimNode(Node):
         if not 0.1 <= rate <= 30.0:
             raise ValueError(f"parameter camera_rate_hz must be in [0.1, 30], got {rate}")
         self.env = ManiSkillEnv(str(p["task"]), width=int(p["width"]), height=int(p["height"]), max_episode_steps=10**6,
-                                control_mode=str(p["control_mode"]))
+                                control_mode="pd_joint_pos")
         self.env.reset(int(p["seed"]))
+        # the first render builds the renderer (~4 s on lavapipe): done before any timer runs, it cannot
+        # stall the control loop (and the joint states a client's watchdog waits on) mid-motion
+        self.env.capture()
         self._joint_target = self.env.joint_positions()[:7].copy()  # pd_joint_pos: hold where the arm starts
         self._follower = TrajectoryFollower()
         self.base_frame = str(p["base_frame"])
@@ -81,27 +79,12 @@ class ManiSkillSimNode(Node):
         self._pub_tcp = self.create_publisher(PoseStamped, p["tcp_pose_topic"], 10)
         self._pub_camera_pose = self.create_publisher(PoseStamped, p["camera_pose_topic"], LATCHED)
         self._pub_success = self.create_publisher(Bool, p["success_topic"], 10)
-        if self.env.control_mode == "pd_joint_pos":
-            self.create_subscription(JointTrajectory, p["trajectory_topic"], self._on_trajectory, 10)
-        else:
-            self.create_subscription(TwistStamped, p["tcp_delta_topic"], self._on_delta, 10)
+        self.create_subscription(JointTrajectory, p["trajectory_topic"], self._on_trajectory, 10)
         self.create_subscription(Float64, p["gripper_topic"], self._on_gripper, 10)
-        self._delta: tuple[np.ndarray, np.ndarray] | None = None
         self._gripper_open = True
         self._camera_pose_sent = False
         self.create_timer(1.0 / rate, self.publish_frame)
         self.create_timer(self.env.control_dt_s, self._control_tick)
-
-    def _on_delta(self, msg: TwistStamped) -> None:
-        t = np.array([msg.twist.linear.x, msg.twist.linear.y, msg.twist.linear.z], float)
-        r = np.array([msg.twist.angular.x, msg.twist.angular.y, msg.twist.angular.z], float)
-        if not (np.all(np.isfinite(t)) and np.all(np.isfinite(r))):
-            self.get_logger().error("tcp delta refused: not finite", throttle_duration_sec=1.0)
-            return
-        if np.linalg.norm(t) > ARM_DELTA_SCALE * math.sqrt(3) or np.linalg.norm(r) > ARM_DELTA_SCALE * math.sqrt(3):
-            self.get_logger().warning(f"tcp delta clipped to the controller's +-{ARM_DELTA_SCALE} per axis",
-                                      throttle_duration_sec=1.0)
-        self._delta = (t, r)
 
     def _on_trajectory(self, msg: JointTrajectory) -> None:
         """A malformed trajectory is refused with one log line; the arm keeps its current target."""
@@ -140,16 +123,11 @@ class ManiSkillSimNode(Node):
         return msg
 
     def _control_tick(self) -> None:
-        """One env step (the pending delta, none: hold; or the trajectory's target now), then the robot's state."""
-        if self.env.control_mode == "pd_joint_pos":
-            target = self._follower.target(time.monotonic())
-            if target is not None:
-                self._joint_target = target
-            out = self.env.step_joints(self._joint_target, self._gripper_open)
-        else:
-            t, r = self._delta if self._delta is not None else (np.zeros(3), np.zeros(3))
-            self._delta = None
-            out = self.env.step(t, r, self._gripper_open)
+        """One env step toward the trajectory's target now (none running: hold the last), then the robot's state."""
+        target = self._follower.target(time.monotonic())
+        if target is not None:
+            self._joint_target = target
+        out = self.env.step_joints(self._joint_target, self._gripper_open)
         js = JointState(name=list(PANDA_ARM_JOINTS + PANDA_FINGER_JOINTS))
         js.header.stamp = self.get_clock().now().to_msg()
         js.position = [float(v) for v in self.env.joint_positions()]
@@ -168,7 +146,6 @@ class ManiSkillSimNode(Node):
         self._pub_info.publish(info)
 
     def safe_stop(self) -> None:
-        self._delta = None
         self._follower = TrajectoryFollower()  # the arm holds its current target
 
     def destroy_node(self) -> None:
