@@ -50,3 +50,39 @@ def test_the_thresholds_sit_between_the_measured_balls_walls_and_cubes():
     assert 0.05 < SPHERE_MAX_LOW_TO_MID < 0.25          # any top: MuJoCo balls <= 0.05, cubes >= 0.25
     assert 0.17 < ROUND_TOP_SPHERE_MAX_LOW_TO_MID < 0.68  # round top: ManiSkill balls <= 0.17, walls >= 0.68
     assert 0.82 < ROUND_TOP_MAX_FILL < 0.92               # ball tops fill <= 0.82, cube tops >= 0.92
+
+
+def _cube_walls(visible: float, noise_m: float = 0.0004):
+    """A 4 cm cube turned 30 deg: two adjacent walls (each seen over `visible` of its width) and its top."""
+    rng = np.random.default_rng(1)
+    a, turn = 0.02, np.deg2rad(30)
+    R = np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
+    t = rng.uniform(-a, a * (2 * visible - 1), 200)
+    side = np.vstack([np.stack([t, np.full_like(t, -a)], 1), np.stack([np.full_like(t, a), -t], 1)]) @ R.T
+    side += rng.normal(0.0, noise_m, side.shape)
+    top = rng.uniform(-a, a, (300, 2)) @ R.T
+    xy = np.vstack([side, top]).astype(np.float32)
+    h = np.concatenate([rng.uniform(0.0, 0.03, len(side)), np.full(len(top), 0.04)])
+    return h, xy
+
+
+def test_a_turned_cube_whose_walls_a_circle_fits_within_2_mm_is_still_a_box():
+    from spatialbot_ros.core.som_proposer import CYLINDER_MAX_CIRCLE_TO_RECT, _fit_circle, _rect_rms
+
+    h, xy = _cube_walls(visible=0.85)
+    side = xy[h < 0.8 * 0.04]
+    centre, radius, rms = _fit_circle(side)
+    assert rms < 0.002 and 0.6 <= radius / 0.02 <= 1.4       # what the circle test alone calls a cylinder
+    assert rms > CYLINDER_MAX_CIRCLE_TO_RECT * _rect_rms(side, xy)  # the rectangle explains the walls better
+    assert GeometricProposer._shape(h, xy, None, (0.0, 0.0), 0.04, 0.04, 0.04, 0.8) == "box"
+
+
+def test_a_cup_wall_stays_a_cylinder_with_the_same_depth_noise():
+    rng = np.random.default_rng(2)
+    ang = rng.uniform(-0.2, np.pi + 0.2, 300)              # the half of the wall facing the camera
+    r = 0.03 + rng.normal(0.0, 0.0004, len(ang))
+    side = np.stack([r * np.cos(ang), r * np.sin(ang)], 1)
+    rim = 0.03 * np.stack([np.cos(a := rng.uniform(0, 2 * np.pi, 300)), np.sin(a)], 1)
+    xy = np.vstack([side, rim]).astype(np.float32)
+    h = np.concatenate([rng.uniform(0.0, 0.07, len(side)), np.full(len(rim), 0.09)])
+    assert GeometricProposer._shape(h, xy, None, (0.0, 0.0), 0.06, 0.06, 0.09, 0.78) == "cylinder"
