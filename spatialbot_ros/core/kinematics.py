@@ -16,7 +16,8 @@ from spatialbot_ros.core.ur_kinematics import UR5_DH, UR5E_DH
 
 
 class ArmKinematics(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     @property
     def joint_names(self) -> tuple[str, ...]: ...
