@@ -1,7 +1,8 @@
 """MotionBackend over plain ROS topics: trajectories to a joint trajectory controller's topic
 interface (`/<controller>/joint_trajectory`, trajectory_msgs/JointTrajectory), completion read from
 /joint_states, gripper opening on a std_msgs/Float64 topic. Works with ros2_control's JTC (whose
-topic interface needs no control_msgs) and with the mujoco_sim node.
+topic interface needs no control_msgs), the mujoco_sim node (UR5) and the maniskill_sim node (Panda):
+the arm's joint names, IK and forward kinematics come from its core.kinematics model (`arm_model`).
 
 It implements the plan / execute protocol (motion/base.py) and checks nothing itself: wrap it in
 SafeMotion. The owning node must be spun by another thread (a MultiThreadedExecutor): execute()
