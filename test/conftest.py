@@ -5,13 +5,15 @@ from __future__ import annotations
 import os
 
 import pytest
-from tier_guard import register as register_tier_guard  # test/ is on sys.path (rootdir conftest)
+from ros_domain import use_ros_domain  # test/ is on sys.path (rootdir conftest)
+from tier_guard import register as register_tier_guard
 
 os.environ.setdefault("MUJOCO_GL", "egl")
 
 
 def pytest_configure(config):
     register_tier_guard(config)
+    use_ros_domain()  # this worker's own domain, whatever the shell had (test/ros_domain.py)
 
 
 @pytest.fixture(scope="session")
@@ -34,8 +36,8 @@ def six_object_cell():
 
 
 def use_test_ros_domain() -> None:
-    """This process's own DDS domain (the ros fixture's; set it before starting nodes a test talks to)."""
-    os.environ["ROS_DOMAIN_ID"] = str(40 + os.getpid() % 150)
+    """This worker's own DDS domain (the ros fixture's; set it before starting nodes a test talks to)."""
+    use_ros_domain()
 
 
 @pytest.fixture()

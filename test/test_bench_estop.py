@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from ros_domain import Slot, ros_domain
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -71,7 +72,7 @@ def test_a_slow_creep_or_a_rebound_is_not_standstill():
 @pytest.mark.skipif(not importlib.util.find_spec("control_msgs"), reason="control_msgs not built (scripts/build_interfaces.sh)")
 def test_bench_smoke_two_trials_prints_the_table():
     # a domain of its own: nothing of the bench's graph may meet another test's graph
-    env = dict(os.environ, ROS_DOMAIN_ID=str(190 + os.getpid() % 10))
+    env = dict(os.environ, ROS_DOMAIN_ID=str(ros_domain(Slot.BENCH)))
     out = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_estop.py"), "--trials", "2", "--time-limit-s", "80"],
                          capture_output=True, text=True, timeout=140, env=env, cwd=ROOT)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]

@@ -1,12 +1,12 @@
 """Camera ingestion: conversions, the librealsense software device, and the camera node over DDS."""
 
-import os
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
+from ros_domain import Slot, use_ros_domain
 
 from spatialbot_ros.core.errors import FrameError
 from spatialbot_ros.core.frame import CameraIntrinsics, RGBDFrame
@@ -93,7 +93,7 @@ def test_software_device_frames_go_through_sync_and_align():
 
 
 def test_camera_node_publishes_like_realsense2_camera():
-    os.environ["ROS_DOMAIN_ID"] = str(60 + os.getpid() % 100)
+    use_ros_domain(Slot.CAMERA)
     import rclpy
     from rclpy.qos import qos_profile_sensor_data
     from sensor_msgs.msg import CameraInfo, Image

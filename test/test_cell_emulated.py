@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from ros_domain import Slot, use_ros_domain
 
 pytestmark = [pytest.mark.ros, pytest.mark.sim]
 INSTRUCTION = "pick the middle cup and put it on the plate"
@@ -168,7 +169,7 @@ class Cell:
 @pytest.fixture(scope="module")
 def cell(tmp_path_factory):
     previous = os.environ.get("ROS_DOMAIN_ID")
-    os.environ["ROS_DOMAIN_ID"] = str(180 + os.getpid() % 10)  # a domain of its own (the graph inherits it)
+    use_ros_domain(Slot.CELL)  # a domain of its own (the graph inherits it)
     import rclpy
 
     rclpy.init()
@@ -270,8 +271,10 @@ def test_estop_published_like_ros2_topic_pub_stops_the_motion_latches_and_needs_
     q0, n_previews = cell.joints(), len(cell.previews)
     r = cell.run("pick the red cup and put it on the plate")
     assert r.failure_reason in ("dry_run", "grounding_failed"), r
+    if r.failure_reason == "dry_run":  # a goal that grounds plans its motions and previews them
+        assert len(cell.previews) > n_previews
     # (a few mrad of settling after the stop are the arm coming to rest, not a motion)
-    assert len(cell.previews) > n_previews and np.max(np.abs(cell.joints() - q0)) < 5e-3
+    assert np.max(np.abs(cell.joints() - q0)) < 5e-3
     cell.node.destroy_publisher(pub)
 
 

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from ros_domain import Slot, ros_domain
 
 pytestmark = pytest.mark.ros
 
@@ -45,7 +46,7 @@ def test_a_node_whose_peer_left_stops_on_ctrl_c_and_uses_no_tcp(tmp_path):
 
     env = graph_env()
     env.pop("FASTDDS_BUILTIN_TRANSPORTS", None)  # the profile decides, whatever the shell had
-    env["ROS_DOMAIN_ID"] = str(200 + os.getpid() % 20)
+    env["ROS_DOMAIN_ID"] = str(ros_domain(Slot.DDS))
     node = subprocess.Popen([sys.executable, "-m", "spatialbot_ros.nodes.spatial_policy"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:

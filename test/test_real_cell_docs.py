@@ -26,10 +26,10 @@ INTERFACES = {
 }
 
 
-def commands(path: Path) -> list[str]:
+def commands(text: str) -> list[str]:
     """Indented command lines (continuations joined), as a reader would copy them."""
     out, current = [], ""
-    for line in path.read_text().splitlines():
+    for line in text.splitlines():
         if line.startswith("    ") and not line.strip().startswith("#"):
             text = line.strip().split("  # ")[0].strip()
             current = f"{current} {text}".strip() if current else text
@@ -42,13 +42,9 @@ def commands(path: Path) -> list[str]:
 
 
 def doc_commands() -> list[str]:
-    cmds = commands(ROOT / "docs/real_cell.md")
     readme = (ROOT / "README.md").read_text()
     section = readme[readme.index("## Real robot"):readme.index("## ROS 2 graph")]
-    tmp = ROOT / "out" / "_readme_real_robot.md"
-    tmp.parent.mkdir(exist_ok=True)
-    tmp.write_text(section)
-    return cmds + commands(tmp)
+    return commands((ROOT / "docs/real_cell.md").read_text()) + commands(section)
 
 
 def test_the_page_has_the_commands_a_user_needs():

@@ -15,7 +15,7 @@ DOC = ROOT / "docs/teleop.md"
 
 
 def doc_cli_lines() -> list[list[str]]:
-    return [shlex.split(c)[1:] for c in commands(DOC) if c.startswith("spatialbot-ros ")]
+    return [shlex.split(c)[1:] for c in commands(DOC.read_text()) if c.startswith("spatialbot-ros ")]
 
 
 @pytest.mark.core
@@ -52,7 +52,7 @@ def test_the_scripted_collection_runs_as_written(tmp_path):
 def test_ros2_launch_lines_name_declared_arguments():
     import ast
 
-    lines = [shlex.split(c) for c in commands(DOC) if c.startswith("ros2 launch spatialbot_ros ")]
+    lines = [shlex.split(c) for c in commands(DOC.read_text()) if c.startswith("ros2 launch spatialbot_ros ")]
     assert {a[3] for a in lines} == {"collect.launch.py"} and len(lines) == 2
     tree = ast.parse((ROOT / "launch" / "collect.launch.py").read_text())
     declared = {a[0] for a in ast.literal_eval(next(n.value for n in ast.walk(tree) if isinstance(n, ast.Assign)

@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 import pytest
+from ros_domain import use_ros_domain
 
 from spatialbot_ros.core.robotiq import KNUCKLE_CLOSED_RAD, KNUCKLE_JOINT
 from spatialbot_ros.core.ur_kinematics import UR_JOINT_NAMES
@@ -193,7 +194,7 @@ class Cell:
         from spatialbot_ros.nodes.executors import PoolExecutor
         from spatialbot_ros.nodes.ur_driver_emulator import UrDriverEmulatorNode
 
-        os.environ["ROS_DOMAIN_ID"] = str(40 + os.getpid() % 150)
+        use_ros_domain()
         self.ctx = rclpy.Context()
         rclpy.init(context=self.ctx)
         self.emu = UrDriverEmulatorNode(context=self.ctx)

@@ -14,7 +14,9 @@ it, the spin thread waits (GIL released) until a worker does, instead of queuein
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Callable
 
 from rclpy.executors import (
@@ -27,6 +29,9 @@ from rclpy.executors import (
 from rclpy.task import Task
 
 REQUEUE_WAIT_S = 0.05  # at most this long per loop while every pool thread is busy
+SHUTDOWN_WAIT_S = 1.0  # shutdown waits at most this long for callbacks still running on the pool
+
+logger = logging.getLogger(__name__)
 
 
 class PoolExecutor(MultiThreadedExecutor):
@@ -36,6 +41,22 @@ class PoolExecutor(MultiThreadedExecutor):
         super().__init__(num_threads, context=context)
         self._queued: dict[Task, threading.Event] = {}
         self._queued_lock = threading.Lock()
+
+    def shutdown(self, timeout_sec: float | None = None) -> bool:
+        """Stop, then collect the errors of callbacks that ended after the last spin: a callback that
+        raised while its node was being destroyed is logged here, not printed by the garbage collector
+        into whatever runs next (rclpy's Task prints an exception nobody retrieved when it is freed)."""
+        finished = super().shutdown(timeout_sec)
+        wait_s = SHUTDOWN_WAIT_S if timeout_sec is None or timeout_sec < 0 else min(timeout_sec, SHUTDOWN_WAIT_S)
+        end = time.monotonic() + wait_s  # bounded: a callback blocked for good must not hang the teardown
+        while any(not t.done() for t in self._futures) and time.monotonic() < end:
+            time.sleep(0.01)
+        for task in [t for t in self._futures if t.done()]:
+            self._futures.remove(task)
+            error = task.exception()
+            if error is not None:
+                logger.debug("a callback raised after the executor's last spin: %r", error)
+        return finished
 
     def _run(self, task: Task, started: threading.Event) -> None:
         started.set()

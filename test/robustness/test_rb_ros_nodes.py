@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 
 import numpy as np
 import pytest
+from ros_domain import Slot, use_ros_domain
 
 pytestmark = pytest.mark.ros
 
 
 @pytest.fixture(scope="module")
 def rclpy_domain():
-    os.environ["ROS_DOMAIN_ID"] = str(20 + os.getpid() % 200)
+    use_ros_domain(Slot.RED_TEAM)
     import rclpy
 
     rclpy.init()
