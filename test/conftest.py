@@ -46,7 +46,8 @@ def use_test_ros_domain() -> None:
 def _collect_rclpy_leftovers():
     """After each module that used rclpy: free what its nodes left. rclpy's Task prints an error that
     nobody retrieved when it is freed, and a worker runs many files: freed later, the line lands in
-    another file's test (a CLI's one-line-error check failed on it)."""
+    another file's test (a CLI's one-line-error check failed on one that test_pool_executor's probe
+    of rclpy's own executor left; the probe retrieves them now, this keeps the next one in its file)."""
     yield
     if "rclpy" in sys.modules:
         gc.collect()
