@@ -373,15 +373,15 @@ class InProcessPickPlace:
 
 
 def test_a_place_target_outside_the_workspace_is_refused_before_any_motion_toward_it(cell):
-    # the plate (x = 0.66, by now with the green cup on it: perceived as one white box) lies outside
-    # this cell's box; the red cup (x = 0.45) inside
+    # the plate (x = 0.66) lies outside this cell's box, and a place in front of it (toward the camera, +x)
+    # further out; the red cup (x = 0.45) inside
     variant = InProcessPickPlace(cell, **{"safety.workspace_max_m": [0.6, 0.6, 0.8]})
     try:
         variant.node.motion.arm(True)
         first = variant.run("pick the purple cup")  # nothing purple: brings the arm to the observe pose only
         assert first["failure_reason"] == "grounding_failed"
         sent_before, q0 = list(variant.node.motion.sent), cell.joints()
-        r = variant.run("pick the red cup and put it on the white box")
+        r = variant.run("pick the red cup and put it in front of the plate")
         assert r["failure_reason"] == "safety_refused" and "workspace" in r["message"], r
         new = variant.node.motion.sent[len(sent_before):]
         assert all(cmd.startswith("gripper") for cmd in new), new  # no arm motion at all

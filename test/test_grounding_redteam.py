@@ -98,7 +98,7 @@ def test_trailing_commands_are_refused_not_dropped(marks, text, words):
 
 @pytest.mark.parametrize("text, word", [
     ("pick the red cup and the green cup", "green"),       # a second object would be ignored
-    ("pick the cup in the bowl", "bowl"),                  # a location we cannot read
+    ("pick the cup under the bowl", "under"),              # a location we cannot read
     ("pick the cup and the red cup", "red"),               # a colour after the head noun: another object
     ("pick the red cup and put it in the bowl and put the green cup on the plate", "put"),
 ])

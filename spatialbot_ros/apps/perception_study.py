@@ -81,7 +81,7 @@ class StudyReport:
         return d
 
 
-def _owner(seg: np.ndarray, mark: Mark, names: list[str]) -> str | None:
+def owner_of(seg: np.ndarray, mark: Mark, names: list[str]) -> str | None:
     ids = seg[mark.mask]
     ids = ids[ids >= 0]
     if ids.size == 0 or np.bincount(ids).max() < 0.6 * ids.size:
@@ -97,7 +97,7 @@ def measure_scene(objects: list[ObjectSpec], cell: Ur5Cell, proposer: GeometricP
     by_name = {o.name: o for o in objects}
     out: dict[str, Measured] = {}
     for mark in proposals.marks:
-        name = _owner(seg, mark, cell.object_names)
+        name = owner_of(seg, mark, cell.object_names)
         if name is None or name in out or name not in by_name:
             continue
         o = by_name[name]
@@ -176,4 +176,91 @@ def report_markdown(r: StudyReport) -> str:
     for name, p in (("size (largest dimension)", r.size_pairs), ("height", r.height_pairs),
                     ("width (footprint long side)", r.width_pairs)):
         lines.append(f"| {name} | {p.pairs} | {p.ordered} ({p.accuracy:.1%}) | {p.decisive} |")
+    return "\n".join(lines)
+
+
+@dataclass
+class StackedReport:
+    """Seeded scenes with one graspable object stood on the plate: what perception makes of the pair."""
+
+    scenes: int = 0
+    separated: int = 0       # the object on the plate has a mark of its own, right colour and shape
+    rests_on_plate: int = 0  # ... that records the plate's mark as what it stands on
+    plate_named: int = 0     # the plate has a mark of its own called a plate
+    others: int = 0          # the scenes' other objects
+    others_measured: int = 0  # ... each covered by exactly one mark
+    height_errors_mm: list[float] = field(default_factory=list)    # the stacked object's own height
+    centroid_errors_mm: list[float] = field(default_factory=list)  # its 3-D centre
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        for key in ("height_errors_mm", "centroid_errors_mm"):
+            values = np.abs(np.asarray(d.pop(key)))
+            d[key.replace("_mm", "")] = ({"median_mm": float(np.median(values)), "p95_mm": float(np.percentile(values, 95)),
+                                          "n": int(values.size)} if values.size else {})
+        return d
+
+
+def run_stacked_study(n_scenes: int = 100, seed: int = 0) -> StackedReport:
+    """Generated scenes holding a plate and a graspable object; that object is stood on the plate
+    (Ur5Cell.stack_object) and the scene seen from the observe pose."""
+    from spatialbot_ros.core.object_kinds import default_registry
+
+    kinds = default_registry()
+    proposer = GeometricProposer()
+    report = StackedReport()
+    rng = np.random.default_rng(seed)
+    with tqdm(total=n_scenes, desc="stacked scenes", unit="scene", disable=None) as bar:
+        while report.scenes < n_scenes:
+            scene = generate_scenes(1, int(rng.integers(0, 2**31 - 1)))[0]
+            plate = next((o for o in scene.objects if o.kind == "plate"), None)
+            top = next((o for o in scene.objects if kinds[o.kind].graspable), None)
+            if plate is None or top is None:
+                continue
+            cell = Ur5Cell(scene.objects, CellConfig.from_scene(scene))
+            try:
+                cell.reset()
+                try:
+                    cell.stack_object(top.name, plate.name)
+                except RuntimeError as exc:  # it did not settle on the plate: not a stacked scene
+                    log.info("skipped %s: %s", scene.name, exc)
+                    continue
+                _, frame = view_from_observe_pose(cell)
+                marks = proposer.propose(frame, cell.config.base_from_camera).marks
+                seg = cell.segmentation()
+                owners = [(owner_of(seg, m, cell.object_names), m) for m in marks]
+                truth = cell.object_pose(top.name)[:3, 3]
+            finally:
+                cell.close()
+            report.scenes += 1
+            bar.update(1)
+            tops = [m for n, m in owners if n == top.name]
+            plates = [m for n, m in owners if n == plate.name]
+            if len(plates) == 1 and plates[0].shape == "plate":
+                report.plate_named += 1
+            if len(tops) == 1 and tops[0].color_name == top.color and tops[0].shape == kinds[top.kind].perceived_shape:
+                report.separated += 1
+                report.rests_on_plate += int(len(plates) == 1 and tops[0].resting_on == plates[0].id)
+            if len(tops) == 1:
+                report.height_errors_mm.append((tops[0].height_m - top.height_m) * 1e3)
+                if tops[0].centroid_base is not None:
+                    report.centroid_errors_mm.append(float(np.linalg.norm(tops[0].centroid_base - truth)) * 1e3)
+            others = [o for o in scene.objects if o.name not in (top.name, plate.name)]
+            report.others += len(others)
+            report.others_measured += sum(1 for o in others if sum(n == o.name for n, _ in owners) == 1)
+    return report
+
+
+def stacked_markdown(r: StackedReport) -> str:
+    d = r.as_dict()
+    h, c = d["height_errors"], d["centroid_errors"]
+    rows = [("object on the plate: own mark, right colour and shape", r.separated, r.scenes),
+            ("... standing on the plate's mark", r.rests_on_plate, r.scenes),
+            ("plate: own mark, called a plate", r.plate_named, r.scenes),
+            ("other objects: one mark each", r.others_measured, r.others)]
+    lines = ["| stacked scenes | count | of | rate |", "|---|---|---|---|"]
+    lines += [f"| {name} | {k} | {n} | {k / n:.1%} |" if n else f"| {name} | 0 | 0 | - |" for name, k, n in rows]
+    if h:
+        lines += ["", f"object on the plate, own height: median abs error {h['median_mm']:.1f} mm, p95 {h['p95_mm']:.1f} mm; "
+                  f"3-D centre: median {c['median_mm']:.1f} mm, p95 {c['p95_mm']:.1f} mm ({h['n']} objects)"]
     return "\n".join(lines)

@@ -21,6 +21,7 @@ from spatialbot_ros.core.phrase_parser import (
     ORDINAL_WORDS,
     RELATIONS,
     SHAPE_NOUNS,
+    STANDS_ON,
     ObjectPhrase,
     ParsedInstruction,
     PlacePhrase,
@@ -60,6 +61,18 @@ def _support_words(place_kind: str) -> str:
 ORDINALS = ORDINAL_WORDS
 # every single word the parser reads somewhere (alone or inside a longer expression)
 KNOWN_WORDS: frozenset[str] = known_words()
+
+
+def stands_in(m: Mark, ref: Mark) -> bool:
+    """m stands on ref (perception says so) or inside it (its centre within ref's footprint on the
+    table: objects on the table never overlap, so only a stacked or contained one does)."""
+    if m.id == ref.id:
+        return False
+    if m.resting_on == ref.id:
+        return True
+    if m.centroid_base is None or ref.centroid_base is None:
+        return False
+    return bool(np.hypot(*(np.asarray(m.centroid_base)[:2] - np.asarray(ref.centroid_base)[:2])) < ref.footprint_m[0] / 2)
 
 
 @dataclass(frozen=True)
@@ -261,6 +274,8 @@ class _Resolver:
             lo, hi = sorted((self.lr(ref), self.lr(ref2)))
             cands = [m for m in cands if m.id != ref2.id and lo < self.lr(m) < hi]
             return cands, f"between {ref.describe()} and {ref2.describe()}"
+        if rel == STANDS_ON:
+            return [m for m in cands if stands_in(m, ref)], f"standing on/in {ref.describe()}"
         if rel == "left_of":
             cands = [m for m in cands if self.lr(m) < self.lr(ref) - self.config.lr_margin]
             return self._nearest_to(cands, ref), f"left of {ref.describe()}"
@@ -396,12 +411,14 @@ class PhraseAttributes:
     noun: str | None
     selectors: tuple[tuple[str, str | int], ...]
     relation: str | None
+    reference: str = ""   # the phrase the relation refers to ('the plate' in 'the cup on the plate')
 
 
 def phrase_attributes(phrase: str) -> PhraseAttributes:
     """The colour, kind, selectors and relation a noun phrase states ('the tallest red cup')."""
     np_ = _parse_np(phrase)
-    return PhraseAttributes(np_.color, np_.shape, np_.noun, tuple(np_.selectors), np_.relation)
+    return PhraseAttributes(np_.color, np_.shape, np_.noun, tuple(np_.selectors), np_.relation,
+                            np_.reference.text if np_.reference is not None else "")
 
 
 def place_phrase_attributes(place_phrase: str) -> tuple[str, str]:

@@ -17,6 +17,7 @@ from spatialbot_ros.core.errors import GroundingError
 from spatialbot_ros.core.grounding import (
     GRASPABLE_SHAPES,
     RELATIONS,
+    STANDS_ON,
     SUPPORT_SHAPES,
     Grounding,
     GroundingConfig,
@@ -24,6 +25,7 @@ from spatialbot_ros.core.grounding import (
     phrase_attributes,
     phrase_noun,
     place_phrase_attributes,
+    stands_in,
 )
 from spatialbot_ros.core.marks import Mark
 
@@ -59,6 +61,8 @@ def verify_mark(phrase: str, mark: Mark, ctx: CheckContext, role: str, exclude: 
         raise GroundingError(f"the {role} phrase '{phrase}' names a {attrs.noun} ({attrs.shape}) but the chosen "
                              f"{mark.describe()} is a {mark.shape}; {attrs.shape} objects seen: "
                              f"{', '.join(_describe(having)) or 'none'}", _describe(pool))
+    if attrs.relation == STANDS_ON:
+        _verify_stands_in(phrase, mark, attrs.reference, ctx, role)
     if attrs.relation is not None:
         return   # relations to other objects: what the rules cannot verify cheaply is left to the grounder
     fits = [m for m in pool if (attrs.color is None or m.color_name == attrs.color)
@@ -72,6 +76,17 @@ def verify_mark(phrase: str, mark: Mark, ctx: CheckContext, role: str, exclude: 
         return
     if len(attrs.selectors) == 1:
         _verify_superlative(phrase, mark, fits, attrs.selectors[0], ctx, role)
+
+
+def _verify_stands_in(phrase: str, mark: Mark, reference: str, ctx: CheckContext, role: str) -> None:
+    """'the cup on the plate': the chosen mark must stand on or in a mark the reference phrase fits."""
+    ref = phrase_attributes(reference)
+    holders = [m for m in ctx.marks if stands_in(mark, m)]
+    if not any((ref.color is None or h.color_name == ref.color) and (ref.shape is None or h.shape == ref.shape)
+               for h in holders):
+        raise GroundingError(f"the {role} phrase '{phrase}' says it stands on or in {reference}, but the chosen "
+                             f"{mark.describe()} stands on {', '.join(_describe(holders)) or 'the table'}",
+                             _describe(ctx.marks))
 
 
 def _verify_superlative(phrase: str, mark: Mark, fits: list[Mark], selector: tuple[str, str | int],
@@ -130,3 +145,8 @@ def verify_grounding(grounding: Grounding, ctx: CheckContext) -> None:
         raise GroundingError(f"the grounder chose to put {pick.describe()} on {ref.describe()}: only "
                              f"{', '.join(SUPPORT_SHAPES['into' if kind == 'into' else 'on'])} hold an object "
                              "there", _describe(ctx.marks))
+    occupants = [m for m in ctx.marks if m.id != pick.id and stands_in(m, ref)]
+    if stated is None and occupants:
+        raise GroundingError(f"cannot put {pick.describe()} on {ref.describe()}: "
+                             f"{' and '.join(m.describe() for m in occupants)} already stands on it; "
+                             "clear it first or name another place", _describe(ctx.marks))

@@ -48,7 +48,9 @@ class Mark:
 
     Coordinates: pixels (u right, v down) in the colour image; `*_cam` in the colour optical
     frame (x right, y down, z forward), metres; `*_base` in the robot base frame when the camera
-    extrinsic is known. `footprint_m` is (long side, short side) on the table, `height_m` above it.
+    extrinsic is known. `footprint_m` is (long side, short side) on the table, `height_m` the
+    object's own height above what it stands on: the table, or (`resting_on`, the id of that mark)
+    another object whose top is `base_height_m` above the table (a cup on a plate).
     `shape` is one of: cylinder, box, sphere, plate, bowl, unknown.
     """
 
@@ -67,6 +69,8 @@ class Mark:
     centroid_base: np.ndarray | None = None
     top_center_base: np.ndarray | None = None
     label: str = ""
+    base_height_m: float = 0.0
+    resting_on: int | None = None
 
     @property
     def area_px(self) -> int:

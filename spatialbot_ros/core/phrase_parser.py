@@ -61,6 +61,7 @@ PICKV, PLACEV, GOV, ARROW, PRON, AND, THEN, DET, FILL = "pickv", "placev", "gov"
 COLOR, NOUN, SEL, ORD, LAST, FROMSIDE, REL, BETWEEN, PAIR = "color", "noun", "sel", "ord", "last", "fromside", "rel", "between", "pair"
 PREP, VIEW, NEG, RELCL, SPOT, COUNT, UNKNOWN = "prep", "view", "neg", "relcl", "spot", "count", "unknown"
 FRAMEREF, BREAK = "frameref", "break"
+SRC = "src"       # "the cup off the plate", "the ball out of the bowl": where the object stands now
 INTRO = "intro"   # "see the cups? take the red one": introduces what a later sentence refers back to
 BUTN, END, RARROW = "butn", "end", "rarrow"   # "the leftmost cup but one"; "at the very end, on the left"
 NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
@@ -168,7 +169,7 @@ PASSIVE = "passive"   # the value of a pick verb in the passive: its object came
 GO_WORDS = ("goes", "go", "belongs", "belong", "should go", "must go", "needs to go", "has to go", "is going",
             "should be put", "should be placed", "needs to be put", "has to be put", "ends up", "should end up",
             "is to go", "gets put", "end up", "to end up", "to go")
-FILLER = BASE_FILLER | frozenset("positioned resting whichever whatever all very really i'd i'm off".split())
+FILLER = BASE_FILLER | frozenset("positioned resting whichever whatever all very really i'd i'm".split())
 DETS = frozenset({"the", "a", "an", "this", "that", "these", "those", "my", "your"})
 PRONOUNS = frozenset({"it", "them", "they", "him", "her", "itself", "themselves"})
 SIDES = ("left", "right")
@@ -426,6 +427,8 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
         add(p, (GOV, p))
     for p in ("atop", "within", "on to the top of"):
         add(p, (PREP, "into" if p == "within" else "on"))
+    for p in ("from", "off", "off of", "from on top of", "from inside", "from inside of"):
+        add(p, (SRC, None))
     for p in ("ahead of",):
         add(p, (REL, "in_front_of"))
     for p in ("beyond", "on the far side of"):
@@ -985,6 +988,21 @@ def _names_object(tokens: list[Token]) -> bool:
     return any(t.cat in (NOUN, COLOR, PRON) for t in tokens)
 
 
+# "the cup on the plate", "the ball in the bowl", "the cup off the plate": what the object stands on or in
+STANDS_ON = "on"
+_STANDS_IN_SURFACES = frozenset({"on", "on top of", "on the top of", "atop", "in", "inside", "inside of", "within"})
+
+
+def _stands_in_word(t: Token) -> bool:
+    return t.cat == SRC or (t.cat == PREP and t.surface in _STANDS_IN_SURFACES)
+
+
+def _plain_reference(tokens: list[Token]) -> bool:
+    """What a support relation refers to is one noun phrase: no sentence break, pronoun or clause after it
+    ('put the cup on the plate. it goes ...' is two places for one object, not the cup on the plate)."""
+    return not any(t.cat in (BREAK, PRON, GOV, PICKV, PLACEV, PREP, ARROW, RARROW, SRC) for t in tokens)
+
+
 def parse_object(tokens: list[Token]) -> ObjectPhrase:
     """A noun phrase: kind, colour, selectors, and a relation to (nested) reference phrases."""
     np_ = ObjectPhrase(_join(tokens))
@@ -1017,10 +1035,11 @@ def parse_object(tokens: list[Token]) -> ObjectPhrase:
             break
     else:
         for i, t in enumerate(tokens):
-            if t.cat == REL and i > 0 and _names_object(tokens[i + 1:]):
-                np_.relation = str(t.value)
+            if (t.cat == REL or (_stands_in_word(t) and _plain_reference(tokens[i + 1:]))) and i > 0 \
+                    and _names_object(tokens[i + 1:]):
+                np_.relation = str(t.value) if t.cat == REL else STANDS_ON
                 np_.reference = parse_object(tokens[i + 1:])
-                np_.used.append((t.surface, f"relation {t.value}"))
+                np_.used.append((t.surface, f"relation {np_.relation}"))
                 tokens = tokens[:i]
                 break
     tokens = _pair_ordinal(_end_with_side(_rank_but(tokens)))
@@ -1071,8 +1090,8 @@ def parse_object(tokens: list[Token]) -> ObjectPhrase:
             np_.used.append((words, f"count {t.value}"))
         elif t.cat == FILL and t.surface in ("is", "are", "which", "that"):
             relcl = relcl or head_seen
-        elif t.cat in (FILL, DET, AND, BREAK):
-            pass
+        elif t.cat in (FILL, DET, AND, BREAK) or (t.cat == SRC and i == 0):
+            pass       # a particle right after the verb: "take off the red cup"
         elif t.cat == PAIR and relcl and t.surface == "both" and any(x.cat == AND for x in tokens[i + 1:]):
             pass       # "the cup that is both red and small": both attributes hold
         elif t.cat == FRAMEREF and np_.selectors and str(np_.selectors[-1][0]) == "depth":
@@ -1664,7 +1683,7 @@ _BASE_NOUNS = frozenset({"cup", "mug", "can", "cylinder", "glass", "bottle", "bo
                          "item", "one"})
 _ORD_WORD = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth", 6: "sixth"}
 _REL_WORD = {"left_of": "left of", "right_of": "right of", "in_front_of": "in front of", "behind": "behind",
-             "next_to": "next to"}
+             "next_to": "next to", STANDS_ON: "on"}
 
 
 def canonical_object(np_: ObjectPhrase, viewpoint: str | None = None, used_words: bool = True) -> str:

@@ -36,6 +36,32 @@ ROUND_TOP_MAX_FILL = 0.88
 CYLINDER_MAX_CIRCLE_TO_RECT = 0.5
 
 
+def _rect_distance(xy: np.ndarray, rect: tuple) -> np.ndarray:
+    """Signed distance of points to a cv2.minAreaRect rectangle's boundary (negative inside)."""
+    (cx, cy), (w, h), angle = rect
+    a = math.radians(angle)
+    d = np.asarray(xy, np.float64) - (cx, cy)
+    along = np.abs(d @ np.array([math.cos(a), math.sin(a)]))
+    across = np.abs(d @ np.array([-math.sin(a), math.cos(a)]))
+    return np.maximum(along - w / 2, across - h / 2)
+
+
+@dataclass
+class _Part:
+    """One object's pixels before it is described: the region, its box, points sampled from it
+    (heights above the table, on-plane coordinates) and what it stands on (0 and None: the table)."""
+
+    region: np.ndarray
+    box: tuple[int, int, int, int]
+    uu: np.ndarray
+    vv: np.ndarray
+    pts: np.ndarray
+    h: np.ndarray
+    xy: np.ndarray
+    base_h: float = 0.0
+    support: _Part | None = None
+
+
 @dataclass(frozen=True)
 class ProposerConfig:
     plane_stride: int = 4              # RANSAC on every n-th pixel
@@ -53,6 +79,12 @@ class ProposerConfig:
     roi_max_base: tuple[float, float] = (1.0, 0.65)
     max_points_per_mark: int = 3000
     merge_gap_m: float = 0.008         # regions closer than this on the table are one object
+    # stacking: a flat support (plate) whose top lies below this, showing this far beyond the footprint
+    # of what stands on it, over at least this fraction of its low points, level to within stack_level_m
+    stack_support_max_m: float = 0.035
+    stack_beyond_m: float = 0.015
+    stack_min_beyond_fraction: float = 0.25
+    stack_level_m: float = 0.008
     seed: int = 0
 
 
@@ -203,33 +235,39 @@ class GeometricProposer:
         return count, labels, stats
 
     # -- description ------------------------------------------------------------------------
-    def _describe(self, frame: RGBDFrame, plane: SupportPlane, axes: _PlaneFrame, heights: np.ndarray,
-                  region: np.ndarray, box: tuple[int, int, int, int],
-                  base_from_camera: np.ndarray | None) -> Mark | None:
-        cfg = self.config
-        k = frame.intrinsics
+    def _part(self, frame: RGBDFrame, plane: SupportPlane, axes: _PlaneFrame, heights: np.ndarray,
+              region: np.ndarray, box: tuple[int, int, int, int]) -> _Part:
+        """A region's pixels and up to max_points_per_mark of its points, on the plane and above it."""
         x0, y0, x1, y1 = box
-        crop = region[y0:y1, x0:x1]
-        vv, uu = np.nonzero(crop)
+        vv, uu = np.nonzero(region[y0:y1, x0:x1])
         vv, uu = vv + y0, uu + x0
-        if len(uu) > cfg.max_points_per_mark:
-            sel = np.linspace(0, len(uu) - 1, cfg.max_points_per_mark).astype(int)
+        if len(uu) > self.config.max_points_per_mark:
+            sel = np.linspace(0, len(uu) - 1, self.config.max_points_per_mark).astype(int)
             su, sv = uu[sel], vv[sel]
         else:
             su, sv = uu, vv
         z = frame.depth_mm[sv, su].astype(np.float64) * 1e-3
-        pts = deproject(su, sv, z, k)
+        pts = deproject(su, sv, z, frame.intrinsics)
         h = heights[sv, su].astype(np.float64)
-        height = _percentile(h, 98)
-        e1, e2 = axes.e1, axes.e2
         on_plane = pts - np.outer(h, plane.normal)
-        xy = np.stack([on_plane @ e1, on_plane @ e2], axis=1).astype(np.float32)
+        xy = np.stack([on_plane @ axes.e1, on_plane @ axes.e2], axis=1).astype(np.float32)
+        return _Part(region, box, uu, vv, pts, h, xy)
+
+    def _describe(self, frame: RGBDFrame, plane: SupportPlane, axes: _PlaneFrame, part: _Part,
+                  base_from_camera: np.ndarray | None) -> Mark | None:
+        """A part as a mark; its height is measured from what it stands on (the table or a support)."""
+        cfg = self.config
+        region, uu, vv, pts, xy = part.region, part.uu, part.vv, part.pts, part.xy
+        x0, y0, x1, y1 = part.box
+        crop = region[y0:y1, x0:x1]
+        h = part.h - part.base_h if part.base_h else part.h
+        height = _percentile(h, 98)
         (cx, cy), (rw, rh), angle = cv2.minAreaRect(xy)
         long_side, short_side = max(rw, rh), min(rw, rh)
         if long_side > cfg.max_footprint_m or long_side < 0.01:
             return None
-        centre_plane = cx * e1 + cy * e2 - plane.offset * plane.normal
-        centroid_cam = centre_plane + plane.normal * (height / 2)
+        centre_plane = axes.e1 * cx + axes.e2 * cy - plane.offset * plane.normal
+        centroid_cam = centre_plane + plane.normal * (part.base_h + height / 2)
         if base_from_camera is not None:
             c_base = transform_points(base_from_camera, centroid_cam)
             lo, hi = cfg.roi_min_base, cfg.roi_max_base
@@ -258,10 +296,10 @@ class GeometricProposer:
         mark = Mark(id=0, mask=region_mask, box_xyxy=(int(x0), int(y0), int(x1), int(y1)), centroid_px=(cu, cv_),
                     centroid_cam=centroid_cam, footprint_m=(float(long_side), float(short_side)), height_m=height,
                     color_name=name_color(colour_px), depth=stats, shape=shape, yaw_cam_rad=math.radians(angle),
-                    points_cam=pts)
+                    points_cam=pts, base_height_m=part.base_h)
         if base_from_camera is not None:
             mark.centroid_base = transform_points(base_from_camera, centroid_cam)
-            top_cam = centre_plane + plane.normal * height
+            top_cam = centre_plane + plane.normal * (part.base_h + height)
             mark.top_center_base = transform_points(base_from_camera, top_cam)
         return mark
 
@@ -361,6 +399,81 @@ class GeometricProposer:
                 return True
         return False
 
+    # -- stacking ---------------------------------------------------------------------------
+    def _support_top(self, part: _Part) -> float | None:
+        """The top height of a part that can carry another object (low, wide, level), else None."""
+        cfg = self.config
+        if len(part.h) < 20 or _percentile(part.h, 98) > cfg.stack_support_max_m:
+            return None
+        if max(cv2.minAreaRect(part.xy)[1]) < 0.07:
+            return None
+        return _percentile(part.h, 90)
+
+    def _unstack(self, frame: RGBDFrame, plane: SupportPlane, axes: _PlaneFrame, heights: np.ndarray,
+                 part: _Part) -> list[_Part]:
+        """A region that is a flat support with objects standing on it (a cup on a plate: one surface,
+        so one region) becomes the support and each object on it. The support shows as a level layer
+        reaching well beyond the footprint of what rises above it; a bowl's floor lies inside its rim,
+        and a lone object's lowest wall inside its own footprint, so neither splits."""
+        cfg = self.config
+        h, xy = part.h, part.xy
+        if len(h) < 60 or _percentile(h, 98) <= cfg.stack_support_max_m:
+            return [part]
+        low = h < cfg.stack_support_max_m
+        n_low = int(np.count_nonzero(low))
+        if n_low < 40 or len(h) - n_low < 20:
+            return [part]
+        beyond = _rect_distance(xy[low], cv2.minAreaRect(xy[~low])) > cfg.stack_beyond_m
+        if np.count_nonzero(beyond) < max(40, cfg.stack_min_beyond_fraction * n_low):
+            return [part]
+        layer = h[low][beyond]
+        if _percentile(layer, 90) - _percentile(layer, 10) > cfg.stack_level_m:
+            return [part]
+        top = _percentile(layer, 90)
+        x0, y0, x1, y1 = part.box
+        crop = part.region[y0:y1, x0:x1]
+        with np.errstate(invalid="ignore"):
+            upper = crop & (heights[y0:y1, x0:x1] > top + cfg.min_height_m)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(upper.astype(np.uint8), connectivity=8)
+        objects = [i for i in range(1, count) if stats[i][4] >= cfg.min_area_px]
+        if not objects:
+            return [part]
+        on_it = np.isin(labels, objects)
+        below = np.zeros_like(part.region)
+        below[y0:y1, x0:x1] = crop & ~on_it
+        support = self._part(frame, plane, axes, heights, below, part.box)
+        if self._support_top(support) is None:
+            return [part]
+        footprint = cv2.minAreaRect(support.xy)
+        split = [support]
+        for i in objects:
+            x, y, w, hh, _ = stats[i]
+            region = np.zeros_like(part.region)
+            region[y0 + y:y0 + y + hh, x0 + x:x0 + x + w] = labels[y:y + hh, x:x + w] == i
+            piece = self._part(frame, plane, axes, heights, region, (x0 + x, y0 + y, x0 + x + w, y0 + y + hh))
+            if _rect_distance(piece.xy.mean(axis=0, keepdims=True), footprint)[0] > 0.0:
+                return [part]  # something beside the support, touching it: not a stack
+            piece.base_h, piece.support = top, support
+            split.append(piece)
+        return split
+
+    def _rest_on_supports(self, parts: list[_Part]) -> None:
+        """A part of its own that does not reach down to the table and stands within a support's
+        footprint stands on that support (the depth step at a plate's far edge can cut them apart)."""
+        cfg = self.config
+        supports = [(p, top, cv2.minAreaRect(p.xy)) for p in parts if (top := self._support_top(p)) is not None]
+        if not supports:
+            return
+        for part in parts:
+            if part.support is not None or any(part is s for s, _, _ in supports) or len(part.h) < 20:
+                continue
+            bottom = _percentile(part.h, 2)
+            centre = part.xy.mean(axis=0, keepdims=True)
+            for support, top, footprint in supports:
+                if bottom >= top - cfg.stack_level_m and _rect_distance(centre, footprint)[0] < 0.0:
+                    part.base_h, part.support = top, support
+                    break
+
     # -- entry point ------------------------------------------------------------------------
     def propose(self, frame: RGBDFrame, base_from_camera: np.ndarray | None = None) -> Proposals:
         t0 = time.perf_counter()
@@ -369,8 +482,8 @@ class GeometricProposer:
         heights = self.height_map(frame, plane)
         count, labels, stats = self.segment(frame, heights)
         t2 = time.perf_counter()
-        marks: list[Mark] = []
         axes = _PlaneFrame.of(plane)
+        parts: list[_Part] = []
         for group in self._merge_groups(frame, plane, labels, stats, count, base_from_camera):
             x0 = min(stats[i][0] for i in group)
             y0 = min(stats[i][1] for i in group)
@@ -379,13 +492,23 @@ class GeometricProposer:
             crop = labels[y0:y1, x0:x1]  # compare inside the box only: full-frame masks cost ms
             region = np.zeros(labels.shape, dtype=bool)
             region[y0:y1, x0:x1] = np.isin(crop, group) if len(group) > 1 else crop == group[0]
-            mark = self._describe(frame, plane, axes, heights, region, (x0, y0, x1, y1), base_from_camera)
+            parts += self._unstack(frame, plane, axes, heights, self._part(frame, plane, axes, heights, region,
+                                                                           (x0, y0, x1, y1)))
+        self._rest_on_supports(parts)
+        marks: list[Mark] = []
+        mark_of: dict[int, Mark] = {}
+        for part in parts:
+            mark = self._describe(frame, plane, axes, part, base_from_camera)
             if mark is not None:
                 marks.append(mark)
+                mark_of[id(part)] = mark
         marks.sort(key=lambda m: (round(m.centroid_px[0]), m.centroid_px[1]))
         for n, m in enumerate(marks, start=1):
             m.id = n
             m.label = f"{m.color_name} {m.shape}"
+        for part in parts:
+            if part.support is not None and id(part) in mark_of and id(part.support) in mark_of:
+                mark_of[id(part)].resting_on = mark_of[id(part.support)].id
         t3 = time.perf_counter()
         return Proposals(marks, plane, {"plane_ms": (t1 - t0) * 1e3, "segment_ms": (t2 - t1) * 1e3,
                                         "describe_ms": (t3 - t2) * 1e3})

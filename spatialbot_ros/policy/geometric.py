@@ -155,14 +155,14 @@ class GeometricPolicy:
         t2 = time.perf_counter()
         mark = proposals.by_id(grounding.pick_mark_id)
         points_base = to_base(mark.points_cam, obs.base_from_camera)
-        grasp = plan_top_down_grasp(points_base, self.config.grasp,
+        grasp = plan_top_down_grasp(points_base, self.config.grasp, table_z=mark.base_height_m,
                                     round_object=mark.shape in ROUND_SHAPES if mark.shape != "unknown" else None)
         place_goal, place_plan = self._place(grounding, proposals, grasp, obs.base_from_camera)
         t3 = time.perf_counter()
         timings.update(propose_ms=(t1 - t0) * 1e3, ground_ms=(t2 - t1) * 1e3, grasp_ms=(t3 - t2) * 1e3)
         centroid_base = mark.centroid_base if mark.centroid_base is not None else to_base(mark.centroid_cam, obs.base_from_camera)
         target = GroundedTarget(mark.id, mark.box_xyxy, mark.centroid_cam.copy(), np.asarray(centroid_base), mark.describe())
-        plane_depth = self._plane_depth(obs.frame, proposals)
+        plane_depth = self._plane_depth(obs.frame, proposals, mark.base_height_m)
         return _Plan(grounding, target, place_goal, grasp, place_plan, mark.mask.copy(),
                      obs.frame.depth_mm.copy(), plane_depth, proposals.marks)
 
@@ -185,8 +185,9 @@ class GeometricPolicy:
         return goal, plan
 
     @staticmethod
-    def _plane_depth(frame: RGBDFrame, proposals: Proposals) -> np.ndarray | None:
-        """Depth (mm) the bare table would have at every pixel: for the VERIFY check."""
+    def _plane_depth(frame: RGBDFrame, proposals: Proposals, height_m: float = 0.0) -> np.ndarray | None:
+        """Depth (mm) the bare surface the object stood on would have at every pixel (the table, or
+        a support's top height_m above it): for the VERIFY check."""
         plane = proposals.plane
         if plane is None:
             return None
@@ -195,7 +196,7 @@ class GeometricPolicy:
         rays = np.stack([(u - k.cx) / k.fx, (v - k.cy) / k.fy, np.ones_like(u, dtype=float)], axis=-1)
         denom = rays @ plane.normal
         with np.errstate(divide="ignore", invalid="ignore"):
-            z = -plane.offset / denom
+            z = -(plane.offset - height_m) / denom
         z[(denom == 0) | (z <= 0)] = 0
         return (z * 1000.0).astype(np.float32)
 

@@ -266,17 +266,52 @@ class Ur5Cell:
     def remove_object(self, name: str) -> None:
         """Fault injection: the object is knocked out of the cell (moved 3 m away, at rest), e.g. to
         make a closing gripper find nothing between its fingers."""
+        qadr, vadr = self._free_joint(name)
+        self.data.qpos[qadr:qadr + 7] = [0.0, 3.0, 0.05, 1.0, 0.0, 0.0, 0.0]
+        self.data.qvel[vadr:vadr + 6] = 0.0
+        mujoco.mj_forward(self.model, self.data)
+
+    def stack_object(self, name: str, support: str, offset_xy: tuple[float, float] = (0.0, 0.0),
+                     settle_s: float = 0.5) -> None:
+        """Stand object `name` upright on object `support` (its centre plus offset_xy), just above
+        its top, and let it settle: a stacked start (a cup already on the plate). Raises when it
+        does not come to rest there."""
+        if support == name or support not in self._obj_body:
+            raise ValueError(f"no support '{support}' for '{name}'; objects: {', '.join(self.object_names)}")
+        qadr, vadr = self._free_joint(name)
+        _, support_top = self._vertical_extent(support)
+        low, _ = self._vertical_extent(name)
+        below_centre = float(self.object_pose(name)[2, 3]) - low  # body origin above its lowest point
+        xy = self.object_pose(support)[:2, 3] + np.asarray(offset_xy, float)
+        self.data.qpos[qadr:qadr + 7] = [xy[0], xy[1], support_top + below_centre + 0.002, 1.0, 0.0, 0.0, 0.0]
+        self.data.qvel[vadr:vadr + 6] = 0.0
+        mujoco.mj_forward(self.model, self.data)
+        self.step_seconds(settle_s)
+        low, _ = self._vertical_extent(name)
+        if abs(low - support_top) > 0.005 or not self.object_upright(name):
+            raise RuntimeError(f"'{name}' did not come to rest on '{support}' (its bottom at {low:.3f} m, "
+                               f"the support's top at {support_top:.3f} m)")
+
+    def _vertical_extent(self, name: str) -> tuple[float, float]:
+        """Lowest and highest world z of an object's geoms (their bounding boxes)."""
+        m, d = self.model, self.data
+        lo, hi = np.inf, -np.inf
+        for g in np.nonzero(m.geom_bodyid == self._obj_body[name])[0]:
+            centre, half = m.geom_aabb[g][:3], m.geom_aabb[g][3:]
+            rot = d.geom_xmat[g].reshape(3, 3)
+            corners = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)]) * half + centre
+            z = (corners @ rot.T)[:, 2] + d.geom_xpos[g][2]
+            lo, hi = min(lo, float(z.min())), max(hi, float(z.max()))
+        return lo, hi
+
+    def _free_joint(self, name: str) -> tuple[int, int]:
         if name not in self._obj_body:
             raise ValueError(f"no object '{name}' in the cell; objects: {', '.join(self.object_names)}")
         m = self.model
-        body = self._obj_body[name]
-        jnt = int(m.body_jntadr[body])
+        jnt = int(m.body_jntadr[self._obj_body[name]])
         if jnt < 0 or m.jnt_type[jnt] != mujoco.mjtJoint.mjJNT_FREE:
             raise ValueError(f"object '{name}' is not free to move")
-        qadr, vadr = int(m.jnt_qposadr[jnt]), int(m.jnt_dofadr[jnt])
-        self.data.qpos[qadr:qadr + 7] = [0.0, 3.0, 0.05, 1.0, 0.0, 0.0, 0.0]
-        self.data.qvel[vadr:vadr + 6] = 0.0
-        mujoco.mj_forward(m, self.data)
+        return int(m.jnt_qposadr[jnt]), int(m.jnt_dofadr[jnt])
 
     def _arm_qvel(self) -> np.ndarray:
         m = self.model

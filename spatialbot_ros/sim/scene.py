@@ -3,6 +3,7 @@ Validation errors name the file and the field path. Schema: README.md, "Scene fi
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from spatialbot_ros.core.colors import COLOR_NAMES
 from spatialbot_ros.core.errors import InputFileError, bounded_message, short_repr
 from spatialbot_ros.core.grounding import RELATIONS
 from spatialbot_ros.core.instruction_templates import CATEGORIES
-from spatialbot_ros.core.object_kinds import ObjectKind, default_registry
+from spatialbot_ros.core.object_kinds import ObjectKind, SupportRole, default_registry
 from spatialbot_ros.core.transforms import look_at
 
 # object kinds (names, size keys and ranges, footprints, pickability): core.object_kinds' registry
@@ -45,6 +46,7 @@ class ObjectSpec:
     position: tuple[float, float]
     yaw: float = 0.0
     mass: float | None = None
+    on: str | None = None  # `stands_on`: the object (a plate) it stands on at the start, not the table
 
     @property
     def object_kind(self) -> ObjectKind:
@@ -166,8 +168,10 @@ class _Ctx:
 
 
 def _object_from_dict(d: Any, path: str, ctx: _Ctx) -> ObjectSpec:
-    d = ctx.mapping(d, path, {"name", "kind", "color", "size", "position", "yaw", "mass"},
-                    {"name", "kind", "color", "position"})
+    d = ctx.mapping(d, path, {"name", "kind", "color", "size", "position", "yaw", "mass", "stands_on"},
+                    {"name", "kind", "color"})
+    if ("position" in d) == ("stands_on" in d):
+        raise ctx.fail(path, "give either position (on the table) or stands_on (the name of the object it stands on)")
     kinds = default_registry()
     kind = ctx.string(d["kind"], f"{path}.kind", kinds.names)
     spec = kinds[kind]
@@ -186,10 +190,37 @@ def _object_from_dict(d: Any, path: str, ctx: _Ctx) -> ObjectSpec:
     mass = d.get("mass")
     if mass is not None:
         mass = ctx.number(mass, f"{path}.mass", 0.01, 3.0)
-    x, y = ctx.vector(d["position"], f"{path}.position", 2)
+    on = ctx.string(d["stands_on"], f"{path}.stands_on") if "stands_on" in d else None
+    x, y = ctx.vector(d["position"], f"{path}.position", 2) if on is None else (0.0, 0.0)  # on: its support's
     return ObjectSpec(name=ctx.string(d["name"], f"{path}.name"), kind=kind,
                       color=ctx.string(d["color"], f"{path}.color", COLOR_NAMES), size=size, position=(x, y),
-                      yaw=ctx.number(d.get("yaw", 0.0), f"{path}.yaw", -2 * math.pi, 2 * math.pi), mass=mass)
+                      yaw=ctx.number(d.get("yaw", 0.0), f"{path}.yaw", -2 * math.pi, 2 * math.pi), mass=mass, on=on)
+
+
+def _resolve_stacks(objects: list[ObjectSpec], ctx: _Ctx) -> list[ObjectSpec]:
+    """An object given `stands_on: NAME` stands centred on that object: one per support, on a kind that
+    carries things on top (a plate) and is itself on the table, with room for its footprint."""
+    names = {o.name: o for o in objects}
+    taken: set[str] = set()
+    out = []
+    for i, o in enumerate(objects):
+        if o.on is not None:
+            support = names.get(o.on)
+            if support is None or support.name == o.name:
+                raise ctx.fail(f"objects[{i}].stands_on", f"{o.on!r} is not another object of the scene ({', '.join(names)})")
+            if support.on is not None or support.object_kind.support is not SupportRole.ON:
+                raise ctx.fail(f"objects[{i}].stands_on", f"{o.name!r} cannot stand on {support.name!r}: only a "
+                               f"{' or '.join(k.name for k in default_registry() if k.support is SupportRole.ON)} "
+                               "standing on the table carries an object on top")
+            if o.on in taken:
+                raise ctx.fail(f"objects[{i}].stands_on", f"{support.name!r} already carries an object")
+            if o.footprint_radius_m > support.footprint_radius_m - 0.01:
+                raise ctx.fail(f"objects[{i}].stands_on", f"{o.name!r} ({o.footprint_radius_m * 100:.1f} cm) does not fit "
+                               f"on {support.name!r} ({support.footprint_radius_m * 100:.1f} cm)")
+            taken.add(o.on)
+            o = dataclasses.replace(o, position=support.position)
+        out.append(o)
+    return out
 
 
 def _check_layout(objects: list[ObjectSpec], ctx: _Ctx) -> None:
@@ -207,6 +238,8 @@ def _check_layout(objects: list[ObjectSpec], ctx: _Ctx) -> None:
     for i, a_obj in enumerate(objects):
         for j in range(i + 1, len(objects)):
             b_obj = objects[j]
+            if b_obj.on == a_obj.name or a_obj.on == b_obj.name:
+                continue  # one stands on the other (_resolve_stacks checked it fits)
             gap = math.dist(a_obj.position, b_obj.position) - a_obj.footprint_radius_m - b_obj.footprint_radius_m
             if gap < MIN_CLEARANCE_M:
                 raise ctx.fail(f"objects[{j}].position", f"{b_obj.name!r} overlaps {a_obj.name!r} "
@@ -221,7 +254,7 @@ def scene_from_dict(d: Any, source: str = "<scene>") -> Scene:
         raise ctx.fail("objects", "expected a non-empty list of objects")
     if len(d["objects"]) > MAX_OBJECTS:  # before any per-object work: the layout check is quadratic
         raise ctx.fail("objects", f"{len(d['objects'])} objects; a scene holds at most {MAX_OBJECTS}")
-    objects = [_object_from_dict(o, f"objects[{i}]", ctx) for i, o in enumerate(d["objects"])]
+    objects = _resolve_stacks([_object_from_dict(o, f"objects[{i}]", ctx) for i, o in enumerate(d["objects"])], ctx)
     _check_layout(objects, ctx)
     cam_d = ctx.mapping(d.get("camera", {}), "camera", {"position", "look_at", "width", "height", "hfov_deg"})
     cam = CameraSpec(
@@ -281,7 +314,8 @@ def scene_to_dict(scene: Scene) -> dict:
         "objects": [{"name": o.name, "kind": o.kind, "color": o.color,
                      "size": {k: ([round(float(x), 4) for x in v] if isinstance(v, list) else round(float(v), 4))
                               for k, v in o.size.items()},
-                     "position": [round(float(o.position[0]), 4), round(float(o.position[1]), 4)],
+                     **({"stands_on": o.on} if o.on is not None else
+                        {"position": [round(float(o.position[0]), 4), round(float(o.position[1]), 4)]}),
                      "yaw": round(float(o.yaw), 4), **({"mass": o.mass} if o.mass is not None else {})}
                     for o in scene.objects],
         "camera": {"position": [round(float(v), 4) for v in scene.camera.position],

@@ -65,7 +65,8 @@ def _primitive_xml(name: str, p: Primitive, common: str) -> str:
     return f"<geom {attrs} {common}/>"
 
 
-def _object_xml(spec: ObjectSpecLike, kinds: KindRegistry | None = None) -> str:
+def _object_xml(spec: ObjectSpecLike, kinds: KindRegistry | None = None, base_z: float = 0.0) -> str:
+    """base_z: where the object's bottom stands (0: the table; a support's top when it is stacked)."""
     kind = (kinds or default_registry())[spec.kind]
     rgba = (*PALETTE[spec.color], 1.0)
     h = kind.height(spec.size)
@@ -75,10 +76,17 @@ def _object_xml(spec: ObjectSpecLike, kinds: KindRegistry | None = None) -> str:
     common = f'rgba="{_fmt(rgba)}" friction="1.0 0.02 0.002" condim="4" solref="0.004 1"'
     name = quoteattr(spec.name)
     geoms = [_primitive_xml(f"{spec.name}_g{i}", p, common) for i, p in enumerate(kind.geometry(spec.size))]
-    return (f'<body name={name} pos="{x:.6g} {y:.6g} {h / 2 + 0.0005:.6g}" quat="{quat}">'
+    return (f'<body name={name} pos="{x:.6g} {y:.6g} {base_z + h / 2 + 0.0005:.6g}" quat="{quat}">'
             f'<freejoint name={quoteattr(spec.name + "_free")}/>'
             f'<inertial pos="0 0 0" mass="{mass:.6g}" diaginertia="{_box_inertia(mass, h):s}"/>'
             + "".join(geoms) + "</body>")
+
+
+def _stand_height(spec: ObjectSpecLike, objects: list[ObjectSpecLike]) -> float:
+    """The top of the object `spec` stands on (a scene's `stands_on`), else 0 (the table)."""
+    on = getattr(spec, "on", None)
+    support = next((o for o in objects if o.name == on), None) if on else None
+    return default_registry()[support.kind].height(support.size) + 0.001 if support is not None else 0.0
 
 
 def _box_inertia(mass: float, h: float) -> str:
@@ -191,7 +199,7 @@ def calibration_board_xml(size_m: tuple[float, float], parent_from_board: np.nda
 def build_cell_mjcf(objects: list[ObjectSpecLike], dh: DHParams, base_from_camera: np.ndarray,
                     intrinsics: CameraIntrinsics, timestep: float = 0.002, extras: CellExtras | None = None) -> str:
     extras = extras or CellExtras()
-    objs = "".join(_object_xml(o) for o in objects)
+    objs = "".join(_object_xml(o, base_z=_stand_height(o, objects)) for o in objects)
     arm_kp = (3000, 3000, 2500, 1000, 1000, 800)
     actuators = "".join(
         f'<position name="{j}_act" joint="{j}" kp="{kp}" kv="{kp / 20:.6g}" ctrlrange="{lo:.6g} {hi:.6g}"/>'
