@@ -30,3 +30,21 @@ def test_the_report_names_every_kind_and_both_comparisons(report):
 
     text = report_markdown(report)
     assert "| cup footprint |" in text and "| size (largest dimension) |" in text and "| height |" in text and "| width (footprint long side) |" in text
+
+
+def test_the_stacked_study_through_the_bench_command(tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "stacked.json"
+    proc = subprocess.run([sys.executable, str(root / "bench" / "bench_perception_size.py"), "--stacked", "6",
+                           "--seed", "3", "--json", str(out)], capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "| object on the plate: own mark, right colour and shape |" in proc.stdout
+    d = json.loads(out.read_text())
+    assert d["scenes"] == 6 and d["separated"] >= 5 and d["rests_on_plate"] == d["separated"]
+    assert d["plate_named"] == 6 and d["others_measured"] == d["others"]
+    assert d["height_errors"]["median_mm"] < 3.0 and d["height_errors"]["n"] >= 5
