@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytestmark = pytest.mark.ros
@@ -185,6 +186,30 @@ def test_marks_and_grounding_convert_to_typed_messages(six_object_cell):
     assert step.target_mark_id == red.id and step.place_kind == "into" and step.gripper == PolicyStep.GRIPPER_HOLD
     err = grounding_to_step_msg("pick the gold cup", marks, None, "no gold cup", "base", arr.header.stamp)
     assert err.target_mark_id == -1 and err.error == "no gold cup" and list(err.target_box_xyxy) == [-1, -1, -1, -1]
+    assert all(m.resting_on == 0 and m.base_height_m == 0.0 for m in arr.marks)  # everything on the table
+
+
+def test_a_stacked_mark_says_what_it_stands_on_in_the_typed_and_the_json_message():
+    import json
+
+    from rclpy.serialization import deserialize_message, serialize_message
+    from spatialbot_interfaces.msg import MarkArray
+
+    from spatialbot_ros.core.marks import DepthStats, Mark
+    from spatialbot_ros.nodes.markers import grounding_json
+    from spatialbot_ros.nodes.typed_interfaces import marks_to_msg
+
+    def mark(i: int, resting_on: int | None, base: float) -> Mark:
+        return Mark(i, np.zeros((2, 2), bool), (0, 0, 1, 1), (0.5, 0.5), np.array([0.0, 0.0, 1.0]), (0.06, 0.06), 0.09,
+                    "green", DepthStats(1000.0, 1000.0, 1010.0, 990.0, 1.0), "cylinder",
+                    centroid_base=np.array([0.5, 0.1, base + 0.045]), resting_on=resting_on, base_height_m=base)
+
+    marks = [mark(1, None, 0.0), mark(2, 1, 0.015)]
+    arr = deserialize_message(serialize_message(marks_to_msg(marks, "base", MarkArray().header.stamp)), MarkArray)
+    assert [(m.resting_on, m.base_height_m) for m in arr.marks] == [(0, 0.0), (1, 0.015)]
+    data = json.loads(grounding_json("pick the cup on the plate", marks, None).data)
+    assert [(m["resting_on"], m["base_height_m"], m["height_m"]) for m in data["marks"]] == [(None, 0.0, 0.09),
+                                                                                             (1, 0.015, 0.09)]
 
 
 @pytest.mark.parametrize(("instruction", "place", "pick_only", "text", "error"), [

@@ -55,6 +55,8 @@ def grounding_json(instruction: str, marks: list[Mark], grounding: Grounding | N
         return {"id": m.id, "label": m.label, "color": m.color_name, "shape": m.shape, "box_xyxy": list(m.box_xyxy),
                 "centroid_px": [round(v, 1) for v in m.centroid_px],
                 "centroid_base": None if m.centroid_base is None else [round(float(v), 4) for v in m.centroid_base],
+                "height_m": round(float(m.height_m), 4), "resting_on": m.resting_on,
+                "base_height_m": round(float(m.base_height_m), 4),
                 "depth_mm": {"center": m.depth.center_mm, "mean": round(m.depth.mean_mm, 1), "min": m.depth.min_mm,
                              "max": m.depth.max_mm}}
     data: dict = {"instruction": instruction, "stamp_s": stamp_s, "marks": [mark_dict(m) for m in marks], "error": error}

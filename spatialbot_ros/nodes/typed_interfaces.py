@@ -34,7 +34,8 @@ def mark_to_msg(m: Mark) -> Any:
                   box_xyxy=[int(v) for v in m.box_xyxy], footprint_long_m=float(m.footprint_m[0]),
                   footprint_short_m=float(m.footprint_m[1]), height_m=float(m.height_m),
                   depth_center_mm=float(m.depth.center_mm), depth_mean_mm=float(m.depth.mean_mm),
-                  depth_min_mm=float(m.depth.min_mm), depth_max_mm=float(m.depth.max_mm))
+                  depth_min_mm=float(m.depth.min_mm), depth_max_mm=float(m.depth.max_mm),
+                  resting_on=int(m.resting_on or 0), base_height_m=float(m.base_height_m))
     msg.centroid_px = [float(v) for v in m.centroid_px]
     _point(msg.centroid_camera, m.centroid_cam)
     _point(msg.centroid_base, m.centroid_base)
