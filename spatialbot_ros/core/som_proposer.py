@@ -79,9 +79,11 @@ class ProposerConfig:
     roi_max_base: tuple[float, float] = (1.0, 0.65)
     max_points_per_mark: int = 3000
     merge_gap_m: float = 0.008         # regions closer than this on the table are one object
-    # stacking: a flat support (plate) whose top lies below this, showing this far beyond the footprint
-    # of what stands on it, over at least this fraction of its low points, level to within stack_level_m
+    # stacking: a flat support (plate) at least stack_support_min_width_m wide whose top lies below
+    # stack_support_max_m, showing stack_beyond_m beyond the footprint of what stands on it over at least
+    # stack_min_beyond_fraction of its low points, level to within stack_level_m
     stack_support_max_m: float = 0.035
+    stack_support_min_width_m: float = 0.07
     stack_beyond_m: float = 0.015
     stack_min_beyond_fraction: float = 0.25
     stack_level_m: float = 0.008
@@ -405,7 +407,7 @@ class GeometricProposer:
         cfg = self.config
         if len(part.h) < 20 or _percentile(part.h, 98) > cfg.stack_support_max_m:
             return None
-        if max(cv2.minAreaRect(part.xy)[1]) < 0.07:
+        if max(cv2.minAreaRect(part.xy)[1]) < cfg.stack_support_min_width_m:
             return None
         return _percentile(part.h, 90)
 
