@@ -43,7 +43,7 @@ def stacked():
 def test_the_scene_file_puts_the_cup_on_the_plate_in_the_simulator(stacked):
     scene, _, _, truth = stacked
     cup = scene.objects[[o.name for o in scene.objects].index("green_cup")]
-    assert cup.on == "plate" and cup.position == scene.objects[1].position
+    assert cup.stands_on == "plate" and cup.position == scene.objects[1].position
     # resting on the plate's top (15 mm), not sunk into it or dropped through it
     assert truth["green_cup"][2] == pytest.approx(0.015 + 0.045, abs=0.003)
     assert np.linalg.norm(truth["green_cup"][:2] - truth["plate"][:2]) < 0.005
@@ -100,7 +100,7 @@ def test_stands_on_is_checked_and_round_trips(tmp_path):
     out = tmp_path / "s.yaml"
     save_scene(load_scene(SCENE), out)
     again = load_scene(out)
-    assert [(o.name, o.on, o.position) for o in again.objects] == [(o.name, o.on, o.position)
+    assert [(o.name, o.stands_on, o.position) for o in again.objects] == [(o.name, o.stands_on, o.position)
                                                                     for o in load_scene(SCENE).objects]
 
     def bad(edit, match):

@@ -46,7 +46,7 @@ class ObjectSpec:
     position: tuple[float, float]
     yaw: float = 0.0
     mass: float | None = None
-    on: str | None = None  # `stands_on`: the object (a plate) it stands on at the start, not the table
+    stands_on: str | None = None  # the object (a plate) it stands on at the start, not the table
 
     @property
     def object_kind(self) -> ObjectKind:
@@ -190,11 +190,13 @@ def _object_from_dict(d: Any, path: str, ctx: _Ctx) -> ObjectSpec:
     mass = d.get("mass")
     if mass is not None:
         mass = ctx.number(mass, f"{path}.mass", 0.01, 3.0)
-    on = ctx.string(d["stands_on"], f"{path}.stands_on") if "stands_on" in d else None
-    x, y = ctx.vector(d["position"], f"{path}.position", 2) if on is None else (0.0, 0.0)  # on: its support's
+    stands_on = ctx.string(d["stands_on"], f"{path}.stands_on") if "stands_on" in d else None
+    # stacked: its support's position (_resolve_stacks)
+    x, y = ctx.vector(d["position"], f"{path}.position", 2) if stands_on is None else (0.0, 0.0)
     return ObjectSpec(name=ctx.string(d["name"], f"{path}.name"), kind=kind,
                       color=ctx.string(d["color"], f"{path}.color", COLOR_NAMES), size=size, position=(x, y),
-                      yaw=ctx.number(d.get("yaw", 0.0), f"{path}.yaw", -2 * math.pi, 2 * math.pi), mass=mass, on=on)
+                      yaw=ctx.number(d.get("yaw", 0.0), f"{path}.yaw", -2 * math.pi, 2 * math.pi), mass=mass,
+                      stands_on=stands_on)
 
 
 def _resolve_stacks(objects: list[ObjectSpec], ctx: _Ctx) -> list[ObjectSpec]:
@@ -204,20 +206,20 @@ def _resolve_stacks(objects: list[ObjectSpec], ctx: _Ctx) -> list[ObjectSpec]:
     taken: set[str] = set()
     out = []
     for i, o in enumerate(objects):
-        if o.on is not None:
-            support = names.get(o.on)
+        if o.stands_on is not None:
+            support = names.get(o.stands_on)
             if support is None or support.name == o.name:
-                raise ctx.fail(f"objects[{i}].stands_on", f"{o.on!r} is not another object of the scene ({', '.join(names)})")
-            if support.on is not None or support.object_kind.support is not SupportRole.ON:
+                raise ctx.fail(f"objects[{i}].stands_on", f"{o.stands_on!r} is not another object of the scene ({', '.join(names)})")
+            if support.stands_on is not None or support.object_kind.support is not SupportRole.ON:
                 raise ctx.fail(f"objects[{i}].stands_on", f"{o.name!r} cannot stand on {support.name!r}: only a "
                                f"{' or '.join(k.name for k in default_registry() if k.support is SupportRole.ON)} "
                                "standing on the table carries an object on top")
-            if o.on in taken:
+            if o.stands_on in taken:
                 raise ctx.fail(f"objects[{i}].stands_on", f"{support.name!r} already carries an object")
             if o.footprint_radius_m > support.footprint_radius_m - 0.01:
                 raise ctx.fail(f"objects[{i}].stands_on", f"{o.name!r} ({o.footprint_radius_m * 100:.1f} cm) does not fit "
                                f"on {support.name!r} ({support.footprint_radius_m * 100:.1f} cm)")
-            taken.add(o.on)
+            taken.add(o.stands_on)
             o = dataclasses.replace(o, position=support.position)
         out.append(o)
     return out
@@ -238,7 +240,7 @@ def _check_layout(objects: list[ObjectSpec], ctx: _Ctx) -> None:
     for i, a_obj in enumerate(objects):
         for j in range(i + 1, len(objects)):
             b_obj = objects[j]
-            if b_obj.on == a_obj.name or a_obj.on == b_obj.name:
+            if b_obj.stands_on == a_obj.name or a_obj.stands_on == b_obj.name:
                 continue  # one stands on the other (_resolve_stacks checked it fits)
             gap = math.dist(a_obj.position, b_obj.position) - a_obj.footprint_radius_m - b_obj.footprint_radius_m
             if gap < MIN_CLEARANCE_M:
@@ -314,7 +316,7 @@ def scene_to_dict(scene: Scene) -> dict:
         "objects": [{"name": o.name, "kind": o.kind, "color": o.color,
                      "size": {k: ([round(float(x), 4) for x in v] if isinstance(v, list) else round(float(v), 4))
                               for k, v in o.size.items()},
-                     **({"stands_on": o.on} if o.on is not None else
+                     **({"stands_on": o.stands_on} if o.stands_on is not None else
                         {"position": [round(float(o.position[0]), 4), round(float(o.position[1]), 4)]}),
                      "yaw": round(float(o.yaw), 4), **({"mass": o.mass} if o.mass is not None else {})}
                     for o in scene.objects],

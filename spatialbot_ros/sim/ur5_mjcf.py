@@ -84,7 +84,7 @@ def _object_xml(spec: ObjectSpecLike, kinds: KindRegistry | None = None, base_z:
 
 def _stand_height(spec: ObjectSpecLike, objects: list[ObjectSpecLike]) -> float:
     """The top of the object `spec` stands on (a scene's `stands_on`), else 0 (the table)."""
-    on = getattr(spec, "on", None)
+    on = getattr(spec, "stands_on", None)  # not part of ObjectSpecLike: a plain spec stands on the table
     support = next((o for o in objects if o.name == on), None) if on else None
     return default_registry()[support.kind].height(support.size) + 0.001 if support is not None else 0.0
 
