@@ -61,6 +61,7 @@ PICKV, PLACEV, GOV, ARROW, PRON, AND, THEN, DET, FILL = "pickv", "placev", "gov"
 COLOR, NOUN, SEL, ORD, LAST, FROMSIDE, REL, BETWEEN, PAIR = "color", "noun", "sel", "ord", "last", "fromside", "rel", "between", "pair"
 PREP, VIEW, NEG, RELCL, SPOT, COUNT, UNKNOWN = "prep", "view", "neg", "relcl", "spot", "count", "unknown"
 FRAMEREF, BREAK = "frameref", "break"
+THAN = "than"     # dev7: "bigger than the others": a comparative against all the rest
 SRC = "src"       # "the cup off the plate", "the cup from the plate": where the object stands now
 INTRO = "intro"   # "see the cups? take the red one": introduces what a later sentence refers back to
 BUTN, END, RARROW = "butn", "end", "rarrow"   # "the leftmost cup but one"; "at the very end, on the left"
@@ -158,9 +159,15 @@ DEPTH_FAR = ("farthest", "furthest", "back", "far", "rear", "farther", "further"
 MIDDLE = ("middle", "center", "centre", "central", "midmost", "middlemost", "centremost", "centermost")
 PICK_VERBS = ("pick", "pick up", "pick out", "grab", "grasp", "take", "take hold of", "lift", "lift up", "get",
               "fetch", "seize", "hold", "collect", "snatch", "retrieve", "raise", "raise up", "can i have",
-              "give me", "hand me", "pass me", "let me have")
+              "give me", "hand me", "pass me", "let me have",
+              # dev7
+              "take a hold of", "get a hold of", "grab hold of", "grab a hold of", "catch hold of")
 PLACE_VERBS = ("put", "put down", "place", "move", "drop", "drop off", "set", "set down", "bring", "transfer",
                "stack", "carry", "lay", "position", "deposit", "leave", "relocate", "shift", "stick", "pop")
+# dev7: more verbs of putting; base forms only for those whose -ing form describes where a thing is
+# ("the cup sitting between the plates", "the mug standing second from the left")
+PLACE_VERBS_NO_GERUND = ("rest", "stand", "sit")
+PLACE_VERBS_MORE = ("park", "nestle", "transport", "plonk")
 PLACE_PARTICIPLES = ("put", "placed", "moved", "set", "set down", "put down", "dropped", "transferred", "carried",
                      "brought", "relocated", "positioned", "deposited", "laid", "shifted", "stacked", "popped", "left")
 PICK_PARTICIPLES = ("picked up", "picked", "picked out", "lifted", "lifted up", "grabbed", "grasped", "collected",
@@ -400,9 +407,11 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
     for v in PICK_VERBS:
         add(v, (PICKV, v))
         add(_gerund(v), (PICKV, v))
-    for v in PLACE_VERBS:
+    for v in PLACE_VERBS + PLACE_VERBS_MORE:
         add(v, (PLACEV, v))
         add(_gerund(v), (PLACEV, v))
+    for v in PLACE_VERBS_NO_GERUND:
+        add(v, (PLACEV, v))
     for modal in ("should", "must", "needs to", "has to", "is to", "ought to", "will", "can", "could"):
         for part in ("put", "placed", "moved", "set", "dropped", "transferred", "carried", "brought", "relocated",
                      "positioned", "deposited", "laid", "shifted"):
@@ -578,6 +587,7 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
             add(f"{near} to {w}", (SEL, (f"depth_{fr}", "near")))
         add(f"farthest from {w}", (SEL, (f"depth_{fr}", "far")))
         add(f"furthest from {w}", (SEL, (f"depth_{fr}", "far")))
+    _dev7_lexemes(add)
     for w in NEGATIONS:
         add(w, (NEG, w))
     # dev5: dropped articles ("counting from left", "closest to robot", "from table"): every multi-word entry
@@ -588,6 +598,70 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
             if short:
                 lex.setdefault(short, lexemes)
     return lex
+
+
+def _dev7_lexemes(add: Callable[..., None]) -> None:
+    """dev7: everyday words the earlier splits lacked (each a class, not a sentence)."""
+    # "move the cup across to the plate": 'across' is a particle of the destination, as 'over' is
+    for p, kind in (("across to", "to"), ("across onto", "on"), ("across on", "on"), ("across into", "into"),
+                    ("across in", "into"), ("across inside", "into"), ("across on top of", "on")):
+        add(p, (PREP, kind))
+    # a comparative against all the rest is the superlative ("bigger than the others"); the THAN pass checks
+    # that a comparative stands right before it (value: the kind the rest must have, None for any)
+    for p in ("than the others", "than the rest", "than all the others", "than all the rest", "than the other ones",
+              "than any other", "than any of the others", "than the rest of them", "than the others are"):
+        add(p, (THAN, None))
+    for shape, nouns in SHAPE_NOUNS.items():
+        for n in nouns:
+            if " " not in n:
+                plural = n + ("es" if n.endswith(("x", "ss", "sh")) else "s")
+                add(f"than the other {plural}", (THAN, shape))
+                add(f"than all the other {plural}", (THAN, shape))
+    # the dimension named as a noun: "the cup with the largest size", "of the greatest height": the noun
+    # says which dimension, the superlative which way
+    for w, (_, way) in SIZE_WORDS.items():
+        if w.endswith("est"):
+            for dim in ("size", "height"):
+                for pre in ("with the", "of the", "that has the", "which has the", "having the"):
+                    add(f"{pre} {w} {dim}", (SEL, (dim, way)))
+    # depth said as scenery: "in the foreground", "at the front of the table", "closest to the back edge"
+    for word, way in (("front", "near"), ("back", "far")):
+        for where in ("of the table", "of the tabletop", "edge", "edge of the table"):
+            for pre in ("at the", "nearest the", "nearest to the", "closest to the", "near the"):
+                add(f"{pre} {word} {where}", (SEL, ("depth", way)))
+    add("in the foreground", (SEL, ("depth", "near")))
+    add("in the background", (SEL, ("depth", "far")))
+    # sides: "the cup farthest toward the left", "the most leftward cup"
+    for s in SIDES:
+        for p in (f"most toward the {s}", f"most towards the {s}", f"farthest toward the {s}",
+                  f"furthest toward the {s}", f"farthest towards the {s}", f"furthest towards the {s}",
+                  f"most {s}ward", f"most {s}wards", f"furthest {s}ward", f"farthest {s}ward"):
+            add(p, (SEL, ("extreme", s)))
+    # ordinals said with a position noun or a verb: "at position two from the left", "the cup ranked second"
+    for num, k in (("one", 1), ("two", 2), ("three", 3), ("four", 4), ("1", 1), ("2", 2), ("3", 3), ("4", 4)):
+        for pre in ("at position", "in position", "at position number", "in position number", "position"):
+            add(f"{pre} {num}", (ORD, k))
+    for p in ("comes", "that comes", "which comes", "ranked", "that is ranked", "lying", "that lies"):
+        add(p, (FILL, p))
+    # viewpoints as labels and frames: "(robot's view)", "in the robot frame", "in robot coordinates"
+    for vp, owners in (("robot", ("the robot's", "robot's", "your")), ("camera", ("the camera's", "camera's", "my"))):
+        for ps in owners:
+            for v in ("view", "perspective", "point of view", "viewpoint", "frame", "coordinates", "coordinate frame"):
+                add(f"{ps} {v}", (VIEW, vp))
+                add(f"taking {ps} {v}", (VIEW, vp))
+    for vp in ("robot", "camera"):
+        for p in (f"in the {vp} frame", f"in {vp} frame", f"in {vp} coordinates", f"in the {vp} coordinates",
+                  f"in the {vp} coordinate frame", f"from the {vp} side"):
+            add(p, (VIEW, vp))
+    # the person at the camera: "from the operator's side", "from the viewer's side", "looking at the image";
+    # someone facing the robot stands where the camera is, someone facing the camera where the robot is
+    for who in ("the operator's", "the viewer's"):
+        for v in ("side", "view", "perspective", "point of view", "viewpoint"):
+            for pre in ("from", "in", "as seen from"):
+                add(f"{pre} {who} {v}", (VIEW, "camera"))
+    for p in ("looking at the image", "looking at the picture", "looking at the camera image", "facing the robot"):
+        add(p, (VIEW, "camera"))
+    add("facing the camera", (VIEW, "robot"))
 
 
 def _gerund(verb: str) -> str:
@@ -1508,6 +1582,101 @@ def _bare_destination(tokens: list[Token]) -> tuple[list[Token], list[Token]] | 
     return first, [Token(PREP, "to", tokens[k].surface)] + second
 
 
+_GROUP_LEADS = frozenset({"of the", "of all", "among the", "out of the", "out of all", "among", "of", "from"})
+_LOCATED = frozenset({"sits", "rests", "stands", "lies", "is", "ends up"})
+
+
+def _errands(tokens: list[Token]) -> list[Token]:
+    """'go pick up the cup', 'go and grab it', 'come and take the ball': an errand verb right before the
+    verb at the start of a clause says nothing about what or where."""
+    out: list[Token] = []
+    i = 0
+    while i < len(tokens):
+        t = tokens[i]
+        if t.surface in ("go", "come") and (not out or out[-1].cat in (FILL, BREAK)):
+            j = i + 1 + (i + 1 < len(tokens) and tokens[i + 1].cat == AND)
+            if j < len(tokens) and tokens[j].cat in (PICKV, PLACEV) and tokens[j].value != PASSIVE:
+                i = j
+                continue
+        out.append(t)
+        i += 1
+    return out
+
+
+def _place_clauses(tokens: list[Token]) -> list[Token]:
+    """A place said as a clause: 'put the cup where the plate is' (-> to the plate), 'place the cup so (that)
+    it sits on the plate' (-> on the plate). Only a plain noun phrase between 'where' and 'is', only a
+    pronoun and a verb of being located before the place's preposition; anything else stays to be refused."""
+    out = list(tokens)
+    w = next((i for i, t in enumerate(out) if t.cat == UNKNOWN and t.surface == "where"), None)
+    if w is not None and (w == 0 or out[w - 1].cat != SRC):
+        end = next((k for k in range(w + 1, len(out)) if out[k].cat == FILL and out[k].surface in ("is", "are")), None)
+        if end is not None and end > w + 1 and _simple_np(out[w + 1:end]) and _names_object(out[w + 1:end]):
+            lead = [] if w and out[w - 1].cat == PREP else [Token(PREP, "to", "where")]
+            out = out[:w] + lead + out[w + 1:end] + out[end + 1:]
+    for i, t in enumerate(out):
+        if t.cat == FILL and t.surface == "so":
+            j = i + 1 + (i + 1 < len(out) and out[i + 1].surface == "that")
+            if j + 2 < len(out) and out[j].cat == PRON and out[j].surface == "it" \
+                    and out[j + 1].surface in _LOCATED and out[j + 2].cat == PREP:
+                return out[:i] + out[j + 2:]
+    return out
+
+
+def _held_tail(tokens: list[Token]) -> list[Token]:
+    """'pick up the cup and hold it', '... and lift it up': a second pick verb on the same object at the end
+    of a pick-only instruction is the same pick (the robot ends holding it)."""
+    if any(t.cat in (PLACEV, GOV, ARROW, PREP) for t in tokens):
+        return tokens
+    k = len(tokens)
+    while k and tokens[k - 1].cat == FILL:
+        k -= 1
+    if k >= 3 and tokens[k - 1].cat == PRON and tokens[k - 1].surface in ("it", "them") \
+            and tokens[k - 2].cat == PICKV and tokens[k - 2].value != PASSIVE and tokens[k - 3].cat in (AND, THEN) \
+            and any(t.cat == PICKV for t in tokens[:k - 3]) and all(t.surface == "up" for t in tokens[k:]):
+        return tokens[:k - 3]
+    return tokens
+
+
+def _than_rest(tokens: list[Token]) -> list[Token]:
+    """'bigger than the others' is the biggest: kept only right after a comparative ('-er') size word and,
+    when it names the rest's kind ('than the other cups'), with a head noun of that kind; else refused."""
+    out = list(tokens)
+    for i, t in enumerate(out):
+        if t.cat != THAN:
+            continue
+        prev = out[i - 1] if i else None
+        kinds = {x.value[0] for x in out[:i] if x.cat == NOUN and isinstance(x.value, tuple)}
+        if prev is not None and prev.cat == SEL and prev.surface.endswith("er") \
+                and (t.value is None or kinds == {t.value}):
+            out[i] = Token(FILL, None, t.surface)
+    return out
+
+
+def _fronted_group(tokens: list[Token]) -> list[Token]:
+    """'of the mugs, take the leftmost one', 'among the cubes, pick the red one': the group named before the
+    verb is read as part of the object phrase ('take of the mugs, the leftmost one'), as the verbless
+    'of the three mugs, the one in the middle' already is."""
+    brk = _next_break(tokens)
+    if brk is None or brk < 2 or tokens[0].surface not in _GROUP_LEADS:
+        return tokens
+    head = tokens[:brk]
+    nouns = [t for t in head if t.cat == NOUN]
+    if len(nouns) != 1 or not _is_plural(nouns[0]) or not all(t.cat in (FILL, SRC, DET, COUNT, COLOR, NOUN)
+                                                             for t in head):
+        return tokens
+    v = brk + 1
+    while v < len(tokens) and tokens[v].cat == FILL:
+        v += 1
+    if v < len(tokens) and tokens[v].cat in (PICKV, PLACEV) and tokens[v].value != PASSIVE:
+        return [tokens[v]] + [t for t in head if t.cat != SRC] + [tokens[brk]] + tokens[v + 1:]
+    return tokens
+
+
+def _dev7_rewrites(tokens: list[Token]) -> list[Token]:
+    return _fronted_group(_than_rest(_held_tail(_place_clauses(_errands(tokens)))))
+
+
 def _refuse_structure(words: list[str], why: str, instruction: str) -> GroundingError:
     return GroundingError(f"cannot use {' '.join(words)!r} {why} in '{instruction.strip()}'; "
                           "start with what to do (e.g. 'pick the red cup')")
@@ -1528,8 +1697,8 @@ def parse_instruction(instruction: object, default_viewpoint: str = "camera") ->
         raise GroundingError(f"the instruction chains {n_rel} spatial relations; at most {MAX_RELATIONS} are accepted")
     if not any(t.cat in _OBJECT_CATS for t in tokens):
         raise GroundingError(f"'{raw.strip()}' names no object to pick (no colour, noun or position)")
-    tokens = _discourse(_reasons(tokens))
-    unknown = [t.surface for t in tokens if t.cat in (UNKNOWN, INTRO)]
+    tokens = _discourse(_reasons(_dev7_rewrites(tokens)))
+    unknown = [t.surface for t in tokens if t.cat in (UNKNOWN, INTRO, THAN)]
     if unknown:
         raise GroundingError(f"cannot use the word(s) {', '.join(repr(w) for w in dict.fromkeys(unknown))} in "
                              f"'{raw.strip()}'; refusing rather than ignoring part of the instruction")
