@@ -167,7 +167,10 @@ PLACE_VERBS = ("put", "put down", "place", "move", "drop", "drop off", "set", "s
 # dev7: more verbs of putting; base forms only for those whose -ing form describes where a thing is
 # ("the cup sitting between the plates", "the mug standing second from the left")
 PLACE_VERBS_NO_GERUND = ("rest", "stand", "sit")
-PLACE_VERBS_MORE = ("park", "nestle", "transport", "plonk")
+PLACE_VERBS_MORE = ("park", "nestle", "transport", "plonk", "settle", "ferry")
+# verbs that are also nouns or adjectives ("the rest", "the lower cup", "a stand"): a verb only where a clause
+# starts, anywhere else unknown (so refused, never read as an ordering)
+CLAUSE_START_VERBS = frozenset({"rest", "stand", "sit", "lower"})
 PLACE_PARTICIPLES = ("put", "placed", "moved", "set", "set down", "put down", "dropped", "transferred", "carried",
                      "brought", "relocated", "positioned", "deposited", "laid", "shifted", "stacked", "popped", "left")
 PICK_PARTICIPLES = ("picked up", "picked", "picked out", "lifted", "lifted up", "grabbed", "grasped", "collected",
@@ -410,7 +413,7 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
     for v in PLACE_VERBS + PLACE_VERBS_MORE:
         add(v, (PLACEV, v))
         add(_gerund(v), (PLACEV, v))
-    for v in PLACE_VERBS_NO_GERUND:
+    for v in PLACE_VERBS_NO_GERUND + ("lower",):
         add(v, (PLACEV, v))
     for modal in ("should", "must", "needs to", "has to", "is to", "ought to", "will", "can", "could"):
         for part in ("put", "placed", "moved", "set", "dropped", "transferred", "carried", "brought", "relocated",
@@ -624,9 +627,12 @@ def _dev7_lexemes(add: Callable[..., None]) -> None:
             for dim in ("size", "height"):
                 for pre in ("with the", "of the", "that has the", "which has the", "having the"):
                     add(f"{pre} {w} {dim}", (SEL, (dim, way)))
+    for dim in ("size", "height"):
+        for pre in ("with the", "of the", "that has the", "which has the", "having the"):
+            add(f"{pre} least {dim}", (SEL, (dim, "min")))
     # depth said as scenery: "in the foreground", "at the front of the table", "closest to the back edge"
     for word, way in (("front", "near"), ("back", "far")):
-        for where in ("of the table", "of the tabletop", "edge", "edge of the table"):
+        for where in ("of the table", "of the tabletop", "edge", "edge of the table", "of the scene"):
             for pre in ("at the", "nearest the", "nearest to the", "closest to the", "near the"):
                 add(f"{pre} {word} {where}", (SEL, ("depth", way)))
     add("in the foreground", (SEL, ("depth", "near")))
@@ -649,13 +655,14 @@ def _dev7_lexemes(add: Callable[..., None]) -> None:
             for v in ("view", "perspective", "point of view", "viewpoint", "frame", "coordinates", "coordinate frame"):
                 add(f"{ps} {v}", (VIEW, vp))
                 add(f"taking {ps} {v}", (VIEW, vp))
+                add(f"using {ps} {v}", (VIEW, vp))
     for vp in ("robot", "camera"):
         for p in (f"in the {vp} frame", f"in {vp} frame", f"in {vp} coordinates", f"in the {vp} coordinates",
                   f"in the {vp} coordinate frame", f"from the {vp} side"):
             add(p, (VIEW, vp))
     # the person at the camera: "from the operator's side", "from the viewer's side", "looking at the image";
     # someone facing the robot stands where the camera is, someone facing the camera where the robot is
-    for who in ("the operator's", "the viewer's"):
+    for who in ("the operator's", "the viewer's", "the user's", "the person's"):
         for v in ("side", "view", "perspective", "point of view", "viewpoint"):
             for pre in ("from", "in", "as seen from"):
                 add(f"{pre} {who} {v}", (VIEW, "camera"))
@@ -898,12 +905,20 @@ def tokenize(text: str) -> list[Token]:
             out.append(Token(SPOT, w, w))
             i += 1
             continue
+        if w in CLAUSE_START_VERBS and out and out[-1].cat not in (FILL, BREAK, AND, THEN):
+            out.append(Token(UNKNOWN, None, w))   # "the rest", "the lower cup": not the verb
+            i += 1
+            continue
         for n in range(min(_MAX_SPAN, len(words) - i), 0, -1):
             key = tuple(words[i:i + n])
             if key in _LEX:
                 break
         else:
             n = 0
+        if w == "way" and n <= 1 and _position_follows(words, i + 1):
+            out.append(Token(FILL, None, w))   # dev7: "the cup way in the back": an intensifier
+            i += 1
+            continue
         if n < 3 and words[i:i + 3] == ["all", "the", "way"] and _position_follows(words, i + 3):
             out.extend(Token(FILL, None, x) for x in words[i:i + 3])   # "all the way at the back": an intensifier
             i += 3
@@ -1583,7 +1598,7 @@ def _bare_destination(tokens: list[Token]) -> tuple[list[Token], list[Token]] | 
 
 
 _GROUP_LEADS = frozenset({"of the", "of all", "among the", "out of the", "out of all", "among", "of", "from"})
-_LOCATED = frozenset({"sits", "rests", "stands", "lies", "is", "ends up"})
+_LOCATED = frozenset({"sits", "rests", "stands", "lies", "is", "ends up", "lands", "goes"})
 
 
 def _errands(tokens: list[Token]) -> list[Token]:
@@ -1594,7 +1609,8 @@ def _errands(tokens: list[Token]) -> list[Token]:
     while i < len(tokens):
         t = tokens[i]
         if t.surface in ("go", "come") and (not out or out[-1].cat in (FILL, BREAK)):
-            j = i + 1 + (i + 1 < len(tokens) and tokens[i + 1].cat == AND)
+            j = i + 1 + (i + 2 < len(tokens) and tokens[i + 1].surface == "on" and tokens[i + 2].cat == AND)
+            j += j < len(tokens) and tokens[j].cat == AND
             if j < len(tokens) and tokens[j].cat in (PICKV, PLACEV) and tokens[j].value != PASSIVE:
                 i = j
                 continue
@@ -1631,7 +1647,7 @@ def _held_tail(tokens: list[Token]) -> list[Token]:
     k = len(tokens)
     while k and tokens[k - 1].cat == FILL:
         k -= 1
-    if k >= 3 and tokens[k - 1].cat == PRON and tokens[k - 1].surface in ("it", "them") \
+    if k >= 3 and tokens[k - 1].cat == PRON and tokens[k - 1].surface == "it" \
             and tokens[k - 2].cat == PICKV and tokens[k - 2].value != PASSIVE and tokens[k - 3].cat in (AND, THEN) \
             and any(t.cat == PICKV for t in tokens[:k - 3]) and all(t.surface == "up" for t in tokens[k:]):
         return tokens[:k - 3]
