@@ -591,6 +591,7 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
         add(f"farthest from {w}", (SEL, (f"depth_{fr}", "far")))
         add(f"furthest from {w}", (SEL, (f"depth_{fr}", "far")))
     _dev7_lexemes(add)
+    _dev8_lexemes(add)
     for w in NEGATIONS:
         add(w, (NEG, w))
     # dev5: dropped articles ("counting from left", "closest to robot", "from table"): every multi-word entry
@@ -669,6 +670,62 @@ def _dev7_lexemes(add: Callable[..., None]) -> None:
     for p in ("looking at the image", "looking at the picture", "looking at the camera image", "facing the robot"):
         add(p, (VIEW, "camera"))
     add("facing the camera", (VIEW, "robot"))
+
+
+def _dev8_lexemes(add: Callable[..., None]) -> None:
+    """dev8: everyday wording of counting, sizes and sequence (each a class, not a sentence)."""
+    # counting said as a clause: "count from the left and take ...", "starting on the left, ...", "going from
+    # left to right, ...", "left to right, ..." (a fronted count is moved into the object phrase: _fronted_count)
+    for s, o in (("left", "right"), ("right", "left")):
+        for p in (f"count from the {s}", f"start from the {s}", f"starting on the {s}", f"starting at the {s}",
+                  f"from {s} to {o}", f"from the {s} to the {o}", f"going from {s} to {o}", f"going from the {s} to the {o}",
+                  f"{s} to {o}", f"counting {s} to {o}", f"counting from {s} to {o}"):
+            add(p, (FROMSIDE, s))
+    # positions as nouns: "in the second spot", "in slot 2", "in spot number 3"
+    for w, k in ORDINAL_WORDS.items():
+        for noun in ("spot", "slot"):
+            for pre in ("in the", "at the", "in", "at"):
+                add(f"{pre} {w} {noun}", (ORD, k))
+    for num, k in (("one", 1), ("two", 2), ("three", 3), ("four", 4), ("1", 1), ("2", 2), ("3", 3), ("4", 4)):
+        for noun in ("spot", "slot"):
+            for pre in ("in", "at", "in the", "at the"):
+                add(f"{pre} {noun} {num}", (ORD, k))
+                add(f"{pre} {noun} number {num}", (ORD, k))
+    # a size by a named dimension: "the widest diameter", "the largest radius", "the least width"
+    for w, (_, way) in SIZE_WORDS.items():
+        if w.endswith("est"):
+            for dim in ("diameter", "radius", "width"):
+                for pre in ("with the", "of the", "that has the", "which has the", "having the"):
+                    add(f"{pre} {w} {dim}", (SEL, ("size", way)))
+    for dim in ("diameter", "radius", "width"):
+        for pre in ("with the", "of the", "that has the", "which has the", "having the"):
+            add(f"{pre} least {dim}", (SEL, ("size", "min")))
+    # more size adjectives, and 'most' before a plain size adjective ("the most slender", "the most petite")
+    for w, way in (("chubbiest", "max"), ("oversized", "max"), ("extra large", "max"), ("extra big", "max"),
+                   ("slenderest", "min"), ("extra small", "min")):
+        add(w, (SEL, ("size", way)))
+    for w, way in (("slender", "min"), ("petite", "min"), ("big", "max"), ("large", "max"), ("huge", "max"),
+                   ("wide", "max"), ("massive", "max"), ("small", "min"), ("tiny", "min"), ("little", "min"),
+                   ("narrow", "min")):
+        add(f"most {w}", (SEL, ("size", way)))
+    add("most tall", (SEL, ("height", "max")))
+    add("most short", (SEL, ("height", "min")))
+    # the group as a collective noun: "the smallest of the bunch", "in the group", "of the lot"
+    for grp in ("bunch", "lot", "group"):
+        for pre in ("of the", "in the", "out of the", "among the", "from the"):
+            add(f"{pre} {grp}", (FILL, f"{pre} {grp}"))
+    # the tool named: "use the gripper to ...", "with your gripper, ..."
+    for det in ("the", "your"):
+        for p in (f"use {det} gripper to", f"using {det} gripper", f"with {det} gripper", f"by using {det} gripper"):
+            add(p, (FILL, p))
+    # wrappers: "... if that's ok", "directly on the plate"
+    for ok in ("ok", "okay", "alright", "all right", "fine"):
+        for p in (f"if that's {ok}", f"if that is {ok}", f"if it's {ok}", f"if it is {ok}"):
+            add(p, (FILL, p))
+    for p, kind in (("on", "on"), ("onto", "on"), ("into", "into"), ("in", "into"), ("inside", "into"),
+                    ("on top of", "on"), ("to", "to")):
+        add(f"directly {p}", (PREP, kind))
+    add("on the surface of", (PREP, "on"))
 
 
 def _gerund(verb: str) -> str:
@@ -904,6 +961,11 @@ def tokenize(text: str) -> list[Token]:
         if w in ("place", "position", "side") and prev in DETS:
             out.append(Token(SPOT, w, w))
             i += 1
+            continue
+        if w.endswith("'s") and (w[:-2],) in _LEX and _LEX[(w[:-2],)][0][0] == NOUN \
+                and nxt in ("surface", "top", "centre", "center", "middle"):
+            out.extend(Token(c, v, f"{w} {nxt}") for c, v in _LEX[(w[:-2],)])   # dev8: "on the plate's surface"
+            i += 2
             continue
         if w in CLAUSE_START_VERBS and out and out[-1].cat not in (FILL, BREAK, AND, THEN):
             out.append(Token(UNKNOWN, None, w))   # "the rest", "the lower cup": not the verb
@@ -1689,7 +1751,82 @@ def _fronted_group(tokens: list[Token]) -> list[Token]:
     return tokens
 
 
+_SEQUENCE_LEADS = frozenset({"after", "once", "when"})
+_CENTRE = frozenset({"in the middle", "in the centre", "in the center", "in the very middle", "in the very centre",
+                     "at the centre", "at the center", "at the middle"})
+
+
+def _sequence(tokens: list[Token]) -> list[Token]:
+    """'after picking up the cup, put it in the bowl', 'once you have the cup, put it ...': a subordinate clause
+    that holds the object, then the place verb with 'it' (the same object) -> 'pick up the cup and put it ...'.
+    A second clause about another object or another pick ('once you have X, put Y ...') is left to be refused."""
+    if not tokens or tokens[0].surface not in _SEQUENCE_LEADS:
+        return tokens
+    brk = _next_break(tokens)
+    if brk is None or brk + 2 >= len(tokens) or tokens[brk + 1].cat != PLACEV or tokens[brk + 2].cat != PRON \
+            or tokens[brk + 2].surface != "it":
+        return tokens
+    k = 1
+    while k < brk and tokens[k].cat == FILL and tokens[k].surface in ("you", "have", "'ve", "you've", "got"):
+        k += 1
+    has_verb = tokens[k].cat == PICKV    # "after picking up", "once you've grabbed" (a participle after 'have')
+    verb = Token(PICKV, "pick up", f"{tokens[0].surface} {tokens[k].surface}" if has_verb else tokens[0].surface)
+    obj = tokens[k + 1:brk] if has_verb else tokens[k:brk]
+    if not _names_object(obj) or any(t.cat in (PICKV, PLACEV, GOV, PREP, ARROW, PRON, UNKNOWN) for t in obj):
+        return tokens
+    return [verb, *obj, Token(AND, None, ","), *tokens[brk + 1:]]
+
+
+def _tasks_and_steps(tokens: list[Token]) -> list[Token]:
+    """'help me put ...', 'time to grab ...', 'step 1: put ...' where a clause starts, before a verb: framing.
+    A second step ('step 2: ...') leaves the words to be refused."""
+    out = list(tokens)
+    steps = [i for i, t in enumerate(out) if t.surface == "step"]
+    if len(steps) == 1 and steps[0] == 0 and len(out) > 3 and out[1].surface in ("1", "one") and out[2].cat == BREAK:
+        out = out[3:]
+    for lead in (("help", "me"), ("time", "to")):
+        n = len(lead)
+        if tuple(t.surface for t in out[:n]) == lead and len(out) > n and out[n].cat in (PICKV, PLACEV):
+            out = out[n:]
+    return out
+
+
+def _centre_of_place(tokens: list[Token]) -> list[Token]:
+    """'put the cup in the centre of the bowl': after a place verb, 'in the middle/centre of' + a noun is the place
+    (with a pick verb alone it stays the ordering 'in the middle', which the resolver reads or refuses)."""
+    if not any(t.cat in (PLACEV, GOV) for t in tokens):
+        return tokens
+    out = list(tokens)
+    for i, t in enumerate(out[:-2]):
+        if t.cat == SEL and t.surface in _CENTRE and out[i + 1].cat == FILL and out[i + 1].surface in ("of the", "of") \
+                and any(x.cat in (PLACEV, GOV) for x in out[:i]):
+            return out[:i] + [Token(PREP, "to", f"{t.surface} {out[i + 1].surface}")] + out[i + 2:]
+    return out
+
+
+def _fronted_count(tokens: list[Token]) -> list[Token]:
+    """'count from the left and take the second cup', 'starting on the left, put the third cup ...': a side to
+    count from, said before the verb, belongs to the ordinal in the object phrase (moved right after its noun).
+    Without an ordinal after it, it stays where it is, to be refused."""
+    if len(tokens) < 3 or tokens[0].cat != FROMSIDE or tokens[1].cat not in (BREAK, AND, THEN):
+        return tokens
+    v = 2
+    while v < len(tokens) and tokens[v].cat == FILL:
+        v += 1
+    if v >= len(tokens) or tokens[v].cat not in (PICKV, PLACEV):
+        return tokens
+    rest = tokens[v:]
+    o = next((i for i, t in enumerate(rest) if t.cat in (ORD, LAST)), None)
+    if o is None:
+        return tokens
+    n = next((i for i in range(o + 1, len(rest)) if rest[i].cat == NOUN), None)
+    if n is None or any(t.cat in (PREP, REL, PLACEV, GOV, ARROW, FROMSIDE) for t in rest[o:n]):
+        return tokens
+    return rest[:n + 1] + [tokens[0]] + rest[n + 1:]
+
+
 def _dev7_rewrites(tokens: list[Token]) -> list[Token]:
+    tokens = _fronted_count(_centre_of_place(_tasks_and_steps(_sequence(tokens))))   # dev8
     return _fronted_group(_than_rest(_held_tail(_place_clauses(_errands(tokens)))))
 
 
