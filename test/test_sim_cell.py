@@ -84,6 +84,9 @@ def test_scripted_ground_truth_pick_lifts_and_contacts_register():
     motion.gripper(GripperCommand.CLOSE)
     assert cell.fingertip_contacts("cup") == (True, True)
     assert motion.gripper_state().width_m == pytest.approx(0.06, abs=0.004)
+    # squeezed but still standing on the table: not yet held (a cylinder's rest height is its half height,
+    # MuJoCo's size[1]; reading size[2], which is 0 for a cylinder, counted a squeezed cup as lifted)
+    assert not cell.object_in_gripper("cup")
     assert motion.move_linear(top_down_tcp_pose([0.5, 0.05, 0.2])).ok
     assert cell.object_pose("cup")[2, 3] > 0.15 and cell.object_in_gripper("cup") and cell.object_upright("cup")
 

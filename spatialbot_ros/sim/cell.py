@@ -212,9 +212,14 @@ class Ur5Cell:
         return left and right and self.object_pose(name)[2, 3] > 0.02 + self._rest_height(name)
 
     def _rest_height(self, name: str) -> float:
+        """Height of the body origin above the table when the object stands on it: the smallest half height
+        of its geoms (MuJoCo keeps a cylinder's half height in size[1], a box's in size[2], a sphere's
+        radius in size[0])."""
         b = self._obj_body[name]
-        return float(np.min([self.model.geom_size[g][2] if self.model.geom_type[g] != mujoco.mjtGeom.mjGEOM_SPHERE
-                             else self.model.geom_size[g][0] for g in np.nonzero(self.model.geom_bodyid == b)[0]]))
+        half = {int(mujoco.mjtGeom.mjGEOM_SPHERE): lambda sz: sz[0], int(mujoco.mjtGeom.mjGEOM_CYLINDER): lambda sz: sz[1],
+                int(mujoco.mjtGeom.mjGEOM_CAPSULE): lambda sz: sz[0] + sz[1]}
+        return float(np.min([half.get(int(self.model.geom_type[g]), lambda sz: sz[2])(self.model.geom_size[g])
+                             for g in np.nonzero(self.model.geom_bodyid == b)[0]]))
 
     # -- motion primitives ------------------------------------------------------------------
     def move_joints(self, q_target: np.ndarray, speed_scale: float = 1.0, settle_s: float = 0.1,
