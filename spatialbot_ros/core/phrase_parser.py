@@ -676,16 +676,23 @@ def _dev8_lexemes(add: Callable[..., None]) -> None:
     """dev8: everyday wording of counting, sizes and sequence (each a class, not a sentence)."""
     # counting said as a clause: "count from the left and take ...", "starting on the left, ...", "going from
     # left to right, ...", "left to right, ..." (a fronted count is moved into the object phrase: _fronted_count)
+    # round 2: any verb of counting or reading before the side ("begin at the left", "reading left to right")
     for s, o in (("left", "right"), ("right", "left")):
-        for p in (f"count from the {s}", f"start from the {s}", f"starting on the {s}", f"starting at the {s}",
-                  f"from {s} to {o}", f"from the {s} to the {o}", f"going from {s} to {o}", f"going from the {s} to the {o}",
-                  f"{s} to {o}", f"counting {s} to {o}", f"counting from {s} to {o}"):
+        for p in (f"from {s} to {o}", f"from the {s} to the {o}", f"{s} to {o}"):
             add(p, (FROMSIDE, s))
+            for verb in ("going", "counting", "reading", "moving", "working", "read", "count", "go", "going across"):
+                add(f"{verb} {p}", (FROMSIDE, s))
+        for verb in ("count", "counting", "start", "starting", "begin", "beginning", "start counting", "begin counting",
+                     "starting counting", "read", "reading", "starting to count"):
+            for prep in ("from", "at", "on"):
+                add(f"{verb} {prep} the {s}", (FROMSIDE, s))
     # positions as nouns: "in the second spot", "in slot 2", "in spot number 3"
     for w, k in ORDINAL_WORDS.items():
         for noun in ("spot", "slot"):
-            for pre in ("in the", "at the", "in", "at"):
+            for pre in ("in the", "at the", "in", "at", "the"):
                 add(f"{pre} {w} {noun}", (ORD, k))
+    for p in ("occupying", "that occupies", "which occupies", "taking up"):
+        add(p, (FILL, p))
     for num, k in (("one", 1), ("two", 2), ("three", 3), ("four", 4), ("1", 1), ("2", 2), ("3", 3), ("4", 4)):
         for noun in ("spot", "slot"):
             for pre in ("in", "at", "in the", "at the"):
@@ -702,7 +709,7 @@ def _dev8_lexemes(add: Callable[..., None]) -> None:
             add(f"{pre} least {dim}", (SEL, ("size", "min")))
     # more size adjectives, and 'most' before a plain size adjective ("the most slender", "the most petite")
     for w, way in (("chubbiest", "max"), ("oversized", "max"), ("extra large", "max"), ("extra big", "max"),
-                   ("slenderest", "min"), ("extra small", "min")):
+                   ("slenderest", "min"), ("extra small", "min"), ("jumbo", "max")):
         add(w, (SEL, ("size", way)))
     for w, way in (("slender", "min"), ("petite", "min"), ("big", "max"), ("large", "max"), ("huge", "max"),
                    ("wide", "max"), ("massive", "max"), ("small", "min"), ("tiny", "min"), ("little", "min"),
@@ -711,11 +718,11 @@ def _dev8_lexemes(add: Callable[..., None]) -> None:
     add("most tall", (SEL, ("height", "max")))
     add("most short", (SEL, ("height", "min")))
     # the group as a collective noun: "the smallest of the bunch", "in the group", "of the lot"
-    for grp in ("bunch", "lot", "group"):
+    for grp in ("bunch", "lot", "group", "set"):
         for pre in ("of the", "in the", "out of the", "among the", "from the"):
             add(f"{pre} {grp}", (FILL, f"{pre} {grp}"))
     # the tool named: "use the gripper to ...", "with your gripper, ..."
-    for det in ("the", "your"):
+    for det in ("the", "your", "the robot's", "its"):
         for p in (f"use {det} gripper to", f"using {det} gripper", f"with {det} gripper", f"by using {det} gripper"):
             add(p, (FILL, p))
     # wrappers: "... if that's ok", "directly on the plate"
@@ -725,7 +732,9 @@ def _dev8_lexemes(add: Callable[..., None]) -> None:
     for p, kind in (("on", "on"), ("onto", "on"), ("into", "into"), ("in", "into"), ("inside", "into"),
                     ("on top of", "on"), ("to", "to")):
         add(f"directly {p}", (PREP, kind))
+        add(f"straight {p}", (PREP, kind))
     add("on the surface of", (PREP, "on"))
+    add("as soon as", (UNKNOWN, None))    # a sequence lead (_sequence); alone it is refused
 
 
 def _gerund(verb: str) -> str:
@@ -953,7 +962,7 @@ def tokenize(text: str) -> list[Token]:
             out.append(Token(FILL, None, w))   # "first, pick the cup": sequencing, not an ordinal
             i += 1
             continue
-        if (w == "sized" and prev in SIZE_WORDS) or (w in ("halfway", "midway", "directly", "exactly", "smack")
+        if (w in ("sized", "looking", "across") and prev in SIZE_WORDS) or (w in ("halfway", "midway", "directly", "exactly", "smack")
                                                      and nxt == "between"):
             out.append(Token(FILL, None, w))   # dev6: "the tiny-sized cup", "halfway between X and Y"
             i += 1
@@ -1751,7 +1760,7 @@ def _fronted_group(tokens: list[Token]) -> list[Token]:
     return tokens
 
 
-_SEQUENCE_LEADS = frozenset({"after", "once", "when"})
+_SEQUENCE_LEADS = frozenset({"after", "once", "when", "as soon as"})
 _CENTRE = frozenset({"in the middle", "in the centre", "in the center", "in the very middle", "in the very centre",
                      "at the centre", "at the center", "at the middle"})
 
@@ -1784,7 +1793,7 @@ def _tasks_and_steps(tokens: list[Token]) -> list[Token]:
     steps = [i for i, t in enumerate(out) if t.surface == "step"]
     if len(steps) == 1 and steps[0] == 0 and len(out) > 3 and out[1].surface in ("1", "one") and out[2].cat == BREAK:
         out = out[3:]
-    for lead in (("help", "me"), ("time", "to")):
+    for lead in (("help", "me", "out", "and"), ("help", "me"), ("time", "to")):
         n = len(lead)
         if tuple(t.surface for t in out[:n]) == lead and len(out) > n and out[n].cat in (PICKV, PLACEV):
             out = out[n:]
