@@ -105,3 +105,37 @@ def test_dev8_split_slice_is_read_in_full() -> None:
     for part in ("tune", "check", "unseen"):
         s = score_grounder(rule_grounder, dev8_cases(part, 80))
         assert s.success == 1.0 and s.misreadings == 0, (part, s.failures[:3])
+
+
+@pytest.mark.parametrize("text, pick", [
+    ("pick up the second biggest cup", "B"),        # A small, B, C big; D the default size, as B
+    ("pick up the second smallest red cup", "B"),
+    ("pick up the second tallest red cup", "B"),
+    ("pick up the red cup that is the second largest", "B"),
+])
+def test_a_rank_by_size_is_the_kth_in_that_order(marks, text: str, pick: str) -> None:
+    if "red" not in text:   # B and D have the same size: "the second biggest cup" of four has no clear answer
+        with pytest.raises(GroundingError, match="about the same"):
+            ground_instruction(text, marks, base_from_camera=CAM)
+        return
+    assert ground_names(marks, text) == (pick, None)
+
+
+def test_a_rank_beyond_the_count_or_with_a_side_is_refused(marks) -> None:
+    with pytest.raises(GroundingError, match="only 3 fit"):
+        ground_instruction("pick up the fourth biggest red cup", marks, base_from_camera=CAM)
+    with pytest.raises(GroundingError):   # a rank, a size and a side: no single reading
+        ground_instruction("pick up the second biggest cup from the left", marks, base_from_camera=CAM)
+
+
+def test_the_shared_check_refuses_another_grounders_wrong_rank(marks) -> None:
+    """A learned or VLM grounder's choice for 'the second biggest red cup' is checked against the rank."""
+    from spatialbot_ros.core.grounding import Grounding
+    from spatialbot_ros.core.grounding_check import CheckContext, verify_grounding
+    by_name = {m.label: m for m in marks}
+    ctx = CheckContext(marks=marks)
+    ok = Grounding(pick_mark_id=by_name["B"].id, place=None, explanation="", pick_phrase="the second biggest red cup")
+    verify_grounding(ok, ctx)
+    wrong = Grounding(pick_mark_id=by_name["C"].id, place=None, explanation="", pick_phrase="the second biggest red cup")
+    with pytest.raises(GroundingError, match="number 2 by size"):
+        verify_grounding(wrong, ctx)

@@ -345,6 +345,8 @@ class _Resolver:
                                      self.describe(order[:2]))
             where = f" to the {frame}" if frame else ""
             return [order[0]], f"{'nearest' if arg == 'near' else 'farthest'}{where} of {n}"
+        if kind in ("size_rank", "height_rank"):
+            return self._size_rank(kind.removesuffix("_rank"), int(arg), cands, np_)
         if kind in ("size", "height"):
             def key(m: Mark) -> float:
                 return m.size_m if kind == "size" else m.height_m
@@ -356,6 +358,23 @@ class _Resolver:
                     ("height", "min"): "shortest"}[(kind, str(arg))]
             return [order[0]], f"{word} of {n}"
         raise GroundingError(f"unknown selector {kind}")
+
+    def _size_rank(self, dim: str, rank: int, cands: list[Mark], np_: ObjectPhrase) -> tuple[list[Mark], str]:
+        """'the second biggest': the k-th in size order, only when it stands clear of both neighbours."""
+        def key(m: Mark) -> float:
+            return m.size_m if dim == "size" else m.height_m
+        k, n = abs(rank), len(cands)
+        if k > n:
+            raise GroundingError(f"'{np_.text}': asked for number {k} by {dim} but only {n} fit", self.describe(cands))
+        order = sorted(cands, key=key, reverse=rank > 0)
+        for a, b in ((k - 2, k - 1), (k - 1, k)):
+            if 0 <= a and b < n and abs(key(order[a]) - key(order[b])) < self.config.size_margin * max(key(order[a]),
+                                                                                                       key(order[b])):
+                raise GroundingError(f"'{np_.text}': candidates {a + 1} and {b + 1} by {dim} are about the same {dim}",
+                                     self.describe([order[a], order[b]]))
+        word = {("size", True): "biggest", ("size", False): "smallest", ("height", True): "tallest",
+                ("height", False): "shortest"}[(dim, rank > 0)]
+        return [order[k - 1]], f"number {k} {word} of {n}"
 
     # -- place ------------------------------------------------------------------------------
     def direction(self, relation: str) -> np.ndarray:

@@ -92,6 +92,9 @@ def _verify_stands_in(phrase: str, mark: Mark, reference: str, ctx: CheckContext
 def _verify_superlative(phrase: str, mark: Mark, fits: list[Mark], selector: tuple[str, str | int],
                         ctx: CheckContext, role: str) -> None:
     kind, arg = selector
+    if kind in ("size_rank", "height_rank"):
+        _verify_size_rank(phrase, mark, fits, kind.removesuffix("_rank"), int(arg), ctx, role)
+        return
     if kind in ("size", "height"):
         def key(m: Mark) -> float:
             return m.size_m if kind == "size" else m.height_m
@@ -113,6 +116,22 @@ def _verify_superlative(phrase: str, mark: Mark, fits: list[Mark], selector: tup
                 ("height", "min"): "shortest"}.get((kind, str(arg)), "nearest" if arg == "near" else "farthest")
         raise GroundingError(f"the {role} phrase '{phrase}' asks for the {word}, but the chosen {mark.describe()} "
                              f"is not: {best.describe()} is", _describe(fits))
+
+
+def _verify_size_rank(phrase: str, mark: Mark, fits: list[Mark], dim: str, rank: int, ctx: CheckContext,
+                      role: str) -> None:
+    """'the second biggest cup': the chosen mark must be the k-th in that order (or within the size margin of it)."""
+    def key(m: Mark) -> float:
+        return m.size_m if dim == "size" else m.height_m
+    order = sorted(fits, key=key, reverse=rank > 0)
+    k = abs(rank)
+    if k > len(order):
+        raise GroundingError(f"the {role} phrase '{phrase}' asks for number {k} by {dim}, but only {len(order)} fit",
+                             _describe(fits))
+    want = order[k - 1]
+    if want.id != mark.id and abs(key(want) - key(mark)) > ctx.config.size_margin * max(key(want), key(mark)):
+        raise GroundingError(f"the {role} phrase '{phrase}' asks for number {k} by {dim}, but the chosen "
+                             f"{mark.describe()} is not: {want.describe()} is", _describe(fits))
 
 
 def verify_grounding(grounding: Grounding, ctx: CheckContext) -> None:

@@ -1317,7 +1317,7 @@ def _pair_ordinal(tokens: list[Token]) -> list[Token]:
     if not sides:
         ext = [i for i, t in enumerate(tokens) if t.cat == SEL and t.value[0] == "extreme"]  # type: ignore[index]
         if len(ext) != 1:
-            return tokens
+            return _size_rank(tokens, o)
         sides = ext
     k = sides[0]
     side = str(tokens[k].value if tokens[k].cat == FROMSIDE else tokens[k].value[1])  # type: ignore[index]
@@ -1328,6 +1328,21 @@ def _pair_ordinal(tokens: list[Token]) -> list[Token]:
         return tokens
     merged = Token(SEL, (f"ordinal_{side}", n), f"{tokens[min(o, k)].surface} .. {tokens[max(o, k)].surface}"
                    if abs(o - k) > 1 else f"{tokens[min(o, k)].surface} {tokens[max(o, k)].surface}")
+    return [merged if i == o else t for i, t in enumerate(tokens) if i != k]
+
+
+def _size_rank(tokens: list[Token], o: int) -> list[Token]:
+    """'the second biggest cup', 'the third smallest': an ordinal with one size or height superlative is a rank
+    in that order (kind '<dim>_rank', arg +k counted from the largest, -k from the smallest)."""
+    sizes = [i for i, t in enumerate(tokens) if t.cat == SEL and isinstance(t.value, tuple)
+             and t.value[0] in ("size", "height")]
+    if len(sizes) != 1 or tokens[o].cat != ORD:
+        return tokens
+    k, (dim, way) = sizes[0], tokens[sizes[0]].value  # type: ignore[misc]
+    n = int(tokens[o].value)  # type: ignore[call-overload]
+    merged = Token(SEL, (f"{dim}_rank", n if way == "max" else -n),
+                   f"{tokens[min(o, k)].surface} {tokens[max(o, k)].surface}" if abs(o - k) == 1
+                   else f"{tokens[min(o, k)].surface} .. {tokens[max(o, k)].surface}")
     return [merged if i == o else t for i, t in enumerate(tokens) if i != k]
 
 
@@ -2030,6 +2045,9 @@ def canonical_object(np_: ObjectPhrase, viewpoint: str | None = None, used_words
             side = kind.split("_")[1]
             pre.append(_ORD_WORD.get(int(arg), str(arg)))
             post.append(f"from the {side}")
+        elif kind.endswith("_rank"):   # "the second biggest cup"
+            pre.append(_ORD_WORD.get(abs(int(arg)), str(abs(int(arg)))))
+            pre.append(_SEL_WORD.get((kind.removesuffix("_rank"), "max" if int(arg) > 0 else "min"), ""))
         elif kind.startswith("depth_"):
             pre.append("closest" if arg == "near" else "farthest")
             frame = kind.split("_")[1]
