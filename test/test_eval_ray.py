@@ -16,21 +16,32 @@ def _key(r):  # what an episode decided (timings aside)
             r["sim_time_s"])
 
 
-def test_eval_on_ray_actors_matches_one_process(tmp_path):
+@pytest.fixture(scope="module")
+def one_process(tmp_path_factory):
+    """The first three seed-5 episodes run by the CLI in one process: what both Ray runs must match
+    (the first two of them are what `--episodes 2 --seed 5` runs)."""
     pytest.importorskip("ray", reason="the ray profile (scripts/setup.sh ray) is not installed")
     from spatialbot_ros.cli import main
 
-    assert main(["eval", "--episodes", "3", "--seed", "5", "--out", str(tmp_path / "one")]) == 0
+    out = tmp_path_factory.mktemp("one")
+    assert main(["eval", "--episodes", "3", "--seed", "5", "--out", str(out)]) == 0
+    return json.loads((out / "eval.json").read_text())["results"]
+
+
+def test_eval_on_ray_actors_matches_one_process(tmp_path, one_process):
+    pytest.importorskip("ray", reason="the ray profile (scripts/setup.sh ray) is not installed")
+    from spatialbot_ros.cli import main
+
     assert main(["eval", "--episodes", "3", "--seed", "5", "--workers", "2", "--ray-address", "local",
                  "--out", str(tmp_path / "ray")]) == 0
-    one = json.loads((tmp_path / "one" / "eval.json").read_text())["results"]
+    one = one_process
     on_ray = json.loads((tmp_path / "ray" / "eval.json").read_text())["results"]
     assert [_key(r) for r in on_ray] == [_key(r) for r in one] and len(one) == 3
     rows = [json.loads(line) for line in (tmp_path / "ray" / "episodes.jsonl").read_text().splitlines()]
     assert [r["index"] for r in rows] == [0, 1, 2]
 
 
-def test_eval_joins_a_two_node_cluster_and_its_actors_run_on_both_nodes(tmp_path, caplog):
+def test_eval_joins_a_two_node_cluster_and_its_actors_run_on_both_nodes(tmp_path, caplog, one_process):
     pytest.importorskip("ray", reason="the ray profile (scripts/setup.sh ray) is not installed")
     from ray.cluster_utils import Cluster
 
@@ -40,15 +51,14 @@ def test_eval_joins_a_two_node_cluster_and_its_actors_run_on_both_nodes(tmp_path
     try:
         cluster.add_node(num_cpus=1)  # one CPU per node: the two one-CPU actors must land on different nodes
         cluster.wait_for_nodes()
-        assert main(["eval", "--episodes", "2", "--seed", "11", "--out", str(tmp_path / "one")]) == 0
         with caplog.at_level(logging.INFO, logger="spatialbot_ros.apps.ray_pool"):
-            assert main(["eval", "--episodes", "2", "--seed", "11", "--workers", "2", "--ray-address",
+            assert main(["eval", "--episodes", "2", "--seed", "5", "--workers", "2", "--ray-address",
                          cluster.address, "--out", str(tmp_path / "nodes")]) == 0
     finally:
         cluster.shutdown()
     placed = [r.getMessage() for r in caplog.records if "actors on" in r.getMessage()]
     assert placed and "2 actors on 2 node(s)" in placed[-1], placed
-    one = json.loads((tmp_path / "one" / "eval.json").read_text())["results"]
+    one = one_process[:2]  # the same two seeded scenes in one process
     on_nodes = json.loads((tmp_path / "nodes" / "eval.json").read_text())["results"]
     assert [_key(r) for r in on_nodes] == [_key(r) for r in one] and len(one) == 2
 

@@ -173,7 +173,8 @@ class Ur5Cell:
         r.disable_segmentation_rendering()
         ids, types = seg[..., 0], seg[..., 1]
         out = np.full(ids.shape, -1, dtype=int)
-        geom = (types == mujoco.mjtObj.mjOBJ_GEOM) & (ids >= 0)
+        # int(): against the pybind11 enum itself numpy compares element by element in Python (~1 s a frame)
+        geom = (types == int(mujoco.mjtObj.mjOBJ_GEOM)) & (ids >= 0)
         out[geom] = self._geom_object[ids[geom]]
         return out
 
