@@ -1338,7 +1338,10 @@ def _size_rank(tokens: list[Token], o: int) -> list[Token]:
              and t.value[0] in ("size", "height")]
     if len(sizes) != 1 or tokens[o].cat != ORD:
         return tokens
-    k, (dim, way) = sizes[0], tokens[sizes[0]].value  # type: ignore[misc]
+    k = sizes[0]
+    value = tokens[k].value
+    assert isinstance(value, tuple)
+    dim, way = str(value[0]), str(value[1])
     n = int(tokens[o].value)  # type: ignore[call-overload]
     merged = Token(SEL, (f"{dim}_rank", n if way == "max" else -n),
                    f"{tokens[min(o, k)].surface} {tokens[max(o, k)].surface}" if abs(o - k) == 1
