@@ -35,6 +35,7 @@ from spatialbot_ros.sim.dev_grammar import (
     draw_cases,
 )
 from spatialbot_ros.sim.dev_grammar4 import _Gen4, _order, _row
+from spatialbot_ros.sim.dev_grammar6 import _support
 
 SEEDS = {"tune": 7070707, "check": 3131313, "unseen": 9494949}
 CATS7 = ("frame", "verb", "partitive", "comparative", "depth", "view", "ordinal")
@@ -95,12 +96,6 @@ R2_VIEW = {"robot": ("[robot's view]", "- robot's view", "in the robot's frame",
            "camera": ("from the user's side", "from the viewer's perspective", "in the camera's frame,")}
 R2_ORDINAL = ("the {n} that is placed {ow} from the {s}", "the {n} standing {ow} from the {s}",
               "the {n} sitting at position {k} from the {s}")
-
-
-def _support(g: _Gen4, objs: list[ObjectSpec]) -> tuple[str, str, str]:
-    """(place phrase, bare noun, target name)."""
-    place, pl, _, name = g.place4(objs)
-    return place, pl, name
 
 
 def _frame(g: _Gen4, phrase: str, place: str | None) -> str:

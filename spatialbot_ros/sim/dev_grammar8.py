@@ -33,6 +33,7 @@ from spatialbot_ros.sim.dev_grammar import (
     draw_cases,
 )
 from spatialbot_ros.sim.dev_grammar4 import _Gen4, _order, _row
+from spatialbot_ros.sim.dev_grammar7 import _frame, _support
 
 SEEDS = {"tune": 8080818, "check": 2323232, "unseen": 5656565}
 CATS8 = ("count", "slot", "dimension", "group", "sequence", "tool", "wrap")
@@ -92,18 +93,6 @@ R2_TOOL = (("using your gripper, place the {c} {n} {L}", "with the robot's gripp
 R2_WRAP = (("put the {c} {n} {L} if that's alright", "help me out and put the {c} {n} {L}",
             "step one: put the {c} {n} {L}", "put the {c} {n} straight {L}", "put the {c} {n} in the center of the {pl}"),
            ("grab the {c} {n} if that's alright", "time to pick up the {c} {n}"))
-
-
-def _support(g: _Gen4, objs: list[ObjectSpec]) -> tuple[str, str, str]:
-    """(place phrase, bare noun, target name)."""
-    place, pl, _, name = g.place4(objs)
-    return place, pl, name
-
-
-def _frame(g: _Gen4, phrase: str, place: str | None) -> str:
-    if place:
-        return g.pick(("put {P} {L}", "move {P} {L}", "pick up {P} and place it {L}")).format(P=phrase, L=place)
-    return g.pick(("pick up {P}", "grab {P}")).format(P=phrase)
 
 
 def _sized(g: _Gen4, kind: str) -> tuple[list[ObjectSpec], str] | None:
