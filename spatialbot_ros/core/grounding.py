@@ -20,6 +20,7 @@ from spatialbot_ros.core.phrase_parser import (
     GENERIC_NOUNS,
     ORDINAL_WORDS,
     RELATIONS,
+    SELECTOR_WORDS,
     SHAPE_NOUNS,
     STANDS_ON,
     ObjectPhrase,
@@ -89,6 +90,11 @@ class GroundingConfig:
             raise ValueError(f"grounding: default_viewpoint must be 'camera' or 'robot', not {self.default_viewpoint!r}")
 
 
+
+
+def extent(m: Mark, dim: str) -> float:
+    """A mark's size ('size': its largest dimension) or its height, the two things size words order by."""
+    return m.size_m if dim == "size" else m.height_m
 
 
 @dataclass(frozen=True)
@@ -349,20 +355,18 @@ class _Resolver:
             return self._size_rank(kind.removesuffix("_rank"), int(arg), cands, np_)
         if kind in ("size", "height"):
             def key(m: Mark) -> float:
-                return m.size_m if kind == "size" else m.height_m
+                return extent(m, kind)
             order = sorted(cands, key=key, reverse=arg == "max")
             if n > 1 and abs(key(order[0]) - key(order[1])) < self.config.size_margin * max(key(order[0]), key(order[1])):
                 raise GroundingError(f"'{np_.text}': the two {'largest' if arg == 'max' else 'smallest'} candidates "
                                      f"are about the same {kind}", self.describe(order[:2]))
-            word = {("size", "max"): "biggest", ("size", "min"): "smallest", ("height", "max"): "tallest",
-                    ("height", "min"): "shortest"}[(kind, str(arg))]
-            return [order[0]], f"{word} of {n}"
+            return [order[0]], f"{SELECTOR_WORDS[(kind, str(arg))]} of {n}"
         raise GroundingError(f"unknown selector {kind}")
 
     def _size_rank(self, dim: str, rank: int, cands: list[Mark], np_: ObjectPhrase) -> tuple[list[Mark], str]:
         """'the second biggest': the k-th in size order, only when it stands clear of both neighbours."""
         def key(m: Mark) -> float:
-            return m.size_m if dim == "size" else m.height_m
+            return extent(m, dim)
         k, n = abs(rank), len(cands)
         if k > n:
             raise GroundingError(f"'{np_.text}': asked for number {k} by {dim} but only {n} fit", self.describe(cands))
@@ -372,9 +376,7 @@ class _Resolver:
                                                                                                        key(order[b])):
                 raise GroundingError(f"'{np_.text}': candidates {a + 1} and {b + 1} by {dim} are about the same {dim}",
                                      self.describe([order[a], order[b]]))
-        word = {("size", True): "biggest", ("size", False): "smallest", ("height", True): "tallest",
-                ("height", False): "shortest"}[(dim, rank > 0)]
-        return [order[k - 1]], f"number {k} {word} of {n}"
+        return [order[k - 1]], f"number {k} {SELECTOR_WORDS[(dim, 'max' if rank > 0 else 'min')]} of {n}"
 
     # -- place ------------------------------------------------------------------------------
     def direction(self, relation: str) -> np.ndarray:

@@ -17,10 +17,12 @@ from spatialbot_ros.core.errors import GroundingError
 from spatialbot_ros.core.grounding import (
     GRASPABLE_SHAPES,
     RELATIONS,
+    SELECTOR_WORDS,
     STANDS_ON,
     SUPPORT_SHAPES,
     Grounding,
     GroundingConfig,
+    extent,
     holds,
     phrase_attributes,
     phrase_noun,
@@ -97,7 +99,7 @@ def _verify_superlative(phrase: str, mark: Mark, fits: list[Mark], selector: tup
         return
     if kind in ("size", "height"):
         def key(m: Mark) -> float:
-            return m.size_m if kind == "size" else m.height_m
+            return extent(m, kind)
         margin = ctx.config.size_margin
     elif kind.startswith("depth"):
         frame = kind.split("_")[1] if "_" in kind else ctx.viewpoint   # "nearest the robot" names its frame
@@ -112,8 +114,8 @@ def _verify_superlative(phrase: str, mark: Mark, fits: list[Mark], selector: tup
     gap = sign * (key(best) - key(mark))
     limit = margin * max(key(best), key(mark)) if not kind.startswith("depth") else ctx.config.depth_margin_m
     if best.id != mark.id and gap > limit:
-        word = {("size", "max"): "biggest", ("size", "min"): "smallest", ("height", "max"): "tallest",
-                ("height", "min"): "shortest"}.get((kind, str(arg)), "nearest" if arg == "near" else "farthest")
+        word = SELECTOR_WORDS[(kind, str(arg))] if kind in ("size", "height") else \
+            "nearest" if arg == "near" else "farthest"
         raise GroundingError(f"the {role} phrase '{phrase}' asks for the {word}, but the chosen {mark.describe()} "
                              f"is not: {best.describe()} is", _describe(fits))
 
@@ -122,7 +124,7 @@ def _verify_size_rank(phrase: str, mark: Mark, fits: list[Mark], dim: str, rank:
                       role: str) -> None:
     """'the second biggest cup': the chosen mark must be the k-th in that order (or within the size margin of it)."""
     def key(m: Mark) -> float:
-        return m.size_m if dim == "size" else m.height_m
+        return extent(m, dim)
     order = sorted(fits, key=key, reverse=rank > 0)
     k = abs(rank)
     if k > len(order):

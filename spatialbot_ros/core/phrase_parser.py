@@ -2023,7 +2023,8 @@ def parse_place_text(phrase: str) -> PlacePhrase:
 
 # ---- canonical rendering (the words the training templates use) ---------------------------------
 
-_SEL_WORD = {("size", "max"): "biggest", ("size", "min"): "smallest", ("height", "max"): "tallest",
+# what each ordering is called in the training vocabulary (and in the resolver's and the check's messages)
+SELECTOR_WORDS = {("size", "max"): "biggest", ("size", "min"): "smallest", ("height", "max"): "tallest",
              ("height", "min"): "shortest", ("depth", "near"): "closest", ("depth", "far"): "farthest",
              ("extreme", "left"): "leftmost", ("extreme", "right"): "rightmost", ("middle", "lr"): "middle"}
 _BASE_WORDS = frozenset(set(SIZE_WORDS) | set(DEPTH_NEAR) | set(DEPTH_FAR) | {"leftmost", "rightmost", "middle"})
@@ -2050,7 +2051,7 @@ def canonical_object(np_: ObjectPhrase, viewpoint: str | None = None, used_words
             post.append(f"from the {side}")
         elif kind.endswith("_rank"):   # "the second biggest cup"
             pre.append(_ORD_WORD.get(abs(int(arg)), str(abs(int(arg)))))
-            pre.append(_SEL_WORD.get((kind.removesuffix("_rank"), "max" if int(arg) > 0 else "min"), ""))
+            pre.append(SELECTOR_WORDS.get((kind.removesuffix("_rank"), "max" if int(arg) > 0 else "min"), ""))
         elif kind.startswith("depth_"):
             pre.append("closest" if arg == "near" else "farthest")
             frame = kind.split("_")[1]
@@ -2058,7 +2059,7 @@ def canonical_object(np_: ObjectPhrase, viewpoint: str | None = None, used_words
                 post.append(f"{'to' if arg == 'near' else 'away from'} the {frame}")
         else:
             w = surface.get(f"{kind} {arg}", "")
-            pre.append(w if used_words and w in _BASE_WORDS else _SEL_WORD.get((kind, str(arg)), w))
+            pre.append(w if used_words and w in _BASE_WORDS else SELECTOR_WORDS.get((kind, str(arg)), w))
     out = ["the", *pre, *head, *post]
     if np_.relation == "between_two" and np_.reference is not None:
         out += ["between the two", canonical_object(np_.reference, viewpoint).removeprefix("the ") + "s"]
