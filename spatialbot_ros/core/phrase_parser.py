@@ -67,6 +67,8 @@ INTRO = "intro"   # "see the cups? take the red one": introduces what a later se
 BUTN, END, RARROW = "butn", "end", "rarrow"   # "the leftmost cup but one"; "at the very end, on the left"
 NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 NUMBER_WORDS_BY_RANK = {1: "one", 2: "two", 3: "three"}
+# how a rank is written after "number", "position", "slot" ...: in words or digits
+RANK_NUMBERS = (("one", 1), ("two", 2), ("three", 3), ("four", 4), ("1", 1), ("2", 2), ("3", 3), ("4", 4))
 
 SHAPE_NOUNS: dict[str, tuple[str, ...]] = {
     "cylinder": ("cup", "mug", "tumbler", "beaker", "can", "cylinder", "glass", "bottle", "jar", "teacup", "tin",
@@ -187,6 +189,8 @@ RELATIONS = ("left_of", "right_of", "in_front_of", "behind", "next_to")
 PLACE_KINDS = ("on", "into", "to")
 SIDE_SUFFIXES = ("side", "end", "edge", "hand side", "hand end", "hand")   # what may follow a side word and add nothing
 COLOUR_NOUNS = ("colour", "color", "shade")
+# a dimension said as a noun, and the ordering it names ("the widest diameter" orders by size)
+DIMENSION_NOUNS = {"size": "size", "height": "height", "diameter": "size", "radius": "size", "width": "size"}
 
 
 # casual spellings and contractions, expanded alike in the input and the lexicon ("gimme", "you're", "it's");
@@ -351,7 +355,7 @@ def _lexicon() -> dict[tuple[str, ...], list[tuple[str, object]]]:
                 add(f"{p}{owner} {s}", (VIEW, vp), ext)
                 add(f"{p}{owner} far {s}", (VIEW, vp), ext)
                 add(f"{p}{owner} {s} hand side", (VIEW, vp), ext)
-    for num, k in (("one", 1), ("two", 2), ("three", 3), ("four", 4), ("1", 1), ("2", 2), ("3", 3), ("4", 4)):
+    for num, k in RANK_NUMBERS:
         add(f"number {num}", (ORD, k))
     for w, k in ORDINAL_WORDS.items():
         for p in (f"in {w} position", f"in {w} place", f"in the {w} position", f"in the {w} place"):
@@ -621,16 +625,14 @@ def _dev7_lexemes(add: Callable[..., None]) -> None:
                 plural = n + ("es" if n.endswith(("x", "ss", "sh")) else "s")
                 add(f"than the other {plural}", (THAN, shape))
                 add(f"than all the other {plural}", (THAN, shape))
-    # the dimension named as a noun: "the cup with the largest size", "of the greatest height": the noun
-    # says which dimension, the superlative which way
-    for w, (_, way) in SIZE_WORDS.items():
-        if w.endswith("est"):
-            for dim in ("size", "height"):
-                for pre in ("with the", "of the", "that has the", "which has the", "having the"):
-                    add(f"{pre} {w} {dim}", (SEL, (dim, way)))
-    for dim in ("size", "height"):
+    # the dimension named as a noun: "the cup with the largest size", "of the greatest height", (dev8) "the
+    # widest diameter", "the least width": the noun says which dimension, the superlative which way
+    for noun, dim in DIMENSION_NOUNS.items():
         for pre in ("with the", "of the", "that has the", "which has the", "having the"):
-            add(f"{pre} least {dim}", (SEL, (dim, "min")))
+            for w, (_, way) in SIZE_WORDS.items():
+                if w.endswith("est"):
+                    add(f"{pre} {w} {noun}", (SEL, (dim, way)))
+            add(f"{pre} least {noun}", (SEL, (dim, "min")))
     # depth said as scenery: "in the foreground", "at the front of the table", "closest to the back edge"
     for word, way in (("front", "near"), ("back", "far")):
         for where in ("of the table", "of the tabletop", "edge", "edge of the table", "of the scene"):
@@ -645,7 +647,7 @@ def _dev7_lexemes(add: Callable[..., None]) -> None:
                   f"most {s}ward", f"most {s}wards", f"furthest {s}ward", f"farthest {s}ward"):
             add(p, (SEL, ("extreme", s)))
     # ordinals said with a position noun or a verb: "at position two from the left", "the cup ranked second"
-    for num, k in (("one", 1), ("two", 2), ("three", 3), ("four", 4), ("1", 1), ("2", 2), ("3", 3), ("4", 4)):
+    for num, k in RANK_NUMBERS:
         for pre in ("at position", "in position", "at position number", "in position number", "position"):
             add(f"{pre} {num}", (ORD, k))
     for p in ("comes", "that comes", "which comes", "ranked", "that is ranked", "lying", "that lies"):
@@ -693,20 +695,11 @@ def _dev8_lexemes(add: Callable[..., None]) -> None:
                 add(f"{pre} {w} {noun}", (ORD, k))
     for p in ("occupying", "that occupies", "which occupies", "taking up"):
         add(p, (FILL, p))
-    for num, k in (("one", 1), ("two", 2), ("three", 3), ("four", 4), ("1", 1), ("2", 2), ("3", 3), ("4", 4)):
+    for num, k in RANK_NUMBERS:
         for noun in ("spot", "slot"):
             for pre in ("in", "at", "in the", "at the"):
                 add(f"{pre} {noun} {num}", (ORD, k))
                 add(f"{pre} {noun} number {num}", (ORD, k))
-    # a size by a named dimension: "the widest diameter", "the largest radius", "the least width"
-    for w, (_, way) in SIZE_WORDS.items():
-        if w.endswith("est"):
-            for dim in ("diameter", "radius", "width"):
-                for pre in ("with the", "of the", "that has the", "which has the", "having the"):
-                    add(f"{pre} {w} {dim}", (SEL, ("size", way)))
-    for dim in ("diameter", "radius", "width"):
-        for pre in ("with the", "of the", "that has the", "which has the", "having the"):
-            add(f"{pre} least {dim}", (SEL, ("size", "min")))
     # more size adjectives, and 'most' before a plain size adjective ("the most slender", "the most petite")
     for w, way in (("chubbiest", "max"), ("oversized", "max"), ("extra large", "max"), ("extra big", "max"),
                    ("slenderest", "min"), ("extra small", "min"), ("jumbo", "max")):
@@ -1326,9 +1319,18 @@ def _pair_ordinal(tokens: list[Token]) -> list[Token]:
         side = "right" if side == "left" else "left"
     elif tokens[o].cat == LAST and n > 1:   # "the second to last cup on the left": which end counts? refused
         return tokens
-    merged = Token(SEL, (f"ordinal_{side}", n), f"{tokens[min(o, k)].surface} .. {tokens[max(o, k)].surface}"
-                   if abs(o - k) > 1 else f"{tokens[min(o, k)].surface} {tokens[max(o, k)].surface}")
-    return [merged if i == o else t for i, t in enumerate(tokens) if i != k]
+    return _merge(tokens, o, k, Token(SEL, (f"ordinal_{side}", n), _pair_surface(tokens, o, k)))
+
+
+def _pair_surface(tokens: list[Token], a: int, b: int) -> str:
+    """The user's words of two lexemes read as one ('second .. from the left' when words stand between)."""
+    lo, hi = tokens[min(a, b)].surface, tokens[max(a, b)].surface
+    return f"{lo} {hi}" if abs(a - b) == 1 else f"{lo} .. {hi}"
+
+
+def _merge(tokens: list[Token], keep: int, drop: int, merged: Token) -> list[Token]:
+    """The lexemes at keep and drop become merged, standing where keep stood."""
+    return [merged if i == keep else t for i, t in enumerate(tokens) if i != drop]
 
 
 def _size_rank(tokens: list[Token], o: int) -> list[Token]:
@@ -1343,10 +1345,7 @@ def _size_rank(tokens: list[Token], o: int) -> list[Token]:
     assert isinstance(value, tuple)
     dim, way = str(value[0]), str(value[1])
     n = int(tokens[o].value)  # type: ignore[call-overload]
-    merged = Token(SEL, (f"{dim}_rank", n if way == "max" else -n),
-                   f"{tokens[min(o, k)].surface} {tokens[max(o, k)].surface}" if abs(o - k) == 1
-                   else f"{tokens[min(o, k)].surface} .. {tokens[max(o, k)].surface}")
-    return [merged if i == o else t for i, t in enumerate(tokens) if i != k]
+    return _merge(tokens, o, k, Token(SEL, (f"{dim}_rank", n if way == "max" else -n), _pair_surface(tokens, o, k)))
 
 
 def _sel_words(np_: ObjectPhrase, kind: object, arg: object) -> str:
@@ -1821,14 +1820,14 @@ def _tasks_and_steps(tokens: list[Token]) -> list[Token]:
 def _centre_of_place(tokens: list[Token]) -> list[Token]:
     """'put the cup in the centre of the bowl': after a place verb, 'in the middle/centre of' + a noun is the place
     (with a pick verb alone it stays the ordering 'in the middle', which the resolver reads or refuses)."""
-    if not any(t.cat in (PLACEV, GOV) for t in tokens):
+    v = next((i for i, t in enumerate(tokens) if t.cat in (PLACEV, GOV)), None)
+    if v is None:
         return tokens
-    out = list(tokens)
-    for i, t in enumerate(out[:-2]):
-        if t.cat == SEL and t.surface in _CENTRE and out[i + 1].cat == FILL and out[i + 1].surface in ("of the", "of") \
-                and any(x.cat in (PLACEV, GOV) for x in out[:i]):
-            return out[:i] + [Token(PREP, "to", f"{t.surface} {out[i + 1].surface}")] + out[i + 2:]
-    return out
+    for i in range(v + 1, len(tokens) - 2):
+        t, of = tokens[i], tokens[i + 1]
+        if t.cat == SEL and t.surface in _CENTRE and of.cat == FILL and of.surface in ("of the", "of"):
+            return tokens[:i] + [Token(PREP, "to", f"{t.surface} {of.surface}")] + tokens[i + 2:]
+    return tokens
 
 
 def _fronted_count(tokens: list[Token]) -> list[Token]:
@@ -1852,9 +1851,11 @@ def _fronted_count(tokens: list[Token]) -> list[Token]:
     return rest[:n + 1] + [tokens[0]] + rest[n + 1:]
 
 
-def _dev7_rewrites(tokens: list[Token]) -> list[Token]:
+def _everyday_rewrites(tokens: list[Token]) -> list[Token]:
+    """The dev8 and dev7 sentence rules, before reasons and discourse are read (each leaves what it does
+    not recognise as it was, to be read or refused later)."""
     tokens = _fronted_count(_centre_of_place(_tasks_and_steps(_sequence(tokens))))   # dev8
-    return _fronted_group(_than_rest(_held_tail(_place_clauses(_errands(tokens)))))
+    return _fronted_group(_than_rest(_held_tail(_place_clauses(_errands(tokens)))))   # dev7
 
 
 def _refuse_structure(words: list[str], why: str, instruction: str) -> GroundingError:
@@ -1877,7 +1878,7 @@ def parse_instruction(instruction: object, default_viewpoint: str = "camera") ->
         raise GroundingError(f"the instruction chains {n_rel} spatial relations; at most {MAX_RELATIONS} are accepted")
     if not any(t.cat in _OBJECT_CATS for t in tokens):
         raise GroundingError(f"'{raw.strip()}' names no object to pick (no colour, noun or position)")
-    tokens = _discourse(_reasons(_dev7_rewrites(tokens)))
+    tokens = _discourse(_reasons(_everyday_rewrites(tokens)))
     unknown = [t.surface for t in tokens if t.cat in (UNKNOWN, INTRO, THAN)]
     if unknown:
         raise GroundingError(f"cannot use the word(s) {', '.join(repr(w) for w in dict.fromkeys(unknown))} in "
