@@ -175,7 +175,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     if args.suite is not None:
         if args.scenes is not None or args.phrasing != "train":
             return _fail(ExitCode.USAGE, "eval: --suite runs its own frozen scenes; drop --scenes/--phrasing")
-        return _eval_suite(args)
+        return _eval_dev(args) if args.suite == "dev" else _eval_suite(args)
     scenes = scenes_for_eval(args.episodes or 100, args.seed, args.scenes, phrasing_set=args.phrasing)
     from spatialbot_ros.policy.registry import policy_options
 
@@ -215,6 +215,31 @@ def _eval_suite(args: argparse.Namespace) -> int:
           f"grounding {s.grounding_accuracy:.1%}; refusal precision {s.refusal_precision:.1%}, recall "
           f"{s.refusal_recall:.1%}; silent misreadings {s.silent_misreadings}")
     print(f"  report: {args.out}/heldout.json, heldout.md (episodes: eval.json, eval.md)")
+    return 0
+
+
+def _eval_dev(args: argparse.Namespace) -> int:
+    from spatialbot_ros.apps.dev_eval import DEV_SPLITS, evaluate_dev
+    from spatialbot_ros.policy.registry import policy_options
+
+    splits = [x for x in args.dev_splits.split(",") if x] if args.dev_splits else list(DEV_SPLITS)
+    unknown = [x for x in splits if x not in DEV_SPLITS]
+    if unknown:
+        return _fail(ExitCode.USAGE, f"eval: unknown dev split(s) {', '.join(unknown)} (known: {', '.join(DEV_SPLITS)})")
+    try:
+        kwargs = policy_options(args.policy, str(args.model_dir or ""), str(args.backend_config or ""))
+    except ValueError as e:
+        return _fail(ExitCode.USAGE, f"eval: {e}")
+    try:
+        s, bad = evaluate_dev(args.policy, splits=splits, per_split=args.episodes or 40, part=args.dev_part,
+                              out_dir=args.out, policy_kwargs=kwargs, resume=args.resume, workers=args.workers,
+                              ray_address=args.ray_address)
+    except ValueError as e:
+        return _fail(ExitCode.USAGE, f"eval: {e}")
+    print(f"policy {s.policy} on the dev splits {','.join(splits)} ({args.dev_part}, {s.episodes} episodes): success "
+          f"{s.success_rate:.1%}; grounding {s.grounding_accuracy:.1%}; refusal precision {s.refusal_precision:.1%}, "
+          f"recall {s.refusal_recall:.1%}; silent misreadings {s.silent_misreadings}; {len(bad)} failures")
+    print(f"  report: {args.out}/dev.json, dev.md (episodes: eval.json, eval.md)")
     return 0
 
 
@@ -457,8 +482,13 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--episodes", type=positive_int, default=None, help="default 100 (with --suite: all of it)")
     e.add_argument("--seed", type=seed_int, default=0)
     e.add_argument("--scenes", type=Path, default=None, help="run every scene in this file as given")
-    e.add_argument("--suite", choices=["heldout"], default=None, help="the frozen held-out instruction suite "
-                   "(first --episodes cases): success, grounding, refusal precision/recall, silent misreadings")
+    e.add_argument("--suite", choices=["heldout", "dev"], default=None, help="heldout: the frozen held-out "
+                   "instruction suite (first --episodes cases): success, grounding, refusal precision/recall, silent "
+                   "misreadings; dev: the dev splits (the ones to tune on) as episodes, --episodes cases per split "
+                   "(default 40), scored the same way, failures listed in dev.md")
+    e.add_argument("--dev-splits", default=None, help="--suite dev: comma-separated splits (default: all, dev1..dev8)")
+    e.add_argument("--dev-part", choices=["tune", "check", "unseen"], default="tune", help="--suite dev: which part "
+                   "of each split (dev1 has one; dev2/dev3 have no 'unseen')")
     e.add_argument("--phrasing", choices=["train", "heldout"], default="train")
     e.add_argument("--model-dir", default=None, help="onnx: a trained model directory (default: the shipped "
                    "model); VLM backends: a model directory or hub id")

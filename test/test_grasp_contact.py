@@ -58,6 +58,26 @@ def test_infeasible_grasps_are_refused_with_numbers(points, match):
         plan_top_down_grasp(points)
 
 
+def _ball_cap(radius: float, n: int = 1500, seed: int = 3) -> np.ndarray:
+    """What the camera's depth shows of a ball on the table: its upper half, most points near the top."""
+    rng = np.random.default_rng(seed)
+    v = rng.normal(size=(n, 3))
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    v[:, 2] = np.abs(v[:, 2])
+    return np.array([0.5, 0.0, radius]) + radius * v
+
+
+def test_a_ball_is_as_wide_as_it_is_tall_not_as_its_top_cap():
+    # found by `eval --suite dev`: 88-100 mm balls passed the width check (their top band is a small cap),
+    # wedged between the 85 mm fingers and were carried off on release
+    big = _ball_cap(0.045)
+    assert plan_top_down_grasp(big, round_object=True).width_m < 0.085 - 0.008   # the cap alone looks graspable
+    with pytest.raises(GraspError, match="90 mm wide"):
+        plan_top_down_grasp(big, round_object=True, min_width_m=0.09)
+    ok = plan_top_down_grasp(_ball_cap(0.032), round_object=True, min_width_m=0.064)  # a 64 mm ball fits
+    assert ok.width_m == pytest.approx(0.064)
+
+
 def test_place_puts_the_object_bottom_just_above_the_support():
     plan = plan_place(np.array([0.6, -0.1]), 0.1, held_grasp_offset_z=0.065, support_top_z=0.015)
     assert plan.place_pose[2, 3] == pytest.approx(0.015 + 0.006 + 0.065)

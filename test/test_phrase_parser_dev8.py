@@ -139,3 +139,27 @@ def test_the_shared_check_refuses_another_grounders_wrong_rank(marks) -> None:
     wrong = Grounding(pick_mark_id=by_name["C"].id, place=None, explanation="", pick_phrase="the second biggest red cup")
     with pytest.raises(GroundingError, match="number 2 by size"):
         verify_grounding(wrong, ctx)
+
+
+# found by `eval --suite dev` (dev6 "reason" cases, full episodes): a remark that the object is misplaced
+@pytest.mark.parametrize("text, pick, place", [
+    ("the green box doesn't belong here, move it inside the bowl", "box", "bowl"),
+    ("the blue cup does not belong there; put it on the plate", "D", "plate"),
+    ("the green box isn't supposed to be here, move it into the bowl", "box", "bowl"),
+    ("the blue cup doesn't go here, please put it in the bowl", "D", "bowl"),
+])
+def test_a_misplaced_remark_is_a_reason_not_an_exclusion(marks, text: str, pick: str, place: str) -> None:
+    assert ground_names(marks, text) == (pick, place)
+
+
+@pytest.mark.parametrize("text", [
+    "the blue cup doesn't belong here, move the green box into the bowl",   # the request names another object
+    "the cup that is not red, move it into the bowl",                        # an exclusion in the object phrase
+    "not the blue cup, move it into the bowl",
+    "the blue cup doesn't belong here, don't move it",                      # a second negation
+    "the blue cup doesn't belong here, move it into the bowl, not the plate",
+    "the blue cup doesn't belong in the bowl, move it",                      # where it is not wanted is a place
+])
+def test_other_negations_are_still_refused(marks, text: str) -> None:
+    with pytest.raises(GroundingError, match="negation or exclusion"):
+        ground_instruction(text, marks, base_from_camera=CAM)

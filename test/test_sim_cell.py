@@ -129,3 +129,16 @@ def test_cell_refuses_non_finite_joint_commands():
         with pytest.raises(ValueError, match="6 finite"):
             command(q)
     assert np.all(np.isfinite(cell.data.ctrl)) and np.all(np.isfinite(cell.data.qpos))
+
+
+def test_a_ball_that_rolled_over_on_its_target_is_placed_but_a_cup_on_its_side_is_not():
+    # found by `eval --suite dev`: balls put on the plate 4-7 mm from its centre failed as 'upright=False'
+    from spatialbot_ros.apps.episode import SUCCESS_RADIUS_M, placed
+    from spatialbot_ros.core.object_kinds import default_registry
+
+    ball, cup = default_registry()["sphere"], default_registry()["cup"]
+    assert placed(ball, upright=False, place_error_m=0.005, held=False)
+    assert not placed(cup, upright=False, place_error_m=0.005, held=False)
+    assert placed(cup, upright=True, place_error_m=0.005, held=False)
+    assert not placed(ball, upright=False, place_error_m=SUCCESS_RADIUS_M + 0.01, held=False)   # off target
+    assert not placed(ball, upright=True, place_error_m=0.005, held=True)                        # never released

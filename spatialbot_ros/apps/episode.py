@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from spatialbot_ros.core.frame import RGBDFrame
+from spatialbot_ros.core.object_kinds import ObjectKind
 from spatialbot_ros.core.safety import SafetyChecker, SafetyLimits
 from spatialbot_ros.core.task import FailureReason, TaskPhase
 from spatialbot_ros.executive.pick_place import ExecutiveConfig, PickPlaceExecutive, StepRecord
@@ -99,6 +100,12 @@ def _majority_object(seg: np.ndarray, mask: np.ndarray, names: list[str]) -> str
     return names[int(np.bincount(ids).argmax())]
 
 
+def placed(kind: ObjectKind, upright: bool, place_error_m: float, held: bool) -> bool:
+    """A place is done when the object is on target, released and standing; a kind without an up (a
+    ball) is placed however it came to rest, so one that rolled over on its target still counts."""
+    return place_error_m <= SUCCESS_RADIUS_M and not held and (upright or not kind.has_up)
+
+
 def expected_place_point(scene: Scene, cell: Ur5Cell) -> np.ndarray | None:
     """Where the object must end up (xy): the place object's current position or the scene's point."""
     exp = scene.expected
@@ -166,8 +173,8 @@ def run_episode(scene: Scene, policy: Policy, *, cell_config: CellConfig | None 
         upright = bool(cell.object_upright(pick_name, tol_deg=UPRIGHT_TOL_DEG))
         if place_target is not None:
             place_error = float(np.linalg.norm(pose[:2, 3] - place_target))
-            success = (result.succeeded and upright and place_error <= SUCCESS_RADIUS_M
-                       and not cell.object_in_gripper(pick_name))
+            kind = next(o.object_kind for o in scene.objects if o.name == pick_name)
+            success = result.succeeded and placed(kind, upright, place_error, cell.object_in_gripper(pick_name))
         else:  # pick-only: the object must be held above the table
             success = result.succeeded and cell.object_in_gripper(pick_name)
     if grounding["pick"] is None and result.reason == FailureReason.GROUNDING_FAILED:

@@ -80,11 +80,14 @@ def top_face(points: np.ndarray, top_z: float, band_m: float) -> tuple[np.ndarra
 
 
 def plan_top_down_grasp(points_base: np.ndarray, config: GraspConfig | None = None, table_z: float = 0.0,
-                        round_object: bool | None = None) -> GraspPlan:
+                        round_object: bool | None = None, min_width_m: float = 0.0) -> GraspPlan:
     """Grasp across the short side of the top face, at grasp_depth below the top.
 
     round_object: the perception's shape call (cylinder, sphere) when known; a partly visible top
     face can look elongated, so the caller's knowledge wins over the footprint ratio.
+    min_width_m: what the shape says the object is at least as wide as, where its top face shows less
+    (a ball's top band is a small cap, yet the ball is as wide as it is tall, and a ball wider than the
+    opening wedges between the fingers and is carried off on release).
     """
     cfg = config or GraspConfig()
     pts = np.asarray(points_base, dtype=float).reshape(-1, 3)
@@ -113,6 +116,7 @@ def plan_top_down_grasp(points_base: np.ndarray, config: GraspConfig | None = No
     else:
         yaw = _wrap_half_pi(math.atan2(major[1], major[0]))
         width = short_side
+    width = max(width, float(min_width_m))
     if width + cfg.width_margin_m > cfg.max_opening_m:
         raise GraspError(f"grasp: object is {width * 1000:.0f} mm wide across the grasp; the gripper opens "
                          f"{cfg.max_opening_m * 1000:.0f} mm (margin {cfg.width_margin_m * 1000:.0f} mm)")

@@ -92,6 +92,8 @@ class ObjectKind:
     support: SupportRole = SupportRole.NONE
     yawed: bool = False                     # orientation matters: generated scenes draw a yaw, grasps follow
                                             # the short side (yawed kinds use the half_extents size schema)
+    has_up: bool = True                     # placed, it must stand upright; a ball has no up (it may roll
+                                            # over on its target and still be placed)
     generated_size: SizeSampler | None = None
     generator_weight: int = 0               # draws in generated scenes (0: never generated)
     preferred_color: str | None = None      # generated scenes give it this colour ...

@@ -1858,6 +1858,39 @@ def _everyday_rewrites(tokens: list[Token]) -> list[Token]:
     return _fronted_group(_than_rest(_held_tail(_place_clauses(_errands(tokens)))))   # dev7
 
 
+_MISPLACED_AUX = frozenset({"does", "do", "is"})
+_MISPLACED_NEG = frozenset({"doesn't", "don't", "isn't", "not"})
+_HERE = frozenset({"here", "there"})
+
+
+def _misplaced_remark(tokens: list[Token]) -> list[Token]:
+    """'the green block doesn't belong here, move it into the bowl' -> 'the green block, move it ...': a
+    negation that says where the named object is not wanted now, followed by a request for it (a verb and a
+    pronoun), is a reason, not an exclusion. Only this shape: NP + (does) not + belong/go here|there or
+    (is not) supposed to be here|there, then a break; every other negation is refused as before."""
+    k = next((i for i, t in enumerate(tokens) if t.cat == NEG), None)
+    if k is None or k == 0:
+        return tokens
+    j = k - 1 if tokens[k - 1].cat == UNKNOWN and tokens[k - 1].surface in _MISPLACED_AUX else k
+    np_ = tokens[:j]
+    if tokens[k].surface not in _MISPLACED_NEG or not _names_object(np_) \
+            or not all(t.cat == DET or t.cat in _OBJECT_CATS for t in np_):
+        return tokens
+    after = [t.surface for t in tokens[k + 1:]]
+    brk = _next_break(tokens, k)
+    if brk is None:
+        return tokens
+    said = after[:brk - k - 1]
+    if not (said in (["belong", h] for h in _HERE) or said in (["go", h] for h in _HERE)
+            or said in (["supposed", "to", "be", h] for h in _HERE)):
+        return tokens
+    rest = [t for t in tokens[brk + 1:] if t.cat not in (FILL, BREAK)]
+    if not rest or rest[0].cat not in (PICKV, PLACEV) or not any(t.cat == PRON for t in rest) \
+            or any(t.cat == NEG for t in rest):
+        return tokens
+    return tokens[:j] + _as_filler(tokens[j:brk]) + tokens[brk:]
+
+
 def _refuse_structure(words: list[str], why: str, instruction: str) -> GroundingError:
     return GroundingError(f"cannot use {' '.join(words)!r} {why} in '{instruction.strip()}'; "
                           "start with what to do (e.g. 'pick the red cup')")
@@ -1869,6 +1902,7 @@ def parse_instruction(instruction: object, default_viewpoint: str = "camera") ->
     tokens = tokenize(raw)
     if len(tokens) > MAX_TOKENS:
         raise GroundingError(f"the instruction has {len(tokens)} words; at most {MAX_TOKENS} are accepted")
+    tokens = _misplaced_remark(tokens)
     neg = [t.surface for t in tokens if t.cat == NEG]
     if neg:
         raise GroundingError(f"'{raw.strip()}' contains a negation or exclusion ({', '.join(dict.fromkeys(neg))}); "

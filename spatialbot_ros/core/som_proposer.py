@@ -34,6 +34,10 @@ ROUND_TOP_MAX_FILL = 0.88
 # 1.01 with a 1.9 mm circle rms, was called a cylinder by the 2 mm circle test alone). A ratio, so
 # depth noise, which adds to both residuals, moves it toward 1 rather than across.
 CYLINDER_MAX_CIRCLE_TO_RECT = 0.5
+# The shape test fits circles down to this radius: a 30 mm-wide cup (an espresso cup, a test tube
+# rack's vial) is a cylinder, not the box its round top's fill (pi/4 >= 0.7) would otherwise make it.
+# Merging regions into one object keeps _fit_circle's 20 mm floor (small arcs are not cup walls there).
+SHAPE_MIN_CIRCLE_RADIUS_M = 0.012
 
 
 def _rect_distance(xy: np.ndarray, rect: tuple) -> np.ndarray:
@@ -150,7 +154,7 @@ def _rect_rms(points: np.ndarray, footprint: np.ndarray) -> float:
     return float(np.sqrt(np.mean(d ** 2)))
 
 
-def _fit_circle(xy: np.ndarray) -> tuple[np.ndarray, float, float] | None:
+def _fit_circle(xy: np.ndarray, min_radius: float = 0.02) -> tuple[np.ndarray, float, float] | None:
     """Least-squares circle (centre, radius, rms residual) through footprint points of a round
     object's outline; None when the points do not lie on a plausible circle."""
     if len(xy) < 10:
@@ -161,7 +165,7 @@ def _fit_circle(xy: np.ndarray) -> tuple[np.ndarray, float, float] | None:
     centre = sol[:2]
     radius = float(np.sqrt(max(sol[2] + centre @ centre, 0.0)))
     rms = float(np.sqrt(np.mean((np.linalg.norm(xy - centre, axis=1) - radius) ** 2)))
-    if not (0.02 <= radius <= 0.15) or rms > 0.006:
+    if not (min_radius <= radius <= 0.15) or rms > 0.006:
         return None
     return centre, radius, rms
 
@@ -330,7 +334,7 @@ class GeometricProposer:
                 return "sphere"
         # a cylinder's visible side projects onto an arc of its circle, a box's onto straight faces
         side = xy[h < 0.8 * height]
-        circle = _fit_circle(side) if len(side) >= 20 else None
+        circle = _fit_circle(side, SHAPE_MIN_CIRCLE_RADIUS_M) if len(side) >= 20 else None
         if circle is not None and 0.6 <= circle[1] / max(long_side / 2, 1e-6) <= 1.4 and circle[2] < 0.002 \
                 and circle[2] < CYLINDER_MAX_CIRCLE_TO_RECT * _rect_rms(side, xy):
             return "cylinder"

@@ -156,7 +156,8 @@ class GeometricPolicy:
         mark = proposals.by_id(grounding.pick_mark_id)
         points_base = to_base(mark.points_cam, obs.base_from_camera)
         grasp = plan_top_down_grasp(points_base, self.config.grasp, table_z=mark.base_height_m,
-                                    round_object=mark.shape in ROUND_SHAPES if mark.shape != "unknown" else None)
+                                    round_object=mark.shape in ROUND_SHAPES if mark.shape != "unknown" else None,
+                                    min_width_m=mark.height_m if mark.shape == "sphere" else 0.0)
         place_goal, place_plan = self._place(grounding, proposals, grasp, obs.base_from_camera)
         t3 = time.perf_counter()
         timings.update(propose_ms=(t1 - t0) * 1e3, ground_ms=(t2 - t1) * 1e3, grasp_ms=(t3 - t2) * 1e3)

@@ -22,7 +22,7 @@ KIND = ObjectKind(
     default_size={"radius": 0.03},
     size_ranges={"radius": (0.02, 0.037)},
     geometry=_geometry, height=sphere_height, footprint=round_footprint, reach_radius=round_reach,
-    mass_kg=0.08, graspable=True,
+    mass_kg=0.08, graspable=True, has_up=False,
     generated_size=lambda r: {"radius": r.uniform(0.026, 0.034)},
     generator_weight=1,
 )

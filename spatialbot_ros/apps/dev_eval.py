@@ -1,0 +1,120 @@
+"""`eval --suite dev`: the dev splits' cases as full simulator episodes, scored like the frozen suite.
+
+bench/bench_parser.py scores the dev grammars (sim/dev_grammar*.py) on ideal marks, which keeps
+perception out of the loop. Here the same cases run through rendering, the proposer, the resolver
+and the executive, so a refusal or a miss that comes from perception or a resolver margin (not the
+parser) shows up, on cases one is allowed to read and tune on. The frozen suite stays untouched:
+its scoring functions are reused, its cases never are.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from spatialbot_ros.apps.episode import EpisodeResult
+from spatialbot_ros.apps.evaluate import evaluate
+from spatialbot_ros.apps.heldout_suite import (
+    CaseOutcome,
+    SuiteCase,
+    SuiteSummary,
+    score_case,
+    summarize_suite,
+)
+from spatialbot_ros.core.durable import atomic_write_json, atomic_write_text
+from spatialbot_ros.sim.dev_grammar import DevCase, dev_cases
+from spatialbot_ros.sim.dev_grammar2 import dev2_cases
+from spatialbot_ros.sim.dev_grammar3 import dev3_cases
+from spatialbot_ros.sim.dev_grammar4 import dev4_cases
+from spatialbot_ros.sim.dev_grammar5 import dev5_cases
+from spatialbot_ros.sim.dev_grammar6 import dev6_cases
+from spatialbot_ros.sim.dev_grammar7 import dev7_cases
+from spatialbot_ros.sim.dev_grammar8 import dev8_cases
+
+log = logging.getLogger(__name__)
+
+# split name -> (part, n) -> cases; dev1 has one part, drawn from its own seed
+DEV_SPLITS: dict[str, Callable[[str, int], list[DevCase]]] = {
+    "dev1": lambda part, n: dev_cases(n),
+    "dev2": dev2_cases, "dev3": dev3_cases, "dev4": dev4_cases, "dev5": dev5_cases,
+    "dev6": dev6_cases, "dev7": dev7_cases, "dev8": dev8_cases,
+}
+
+
+@dataclass(frozen=True)
+class DevFailure:
+    """A dev case that did not end as expected, with what the episode said (dev cases may be read)."""
+
+    id: str
+    case: str
+    instruction: str
+    expected: str
+    reason: str
+    message: str
+
+
+def dev_suite_cases(splits: list[str], per_split: int, part: str = "tune") -> list[SuiteCase]:
+    """The first per_split cases of each split's part, as suite cases (scene + expected outcome)."""
+    out: list[SuiteCase] = []
+    for name in splits:
+        if name not in DEV_SPLITS:
+            raise ValueError(f"unknown dev split {name!r} (known: {', '.join(DEV_SPLITS)})")
+        try:
+            split = DEV_SPLITS[name](part, per_split)
+        except KeyError:
+            raise ValueError(f"dev split {name} has no part {part!r}") from None
+        for c in split:
+            out.append(SuiteCase(c.id, c.case, c.scene(), c.outcome, c.pick, c.place, None))
+    return out
+
+
+def failures(cases: list[SuiteCase], outcomes: list[CaseOutcome], results: list[EpisodeResult]) -> list[DevFailure]:
+    return [DevFailure(c.id, c.case, c.scene.instruction, c.outcome, r.reason, r.message)
+            for c, o, r in zip(cases, outcomes, results, strict=True) if not o.correct]
+
+
+def evaluate_dev(policy_name: str, *, splits: list[str], per_split: int, part: str = "tune",
+                 out_dir: Path | None = None, policy_kwargs: dict[str, Any] | None = None, resume: bool = False,
+                 workers: int = 1, ray_address: str | None = None,
+                 progress: bool = True) -> tuple[SuiteSummary, list[DevFailure]]:
+    """Run the dev cases as episodes and score them with the suite's rules; with out_dir, dev.json
+    (summary, failures) and dev.md beside the ordinary eval report."""
+    cases = dev_suite_cases(splits, per_split, part)
+    _, results = evaluate(policy_name, [c.scene for c in cases], out_dir=out_dir, policy_kwargs=policy_kwargs,
+                          resume=resume, workers=workers, ray_address=ray_address, progress=progress)
+    outcomes = [score_case(c, r) for c, r in zip(cases, results, strict=True)]
+    summary = summarize_suite(policy_name, outcomes)
+    bad = failures(cases, outcomes, results)
+    if out_dir is not None:
+        write_dev_report(summary, bad, Path(out_dir), splits, part)
+    return summary, bad
+
+
+def dev_lines(s: SuiteSummary, bad: list[DevFailure], splits: list[str], part: str) -> list[str]:
+    reasons = Counter(f.reason for f in bad)
+    return [
+        f"# Dev splits as episodes: policy `{s.policy}`, {', '.join(splits)} ({part}), {s.episodes} episodes "
+        f"({s.execute_cases} execute, {s.refuse_cases} must-refuse)", "",
+        "| metric | value |", "|---|---|",
+        f"| success (correct outcome, all cases) | {s.success_rate:.1%} |",
+        f"| grounding accuracy (execute cases) | {s.grounding_accuracy:.1%} |",
+        f"| refusal precision | {s.refusal_precision:.1%} ({s.refusals} refusals) |",
+        f"| refusal recall | {s.refusal_recall:.1%} |",
+        f"| silent misreadings | {s.silent_misreadings} |",
+        "", "| case | n | correct |", "|---|---|---|",
+        *[f"| {k} | {int(v['n'])} | {v['correct']:.1%} |" for k, v in s.per_case.items()],
+        "", "## Failures by episode reason", "",
+        *[f"- {k}: {v}" for k, v in reasons.most_common()],
+        "", "## Failures", "",
+        *[f"- `{f.id}` ({f.case}, expected {f.expected}): \"{f.instruction}\" -> {f.reason}: {f.message}" for f in bad],
+    ]
+
+
+def write_dev_report(s: SuiteSummary, bad: list[DevFailure], out_dir: Path, splits: list[str], part: str) -> None:
+    atomic_write_json(out_dir / "dev.json", {"splits": splits, "part": part, **asdict(s),
+                                             "failures": [asdict(f) for f in bad]})
+    atomic_write_text(out_dir / "dev.md", "\n".join(dev_lines(s, bad, splits, part)) + "\n")
