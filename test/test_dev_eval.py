@@ -26,7 +26,7 @@ def test_dev_suite_cases_take_the_first_cases_of_each_split_with_their_expectati
 
 
 def test_unknown_split_or_part_is_a_clear_error():
-    with pytest.raises(ValueError, match="unknown dev split 'dev99'"):
+    with pytest.raises(ValueError, match=r"unknown dev split\(s\) dev99 \(known: dev1, dev2"):
         dev_suite_cases(["dev99"], 2)
     with pytest.raises(ValueError, match="dev2 has no part 'unseen'"):
         dev_suite_cases(["dev2"], 2, part="unseen")

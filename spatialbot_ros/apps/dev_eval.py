@@ -9,7 +9,6 @@ its scoring functions are reused, its cases never are.
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -24,24 +23,36 @@ from spatialbot_ros.apps.heldout_suite import (
     SuiteSummary,
     score_case,
     summarize_suite,
+    summary_lines,
 )
 from spatialbot_ros.core.durable import atomic_write_json, atomic_write_text
+from spatialbot_ros.sim import (
+    dev_grammar2,
+    dev_grammar3,
+    dev_grammar4,
+    dev_grammar5,
+    dev_grammar6,
+    dev_grammar7,
+    dev_grammar8,
+)
 from spatialbot_ros.sim.dev_grammar import DevCase, dev_cases
-from spatialbot_ros.sim.dev_grammar2 import dev2_cases
-from spatialbot_ros.sim.dev_grammar3 import dev3_cases
-from spatialbot_ros.sim.dev_grammar4 import dev4_cases
-from spatialbot_ros.sim.dev_grammar5 import dev5_cases
-from spatialbot_ros.sim.dev_grammar6 import dev6_cases
-from spatialbot_ros.sim.dev_grammar7 import dev7_cases
-from spatialbot_ros.sim.dev_grammar8 import dev8_cases
 
-log = logging.getLogger(__name__)
 
-# split name -> (part, n) -> cases; dev1 has one part, drawn from its own seed
-DEV_SPLITS: dict[str, Callable[[str, int], list[DevCase]]] = {
-    "dev1": lambda part, n: dev_cases(n),
-    "dev2": dev2_cases, "dev3": dev3_cases, "dev4": dev4_cases, "dev5": dev5_cases,
-    "dev6": dev6_cases, "dev7": dev7_cases, "dev8": dev8_cases,
+@dataclass(frozen=True)
+class DevSplit:
+    cases: Callable[[str, int], list[DevCase]]   # (part, n) -> the part's first n cases
+    parts: tuple[str, ...]                      # the parts it has: its grammar's seeds
+
+
+DEV_SPLITS: dict[str, DevSplit] = {
+    "dev1": DevSplit(lambda part, n: dev_cases(n), ("tune",)),   # dev1 has one part, drawn from its own seed
+    "dev2": DevSplit(dev_grammar2.dev2_cases, tuple(dev_grammar2.SEEDS)),
+    "dev3": DevSplit(dev_grammar3.dev3_cases, tuple(dev_grammar3.SEEDS)),
+    "dev4": DevSplit(dev_grammar4.dev4_cases, tuple(dev_grammar4.SEEDS)),
+    "dev5": DevSplit(dev_grammar5.dev5_cases, tuple(dev_grammar5.SEEDS)),
+    "dev6": DevSplit(dev_grammar6.dev6_cases, tuple(dev_grammar6.SEEDS)),
+    "dev7": DevSplit(dev_grammar7.dev7_cases, tuple(dev_grammar7.SEEDS)),
+    "dev8": DevSplit(dev_grammar8.dev8_cases, tuple(dev_grammar8.SEEDS)),
 }
 
 
@@ -59,17 +70,14 @@ class DevFailure:
 
 def dev_suite_cases(splits: list[str], per_split: int, part: str = "tune") -> list[SuiteCase]:
     """The first per_split cases of each split's part, as suite cases (scene + expected outcome)."""
-    out: list[SuiteCase] = []
-    for name in splits:
-        if name not in DEV_SPLITS:
-            raise ValueError(f"unknown dev split {name!r} (known: {', '.join(DEV_SPLITS)})")
-        try:
-            split = DEV_SPLITS[name](part, per_split)
-        except KeyError:
-            raise ValueError(f"dev split {name} has no part {part!r}") from None
-        for c in split:
-            out.append(SuiteCase(c.id, c.case, c.scene(), c.outcome, c.pick, c.place, None))
-    return out
+    unknown = [x for x in splits if x not in DEV_SPLITS]
+    if unknown:
+        raise ValueError(f"unknown dev split(s) {', '.join(unknown)} (known: {', '.join(DEV_SPLITS)})")
+    lacking = [x for x in splits if part not in DEV_SPLITS[x].parts]
+    if lacking:
+        raise ValueError(f"dev split {', '.join(lacking)} has no part {part!r}")
+    return [SuiteCase(c.id, c.case, c.scene(), c.outcome, c.pick, c.place, None)
+            for name in splits for c in DEV_SPLITS[name].cases(part, per_split)]
 
 
 def failures(cases: list[SuiteCase], outcomes: list[CaseOutcome], results: list[EpisodeResult]) -> list[DevFailure]:
@@ -95,18 +103,10 @@ def evaluate_dev(policy_name: str, *, splits: list[str], per_split: int, part: s
 
 
 def dev_lines(s: SuiteSummary, bad: list[DevFailure], splits: list[str], part: str) -> list[str]:
+    """The suite's summary table under the dev title, then the failures, by reason and one by one."""
     reasons = Counter(f.reason for f in bad)
     return [
-        f"# Dev splits as episodes: policy `{s.policy}`, {', '.join(splits)} ({part}), {s.episodes} episodes "
-        f"({s.execute_cases} execute, {s.refuse_cases} must-refuse)", "",
-        "| metric | value |", "|---|---|",
-        f"| success (correct outcome, all cases) | {s.success_rate:.1%} |",
-        f"| grounding accuracy (execute cases) | {s.grounding_accuracy:.1%} |",
-        f"| refusal precision | {s.refusal_precision:.1%} ({s.refusals} refusals) |",
-        f"| refusal recall | {s.refusal_recall:.1%} |",
-        f"| silent misreadings | {s.silent_misreadings} |",
-        "", "| case | n | correct |", "|---|---|---|",
-        *[f"| {k} | {int(v['n'])} | {v['correct']:.1%} |" for k, v in s.per_case.items()],
+        *summary_lines(s, f"Dev splits {', '.join(splits)} ({part}) as episodes"),
         "", "## Failures by episode reason", "",
         *[f"- {k}: {v}" for k, v in reasons.most_common()],
         "", "## Failures", "",

@@ -173,8 +173,8 @@ def run_episode(scene: Scene, policy: Policy, *, cell_config: CellConfig | None 
         upright = bool(cell.object_upright(pick_name, tol_deg=UPRIGHT_TOL_DEG))
         if place_target is not None:
             place_error = float(np.linalg.norm(pose[:2, 3] - place_target))
-            kind = next(o.object_kind for o in scene.objects if o.name == pick_name)
-            success = result.succeeded and placed(kind, upright, place_error, cell.object_in_gripper(pick_name))
+            success = result.succeeded and placed(scene.object(pick_name).object_kind, upright, place_error,
+                                                  cell.object_in_gripper(pick_name))
         else:  # pick-only: the object must be held above the table
             success = result.succeeded and cell.object_in_gripper(pick_name)
     if grounding["pick"] is None and result.reason == FailureReason.GROUNDING_FAILED:

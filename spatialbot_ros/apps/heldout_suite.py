@@ -141,9 +141,9 @@ def summarize_suite(policy: str, outcomes: list[CaseOutcome]) -> SuiteSummary:
         silent_misreadings=len(misread), misread_ids=misread, per_case=per_case)
 
 
-def summary_lines(s: SuiteSummary) -> list[str]:
+def summary_lines(s: SuiteSummary, title: str = "Held-out suite") -> list[str]:
     return [
-        f"# Held-out suite: policy `{s.policy}`, {s.episodes} episodes ({s.execute_cases} execute, "
+        f"# {title}: policy `{s.policy}`, {s.episodes} episodes ({s.execute_cases} execute, "
         f"{s.refuse_cases} must-refuse)", "",
         "| metric | value |", "|---|---|",
         f"| success (correct outcome, all cases) | {s.success_rate:.1%} |",

@@ -1860,7 +1860,9 @@ def _everyday_rewrites(tokens: list[Token]) -> list[Token]:
 
 _MISPLACED_AUX = frozenset({"does", "do", "is"})
 _MISPLACED_NEG = frozenset({"doesn't", "don't", "isn't", "not"})
-_HERE = frozenset({"here", "there"})
+# what the negated words may say: where the object is now is not where it goes
+_MISPLACED_SAYINGS = frozenset({(*verb, here) for verb in (("belong",), ("go",), ("supposed", "to", "be"))
+                                for here in ("here", "there")})
 
 
 def _misplaced_remark(tokens: list[Token]) -> list[Token]:
@@ -1876,13 +1878,8 @@ def _misplaced_remark(tokens: list[Token]) -> list[Token]:
     if tokens[k].surface not in _MISPLACED_NEG or not _names_object(np_) \
             or not all(t.cat == DET or t.cat in _OBJECT_CATS for t in np_):
         return tokens
-    after = [t.surface for t in tokens[k + 1:]]
     brk = _next_break(tokens, k)
-    if brk is None:
-        return tokens
-    said = after[:brk - k - 1]
-    if not (said in (["belong", h] for h in _HERE) or said in (["go", h] for h in _HERE)
-            or said in (["supposed", "to", "be", h] for h in _HERE)):
+    if brk is None or tuple(t.surface for t in tokens[k + 1:brk]) not in _MISPLACED_SAYINGS:
         return tokens
     rest = [t for t in tokens[brk + 1:] if t.cat not in (FILL, BREAK)]
     if not rest or rest[0].cat not in (PICKV, PLACEV) or not any(t.cat == PRON for t in rest) \
