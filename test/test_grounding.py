@@ -209,6 +209,45 @@ def test_equal_sizes_are_ambiguous_not_guessed():
         _run(same, "pick up the biggest cup")
 
 
+def _cup(name, x, y, diameter, height):
+    return SceneObjectFacts(name, "cup", "red", np.array([x, y, height / 2]), (diameter, diameter), height)
+
+
+# two red cups of the same height, one 20 % wider (the issue's "about the same size" case), and a tall
+# narrow cup beside a short wide one of nearly the same volume
+WIDER = [_cup("narrow", 0.45, -0.12, 0.060, 0.10), _cup("wide", 0.45, 0.12, 0.072, 0.10)]
+TALL_THIN = [_cup("thin", 0.45, -0.12, 0.054, 0.13), _cup("squat", 0.45, 0.12, 0.070, 0.08)]
+
+
+@pytest.mark.parametrize("text, pick", [
+    ("pick up the biggest cup", "wide"), ("pick up the larger cup", "wide"), ("pick up the smallest cup", "narrow"),
+    ("pick up the widest cup", "wide"), ("pick up the cup with the biggest diameter", "wide"),
+    ("pick up the thinnest cup", "narrow"), ("pick up the fattest cup", "wide")])
+def test_a_wider_cup_of_the_same_height_is_bigger(text, pick):
+    """'Bigger' is the bounding volume: a 20 % wider cup is bigger though its largest dimension, its
+    height, is the same (it used to be refused as 'about the same size')."""
+    g, names, _ = _run(WIDER, text)
+    assert names[g.pick_mark_id] == pick
+
+
+def test_equal_heights_are_not_told_apart_by_a_height_word():
+    with pytest.raises(GroundingError, match="about the same height"):
+        _run(WIDER, "pick up the tallest cup")
+
+
+@pytest.mark.parametrize("text, pick", [("pick up the tallest cup", "thin"), ("pick up the widest cup", "squat"),
+                                        ("pick up the narrowest cup", "thin"), ("pick up the shortest cup", "squat")])
+def test_height_and_width_words_order_by_their_own_dimension(text, pick):
+    g, names, _ = _run(TALL_THIN, text)
+    assert names[g.pick_mark_id] == pick
+
+
+def test_a_tall_thin_and_a_short_wide_cup_of_one_volume_are_not_ranked_by_size():
+    """The tall cup's largest dimension is bigger, but it holds no more: 'the biggest' is refused, not guessed."""
+    with pytest.raises(GroundingError, match="about the same size"):
+        _run(TALL_THIN, "pick up the biggest cup")
+
+
 def test_no_marks_is_an_error():
     with pytest.raises(GroundingError, match="no objects"):
         ground_instruction("pick the cup", [])

@@ -68,6 +68,39 @@ def test_ambiguity_and_superlatives_are_checked():
     verify_mark("the smallest red cup", small, CheckContext(sized), "pick")
 
 
+def test_width_and_size_words_are_checked_on_their_own_dimension():
+    """A learned choice of the tall narrow cup for 'the widest cup' is refused; for 'the tallest' it stands."""
+    objs = [SceneObjectFacts("thin", "cup", "red", np.array([0.45, -0.12, 0.065]), (0.054, 0.054), 0.13),
+            SceneObjectFacts("squat", "cup", "red", np.array([0.45, 0.12, 0.04]), (0.076, 0.076), 0.08)]
+    marks = _marks(objs)
+    thin = next(m for m in marks if m.label == "thin")
+    with pytest.raises(GroundingError, match="widest.*is not"):
+        verify_mark("the widest cup", thin, CheckContext(marks), "pick")
+    with pytest.raises(GroundingError, match="biggest.*is not"):   # 0.054^2 x 0.13 < 0.076^2 x 0.08 by 19 %
+        verify_mark("the biggest cup", thin, CheckContext(marks), "pick")
+    verify_mark("the tallest cup", thin, CheckContext(marks), "pick")
+
+
+def test_an_unmeasured_object_is_not_ruled_out():
+    """Perception saw a yellow object it could not measure (merged with the arm): a phrase it could match is
+    refused, one that states another colour is not."""
+    from spatialbot_ros.core.marks import Unmeasured
+
+    marks = _marks(THREE_CUPS)
+    ctx = CheckContext(marks, unmeasured=(Unmeasured("yellow", 3144, (292, 57, 406, 202)),))
+    red, bowl = (next(m for m in marks if m.label == n) for n in ("red", "bowl"))
+
+    def grounding(pick_phrase, place_phrase):
+        return Grounding(red.id, PlaceTarget("into", bowl.id), "", pick_phrase, place_phrase)
+
+    for pick_phrase, place_phrase in (("the leftmost cup", "into the blue bowl"), ("the yellow cup", "into the blue bowl"),
+                                      ("the red cup", "into the bowl")):
+        with pytest.raises(GroundingError, match="cannot measure"):
+            verify_grounding(grounding(pick_phrase, place_phrase), ctx)
+    verify_grounding(grounding("the red cup", "into the blue bowl"), ctx)
+    verify_grounding(grounding("the leftmost cup", "into the blue bowl"), CheckContext(marks))
+
+
 def test_a_place_relation_other_than_stated_is_refused():
     marks = _marks(THREE_CUPS)
     red, bowl = (next(m for m in marks if m.label == n) for n in ("red", "bowl"))

@@ -29,7 +29,7 @@ def test_the_report_names_every_kind_and_both_comparisons(report):
     from spatialbot_ros.apps.perception_study import report_markdown
 
     text = report_markdown(report)
-    assert "| cup footprint |" in text and "| size (largest dimension) |" in text and "| height |" in text and "| width (footprint long side) |" in text
+    assert "| cup footprint |" in text and "| size (bounding volume) |" in text and "| height |" in text and "| width (footprint long side) |" in text
 
 
 def test_the_stacked_study_through_the_bench_command(tmp_path):

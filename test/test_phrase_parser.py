@@ -292,8 +292,8 @@ def test_a_named_distance_frame_becomes_the_learned_viewpoint_only_when_nothing_
 
 
 @pytest.mark.core
-@pytest.mark.parametrize("word,sel", [("tiniest", ("size", "min")), ("broadest", ("size", "max")),
-                                      ("chunkiest", ("size", "max")), ("thickest", ("size", "max"))])
+@pytest.mark.parametrize("word,sel", [("tiniest", ("size", "min")), ("broadest", ("width", "max")),
+                                      ("chunkiest", ("size", "max")), ("thickest", ("width", "max"))])
 def test_dev2_size_words_read_as_orderings(word: str, sel: tuple[str, str]) -> None:
     p = parse_instruction(f"please pick up the {word} cup")
     assert p.pick.selectors == [sel]

@@ -34,6 +34,7 @@ from spatialbot_ros.sim import (
     dev_grammar6,
     dev_grammar7,
     dev_grammar8,
+    dev_grammar9,
 )
 from spatialbot_ros.sim.dev_grammar import DevCase, dev_cases
 
@@ -53,6 +54,7 @@ DEV_SPLITS: dict[str, DevSplit] = {
     "dev6": DevSplit(dev_grammar6.dev6_cases, tuple(dev_grammar6.SEEDS)),
     "dev7": DevSplit(dev_grammar7.dev7_cases, tuple(dev_grammar7.SEEDS)),
     "dev8": DevSplit(dev_grammar8.dev8_cases, tuple(dev_grammar8.SEEDS)),
+    "dev9": DevSplit(dev_grammar9.dev9_cases, tuple(dev_grammar9.SEEDS)),
 }
 
 

@@ -1,8 +1,9 @@
 """How well perception measures objects: the proposer's footprint and height against simulator
 truth, and whether "bigger"/"taller" comparisons hold at a given relative difference.
 
-Grounding compares `Mark.size_m` (the largest dimension) and `Mark.height_m` for superlatives
-("the biggest cup", "the tallest one"); a comparison it makes must agree with the world. This
+Grounding orders marks by size (the bounding volume), width (the footprint's long side) and height
+(`core.marks.extent_of`) for superlatives ("the biggest cup", "the widest one", "the tallest one");
+a comparison it makes must agree with the world. This
 renders seeded random scenes from the observe pose, matches each mark to the object whose pixels
 it covers (simulator segmentation, scoring only) and reports errors in millimetres and the
 pairwise ordering accuracy for pairs whose true sizes differ by at least `min_difference`.
@@ -18,7 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from spatialbot_ros.apps.episode import view_from_observe_pose
-from spatialbot_ros.core.marks import Mark
+from spatialbot_ros.core.marks import Mark, extent_of
 from spatialbot_ros.core.som_proposer import GeometricProposer, ProposerConfig
 from spatialbot_ros.sim.cell import CellConfig, Ur5Cell
 from spatialbot_ros.sim.scene import ObjectSpec
@@ -35,17 +36,18 @@ class Measured:
     name: str
     kind: str
     true_long_m: float
+    true_short_m: float
     true_height_m: float
     long_m: float
+    short_m: float
     height_m: float
+    shape: str          # the perceived shape (a round one counts its long side both ways)
 
-    @property
-    def true_size_m(self) -> float:
-        return max(self.true_long_m, self.true_height_m)
+    def true_extent(self, dim: str) -> float:
+        return extent_of((self.true_long_m, self.true_short_m), self.true_height_m, dim)
 
-    @property
-    def size_m(self) -> float:
-        return max(self.long_m, self.height_m)
+    def extent(self, dim: str) -> float:
+        return extent_of((self.long_m, self.short_m), self.height_m, dim, self.shape)
 
 
 @dataclass
@@ -67,7 +69,7 @@ class StudyReport:
     missed: int                                   # objects no mark covered
     errors_mm: dict[str, dict[str, float]]        # "footprint"/"height"/per kind -> median/p95 of |error|
     bias_mm: dict[str, float]                     # median signed error (perceived - true)
-    size_pairs: PairStats = field(default_factory=PairStats)
+    size_pairs: PairStats = field(default_factory=PairStats)     # bounding volume ("the bigger cup")
     height_pairs: PairStats = field(default_factory=PairStats)
     width_pairs: PairStats = field(default_factory=PairStats)  # footprint long side ("the wider cup")
     min_difference: float = 0.15
@@ -101,17 +103,18 @@ def measure_scene(objects: list[ObjectSpec], cell: Ur5Cell, proposer: GeometricP
         if name is None or name in out or name not in by_name:
             continue
         o = by_name[name]
-        out[name] = Measured(scene_name, name, o.kind, o.footprint_m[0], o.height_m, mark.footprint_m[0], mark.height_m)
+        out[name] = Measured(scene_name, name, o.kind, *o.footprint_m, o.height_m, *mark.footprint_m, mark.height_m,
+                             mark.shape)
     return list(out.values()), len(objects) - len(out)
 
 
-def _pairs(items: list[Measured], true_of, seen_of, min_difference: float, margin: float) -> PairStats:
+def _pairs(items: list[Measured], dim: str, min_difference: float, margin: float) -> PairStats:
     stats = PairStats()
     for a, b in itertools.combinations(items, 2):
-        ta, tb = true_of(a), true_of(b)
+        ta, tb = a.true_extent(dim), b.true_extent(dim)
         if abs(ta - tb) < min_difference * max(ta, tb):
             continue
-        sa, sb = seen_of(a), seen_of(b)
+        sa, sb = a.extent(dim), b.extent(dim)
         stats.pairs += 1
         if (sa > sb) == (ta > tb):
             stats.ordered += 1
@@ -146,10 +149,8 @@ def run_study(min_objects: int = 500, seed: int = 0, min_difference: float = 0.1
                 missed += lost
                 shown += len(scene.objects)
                 bar.update(len(scene.objects))
-                for acc, true_of, seen_of in ((size_pairs, lambda m: m.true_size_m, lambda m: m.size_m),
-                                              (height_pairs, lambda m: m.true_height_m, lambda m: m.height_m),
-                                              (width_pairs, lambda m: m.true_long_m, lambda m: m.long_m)):
-                    s = _pairs(items, true_of, seen_of, min_difference, margin)
+                for acc, dim in ((size_pairs, "size"), (height_pairs, "height"), (width_pairs, "width")):
+                    s = _pairs(items, dim, min_difference, margin)
                     acc.pairs, acc.ordered, acc.decisive = acc.pairs + s.pairs, acc.ordered + s.ordered, acc.decisive + s.decisive
                 if shown >= min_objects:
                     break
@@ -173,7 +174,7 @@ def report_markdown(r: StudyReport) -> str:
               f"pairs whose true values differ by >= {r.min_difference:.0%}: ordered right / decisive at the "
               f"grounding margin ({r.margin:.0%})", "",
               "| comparison | pairs | ordered right | decisive |", "|---|---|---|---|"]
-    for name, p in (("size (largest dimension)", r.size_pairs), ("height", r.height_pairs),
+    for name, p in (("size (bounding volume)", r.size_pairs), ("height", r.height_pairs),
                     ("width (footprint long side)", r.width_pairs)):
         lines.append(f"| {name} | {p.pairs} | {p.ordered} ({p.accuracy:.1%}) | {p.decisive} |")
     return "\n".join(lines)

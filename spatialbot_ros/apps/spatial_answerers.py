@@ -51,7 +51,7 @@ class BuiltinAnswerer:
         if q.category == "left_right":
             return "yes" if a.centroid_cam[0] / a.centroid_cam[2] < b.centroid_cam[0] / b.centroid_cam[2] else "no"
         if q.category == "size":
-            return pa if a.size_m > b.size_m else pb
+            return pa if a.extent("size") > b.extent("size") else pb
         raise ValueError(f"unknown question category {q.category!r}")
 
 

@@ -34,7 +34,7 @@ from spatialbot_ros.core.durable import (
 )
 from spatialbot_ros.core.errors import OutputError, RunStateError
 from spatialbot_ros.core.frame import RGBDFrame
-from spatialbot_ros.core.marks import Mark
+from spatialbot_ros.core.marks import Mark, extent_of
 from spatialbot_ros.core.object_kinds import default_registry
 from spatialbot_ros.core.transforms import invert, transform_points
 from spatialbot_ros.policy.parsers import parse_yes_no
@@ -84,7 +84,8 @@ def object_phrase(obj: ObjectSpec) -> str:
 
 
 def _size(obj: ObjectSpec) -> float:
-    return float(max(obj.footprint_m[0], obj.height_m))
+    """What "bigger" compares (core.marks.extent_of, as grounding does): the bounding volume."""
+    return extent_of(obj.footprint_m, obj.height_m, "size")
 
 
 # ---- scenes ------------------------------------------------------------------------------------

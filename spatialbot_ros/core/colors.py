@@ -28,6 +28,16 @@ MIN_HUE_AGREEMENT = 0.6
 MIN_ACHROMATIC_AGREEMENT = 0.7
 
 
+MIN_CHROMATIC_SATURATION, MIN_CHROMATIC_VALUE = 60, 40   # OpenCV HSV: below either, a pixel has no hue
+
+
+def chromatic(pixels_rgb: np.ndarray) -> np.ndarray:
+    """(N,) bool: which of (N,3) uint8 RGB pixels carry a hue (painted, not grey, white or black)."""
+    px = np.asarray(pixels_rgb, dtype=np.uint8).reshape(-1, 1, 3)
+    hsv = cv2.cvtColor(px, cv2.COLOR_RGB2HSV).reshape(-1, 3)
+    return (hsv[:, 1] >= MIN_CHROMATIC_SATURATION) & (hsv[:, 2] >= MIN_CHROMATIC_VALUE)
+
+
 def name_color(pixels_rgb: np.ndarray) -> str:
     """Name the dominant colour of (N,3) uint8 RGB pixels from the palette, or "unknown".
 
@@ -39,14 +49,14 @@ def name_color(pixels_rgb: np.ndarray) -> str:
         return UNKNOWN
     hsv = cv2.cvtColor(px, cv2.COLOR_RGB2HSV).reshape(-1, 3).astype(float)
     sat, val = np.median(hsv[:, 1]), np.median(hsv[:, 2])
-    if sat < 60 or val < 40:
-        name = "white" if sat < 60 and val > 110 else "black"
+    if sat < MIN_CHROMATIC_SATURATION or val < MIN_CHROMATIC_VALUE:
+        name = "white" if sat < MIN_CHROMATIC_SATURATION and val > 110 else "black"
         bright = hsv[:, 2] > 110
         agree = float(np.mean(bright if name == "white" else ~bright))
         return name if agree >= MIN_ACHROMATIC_AGREEMENT else UNKNOWN
-    chromatic = hsv[hsv[:, 1] >= 60]
+    hued = hsv[hsv[:, 1] >= MIN_CHROMATIC_SATURATION]
     # circular median-ish: mean of unit vectors on the hue circle
-    ang = chromatic[:, 0] / 180.0 * 2 * np.pi
+    ang = hued[:, 0] / 180.0 * 2 * np.pi
     s_mean, c_mean = np.sin(ang).mean(), np.cos(ang).mean()
     if float(np.hypot(s_mean, c_mean)) < MIN_HUE_AGREEMENT:
         return UNKNOWN

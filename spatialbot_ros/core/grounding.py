@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from spatialbot_ros.core.errors import GroundingError
-from spatialbot_ros.core.marks import Mark
+from spatialbot_ros.core.marks import SIZE_DIMENSIONS, Mark
 from spatialbot_ros.core.phrase_parser import (
     CONTAINER_NOUNS,
     GENERIC_NOUNS,
@@ -93,8 +93,8 @@ class GroundingConfig:
 
 
 def extent(m: Mark, dim: str) -> float:
-    """A mark's size ('size': its largest dimension) or its height, the two things size words order by."""
-    return m.size_m if dim == "size" else m.height_m
+    """A mark's extent along the dimension a size word orders by (core.marks.extent_of)."""
+    return m.extent(dim)
 
 
 @dataclass(frozen=True)
@@ -351,9 +351,9 @@ class _Resolver:
                                      self.describe(order[:2]))
             where = f" to the {frame}" if frame else ""
             return [order[0]], f"{'nearest' if arg == 'near' else 'farthest'}{where} of {n}"
-        if kind in ("size_rank", "height_rank"):
+        if kind.removesuffix("_rank") in SIZE_DIMENSIONS and kind.endswith("_rank"):
             return self._size_rank(kind.removesuffix("_rank"), int(arg), cands, np_)
-        if kind in ("size", "height"):
+        if kind in SIZE_DIMENSIONS:
             def key(m: Mark) -> float:
                 return extent(m, kind)
             order = sorted(cands, key=key, reverse=arg == "max")

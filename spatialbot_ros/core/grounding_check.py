@@ -29,7 +29,7 @@ from spatialbot_ros.core.grounding import (
     place_phrase_attributes,
     stands_in,
 )
-from spatialbot_ros.core.marks import Mark
+from spatialbot_ros.core.marks import SIZE_DIMENSIONS, Mark, Unmeasured
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class CheckContext:
     marks: list[Mark]
     viewpoint: str = "camera"
     config: GroundingConfig = GroundingConfig()
+    unmeasured: tuple[Unmeasured, ...] = ()     # object evidence perception could not measure (Proposals)
 
 
 def _describe(marks: list[Mark]) -> list[str]:
@@ -94,10 +95,10 @@ def _verify_stands_in(phrase: str, mark: Mark, reference: str, ctx: CheckContext
 def _verify_superlative(phrase: str, mark: Mark, fits: list[Mark], selector: tuple[str, str | int],
                         ctx: CheckContext, role: str) -> None:
     kind, arg = selector
-    if kind in ("size_rank", "height_rank"):
+    if kind.endswith("_rank") and kind.removesuffix("_rank") in SIZE_DIMENSIONS:
         _verify_size_rank(phrase, mark, fits, kind.removesuffix("_rank"), int(arg), ctx, role)
         return
-    if kind in ("size", "height"):
+    if kind in SIZE_DIMENSIONS:
         def key(m: Mark) -> float:
             return extent(m, kind)
         margin = ctx.config.size_margin
@@ -114,7 +115,7 @@ def _verify_superlative(phrase: str, mark: Mark, fits: list[Mark], selector: tup
     gap = sign * (key(best) - key(mark))
     limit = margin * max(key(best), key(mark)) if not kind.startswith("depth") else ctx.config.depth_margin_m
     if best.id != mark.id and gap > limit:
-        word = SELECTOR_WORDS[(kind, str(arg))] if kind in ("size", "height") else \
+        word = SELECTOR_WORDS[(kind, str(arg))] if kind in SIZE_DIMENSIONS else \
             "nearest" if arg == "near" else "farthest"
         raise GroundingError(f"the {role} phrase '{phrase}' asks for the {word}, but the chosen {mark.describe()} "
                              f"is not: {best.describe()} is", _describe(fits))
@@ -136,12 +137,27 @@ def _verify_size_rank(phrase: str, mark: Mark, fits: list[Mark], dim: str, rank:
                              f"{mark.describe()} is not: {want.describe()} is", _describe(fits))
 
 
+def _verify_nothing_hidden(grounding: Grounding, ctx: CheckContext) -> None:
+    """An object perception could not measure may be the one a phrase means ("the widest cup" when the widest
+    stands against the arm in the image): refuse unless the phrase states a colour the hidden object lacks."""
+    for role, phrase in (("pick", grounding.pick_phrase), ("place", grounding.place_phrase)):
+        if not phrase:
+            continue
+        colour = phrase_attributes(phrase).color
+        hidden = [u for u in ctx.unmeasured if colour is None or u.color_name in (colour, "unknown")]
+        if hidden:
+            raise GroundingError(f"the {role} phrase '{phrase}' could mean {hidden[0].describe()}; refusing rather "
+                                 "than choosing among the objects it can measure (move the arm or the object)",
+                                 _describe(ctx.marks))
+
+
 def verify_grounding(grounding: Grounding, ctx: CheckContext) -> None:
     """Check a Grounding from any grounder against what its pick and place phrases state."""
     pick = next((m for m in ctx.marks if m.id == grounding.pick_mark_id), None)
     if pick is None:
         raise GroundingError(f"the grounder chose mark {grounding.pick_mark_id}, which is not among the marks",
                              _describe(ctx.marks))
+    _verify_nothing_hidden(grounding, ctx)
     verify_mark(grounding.pick_phrase, pick, ctx, "pick")
     if not grounding.place_phrase:
         if grounding.place is not None:

@@ -10,6 +10,38 @@ import numpy as np
 
 from spatialbot_ros.core.frame import RGBDFrame
 
+# what size words order by: "size" (big, small, large), "width" (wide, narrow, fat, thin; a round
+# thing's diameter) and "height" (tall, short)
+SIZE_DIMENSIONS = ("size", "width", "height")
+
+
+# perceived shapes whose footprint is a disc (Mark.shape's vocabulary: cylinder, box, sphere, plate, bowl, unknown)
+ROUND_SHAPES = frozenset({"cylinder", "sphere", "plate", "bowl"})
+
+
+def extent_of(footprint_m: tuple[float, float] | list[float], height_m: float, dim: str,
+              shape: str | None = None) -> float:
+    """An object's extent along one size dimension, from its footprint (long, short side) and height.
+
+    "size" is the bounding volume (long x short side x height): a cup 20 % wider than another of the
+    same height is bigger, as a person sees it, though its largest dimension (its height) is the
+    same; "width" is the footprint's long side, "height" the height. Simulator truth (scene objects)
+    and perception (marks) both go through here, so they cannot disagree on what "bigger" means.
+    A perceived round shape (ROUND_SHAPES) counts its long side both ways: the camera sees only the
+    near half of a ball or a cup, so the silhouette's short side reads up to 20 mm short and would
+    make every ball look half its volume, and a ball is as wide as it is tall: its height (to 0.6 mm)
+    is its diameter, where its silhouette loses 6 mm to the depth edge (bench/bench_perception_size.py).
+    """
+    long_side = float(max(footprint_m)) if shape != "sphere" else float(max(*footprint_m, height_m))
+    short_side = long_side if shape in ROUND_SHAPES else float(min(footprint_m))
+    if dim == "size":
+        return long_side * short_side * float(height_m)
+    if dim == "width":
+        return long_side
+    if dim == "height":
+        return float(height_m)
+    raise ValueError(f"unknown size dimension {dim!r}; expected one of {SIZE_DIMENSIONS}")
+
 
 @dataclass(frozen=True)
 class DepthStats:
@@ -76,22 +108,39 @@ class Mark:
     def area_px(self) -> int:
         return int(np.count_nonzero(self.mask))
 
-    @property
-    def size_m(self) -> float:
-        """A scalar size for big/small comparisons: the largest dimension."""
-        return float(max(self.footprint_m[0], self.height_m))
+    def extent(self, dim: str) -> float:
+        """Its extent along a size dimension (SIZE_DIMENSIONS; extent_of says what each means)."""
+        return extent_of(self.footprint_m, self.height_m, dim, self.shape)
 
     def describe(self) -> str:
         return f"mark {self.id} ({self.color_name} {self.shape})"
 
 
+@dataclass(frozen=True)
+class Unmeasured:
+    """Object evidence a proposer saw but could not make a mark of: painted pixels inside a region too
+    big to be one object (an object that touches the robot arm in the image joins it in one region).
+    Grounding cannot rule such an object out, so a phrase it could match is refused (core.grounding_check)."""
+
+    color_name: str
+    area_px: int                      # painted pixels
+    box_xyxy: tuple[int, int, int, int]
+
+    def describe(self) -> str:
+        x0, y0, x1, y1 = self.box_xyxy
+        return (f"a {self.color_name} object at pixels ({x0}, {y0})-({x1}, {y1}) that perception cannot measure "
+                "(it merges with something too big to be an object, such as the robot arm)")
+
+
 @dataclass
 class Proposals:
-    """Output of a proposer: marks numbered 1..K plus the support plane they stand on."""
+    """Output of a proposer: marks numbered 1..K plus the support plane they stand on, and any object
+    evidence it could not measure (`unmeasured`)."""
 
     marks: list[Mark]
     plane: SupportPlane | None
     timings_ms: dict[str, float] = field(default_factory=dict)
+    unmeasured: list[Unmeasured] = field(default_factory=list)
 
     def by_id(self, mark_id: int) -> Mark:
         for m in self.marks:

@@ -51,6 +51,7 @@ from spatialbot_ros.core.colors import COLOR_NAMES
 from spatialbot_ros.core.errors import GroundingError
 from spatialbot_ros.core.instruction_parse import FILLER as BASE_FILLER
 from spatialbot_ros.core.instruction_parse import MAX_RELATIONS, NEGATIONS, bounded_text
+from spatialbot_ros.core.marks import SIZE_DIMENSIONS
 from spatialbot_ros.core.object_kinds import default_registry
 
 MAX_TOKENS = 120           # lexemes per instruction (500 characters hold fewer)
@@ -93,22 +94,26 @@ ORDINAL_WORDS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd":
                  "fifth": 5, "5th": 5, "sixth": 6, "6th": 6}
 SIZE_WORDS = {
     "biggest": ("size", "max"), "largest": ("size", "max"), "bigger": ("size", "max"), "larger": ("size", "max"),
-    "big": ("size", "max"), "large": ("size", "max"), "huge": ("size", "max"), "widest": ("size", "max"),
-    "wider": ("size", "max"), "smallest": ("size", "min"), "smaller": ("size", "min"), "small": ("size", "min"),
-    "little": ("size", "min"), "tiny": ("size", "min"), "littlest": ("size", "min"), "narrowest": ("size", "min"),
-    "thinnest": ("size", "min"), "slimmest": ("size", "min"), "greatest": ("size", "max"), "fattest": ("size", "max"),
-    "bulkiest": ("size", "max"), "skinniest": ("size", "min"), "squattest": ("height", "min"),
+    "big": ("size", "max"), "large": ("size", "max"), "huge": ("size", "max"), "widest": ("width", "max"),
+    "wider": ("width", "max"), "smallest": ("size", "min"), "smaller": ("size", "min"), "small": ("size", "min"),
+    "little": ("size", "min"), "tiny": ("size", "min"), "littlest": ("size", "min"), "narrowest": ("width", "min"),
+    "thinnest": ("width", "min"), "slimmest": ("width", "min"), "greatest": ("size", "max"), "fattest": ("width", "max"),
+    "bulkiest": ("size", "max"), "skinniest": ("width", "min"), "squattest": ("height", "min"),
     "tallest": ("height", "max"), "taller": ("height", "max"), "tall": ("height", "max"), "highest": ("height", "max"),
     "shortest": ("height", "min"), "shorter": ("height", "min"), "short": ("height", "min"),
     "flattest": ("height", "min"), "lowest": ("height", "min"),
     # dev2: more size words people use for the same ordering
-    "tiniest": ("size", "min"), "broadest": ("size", "max"), "chunkiest": ("size", "max"),
-    "thickest": ("size", "max"),
+    "tiniest": ("size", "min"), "broadest": ("width", "max"), "chunkiest": ("size", "max"),
+    "thickest": ("width", "max"),
     # dev3
     "teeniest": ("size", "min"), "teeny": ("size", "min"),
     # dev5
     "mini": ("size", "min"), "miniature": ("size", "min"), "giant": ("size", "max"), "massive": ("size", "max"),
-    "wide": ("size", "max"), "narrow": ("size", "min"), "littler": ("size", "min"),
+    "wide": ("width", "max"), "narrow": ("width", "min"), "littler": ("size", "min"),
+    # dev9: how wide (the footprint's long side: a cup's diameter, a box's length) is its own ordering
+    "fatter": ("width", "max"), "thicker": ("width", "max"), "broader": ("width", "max"), "thinner": ("width", "min"),
+    "narrower": ("width", "min"), "slimmer": ("width", "min"), "skinnier": ("width", "min"),
+    "longest": ("width", "max"), "longer": ("width", "max"),
 }
 # frame words around the request: they say how to ask, not what to pick ("go ahead and take the cup")
 FRAME_PHRASES = ("go ahead and", "go ahead", "for me")
@@ -190,7 +195,7 @@ PLACE_KINDS = ("on", "into", "to")
 SIDE_SUFFIXES = ("side", "end", "edge", "hand side", "hand end", "hand")   # what may follow a side word and add nothing
 COLOUR_NOUNS = ("colour", "color", "shade")
 # a dimension said as a noun, and the ordering it names ("the widest diameter" orders by size)
-DIMENSION_NOUNS = {"size": "size", "height": "height", "diameter": "size", "radius": "size", "width": "size"}
+DIMENSION_NOUNS = {"size": "size", "height": "height", "diameter": "width", "radius": "width", "width": "width"}
 
 
 # casual spellings and contractions, expanded alike in the input and the lexicon ("gimme", "you're", "it's");
@@ -701,13 +706,15 @@ def _dev8_lexemes(add: Callable[..., None]) -> None:
                 add(f"{pre} {noun} {num}", (ORD, k))
                 add(f"{pre} {noun} number {num}", (ORD, k))
     # more size adjectives, and 'most' before a plain size adjective ("the most slender", "the most petite")
-    for w, way in (("chubbiest", "max"), ("oversized", "max"), ("extra large", "max"), ("extra big", "max"),
-                   ("slenderest", "min"), ("extra small", "min"), ("jumbo", "max")):
-        add(w, (SEL, ("size", way)))
-    for w, way in (("slender", "min"), ("petite", "min"), ("big", "max"), ("large", "max"), ("huge", "max"),
-                   ("wide", "max"), ("massive", "max"), ("small", "min"), ("tiny", "min"), ("little", "min"),
-                   ("narrow", "min")):
-        add(f"most {w}", (SEL, ("size", way)))
+    for w, dim, way in (("chubbiest", "width", "max"), ("oversized", "size", "max"), ("extra large", "size", "max"),
+                        ("extra big", "size", "max"), ("slenderest", "width", "min"), ("extra small", "size", "min"),
+                        ("jumbo", "size", "max")):
+        add(w, (SEL, (dim, way)))
+    for w, dim, way in (("slender", "width", "min"), ("petite", "size", "min"), ("big", "size", "max"),
+                        ("large", "size", "max"), ("huge", "size", "max"), ("wide", "width", "max"),
+                        ("massive", "size", "max"), ("small", "size", "min"), ("tiny", "size", "min"),
+                        ("little", "size", "min"), ("narrow", "width", "min")):
+        add(f"most {w}", (SEL, (dim, way)))
     add("most tall", (SEL, ("height", "max")))
     add("most short", (SEL, ("height", "min")))
     # the group as a collective noun: "the smallest of the bunch", "in the group", "of the lot"
@@ -1337,7 +1344,7 @@ def _size_rank(tokens: list[Token], o: int) -> list[Token]:
     """'the second biggest cup', 'the third smallest': an ordinal with one size or height superlative is a rank
     in that order (kind '<dim>_rank', arg +k counted from the largest, -k from the smallest)."""
     sizes = [i for i, t in enumerate(tokens) if t.cat == SEL and isinstance(t.value, tuple)
-             and t.value[0] in ("size", "height")]
+             and t.value[0] in SIZE_DIMENSIONS]
     if len(sizes) != 1 or tokens[o].cat != ORD:
         return tokens
     k = sizes[0]
@@ -2056,7 +2063,8 @@ def parse_place_text(phrase: str) -> PlacePhrase:
 # ---- canonical rendering (the words the training templates use) ---------------------------------
 
 # what each ordering is called in the training vocabulary (and in the resolver's and the check's messages)
-SELECTOR_WORDS = {("size", "max"): "biggest", ("size", "min"): "smallest", ("height", "max"): "tallest",
+SELECTOR_WORDS = {("size", "max"): "biggest", ("size", "min"): "smallest", ("width", "max"): "widest",
+             ("width", "min"): "narrowest", ("height", "max"): "tallest",
              ("height", "min"): "shortest", ("depth", "near"): "closest", ("depth", "far"): "farthest",
              ("extreme", "left"): "leftmost", ("extreme", "right"): "rightmost", ("middle", "lr"): "middle"}
 _BASE_WORDS = frozenset(set(SIZE_WORDS) | set(DEPTH_NEAR) | set(DEPTH_FAR) | {"leftmost", "rightmost", "middle"})

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from spatialbot_ros.core.colors import name_color
+from spatialbot_ros.core.colors import chromatic, name_color
 from spatialbot_ros.core.errors import FrameError
 from spatialbot_ros.core.frame import RGBDFrame
 from spatialbot_ros.core.geometry import deproject, depth_image_to_points
-from spatialbot_ros.core.marks import DepthStats, Mark, Proposals, SupportPlane
+from spatialbot_ros.core.marks import DepthStats, Mark, Proposals, SupportPlane, Unmeasured
 from spatialbot_ros.core.transforms import transform_points
 
 # A sphere shows little surface below its equator; a wall shows as much low as at mid height. The
@@ -78,6 +78,9 @@ class ProposerConfig:
     edge_jump_mm: float = 12.0         # depth step that separates touching regions in the image
     min_area_px: int = 120
     max_footprint_m: float = 0.3
+    # a region wider than max_footprint_m with at least this many painted pixels holds an object that
+    # cannot be measured (reported in Proposals.unmeasured); the UR5's own links are grey
+    unmeasured_min_px: int = 150
     # region of interest in the robot base frame (used when the camera extrinsic is known)
     roi_min_base: tuple[float, float] = (0.18, -0.65)
     roi_max_base: tuple[float, float] = (1.0, 0.65)
@@ -503,11 +506,14 @@ class GeometricProposer:
         self._rest_on_supports(parts)
         marks: list[Mark] = []
         mark_of: dict[int, Mark] = {}
+        unmeasured: list[Unmeasured] = []
         for part in parts:
             mark = self._describe(frame, plane, axes, part, base_from_camera)
             if mark is not None:
                 marks.append(mark)
                 mark_of[id(part)] = mark
+            elif (hidden := self._unmeasured(frame, part)) is not None:
+                unmeasured.append(hidden)
         marks.sort(key=lambda m: (round(m.centroid_px[0]), m.centroid_px[1]))
         for n, m in enumerate(marks, start=1):
             m.id = n
@@ -517,4 +523,15 @@ class GeometricProposer:
                 mark_of[id(part)].resting_on = mark_of[id(part.support)].id
         t3 = time.perf_counter()
         return Proposals(marks, plane, {"plane_ms": (t1 - t0) * 1e3, "segment_ms": (t2 - t1) * 1e3,
-                                        "describe_ms": (t3 - t2) * 1e3})
+                                        "describe_ms": (t3 - t2) * 1e3}, unmeasured)
+
+    def _unmeasured(self, frame: RGBDFrame, part: _Part) -> Unmeasured | None:
+        """A part too wide to be an object that still shows painted pixels: an object merged with it."""
+        if len(part.xy) < 3 or max(cv2.minAreaRect(part.xy)[1]) <= self.config.max_footprint_m:
+            return None
+        x0, y0, x1, y1 = part.box
+        px = frame.color_rgb[y0:y1, x0:x1][part.region[y0:y1, x0:x1]]
+        painted = px[chromatic(px)]
+        if len(painted) < self.config.unmeasured_min_px:
+            return None
+        return Unmeasured(name_color(painted), len(painted), tuple(int(v) for v in part.box))  # type: ignore[arg-type]

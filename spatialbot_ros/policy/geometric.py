@@ -138,11 +138,13 @@ class GeometricPolicy:
         """One-shot perception + grounding for a frame (what the spatial_policy node publishes)."""
         proposals = self.perceive(frame, base_from_camera)
         return proposals, self._verified(self.grounder.ground(instruction, frame, proposals.marks, base_from_camera),
-                                         proposals.marks)
+                                         proposals)
 
-    def _verified(self, grounding: Grounding, marks: list[Mark]) -> Grounding:
-        """Whatever grounder chose (rules, a VLM, ...), its marks must agree with what the phrases state."""
-        verify_grounding(grounding, CheckContext(marks, grounding.viewpoint, self.config.grounding))
+    def _verified(self, grounding: Grounding, proposals: Proposals) -> Grounding:
+        """Whatever grounder chose (rules, a VLM, ...), its marks must agree with what the phrases state, and
+        nothing perception could not measure may be what they mean."""
+        verify_grounding(grounding, CheckContext(proposals.marks, grounding.viewpoint, self.config.grounding,
+                                                 tuple(proposals.unmeasured)))
         return grounding
 
     def _make_plan(self, obs: Observation, timings: dict[str, float]) -> _Plan:
@@ -151,7 +153,7 @@ class GeometricPolicy:
         proposals = self.perceive(obs.frame, obs.base_from_camera)
         t1 = time.perf_counter()
         grounding = self._verified(self.grounder.ground(obs.instruction, obs.frame, proposals.marks,
-                                                        obs.base_from_camera), proposals.marks)
+                                                        obs.base_from_camera), proposals)
         t2 = time.perf_counter()
         mark = proposals.by_id(grounding.pick_mark_id)
         points_base = to_base(mark.points_cam, obs.base_from_camera)

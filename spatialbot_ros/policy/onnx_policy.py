@@ -38,7 +38,7 @@ from spatialbot_ros.core.grounding import (
     place_target_for,
 )
 from spatialbot_ros.core.grounding_check import CheckContext, verify_grounding
-from spatialbot_ros.core.marks import Mark, MarkProposer, Proposals
+from spatialbot_ros.core.marks import Mark, MarkProposer, Proposals, Unmeasured
 from spatialbot_ros.core.som_proposer import GeometricProposer, ProposerConfig
 from spatialbot_ros.core.task import FailureReason, TaskPhase
 from spatialbot_ros.policy.base import ContactEstimate, GroundedTarget, Observation, PlaceGoal, PolicyStep
@@ -126,6 +126,7 @@ class _Percept:
     explanation: str = ""
     choices: dict[str, np.ndarray] | None = None   # one-hot pick / place / relation once chosen
     confidence: float | None = None                # the chosen pick mark's (calibrated) probability
+    unmeasured: tuple[Unmeasured, ...] = ()        # object evidence perception could not measure
 
 
 class OnnxPolicy:
@@ -200,7 +201,7 @@ class OnnxPolicy:
         feats, valid = mark_features(marks, obs.frame, obs.base_from_camera)
         percept = _Percept(marks, feats[None], valid.astype(np.float32)[None],
                            camera_features(obs.base_from_camera, self._text.viewpoint)[None],
-                           image_tensor(obs.frame)[None])
+                           image_tensor(obs.frame)[None], unmeasured=tuple(proposals.unmeasured))
         timings.update(propose_ms=(t1 - t0) * 1e3, features_ms=(time.perf_counter() - t1) * 1e3)
         return percept
 
@@ -272,7 +273,7 @@ class OnnxPolicy:
         why += f"; {format_report(report)}"
         grounding = Grounding(mark.id, target, why, self._text.pick, self._text.place, self._text.viewpoint, report)
         try:   # confident is not correct: the choice must agree with what the phrases state
-            verify_grounding(grounding, CheckContext(p.marks, self._text.viewpoint, self.config.grounding))
+            verify_grounding(grounding, CheckContext(p.marks, self._text.viewpoint, self.config.grounding, p.unmeasured))
             if rules is not None and self.config.require_parse_agreement:
                 _agree(grounding, rules, p.marks)
         except GroundingError:

@@ -20,7 +20,7 @@ import numpy as np
 
 from spatialbot_ros.core.errors import SpatialBotError
 from spatialbot_ros.core.instruction_templates import SceneObjectFacts, marks_from_facts
-from spatialbot_ros.core.marks import Mark
+from spatialbot_ros.core.marks import Mark, extent_of
 from spatialbot_ros.core.object_kinds import default_registry
 from spatialbot_ros.core.transforms import invert, transform_points
 from spatialbot_ros.sim.scene import CameraSpec, Expected, ObjectSpec, Scene
@@ -80,10 +80,12 @@ class DevCase:
         return to_facts(list(self.objects))
 
 
-def _place_objects(rng: np.random.Generator, kinds: list[tuple[str, str]], scale: dict[int, float]) -> list[ObjectSpec]:
+def _place_objects(rng: np.random.Generator, kinds: list[tuple[str, str]], scale: dict[int, float],
+                   sizes: dict[int, dict] | None = None) -> list[ObjectSpec]:
+    """Non-overlapping random positions; object i gets sizes[i] if given, else a generated size times scale[i]."""
     objs: list[ObjectSpec] = []
     for i, (kind, colour) in enumerate(kinds):
-        size = generated_size(default_registry()[kind], rng)
+        size = dict(sizes[i]) if sizes and i in sizes else generated_size(default_registry()[kind], rng)
         if i in scale:
             size = {k: (v * scale[i] if k == "radius" else [h * scale[i] for h in v] if k == "half_extents" else
                         v * scale[i] if k == "height" else v) for k, v in size.items()}
@@ -114,7 +116,7 @@ def _dist(o: ObjectSpec, frame: str, cam_pos: np.ndarray) -> float:
 
 
 def _size(o: ObjectSpec, kind: str) -> float:
-    return max(max(o.footprint_m), o.height_m) if kind == "size" else o.height_m   # as Mark.size_m
+    return extent_of(o.footprint_m, o.height_m, kind)   # what perception's marks order by
 
 
 def _clear(values: list[float], rel: float = 0.0, gap: float = 0.0) -> bool:
