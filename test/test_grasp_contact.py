@@ -4,7 +4,13 @@ import pytest
 from spatialbot_ros.core.contact import ContactConfig, judge_contact
 from spatialbot_ros.core.errors import GraspError
 from spatialbot_ros.core.frame import CameraIntrinsics, RGBDFrame
-from spatialbot_ros.core.grasp import GraspConfig, plan_place, plan_top_down_grasp, top_down_rotation
+from spatialbot_ros.core.grasp import (
+    GraspConfig,
+    finger_clearance,
+    plan_place,
+    plan_top_down_grasp,
+    top_down_rotation,
+)
 from spatialbot_ros.core.transforms import invert, look_at, transform_points
 
 pytestmark = pytest.mark.core
@@ -46,6 +52,49 @@ def test_round_objects_use_the_preferred_yaw_and_low_objects_keep_clearance():
     assert plan.width_m == pytest.approx(0.056, abs=0.004)
     assert plan.yaw_rad == pytest.approx(0.2)
     assert plan.grasp_pose[2, 3] >= cfg.min_tcp_height_m
+
+
+def _cup(cx, cy, r=0.03, h=0.1, n=1500, seed=4):
+    rng = np.random.default_rng(seed)
+    ang = rng.uniform(0, 2 * np.pi, n)
+    z = rng.uniform(0, h, n)
+    z[: n // 3] = h
+    rad = np.where(z >= h, r * np.sqrt(rng.uniform(0, 1, n)), r)
+    return np.column_stack([cx + rad * np.cos(ang), cy + rad * np.sin(ang), z])
+
+
+def test_a_cup_in_a_row_turns_the_grasp_so_the_open_fingers_miss_its_neighbours():
+    # found by dev10 (crowded rows): at the preferred yaw the fingers close along the row, and the open pads
+    # (42.5-52.5 mm from the centre) came down on cups 2 cm away: 8 of 100 episodes ended in a collision
+    target = _cup(0.5, 0.0)
+    row = np.concatenate([_cup(0.5, -0.08, seed=5), _cup(0.5, 0.08, seed=6)])   # 2 cm gaps along base y
+    alone = plan_top_down_grasp(target, round_object=True)
+    assert alone.yaw_rad == pytest.approx(0.0)                                 # closes along y: into the row
+    cfg = GraspConfig()
+    grasp_z = alone.grasp_pose[2, 3]
+    assert finger_clearance(np.array([0.5, 0.0]), 0.0, grasp_z, row, cfg) <= 0.0   # the pads would hit them
+    crowded = plan_top_down_grasp(target, round_object=True, obstacles_base=row)
+    assert abs(crowded.yaw_rad) >= np.pi / 6                                    # turned away from the row
+    assert finger_clearance(crowded.center_base[:2], crowded.yaw_rad, grasp_z, row, cfg) >= cfg.finger_clearance_m
+    assert crowded.width_m == pytest.approx(alone.width_m, abs=0.004)
+    assert plan_top_down_grasp(target, round_object=True, obstacles_base=_cup(0.75, 0.0)).yaw_rad == 0.0  # far away
+
+
+def test_a_box_in_a_row_grasps_across_its_long_side_when_that_fits():
+    target = box_points(0.5, 0.0, 0.02, 0.03, 0.08)                             # short side along x
+    alone = plan_top_down_grasp(target)
+    assert alone.width_m == pytest.approx(0.04, abs=0.004)
+    walls = np.concatenate([box_points(0.5 + dx, 0.0, 0.02, 0.03, 0.08, seed=7) for dx in (-0.075, 0.075)])
+    turned = plan_top_down_grasp(target, obstacles_base=walls)                  # neighbours along x
+    assert turned.width_m == pytest.approx(0.06, abs=0.004)
+
+
+def test_no_room_for_the_fingers_at_any_yaw_is_refused_not_tried():
+    target = _cup(0.5, 0.0)
+    ring = np.concatenate([_cup(0.5 + 0.075 * np.cos(a), 0.075 * np.sin(a), r=0.025, seed=8 + i)
+                           for i, a in enumerate(np.linspace(0, 2 * np.pi, 8, endpoint=False))])
+    with pytest.raises(GraspError, match="no room for the open fingers"):
+        plan_top_down_grasp(target, round_object=True, obstacles_base=ring)
 
 
 @pytest.mark.parametrize("points, match", [

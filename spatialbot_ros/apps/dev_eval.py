@@ -35,6 +35,7 @@ from spatialbot_ros.sim import (
     dev_grammar7,
     dev_grammar8,
     dev_grammar9,
+    dev_grammar10,
 )
 from spatialbot_ros.sim.dev_grammar import DevCase, dev_cases
 
@@ -55,6 +56,7 @@ DEV_SPLITS: dict[str, DevSplit] = {
     "dev7": DevSplit(dev_grammar7.dev7_cases, tuple(dev_grammar7.SEEDS)),
     "dev8": DevSplit(dev_grammar8.dev8_cases, tuple(dev_grammar8.SEEDS)),
     "dev9": DevSplit(dev_grammar9.dev9_cases, tuple(dev_grammar9.SEEDS)),
+    "dev10": DevSplit(dev_grammar10.dev10_cases, tuple(dev_grammar10.SEEDS)),
 }
 
 

@@ -29,6 +29,13 @@ class GraspConfig:
     round_ratio: float = 1.3           # principal extents closer than this: round footprint
     preferred_yaw_rad: float = 0.0
     min_points: int = 20
+    # the open fingers' pads (Robotiq 2F-85: 22 mm wide, 10 mm thick, 44 mm long) must clear neighbouring
+    # objects by this much on the way down; other yaws are tried when the preferred one does not
+    pad_half_width_m: float = 0.011
+    pad_thickness_m: float = 0.010
+    pad_length_m: float = 0.044
+    finger_clearance_m: float = 0.004
+    yaw_candidates: int = 12
 
 
 @dataclass(frozen=True)
@@ -79,8 +86,67 @@ def top_face(points: np.ndarray, top_z: float, band_m: float) -> tuple[np.ndarra
     return top, centre, evecs
 
 
+def grasp_height(top_z: float, table_z: float, config: GraspConfig) -> float:
+    """Where a top-down grasp puts the pads' centre: grasp_depth below the top (at most half the object's
+    height), never below the pads' clearance over what the object stands on."""
+    return max(table_z + config.min_tcp_height_m, top_z - min(config.grasp_depth_m, 0.5 * (top_z - table_z)))
+
+
+def finger_clearance(centre_xy: np.ndarray, yaw: float, grasp_z: float, obstacles_base: np.ndarray,
+                     config: GraspConfig) -> float:
+    """Smallest distance (m) from the fully open fingers' pads, at a top-down grasp of this yaw whose pads'
+    centre is at grasp_z, to obstacle points that reach above the pads' lower edge; inf with none."""
+    pts = np.asarray(obstacles_base, dtype=float).reshape(-1, 3)
+    pts = pts[pts[:, 2] > grasp_z - config.pad_length_m / 2]
+    if len(pts) == 0:
+        return math.inf
+    along = np.array([math.cos(yaw), math.sin(yaw)])          # TCP x: across the pad's width
+    close = np.array([math.sin(yaw), -math.cos(yaw)])          # TCP y: the closing direction
+    rel = pts[:, :2] - np.asarray(centre_xy, dtype=float)[:2]
+    u, v = np.abs(rel @ along), np.abs(rel @ close)
+    inner = config.max_opening_m / 2
+    du = np.maximum(u - config.pad_half_width_m, 0.0)
+    dv = np.maximum(np.maximum(inner - v, v - (inner + config.pad_thickness_m)), 0.0)
+    return float(np.min(np.hypot(du, dv)))
+
+
+def fingers_hit(centre_xy: np.ndarray, yaw: float, grasp_z: float, neighbours: list[tuple[str, np.ndarray]],
+                config: GraspConfig) -> str | None:
+    """The first of (name, points) neighbours the open pads would come down on at this yaw, else None."""
+    for name, pts in neighbours:
+        if finger_clearance(centre_xy, yaw, grasp_z, pts, config) <= 0.0:
+            return name
+    return None
+
+
+def _clear_yaw(centre_xy: np.ndarray, yaws: list[float], grasp_z: float, obstacles_base: np.ndarray | None,
+               config: GraspConfig) -> float:
+    """The first yaw (in order of preference) whose open fingers clear the neighbours, else the clearest;
+    GraspError when every yaw would put a finger into a neighbour."""
+    if obstacles_base is None or len(obstacles_base) == 0:
+        return yaws[0]
+    pts = np.asarray(obstacles_base, dtype=float).reshape(-1, 3)
+    # only points the open pads could come near, at any yaw
+    reach = math.hypot(config.max_opening_m / 2 + config.pad_thickness_m, config.pad_half_width_m) + \
+        config.finger_clearance_m + 0.01
+    pts = pts[(pts[:, 2] > grasp_z - config.pad_length_m / 2)
+              & (np.hypot(pts[:, 0] - centre_xy[0], pts[:, 1] - centre_xy[1]) < reach)]
+    if len(pts) == 0:
+        return yaws[0]
+    clearance = [finger_clearance(centre_xy, y, grasp_z, pts, config) for y in yaws]
+    for y, c in zip(yaws, clearance, strict=True):
+        if c >= config.finger_clearance_m:
+            return y
+    best = int(np.argmax(clearance))
+    if clearance[best] <= 0.0:
+        raise GraspError("grasp: neighbouring objects leave no room for the open fingers at any yaw "
+                         f"(best gap {clearance[best] * 1000:.0f} mm)")
+    return yaws[best]
+
+
 def plan_top_down_grasp(points_base: np.ndarray, config: GraspConfig | None = None, table_z: float = 0.0,
-                        round_object: bool | None = None, min_width_m: float = 0.0) -> GraspPlan:
+                        round_object: bool | None = None, min_width_m: float = 0.0,
+                        obstacles_base: np.ndarray | None = None) -> GraspPlan:
     """Grasp across the short side of the top face, at grasp_depth below the top.
 
     round_object: the perception's shape call (cylinder, sphere) when known; a partly visible top
@@ -88,6 +154,10 @@ def plan_top_down_grasp(points_base: np.ndarray, config: GraspConfig | None = No
     min_width_m: what the shape says the object is at least as wide as, where its top face shows less
     (a ball's top band is a small cap, yet the ball is as wide as it is tall, and a ball wider than the
     opening wedges between the fingers and is carried off on release).
+    obstacles_base: points of the other objects (base frame). The open fingers descend beside the object;
+    in a row of cups 2 cm apart the preferred yaw puts them into the neighbours, so a round object turns
+    the grasp to a yaw that clears them, and a box grasps across its long side when that fits and the
+    short-side grasp does not clear.
     """
     cfg = config or GraspConfig()
     pts = np.asarray(points_base, dtype=float).reshape(-1, 3)
@@ -108,19 +178,26 @@ def plan_top_down_grasp(points_base: np.ndarray, config: GraspConfig | None = No
     centre_xy = centre_guess + evecs[:, 1] * (a0 + a1) / 2 + evecs[:, 0] * (b0 + b1) / 2
     long_side, short_side = a1 - a0, b1 - b0
     is_round = long_side <= cfg.round_ratio * short_side if round_object is None else round_object
+    grasp_z = grasp_height(top_z, table_z, cfg)
     if is_round:
-        yaw = _wrap_half_pi(cfg.preferred_yaw_rad)
+        preferred = _wrap_half_pi(cfg.preferred_yaw_rad)
+        yaws = [_wrap_half_pi(preferred + k * math.pi / cfg.yaw_candidates) for k in range(cfg.yaw_candidates)]
+        yaws.sort(key=lambda y: abs(_wrap_half_pi(y - preferred)))
+        yaw = _clear_yaw(centre_xy, yaws, grasp_z, obstacles_base, cfg)
         close_dir = np.array([math.sin(yaw), -math.cos(yaw)])
         proj = (top - centre_xy) @ close_dir
         width = float(max(long_side, proj.max() - proj.min()))
     else:
-        yaw = _wrap_half_pi(math.atan2(major[1], major[0]))
-        width = short_side
+        across_short = _wrap_half_pi(math.atan2(major[1], major[0]))
+        yaws = [across_short]
+        if long_side + cfg.width_margin_m <= cfg.max_opening_m:
+            yaws.append(_wrap_half_pi(across_short + math.pi / 2))
+        yaw = _clear_yaw(centre_xy, yaws, grasp_z, obstacles_base, cfg)
+        width = short_side if yaw == across_short else long_side
     width = max(width, float(min_width_m))
     if width + cfg.width_margin_m > cfg.max_opening_m:
         raise GraspError(f"grasp: object is {width * 1000:.0f} mm wide across the grasp; the gripper opens "
                          f"{cfg.max_opening_m * 1000:.0f} mm (margin {cfg.width_margin_m * 1000:.0f} mm)")
-    grasp_z = max(table_z + cfg.min_tcp_height_m, top_z - min(cfg.grasp_depth_m, 0.5 * height))
     grasp = make_pose([centre_xy[0], centre_xy[1], grasp_z], top_down_rotation(yaw))
     return GraspPlan(grasp_pose=grasp, pregrasp_pose=raised(grasp, cfg.approach_height_m),
                      lift_pose=raised(grasp, cfg.lift_height_m), width_m=width, yaw_rad=yaw,

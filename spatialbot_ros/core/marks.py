@@ -9,14 +9,11 @@ from typing import Protocol
 import numpy as np
 
 from spatialbot_ros.core.frame import RGBDFrame
+from spatialbot_ros.core.object_kinds import ROUND_SHAPES
 
 # what size words order by: "size" (big, small, large), "width" (wide, narrow, fat, thin; a round
 # thing's diameter) and "height" (tall, short)
 SIZE_DIMENSIONS = ("size", "width", "height")
-
-
-# perceived shapes whose footprint is a disc (Mark.shape's vocabulary: cylinder, box, sphere, plate, bowl, unknown)
-ROUND_SHAPES = frozenset({"cylinder", "sphere", "plate", "bowl"})
 
 
 def extent_of(footprint_m: tuple[float, float] | list[float], height_m: float, dim: str,
@@ -119,17 +116,19 @@ class Mark:
 @dataclass(frozen=True)
 class Unmeasured:
     """Object evidence a proposer saw but could not make a mark of: painted pixels inside a region too
-    big to be one object (an object that touches the robot arm in the image joins it in one region).
-    Grounding cannot rule such an object out, so a phrase it could match is refused (core.grounding_check)."""
+    big to be one object (an object that touches the robot arm in the image joins it in one region), or a
+    sliver of an object mostly hidden behind others. Grounding cannot rule such an object out, so a phrase
+    it could match is refused (core.grounding_check)."""
 
     color_name: str
-    area_px: int                      # painted pixels
+    area_px: int                      # its pixels (painted pixels, for a region merged with the arm)
     box_xyxy: tuple[int, int, int, int]
+    why: str = "it merges with something too big to be an object, such as the robot arm"
 
     def describe(self) -> str:
         x0, y0, x1, y1 = self.box_xyxy
         return (f"a {self.color_name} object at pixels ({x0}, {y0})-({x1}, {y1}) that perception cannot measure "
-                "(it merges with something too big to be an object, such as the robot arm)")
+                f"({self.why})")
 
 
 @dataclass

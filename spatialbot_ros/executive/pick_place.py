@@ -21,11 +21,11 @@ import numpy as np
 from spatialbot_ros.core.actions import EEAction, GripperCommand
 from spatialbot_ros.core.errors import FrameError, GroundingError, SpatialBotError
 from spatialbot_ros.core.frame import RGBDFrame
-from spatialbot_ros.core.grasp import top_down_rotation
+from spatialbot_ros.core.grasp import GraspConfig, fingers_hit, grasp_height, top_down_rotation
 from spatialbot_ros.core.safety import EStop, SafetyChecker, SafetyReason, SafetyViolation
 from spatialbot_ros.core.task import FailureReason, TaskPhase
 from spatialbot_ros.core.teleop import TeleopEvent
-from spatialbot_ros.core.transforms import make_pose
+from spatialbot_ros.core.transforms import make_pose, transform_points
 from spatialbot_ros.executive.shared_autonomy import (
     Control,
     EpisodeLabel,
@@ -95,6 +95,10 @@ class ExecutiveConfig:
     # perceive from a pose where the arm is out of the camera's way (None: perceive from anywhere)
     observe_tcp_xyz: tuple[float, float, float] | None = (0.42, 0.0, 0.35)
     observe_tolerance_m: float = 0.02
+    # before the descent, whatever policy steers: the open fingers at the gripper's yaw must not come down on
+    # another object (its pads' geometry: GraspConfig)
+    check_finger_room: bool = True
+    gripper: GraspConfig = field(default_factory=GraspConfig)
 
     def observe_pose(self) -> np.ndarray | None:
         """base_from_tcp of the observe pose (top-down at observe_tcp_xyz), None when disabled."""
@@ -235,6 +239,24 @@ class PickPlaceExecutive:
             except SafetyViolation as exc:
                 raise _Abort(FailureReason.SAFETY_REFUSED, f"task refused before moving: {exc}") from exc
 
+    def _check_finger_room(self, step: PolicyStep, obs: Observation) -> None:
+        """Refuse the descent when the open fingers, at the yaw the gripper has now, would come down on another
+        object: a learned policy that was never shown a crowded row keeps its usual yaw (dev10)."""
+        if not self.config.check_finger_room or step.target is None or not step.marks:
+            return
+        target = next((m for m in step.marks if m.id == step.target.mark_id), None)
+        if target is None or target.top_center_base is None:
+            return
+        top = np.asarray(target.top_center_base, float)
+        grasp_z = grasp_height(float(top[2]), target.base_height_m, self.config.gripper)
+        yaw = float(np.arctan2(obs.tcp_pose_base[1, 0], obs.tcp_pose_base[0, 0]))
+        others = [(m.describe(), transform_points(obs.base_from_camera, m.points_cam))
+                  for m in step.marks if m.id != target.id and len(m.points_cam)]
+        hit = fingers_hit(top[:2], yaw, grasp_z, others, self.config.gripper)
+        if hit is not None:
+            raise _Abort(FailureReason.NO_GRASP, f"descend refused before moving: at the gripper's yaw "
+                                                 f"({np.degrees(yaw):.0f} deg) the open fingers would come down on {hit}")
+
     def _outcome(self, outcome: MotionResult, what: str) -> None:
         """Carry on after a motion that succeeded or was dry-run; otherwise end with its reason."""
         if outcome.status == MotionStatus.DRY_RUN:
@@ -274,6 +296,8 @@ class PickPlaceExecutive:
             step = self._policy_step(obs, result, result.steps)
             result.steps += 1
             self._check_task_poses(step)
+            if phase == TaskPhase.DESCEND and i == 0:
+                self._check_finger_room(step, obs)
             self._offer_control(instruction, obs, step, result)
             if step.phase_done:
                 return

@@ -157,9 +157,11 @@ class GeometricPolicy:
         t2 = time.perf_counter()
         mark = proposals.by_id(grounding.pick_mark_id)
         points_base = to_base(mark.points_cam, obs.base_from_camera)
+        others = [to_base(m.points_cam, obs.base_from_camera) for m in proposals.marks if m.id != mark.id]
         grasp = plan_top_down_grasp(points_base, self.config.grasp, table_z=mark.base_height_m,
                                     round_object=mark.shape in ROUND_SHAPES if mark.shape != "unknown" else None,
-                                    min_width_m=mark.height_m if mark.shape == "sphere" else 0.0)
+                                    min_width_m=mark.height_m if mark.shape == "sphere" else 0.0,
+                                    obstacles_base=np.concatenate(others) if others else None)
         place_goal, place_plan = self._place(grounding, proposals, grasp, obs.base_from_camera)
         t3 = time.perf_counter()
         timings.update(propose_ms=(t1 - t0) * 1e3, ground_ms=(t2 - t1) * 1e3, grasp_ms=(t3 - t2) * 1e3)
