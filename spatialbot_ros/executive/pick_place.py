@@ -296,11 +296,11 @@ class PickPlaceExecutive:
             step = self._policy_step(obs, result, result.steps)
             result.steps += 1
             self._check_task_poses(step)
-            if phase == TaskPhase.DESCEND and i == 0:
-                self._check_finger_room(step, obs)
             self._offer_control(instruction, obs, step, result)
             if step.phase_done:
                 return
+            if phase == TaskPhase.DESCEND and i == 0:   # the policy, not an operator, is about to descend
+                self._check_finger_room(step, obs)
             self._execute(step, phase)
         raise _Abort(FailureReason.TIMEOUT, f"{phase.value}: goal not reached in {self.config.max_steps_per_phase} steps")
 
