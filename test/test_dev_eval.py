@@ -137,6 +137,13 @@ def test_an_object_merged_with_the_arm_is_reported_and_a_phrase_it_could_match_i
     assert r.success, (r.reason, r.message)
 
 
+@pytest.mark.parametrize("colour", ["white", "black"])
+def test_a_white_or_black_object_against_the_grey_arm_is_reported_too(colour):
+    objects = [(f"{colour}_cup_1", *o[1:2], colour, *o[3:]) if o[0] == "yellow_cup_1" else o for o in HIDDEN_BY_ARM]
+    proposals = _marks_of(_scene("dev8t0023" + colour, "pick up the widest tumbler", f"{colour}_cup_1", None, objects))
+    assert [u.color_name for u in proposals.unmeasured] == [colour]
+
+
 def test_seeded_scenes_have_no_unmeasured_objects():
     """The arm alone is grey: in ordinary scenes nothing is reported, so nothing is refused for it."""
     from spatialbot_ros.apps.episode import view_from_observe_pose

@@ -31,11 +31,18 @@ MIN_ACHROMATIC_AGREEMENT = 0.7
 MIN_CHROMATIC_SATURATION, MIN_CHROMATIC_VALUE = 60, 40   # OpenCV HSV: below either, a pixel has no hue
 
 
-def chromatic(pixels_rgb: np.ndarray) -> np.ndarray:
-    """(N,) bool: which of (N,3) uint8 RGB pixels carry a hue (painted, not grey, white or black)."""
+# painted white and black, told from a grey machine surface and its shading: brighter / darker than grey gets
+MIN_PAINTED_WHITE_VALUE, MAX_PAINTED_BLACK_VALUE = 215, 35
+
+
+def paint_evidence(pixels_rgb: np.ndarray) -> dict[str, np.ndarray]:
+    """(N,3) uint8 RGB pixels that look painted rather than grey: {"hue": ..., "white": ..., "black": ...}
+    boolean masks. Grey links of the simulated UR5, shading included, fall in none of them."""
     px = np.asarray(pixels_rgb, dtype=np.uint8).reshape(-1, 1, 3)
     hsv = cv2.cvtColor(px, cv2.COLOR_RGB2HSV).reshape(-1, 3)
-    return (hsv[:, 1] >= MIN_CHROMATIC_SATURATION) & (hsv[:, 2] >= MIN_CHROMATIC_VALUE)
+    hue = (hsv[:, 1] >= MIN_CHROMATIC_SATURATION) & (hsv[:, 2] >= MIN_CHROMATIC_VALUE)
+    return {"hue": hue, "white": ~hue & (hsv[:, 2] >= MIN_PAINTED_WHITE_VALUE),
+            "black": hsv[:, 2] <= MAX_PAINTED_BLACK_VALUE}
 
 
 def name_color(pixels_rgb: np.ndarray) -> str:

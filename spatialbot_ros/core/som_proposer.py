@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from spatialbot_ros.core.colors import chromatic, name_color
+from spatialbot_ros.core.colors import name_color, paint_evidence
 from spatialbot_ros.core.errors import FrameError
 from spatialbot_ros.core.frame import RGBDFrame
 from spatialbot_ros.core.geometry import deproject, depth_image_to_points
@@ -78,8 +78,9 @@ class ProposerConfig:
     edge_jump_mm: float = 12.0         # depth step that separates touching regions in the image
     min_area_px: int = 120
     max_footprint_m: float = 0.3
-    # a region wider than max_footprint_m with at least this many painted pixels holds an object that
-    # cannot be measured (reported in Proposals.unmeasured); the UR5's own links are grey
+    # a region wider than max_footprint_m with at least this many painted pixels (a hue, or white / black
+    # beyond the grey's shading) holds an object that cannot be measured (Proposals.unmeasured); the UR5's
+    # own links are grey
     unmeasured_min_px: int = 150
     # a mark narrower than this and than sliver_max_ratio of its length is a sliver of an object hidden behind
     # others (a bowl behind a row of cups), not an object: reported in Proposals.unmeasured, not as a mark
@@ -550,7 +551,12 @@ class GeometricProposer:
             return None
         x0, y0, x1, y1 = part.box
         px = frame.color_rgb[y0:y1, x0:x1][part.region[y0:y1, x0:x1]]
-        painted = px[chromatic(px)]
-        if len(painted) < self.config.unmeasured_min_px:
-            return None
-        return Unmeasured(name_color(painted), len(painted), tuple(int(v) for v in part.box))  # type: ignore[arg-type]
+        evidence = paint_evidence(px)
+        box = (int(x0), int(y0), int(x1), int(y1))
+        if int(evidence["hue"].sum()) >= self.config.unmeasured_min_px:
+            painted = px[evidence["hue"]]
+            return Unmeasured(name_color(painted), len(painted), box)
+        for name in ("white", "black"):   # a white or black object against the grey arm
+            if (n := int(evidence[name].sum())) >= self.config.unmeasured_min_px:
+                return Unmeasured(name, n, box)
+        return None
