@@ -129,8 +129,7 @@ def _clear_yaw(centre_xy: np.ndarray, yaws: list[float], grasp_z: float, obstacl
     # only points the open pads could come near, at any yaw
     reach = math.hypot(config.max_opening_m / 2 + config.pad_thickness_m, config.pad_half_width_m) + \
         config.finger_clearance_m + 0.01
-    pts = pts[(pts[:, 2] > grasp_z - config.pad_length_m / 2)
-              & (np.hypot(pts[:, 0] - centre_xy[0], pts[:, 1] - centre_xy[1]) < reach)]
+    pts = pts[np.hypot(pts[:, 0] - centre_xy[0], pts[:, 1] - centre_xy[1]) < reach]   # heights: finger_clearance
     if len(pts) == 0:
         return yaws[0]
     clearance = [finger_clearance(centre_xy, y, grasp_z, pts, config) for y in yaws]

@@ -92,9 +92,10 @@ class GroundingConfig:
 
 
 
-def extent(m: Mark, dim: str) -> float:
-    """A mark's extent along the dimension a size word orders by (core.marks.extent_of)."""
-    return m.extent(dim)
+def size_rank_dimension(kind: str) -> str | None:
+    """The size dimension a rank selector orders by ('width_rank' -> 'width'), None for other selectors."""
+    dim = kind.removesuffix("_rank")
+    return dim if dim != kind and dim in SIZE_DIMENSIONS else None
 
 
 @dataclass(frozen=True)
@@ -351,11 +352,11 @@ class _Resolver:
                                      self.describe(order[:2]))
             where = f" to the {frame}" if frame else ""
             return [order[0]], f"{'nearest' if arg == 'near' else 'farthest'}{where} of {n}"
-        if kind.removesuffix("_rank") in SIZE_DIMENSIONS and kind.endswith("_rank"):
-            return self._size_rank(kind.removesuffix("_rank"), int(arg), cands, np_)
+        if (dim := size_rank_dimension(kind)) is not None:
+            return self._size_rank(dim, int(arg), cands, np_)
         if kind in SIZE_DIMENSIONS:
             def key(m: Mark) -> float:
-                return extent(m, kind)
+                return m.extent(kind)
             order = sorted(cands, key=key, reverse=arg == "max")
             if n > 1 and abs(key(order[0]) - key(order[1])) < self.config.size_margin * max(key(order[0]), key(order[1])):
                 raise GroundingError(f"'{np_.text}': the two {'largest' if arg == 'max' else 'smallest'} candidates "
@@ -366,7 +367,7 @@ class _Resolver:
     def _size_rank(self, dim: str, rank: int, cands: list[Mark], np_: ObjectPhrase) -> tuple[list[Mark], str]:
         """'the second biggest': the k-th in size order, only when it stands clear of both neighbours."""
         def key(m: Mark) -> float:
-            return extent(m, dim)
+            return m.extent(dim)
         k, n = abs(rank), len(cands)
         if k > n:
             raise GroundingError(f"'{np_.text}': asked for number {k} by {dim} but only {n} fit", self.describe(cands))

@@ -22,11 +22,11 @@ from spatialbot_ros.core.grounding import (
     SUPPORT_SHAPES,
     Grounding,
     GroundingConfig,
-    extent,
     holds,
     phrase_attributes,
     phrase_noun,
     place_phrase_attributes,
+    size_rank_dimension,
     stands_in,
 )
 from spatialbot_ros.core.marks import SIZE_DIMENSIONS, Mark, Unmeasured
@@ -95,12 +95,12 @@ def _verify_stands_in(phrase: str, mark: Mark, reference: str, ctx: CheckContext
 def _verify_superlative(phrase: str, mark: Mark, fits: list[Mark], selector: tuple[str, str | int],
                         ctx: CheckContext, role: str) -> None:
     kind, arg = selector
-    if kind.endswith("_rank") and kind.removesuffix("_rank") in SIZE_DIMENSIONS:
-        _verify_size_rank(phrase, mark, fits, kind.removesuffix("_rank"), int(arg), ctx, role)
+    if (dim := size_rank_dimension(kind)) is not None:
+        _verify_size_rank(phrase, mark, fits, dim, int(arg), ctx, role)
         return
     if kind in SIZE_DIMENSIONS:
         def key(m: Mark) -> float:
-            return extent(m, kind)
+            return m.extent(kind)
         margin = ctx.config.size_margin
     elif kind.startswith("depth"):
         frame = kind.split("_")[1] if "_" in kind else ctx.viewpoint   # "nearest the robot" names its frame
@@ -125,7 +125,7 @@ def _verify_size_rank(phrase: str, mark: Mark, fits: list[Mark], dim: str, rank:
                       role: str) -> None:
     """'the second biggest cup': the chosen mark must be the k-th in that order (or within the size margin of it)."""
     def key(m: Mark) -> float:
-        return extent(m, dim)
+        return m.extent(dim)
     order = sorted(fits, key=key, reverse=rank > 0)
     k = abs(rank)
     if k > len(order):

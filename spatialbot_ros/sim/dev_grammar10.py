@@ -14,6 +14,7 @@ the scene geometry. Parts: `tune` and `check`. No template is shared with sim/he
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -21,7 +22,7 @@ from spatialbot_ros.core.object_kinds import default_registry
 from spatialbot_ros.sim.dev_grammar import COLOURS, VIEWS, DevCase, ObjectSpec, _lr, draw_cases
 from spatialbot_ros.sim.dev_grammar4 import _Gen4
 from spatialbot_ros.sim.dev_grammar6 import _support
-from spatialbot_ros.sim.dev_grammar7 import _frame
+from spatialbot_ros.sim.dev_grammar7 import _frame, _with_view
 from spatialbot_ros.sim.scene_generator import generated_size
 
 SEEDS = {"tune": 1010101, "check": 4545454}
@@ -35,15 +36,14 @@ def _row_objects(g: _Gen4, kind: str, n: int, x: float, colours: list[str], tag:
     """n objects of one kind in a row along the base y axis at depth x, footprints 1.5-3 cm apart."""
     sizes = [generated_size(default_registry()[kind], g.rng) for _ in range(n)]
     specs = [ObjectSpec(f"{colours[i]}_{kind}_{tag}{i}", kind, colours[i], sizes[i], (x, 0.0)) for i in range(n)]
-    gaps = [float(g.rng.uniform(0.015, 0.03)) for _ in range(n - 1)]
+    gaps = [float(g.rng.uniform(0.015, 0.03)) for _ in range(n - 1)] + [0.0]
     widths = [2 * s.footprint_radius_m for s in specs]
-    total = sum(widths) + sum(gaps)
-    y = y_centre - total / 2
+    y = y_centre - (sum(widths) + sum(gaps)) / 2
     out = []
-    for i, s in enumerate(specs):
-        y += widths[i] / 2
-        out.append(ObjectSpec(s.name, kind, s.color, s.size, (x + float(g.rng.uniform(-0.01, 0.01)), y)))
-        y += widths[i] / 2 + (gaps[i] if i < n - 1 else 0.0)
+    for s, width, gap in zip(specs, widths, gaps, strict=True):
+        y += width / 2
+        out.append(replace(s, position=(x + float(g.rng.uniform(-0.01, 0.01)), y)))
+        y += width / 2 + gap
     return out
 
 
@@ -102,10 +102,6 @@ def _view(g: _Gen4) -> tuple[str, str]:
     return "camera", ""
 
 
-def _with_view(text: str, clause: str) -> str:
-    return f"{text}, {clause}" if clause else text
-
-
 def _execute(g: _Gen4, cat: str) -> tuple[str, list[ObjectSpec], str, str | None]:
     with_place = g.rng.random() < 0.7
     for _ in range(400):
@@ -157,7 +153,8 @@ def _execute(g: _Gen4, cat: str) -> tuple[str, list[ObjectSpec], str, str | None
                 t = back[i]
                 phrase = f"the {n_noun} between the {back[i - 1].color} {n_noun} and the {back[i + 1].color} {n_noun}"
         place, _, place_name = _support(g, objs)
-        text = _with_view(_frame(g, phrase, place if with_place else None), clause)
+        text = _frame(g, phrase, place if with_place else None)
+        text = _with_view(text, f", {clause}") if clause else text
         return text, objs, t.name, place_name if with_place else None
     raise ValueError(f"dev10 grammar: no layout for {cat}")
 
