@@ -231,3 +231,16 @@ def test_a_policy_whose_open_fingers_would_hit_a_neighbour_is_stopped_before_the
                            PURPLE_ROW), make_policy("onnx"))
     assert r.reason == "no_grasp" and "descend refused before moving" in r.message, (r.reason, r.message)
     assert "purple cylinder" in r.message
+
+
+def test_the_crowded_scene_through_the_eval_command(tmp_path):
+    """scenes/crowded_purple_cups.yaml through `spatialbot-ros eval --scenes`, as a user runs it: the built-in
+    policy turns its grasp and succeeds; the learned one, keeping its yaw, is refused before the descent."""
+    scene = Path(__file__).resolve().parents[1] / "scenes" / "crowded_purple_cups.yaml"
+    for policy, ok in (("geometric", True), ("onnx", False)):
+        r = _cli("eval", "--scenes", str(scene), "--policy", policy, "--out", str(tmp_path / policy))
+        assert r.returncode == 0, r.stderr[-2000:]
+        ep = json.loads((tmp_path / policy / "episodes.jsonl").read_text().splitlines()[0])
+        assert ep["success"] is ok, ep
+        if not ok:
+            assert ep["reason"] == "no_grasp" and "descend refused before moving" in ep["message"], ep
