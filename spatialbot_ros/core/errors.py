@@ -33,6 +33,10 @@ class GraspError(SpatialBotError):
     """No feasible grasp (too wide for the gripper, too few points, ...)."""
 
 
+class ObjectTooWideError(GraspError):
+    """The object is wider across every grasp the planner may take than the open gripper holds."""
+
+
 class InputFileError(SpatialBotError):
     """A scene or config file is unreadable, too large, too deep or not the expected structure."""
 

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spatialbot_ros.core.errors import GraspError
-from spatialbot_ros.core.transforms import make_pose
+from spatialbot_ros.core.errors import GraspError, ObjectTooWideError
+from spatialbot_ros.core.marks import Mark
+from spatialbot_ros.core.object_kinds import ROUND_SHAPES
+from spatialbot_ros.core.transforms import make_pose, transform_points
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,7 @@ class GraspConfig:
     approach_height_m: float = 0.12
     lift_height_m: float = 0.15
     place_clearance_m: float = 0.006
+    bowl_floor_m: float = 0.012        # where a bowl's floor holds an object put into it (above the table)
     retreat_height_m: float = 0.12
     top_band_m: float = 0.012          # points this close to the top form the top face
     round_ratio: float = 1.3           # principal extents closer than this: round footprint
@@ -195,13 +198,34 @@ def plan_top_down_grasp(points_base: np.ndarray, config: GraspConfig | None = No
         width = short_side if yaw == across_short else long_side
     width = max(width, float(min_width_m))
     if width + cfg.width_margin_m > cfg.max_opening_m:
-        raise GraspError(f"grasp: object is {width * 1000:.0f} mm wide across the grasp; the gripper opens "
+        raise ObjectTooWideError(f"grasp: object is {width * 1000:.0f} mm wide across the grasp; the gripper opens "
                          f"{cfg.max_opening_m * 1000:.0f} mm (margin {cfg.width_margin_m * 1000:.0f} mm)")
     grasp = make_pose([centre_xy[0], centre_xy[1], grasp_z], top_down_rotation(yaw))
     return GraspPlan(grasp_pose=grasp, pregrasp_pose=raised(grasp, cfg.approach_height_m),
                      lift_pose=raised(grasp, cfg.lift_height_m), width_m=width, yaw_rad=yaw,
                      center_base=np.array([centre_xy[0], centre_xy[1], table_z + height / 2]),
                      object_top_z=top_z, object_height_m=height)
+
+
+def plan_mark_grasp(mark: Mark, base_from_camera: np.ndarray, config: GraspConfig,
+                    others: list[Mark] | None = None) -> GraspPlan:
+    """plan_top_down_grasp for a perceived mark: its points in the base frame, its support's height, its
+    shape's call (round or not; a ball at least as wide as it is tall) and, with others, their points as
+    obstacles for the open fingers."""
+    obstacles = [transform_points(base_from_camera, m.points_cam) for m in others or [] if len(m.points_cam)]
+    return plan_top_down_grasp(transform_points(base_from_camera, mark.points_cam), config,
+                               table_z=mark.base_height_m,
+                               round_object=mark.shape in ROUND_SHAPES if mark.shape != "unknown" else None,
+                               min_width_m=mark.height_m if mark.shape == "sphere" else 0.0,
+                               obstacles_base=np.concatenate(obstacles) if obstacles else None)
+
+
+def support_surface_z(place_kind: str, support_height_m: float, config: GraspConfig) -> float:
+    """Height above the table of the surface a placed object comes to rest on: a support's top ("on"), a
+    bowl's floor ("into"), else the table (a place relative to another object)."""
+    if place_kind == "on":
+        return float(support_height_m)
+    return config.bowl_floor_m if place_kind == "into" else 0.0
 
 
 def plan_place(place_point_base: np.ndarray, object_height_m: float, held_grasp_offset_z: float,

@@ -19,9 +19,21 @@ from typing import Protocol
 import numpy as np
 
 from spatialbot_ros.core.actions import EEAction, GripperCommand
-from spatialbot_ros.core.errors import FrameError, GroundingError, SpatialBotError
+from spatialbot_ros.core.errors import (
+    FrameError,
+    GraspError,
+    GroundingError,
+    ObjectTooWideError,
+    SpatialBotError,
+)
 from spatialbot_ros.core.frame import RGBDFrame
-from spatialbot_ros.core.grasp import GraspConfig, fingers_hit, grasp_height, top_down_rotation
+from spatialbot_ros.core.grasp import (
+    GraspConfig,
+    fingers_hit,
+    grasp_height,
+    plan_mark_grasp,
+    top_down_rotation,
+)
 from spatialbot_ros.core.safety import EStop, SafetyChecker, SafetyReason, SafetyViolation
 from spatialbot_ros.core.task import FailureReason, TaskPhase
 from spatialbot_ros.core.teleop import TeleopEvent
@@ -95,8 +107,8 @@ class ExecutiveConfig:
     # perceive from a pose where the arm is out of the camera's way (None: perceive from anywhere)
     observe_tcp_xyz: tuple[float, float, float] | None = (0.42, 0.0, 0.35)
     observe_tolerance_m: float = 0.02
-    # before the descent, whatever policy steers: the open fingers at the gripper's yaw must not come down on
-    # another object (its pads' geometry: GraspConfig)
+    # before the descent, whatever policy steers: the object must fit the open gripper at some yaw, and the open
+    # fingers at the gripper's yaw must not come down on another object (the pads' geometry: GraspConfig)
     check_finger_room: bool = True
     gripper: GraspConfig = field(default_factory=GraspConfig)
 
@@ -239,14 +251,21 @@ class PickPlaceExecutive:
             except SafetyViolation as exc:
                 raise _Abort(FailureReason.SAFETY_REFUSED, f"task refused before moving: {exc}") from exc
 
-    def _check_finger_room(self, step: PolicyStep, obs: Observation) -> None:
-        """Refuse the descent when the open fingers, at the yaw the gripper has now, would come down on another
-        object: a learned policy that was never shown a crowded row keeps its usual yaw (dev10)."""
+    def _check_grasp_room(self, step: PolicyStep, obs: Observation) -> None:
+        """Refuse the descent when no grasp can hold the object (wider than the open gripper at every yaw the
+        planner may take), or when the open fingers, at the yaw the gripper has now, would come down on another
+        object: a learned policy was never shown objects that big, nor a crowded row, and keeps its usual yaw."""
         if not self.config.check_finger_room or step.target is None or not step.marks:
             return
         target = next((m for m in step.marks if m.id == step.target.mark_id), None)
         if target is None or target.top_center_base is None:
             return
+        try:
+            plan_mark_grasp(target, obs.base_from_camera, self.config.gripper)
+        except ObjectTooWideError as exc:
+            raise _Abort(FailureReason.NO_GRASP, f"descend refused before moving: {exc}") from exc
+        except GraspError:
+            pass   # too few points for the planner: the policy's own judgement stands
         top = np.asarray(target.top_center_base, float)
         grasp_z = grasp_height(float(top[2]), target.base_height_m, self.config.gripper)
         yaw = float(np.arctan2(obs.tcp_pose_base[1, 0], obs.tcp_pose_base[0, 0]))
@@ -300,7 +319,7 @@ class PickPlaceExecutive:
             if step.phase_done:
                 return
             if phase == TaskPhase.DESCEND and i == 0:   # the policy, not an operator, is about to descend
-                self._check_finger_room(step, obs)
+                self._check_grasp_room(step, obs)
             self._execute(step, phase)
         raise _Abort(FailureReason.TIMEOUT, f"{phase.value}: goal not reached in {self.config.max_steps_per_phase} steps")
 

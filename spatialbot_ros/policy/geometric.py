@@ -16,7 +16,14 @@ from spatialbot_ros.core.ee_delta import StepLimits, compute_ee_delta, converged
 from spatialbot_ros.core.errors import GraspError, GroundingError, SpatialBotError
 from spatialbot_ros.core.frame import RGBDFrame
 from spatialbot_ros.core.geometry import to_base
-from spatialbot_ros.core.grasp import GraspConfig, GraspPlan, PlacePlan, plan_place, plan_top_down_grasp
+from spatialbot_ros.core.grasp import (
+    GraspConfig,
+    GraspPlan,
+    PlacePlan,
+    plan_mark_grasp,
+    plan_place,
+    support_surface_z,
+)
 from spatialbot_ros.core.grounding import (
     Grounding,
     GroundingConfig,
@@ -25,7 +32,6 @@ from spatialbot_ros.core.grounding import (
 )
 from spatialbot_ros.core.grounding_check import CheckContext, verify_grounding
 from spatialbot_ros.core.marks import Mark, MarkProposer, Proposals
-from spatialbot_ros.core.object_kinds import ROUND_SHAPES
 from spatialbot_ros.core.som_proposer import GeometricProposer, ProposerConfig
 from spatialbot_ros.core.task import FailureReason, TaskPhase
 from spatialbot_ros.policy.base import (
@@ -66,7 +72,6 @@ class GeometricPolicyConfig:
     step_limits: StepLimits = field(default_factory=StepLimits)
     converge_tol_m: float = 0.004
     converge_tol_rad: float = 0.03
-    bowl_floor_m: float = 0.012
     # VERIFY: fraction of the object's original pixels that must now show the table
     lifted_table_fraction: float = 0.5
 
@@ -156,12 +161,8 @@ class GeometricPolicy:
                                                         obs.base_from_camera), proposals)
         t2 = time.perf_counter()
         mark = proposals.by_id(grounding.pick_mark_id)
-        points_base = to_base(mark.points_cam, obs.base_from_camera)
-        others = [to_base(m.points_cam, obs.base_from_camera) for m in proposals.marks if m.id != mark.id]
-        grasp = plan_top_down_grasp(points_base, self.config.grasp, table_z=mark.base_height_m,
-                                    round_object=mark.shape in ROUND_SHAPES if mark.shape != "unknown" else None,
-                                    min_width_m=mark.height_m if mark.shape == "sphere" else 0.0,
-                                    obstacles_base=np.concatenate(others) if others else None)
+        grasp = plan_mark_grasp(mark, obs.base_from_camera, self.config.grasp,
+                                [m for m in proposals.marks if m.id != mark.id])
         place_goal, place_plan = self._place(grounding, proposals, grasp, obs.base_from_camera)
         t3 = time.perf_counter()
         timings.update(propose_ms=(t1 - t0) * 1e3, ground_ms=(t2 - t1) * 1e3, grasp_ms=(t3 - t2) * 1e3)
@@ -177,11 +178,8 @@ class GeometricPolicy:
         if place is None or place.point_base is None:
             return None, None
         point = np.asarray(place.point_base, dtype=float)[:2]
-        support_top = 0.0
-        if place.kind == "on" and place.mark_id is not None:
-            support_top = float(proposals.by_id(place.mark_id).height_m)
-        elif place.kind == "into":
-            support_top = self.config.bowl_floor_m
+        support_height = proposals.by_id(place.mark_id).height_m if place.mark_id is not None else 0.0
+        support_top = support_surface_z(place.kind, support_height, self.config.grasp)
         goal = PlaceGoal(place.kind, np.array([point[0], point[1], support_top]), place.mark_id, support_top,
                          place.relation)
         held_offset_z = float(grasp.grasp_pose[2, 3] - (grasp.object_top_z - grasp.object_height_m))

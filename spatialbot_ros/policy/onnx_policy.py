@@ -24,6 +24,7 @@ from spatialbot_ros.core.calibration import ConfidenceCalibration, softmax
 from spatialbot_ros.core.ee_delta import StepLimits, clip_delta
 from spatialbot_ros.core.errors import GroundingError, SpatialBotError
 from spatialbot_ros.core.frame import RGBDFrame
+from spatialbot_ros.core.grasp import GraspConfig, support_surface_z
 from spatialbot_ros.core.grounding import (
     Grounding,
     GroundingConfig,
@@ -85,6 +86,11 @@ class OnnxPolicyConfig:
     converge_tol_rad: float = 0.03
     contact_threshold: float = 0.5
     step_limits: StepLimits = field(default_factory=StepLimits)
+    # floors under the learned goal (the bounds the geometric planner keeps): on the descent the pads' centre
+    # stays gripper.min_tcp_height_m above what the object stands on, on the place the held object's bottom
+    # stays gripper.place_clearance_m above the surface it goes on; a goal below ends the phase at the floor
+    # instead of pressing the fingers (or the object) into the table until the phase times out
+    gripper: GraspConfig = field(default_factory=GraspConfig)
     proposer: ProposerConfig = field(default_factory=ProposerConfig)
     grounding: GroundingConfig = field(default_factory=GroundingConfig)
 
@@ -127,6 +133,7 @@ class _Percept:
     choices: dict[str, np.ndarray] | None = None   # one-hot pick / place / relation once chosen
     confidence: float | None = None                # the chosen pick mark's (calibrated) probability
     unmeasured: tuple[Unmeasured, ...] = ()        # object evidence perception could not measure
+    grasp_tcp_z: float | None = None               # TCP height when the gripper closed (the held object's offset)
 
 
 class OnnxPolicy:
@@ -346,11 +353,16 @@ class OnnxPolicy:
         gripper = GripperCommand.OPEN if a[6] < 1 / 3 else GripperCommand.CLOSE if a[6] > 2 / 3 else GripperCommand.HOLD
         step = PolicyStep(EEAction(gripper=gripper), target=p.target, place=p.place, marks=p.marks,
                           explanation=p.explanation, timings_ms=timings, confidence=p.confidence)
+        if obs.phase == TaskPhase.CLOSE:
+            p.grasp_tcp_z = float(obs.tcp_pose_base[2, 3])
         if obs.phase in _MOVE_PHASES:
             if obs.phase in (TaskPhase.CARRY, TaskPhase.PLACE) and p.place is None:
                 step.error = "the instruction names no place target"
                 return step
             t, r = clip_delta(a[0:3], a[3:6], self.config.step_limits)
+            if (floor := self._floor(obs.phase, p)) is not None:
+                t = np.array(t, dtype=float)
+                t[2] = max(t[2], min(0.0, floor - float(obs.tcp_pose_base[2, 3])))
             step.phase_done = bool(np.linalg.norm(t) <= self.config.converge_tol_m
                                    and np.linalg.norm(r) <= self.config.converge_tol_rad)
             step.action = EEAction(t, r, gripper)
@@ -363,6 +375,19 @@ class OnnxPolicy:
         timings["step_ms"] = (time.perf_counter() - t_start) * 1e3
         return step
 
+    def _floor(self, phase: TaskPhase, p: _Percept) -> float | None:
+        """The lowest TCP height this phase may reach, None where no floor applies."""
+        target = next((m for m in p.marks if p.target is not None and m.id == p.target.mark_id), None)
+        if target is None:
+            return None
+        cfg = self.config.gripper
+        if phase == TaskPhase.DESCEND:
+            return target.base_height_m + cfg.min_tcp_height_m
+        if phase == TaskPhase.PLACE and p.place is not None and p.grasp_tcp_z is not None:
+            support = next((m for m in p.marks if m.id == p.place.support_mark_id), None)
+            surface = support_surface_z(p.place.kind, support.height_m if support is not None else 0.0, cfg)
+            return surface + cfg.place_clearance_m + (p.grasp_tcp_z - target.base_height_m)
+        return None
 
 def _agree(chosen: Grounding, rules: Grounding, marks: list[Mark]) -> None:
     """Refuse a learned choice that the parsed phrases, resolved by the rules, contradict."""
