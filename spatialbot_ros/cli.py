@@ -483,7 +483,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "instruction suite (first --episodes cases): success, grounding, refusal precision/recall, silent "
                    "misreadings; dev: the dev splits (the ones to tune on) as episodes, --episodes cases per split "
                    "(default 40), scored the same way, failures listed in dev.md")
-    e.add_argument("--dev-splits", default=None, help="--suite dev: comma-separated splits (default: all, dev1..dev10)")
+    e.add_argument("--dev-splits", default=None, help="--suite dev: comma-separated splits (default: all, dev1..dev11)")
     e.add_argument("--dev-part", choices=["tune", "check", "unseen"], default="tune", help="--suite dev: which part "
                    "of each split (dev1 has one; dev2/dev3 have no 'unseen')")
     e.add_argument("--phrasing", choices=["train", "heldout"], default="train")

@@ -30,7 +30,7 @@ def test_unknown_split_or_part_is_a_clear_error():
         dev_suite_cases(["dev99"], 2)
     with pytest.raises(ValueError, match="dev2 has no part 'unseen'"):
         dev_suite_cases(["dev2"], 2, part="unseen")
-    assert set(DEV_SPLITS) == {f"dev{i}" for i in range(1, 11)}
+    assert set(DEV_SPLITS) == {f"dev{i}" for i in range(1, 12)}
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:

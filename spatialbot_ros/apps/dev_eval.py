@@ -36,6 +36,7 @@ from spatialbot_ros.sim import (
     dev_grammar8,
     dev_grammar9,
     dev_grammar10,
+    dev_grammar11,
 )
 from spatialbot_ros.sim.dev_grammar import DevCase, dev_cases
 
@@ -57,6 +58,7 @@ DEV_SPLITS: dict[str, DevSplit] = {
     "dev8": DevSplit(dev_grammar8.dev8_cases, tuple(dev_grammar8.SEEDS)),
     "dev9": DevSplit(dev_grammar9.dev9_cases, tuple(dev_grammar9.SEEDS)),
     "dev10": DevSplit(dev_grammar10.dev10_cases, tuple(dev_grammar10.SEEDS)),
+    "dev11": DevSplit(dev_grammar11.dev11_cases, tuple(dev_grammar11.SEEDS)),
 }
 
 
